@@ -1,0 +1,27 @@
+# bucketcast: Node 20 on Debian 12 with Debian's ffmpeg. Mirrors .ci/run: apt-get, then npm ci.
+FROM node:20-bookworm-slim
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg tini python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+# better-sqlite3 is compiled from source (.npmrc build-from-source): no binary is downloaded.
+RUN npm ci && npm prune --omit=dev && npm cache clean --force
+COPY tsconfig.json ./
+COPY src ./src
+COPY config ./config
+COPY public ./public
+
+ENV NODE_ENV=production \
+    BUCKETCAST_DATA_DIR=/data \
+    BUCKETCAST_HTTP_PORT=5080 \
+    BUCKETCAST_RTMP_PORT=1935
+VOLUME ["/data"]
+# 5080: player, panel, API, files; 1935: RTMP ingest.
+EXPOSE 5080 1935
+STOPSIGNAL SIGTERM
+# tini reaps ffmpeg children and forwards signals; the server finalizes recordings on SIGTERM.
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -1,0 +1,50 @@
+/**
+ * The applications and their current settings. Modules ask it for an app's
+ * settings each time they need them, so a settings change applies to the next
+ * stream without a restart.
+ */
+import { AppError } from '../errors.js';
+import type { AppSettings } from '../config/schema.js';
+
+/** Read side of the registry, as most modules need it. */
+export interface AppLookup {
+  /** Current settings of an app, or undefined when there is no such app. */
+  get(name: string): AppSettings | undefined;
+  /** All apps. */
+  list(): AppSettings[];
+}
+
+export class AppRegistry implements AppLookup {
+  private readonly apps = new Map<string, AppSettings>();
+  private readonly changeListeners = new Set<(app: AppSettings, previous: AppSettings | undefined) => void>();
+
+  constructor(initial: readonly AppSettings[]) {
+    for (const a of initial) this.apps.set(a.name, a);
+  }
+
+  get(name: string): AppSettings | undefined {
+    return this.apps.get(name);
+  }
+
+  list(): AppSettings[] {
+    return [...this.apps.values()];
+  }
+
+  /** Replaces (or adds) an app's settings, already validated by the schema. */
+  put(app: AppSettings): void {
+    const previous = this.apps.get(app.name);
+    this.apps.set(app.name, Object.freeze(app));
+    for (const l of this.changeListeners) l(app, previous);
+  }
+
+  /** Removes an app. */
+  delete(name: string): void {
+    if (!this.apps.delete(name)) throw new AppError('app_not_found', `no application "${name}"`, 404);
+  }
+
+  /** Called after an app's settings change; returns the remover. */
+  onChange(listener: (app: AppSettings, previous: AppSettings | undefined) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => void this.changeListeners.delete(listener);
+  }
+}

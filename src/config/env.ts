@@ -1,0 +1,47 @@
+/**
+ * Environment overrides: each public `BUCKETCAST_*` variable and where it lands
+ * in the raw config tree before validation.
+ */
+
+export interface EnvOverride {
+  /** Variable name, part of the public contract. */
+  name: string;
+  /** How the text is parsed before validation. */
+  type: 'string' | 'int' | 'bool';
+  /** Writes the parsed value into the raw (unvalidated) config object. */
+  apply(raw: Record<string, unknown>, value: unknown): void;
+}
+
+function objectAt(raw: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = raw[key];
+  if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  const created: Record<string, unknown> = {};
+  raw[key] = created;
+  return created;
+}
+
+function server(name: string, key: string, type: EnvOverride['type']): EnvOverride {
+  return { name, type, apply: (raw, value) => void (objectAt(raw, 'server')[key] = value) };
+}
+
+/**
+ * The default application: the first one in the config file, or `live` when the
+ * file lists none (the schema's default).
+ */
+export function defaultApp(raw: Record<string, unknown>): Record<string, unknown> {
+  if (!Array.isArray(raw.applications) || raw.applications.length === 0) raw.applications = [{ name: 'live' }];
+  const apps = raw.applications as unknown[];
+  const first = apps[0];
+  if (first && typeof first === 'object' && !Array.isArray(first)) return first as Record<string, unknown>;
+  return {};
+}
+
+export const ENV_OVERRIDES: EnvOverride[] = [
+  server('BUCKETCAST_HTTP_PORT', 'httpPort', 'int'),
+  server('BUCKETCAST_RTMP_PORT', 'rtmpPort', 'int'),
+  server('BUCKETCAST_DATA_DIR', 'dataDir', 'string'),
+  server('BUCKETCAST_LOG_LEVEL', 'logLevel', 'string'),
+  server('BUCKETCAST_HOST', 'host', 'string'),
+  server('BUCKETCAST_FFMPEG_PATH', 'ffmpegPath', 'string'),
+  server('BUCKETCAST_FFPROBE_PATH', 'ffprobePath', 'string'),
+];

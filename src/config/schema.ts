@@ -1,0 +1,85 @@
+/**
+ * The one configuration schema: server settings and the applications list.
+ * Every object is strict, so a misspelt key is an error that names it.
+ */
+import { z } from 'zod';
+
+/** Letters, digits, `-` and `_`; the first path segment of every app URL. */
+export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
+
+/** First path segments the server uses itself, so no application may take them. */
+export const RESERVED_APP_NAMES = new Set(['api', 'healthz', 'metrics', 'vendor', 'assets', 'admin', 'panel']);
+
+const port = z.number().int().min(0).max(65535);
+
+export const previewSettings = z
+  .strictObject({
+    /** Take preview images while a stream is live. */
+    enabled: z.boolean().default(true),
+    /** Seconds between two preview images. */
+    periodSeconds: z.number().min(1).max(3600).default(5),
+    /** Height of preview images in pixels (never upscaled). */
+    height: z.number().int().min(16).max(2160).default(480),
+    /** Image format of previews and posters. */
+    format: z.enum(['png', 'jpg', 'webp']).default('jpg'),
+  })
+  .prefault({});
+
+export const appSettings = z.strictObject({
+  /** Application name: the `<app>` of `rtmp://host/<app>/<streamId>`. */
+  name: z
+    .string()
+    .regex(APP_NAME, 'must be letters, digits, "-" or "_" (at most 64)')
+    .refine((n) => !RESERVED_APP_NAMES.has(n.toLowerCase()), 'is reserved by the server'),
+  /** Record each stream to an MP4 file (fragmented while live, faststart when final). */
+  mp4MuxingEnabled: z.boolean().default(true),
+  /** Write HLS (m3u8 + segments) while live; closed as a VOD playlist at the end. */
+  hlsMuxingEnabled: z.boolean().default(true),
+  /** Target HLS segment duration in seconds (segments are cut on keyframes). */
+  hlsTime: z.number().min(1).max(60).default(2),
+  /** Preview images and the poster of each recording. */
+  previews: previewSettings,
+});
+
+export const serverSettings = z
+  .strictObject({
+    /** Address the HTTP and RTMP listeners bind to. */
+    host: z.string().min(1).default('0.0.0.0'),
+    /** HTTP port: player, files, API (0 picks a free port). */
+    httpPort: port.default(5080),
+    /** RTMP ingest port (0 picks a free port). */
+    rtmpPort: port.default(1935),
+    /** Where recordings, previews and the database live. */
+    dataDir: z.string().min(1).default('./data'),
+    /** pino log level. */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** ffmpeg binary. */
+    ffmpegPath: z.string().min(1).default('ffmpeg'),
+    /** ffprobe binary. */
+    ffprobePath: z.string().min(1).default('ffprobe'),
+    /** Seconds a graceful shutdown may take before the process exits anyway. */
+    shutdownTimeoutSeconds: z.number().min(1).max(600).default(8),
+    /** Seconds without a byte from an RTMP publisher before it is dropped. */
+    rtmpIdleTimeoutSeconds: z.number().min(1).max(600).default(10),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  server: serverSettings,
+  applications: z
+    .array(appSettings)
+    .min(1)
+    .prefault([{ name: 'live' }])
+    .superRefine((apps, ctx) => {
+      const seen = new Set<string>();
+      apps.forEach((a, i) => {
+        if (seen.has(a.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate application "${a.name}"` });
+        seen.add(a.name);
+      });
+    }),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ServerSettings = z.output<typeof serverSettings>;
+export type AppSettings = z.output<typeof appSettings>;
+export type PreviewSettings = z.output<typeof previewSettings>;

@@ -1,0 +1,90 @@
+/**
+ * Payloads of the events modules exchange. Pure types, so every module can
+ * depend on this file without depending on each other.
+ */
+
+export type Protocol = 'rtmp' | 'whip';
+
+/** What kind of artifact a recorded file is; decides its key template and content type. */
+export type FileKind = 'mp4' | 'webm' | 'hls-playlist' | 'hls-segment' | 'preview' | 'poster' | 'metadata';
+
+export interface RecordedFile {
+  /** What the file is. */
+  kind: FileKind;
+  /** Absolute path on local disk. */
+  path: string;
+  /** File name (no directory), as served under `/<app>/streams/` or `/<app>/previews/`. */
+  name: string;
+  /** Size in bytes when the recording completed. */
+  size: number;
+}
+
+export interface VideoInfo {
+  codec: string;
+  width: number;
+  height: number;
+  /** Frames per second, when known. */
+  fps?: number;
+}
+
+export interface AudioInfo {
+  codec: string;
+  sampleRate?: number;
+  channels?: number;
+}
+
+/** A recording's files are final: nothing will be written to them again. */
+export interface RecordingCompleted {
+  /** Unique id of this recording (also the `{recordingId}` key-template token). */
+  recordingId: string;
+  app: string;
+  streamId: string;
+  protocol: Protocol;
+  /** Base name shared by the recording's files: `<streamId>_<UTC start>`. */
+  name: string;
+  /** ISO 8601 UTC. */
+  startedAt: string;
+  /** ISO 8601 UTC. */
+  endedAt: string;
+  durationSeconds: number;
+  /** Total bytes of all files. */
+  sizeBytes: number;
+  video?: VideoInfo;
+  audio?: AudioInfo;
+  /** Every file of the recording. */
+  files: RecordedFile[];
+  /** True when the recording was finalized at start-up after a crash. */
+  recovered: boolean;
+}
+
+export interface StreamStarted {
+  app: string;
+  streamId: string;
+  protocol: Protocol;
+  sessionId: string;
+  remoteAddress: string;
+  startedAt: string;
+}
+
+export interface StreamEnded extends StreamStarted {
+  endedAt: string;
+  /** Why it ended: `publisher closed`, `kicked`, `shutdown`, `idle timeout` … */
+  reason: string;
+}
+
+export interface RecordingStarted {
+  recordingId: string;
+  app: string;
+  streamId: string;
+  protocol: Protocol;
+  name: string;
+  startedAt: string;
+}
+
+/** All events on the bus, by name. Later modules add theirs here. */
+export interface BusEvents {
+  'stream.started': StreamStarted;
+  'stream.ended': StreamEnded;
+  'recording.started': RecordingStarted;
+  'recording.completed': RecordingCompleted;
+}

@@ -1,0 +1,99 @@
+/**
+ * The HTTP listener (express): health, the player and panel pages, media files,
+ * and whatever routers other modules mount. While shutting down it answers new
+ * requests with 503 and lets in-flight ones finish.
+ */
+import http from 'node:http';
+
+import { fileURLToPath } from 'node:url';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from '../log/logger.js';
+import type { Lifecycle } from '../lifecycle.js';
+import { AppError } from '../errors.js';
+import { pathGuard } from './path-guard.js';
+
+/** The public/ folder: player and panel pages. */
+export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+
+export interface HttpServerOptions {
+  host: string;
+  /** 0 picks a free port (see `port` after start). */
+  port: number;
+  log: Logger;
+  /** Routers mounted in order, after health and before the static pages. */
+  routers: Router[];
+  /** Health details merged into `GET /healthz`. */
+  health: () => Record<string, unknown>;
+}
+
+export class HttpServer implements Lifecycle {
+  readonly app: Express;
+  readonly server: http.Server;
+  private draining = false;
+  private readonly log: Logger;
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.log = options.log.child({ module: 'http' });
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('trust proxy', 'loopback');
+    app.use((req, res, next) => {
+      if (!this.draining) return next();
+      res.setHeader('Connection', 'close');
+      res.status(503).json({ error: { code: 'shutting_down', message: 'server is shutting down' } });
+    });
+    app.use(pathGuard);
+    app.get('/healthz', (_req, res) => {
+      res.setHeader('Cache-Control', 'no-store');
+      res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()), ...options.health() });
+    });
+    for (const r of options.routers) app.use(r);
+    app.use(express.static(PUBLIC_DIR, { index: ['index.html'], dotfiles: 'deny' }));
+    app.use((req, res) => {
+      res.status(404).json({ error: { code: 'not_found', message: `${req.method} ${req.path} not found` } });
+    });
+    app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+      const status = err instanceof AppError ? err.status : typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 500;
+      const code = err instanceof AppError ? err.code : status < 500 ? 'bad_request' : 'internal';
+      const message = status < 500 || err instanceof AppError ? (err as Error).message : 'internal error';
+      if (status >= 500) this.log.error({ err: (err as Error)?.message, path: req.path }, 'request failed');
+      if (res.headersSent) return void res.end();
+      res.status(status).json({ error: { code, message } });
+    });
+    this.app = app;
+    this.server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 20_000 }, app);
+    this.server.keepAliveTimeout = 5_000;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.log.info({ host: this.options.host, port: this.port }, 'http listening');
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return a && typeof a === 'object' ? a.port : this.options.port;
+  }
+
+  /** From now on new requests get 503; in-flight ones go on. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  async stop(): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    // In-flight downloads get a moment; then connections are cut so the process can exit.
+    const timer = setTimeout(() => this.server.closeAllConnections(), 3000);
+    await closed;
+    clearTimeout(timer);
+  }
+}
+

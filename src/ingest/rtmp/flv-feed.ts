@@ -1,0 +1,259 @@
+/**
+ * Turns the RTMP messages of one publisher into FLV byte streams for recorders.
+ *
+ * Design note: a recorder that opens the feed gets the FLV header, the metadata
+ * and codec sequence headers, then cached packets, then live packets. Before the
+ * first reader opens, everything since the publish started is cached (bounded),
+ * so the first recording starts at the very first packet; afterwards the cache
+ * holds the current GOP, so a recorder started mid-stream starts at a keyframe.
+ * Each reader's timestamps are rebased to start at 0.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import type AVPacket from 'node-media-server/src/core/avpacket.js';
+import { decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
+import { BitrateMeter } from '../bitrate-meter.js';
+
+const AUDIO = 8;
+const VIDEO = 9;
+const SCRIPT = 18;
+
+/** Packets kept before the first reader opens (bytes); past it only the current GOP is kept. */
+const PREROLL_LIMIT = 48 * 1024 * 1024;
+/** A reader further behind than this is cut off instead of buffering without bound. */
+const READER_BACKLOG_LIMIT = 96 * 1024 * 1024;
+
+interface Tag {
+  type: number;
+  dts: number;
+  data: Buffer;
+}
+
+export interface FeedInfo {
+  hasVideo: boolean;
+  hasAudio: boolean;
+  videoCodec?: string;
+  audioCodec?: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+}
+
+interface Reader {
+  out: PassThrough;
+  base: number | null;
+}
+
+export class FlvFeed {
+  private metadata: Tag | null = null;
+  private audioHeader: Tag | null = null;
+  private videoHeader: Tag | null = null;
+  private cache: Tag[] = [];
+  private cacheBytes = 0;
+  private everOpened = false;
+  private sawKeyframe = false;
+  private firstPacketAt = 0;
+  private readonly readers = new Set<Reader>();
+  private readonly info: FeedInfo = { hasVideo: false, hasAudio: false };
+  private readonly readyWaiters: Array<() => void> = [];
+  private ended = false;
+  readonly meter = new BitrateMeter();
+
+  /** Takes one parsed RTMP message. Must copy `packet.data` now: the parser reuses it. */
+  push(packet: AVPacket): void {
+    if (this.ended) return;
+    const type = packet.codec_type;
+    if (type !== AUDIO && type !== VIDEO && type !== SCRIPT) return;
+    const tag: Tag = { type, dts: packet.dts, data: Buffer.from(packet.data.subarray(0, packet.size)) };
+    this.meter.add(packet.size);
+    if (this.firstPacketAt === 0) this.firstPacketAt = Date.now();
+    switch (packet.flags) {
+      case 5:
+        this.metadata = { ...tag, dts: 0 };
+        this.readMetadata(tag.data);
+        this.broadcast(this.metadata);
+        return;
+      case 0:
+        this.audioHeader = tag;
+        this.info.hasAudio = true;
+        this.info.audioCodec = audioCodecName(packet.codec_id);
+        break;
+      case 2:
+        this.videoHeader = tag;
+        this.info.hasVideo = true;
+        this.info.videoCodec = videoCodecName(packet.codec_id);
+        break;
+      case 3:
+        if (this.everOpened || this.cacheBytes > PREROLL_LIMIT) this.clearCache();
+        this.sawKeyframe = true;
+        this.cacheTag(tag);
+        break;
+      case 6:
+        return;
+      default:
+        if (type === AUDIO && !this.info.hasAudio) {
+          this.info.hasAudio = true;
+          this.info.audioCodec = audioCodecName(packet.codec_id);
+        }
+        this.cacheTag(tag);
+    }
+    this.broadcast(tag);
+    this.checkReady();
+  }
+
+  private cacheTag(tag: Tag): void {
+    this.cache.push(tag);
+    this.cacheBytes += tag.data.length;
+  }
+
+  private clearCache(): void {
+    this.cache = [];
+    this.cacheBytes = 0;
+  }
+
+  private readMetadata(data: Buffer): void {
+    try {
+      const m = decodeAmf0Data(data).dataObj ?? {};
+      if (typeof m.width === 'number') this.info.width = m.width;
+      if (typeof m.height === 'number') this.info.height = m.height;
+      if (typeof m.framerate === 'number') this.info.fps = m.framerate;
+    } catch {
+      // Metadata is advisory; a publisher sending broken AMF still gets recorded.
+    }
+  }
+
+  /**
+   * Resolves once it is known which tracks the stream has: at the first video
+   * keyframe, or after `audioOnlyMs` of packets without video.
+   */
+  ready(audioOnlyMs = 2500): Promise<FeedInfo> {
+    if (this.isReady(audioOnlyMs)) return Promise.resolve({ ...this.info });
+    return new Promise((resolve) => {
+      const timer = setInterval(() => this.checkReady(audioOnlyMs), 250);
+      this.readyWaiters.push(() => {
+        clearInterval(timer);
+        resolve({ ...this.info });
+      });
+    });
+  }
+
+  private isReady(audioOnlyMs = 2500): boolean {
+    if (this.ended) return true;
+    if (this.sawKeyframe && this.info.hasVideo) return true;
+    return this.firstPacketAt > 0 && Date.now() - this.firstPacketAt >= audioOnlyMs && !this.info.hasVideo;
+  }
+
+  private checkReady(audioOnlyMs?: number): void {
+    if (this.readyWaiters.length === 0 || !this.isReady(audioOnlyMs)) return;
+    for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  /** Opens an FLV byte stream for a recorder. */
+  open(): Readable {
+    const reader: Reader = { out: new PassThrough({ highWaterMark: 1024 * 1024 }), base: null };
+    this.everOpened = true;
+    reader.out.write(flvHeader(this.info.hasAudio, this.info.hasVideo));
+    for (const t of [this.metadata, this.audioHeader, this.videoHeader]) if (t) reader.out.write(flvTag(t.type, 0, t.data));
+    for (const t of this.cache) this.write(reader, t);
+    if (this.ended) reader.out.end();
+    else this.readers.add(reader);
+    reader.out.once('close', () => this.readers.delete(reader));
+    return reader.out;
+  }
+
+  private broadcast(tag: Tag): void {
+    for (const r of this.readers) {
+      if (r.out.writableEnded || r.out.destroyed) {
+        // The recorder ended its input (stop recording); it gets nothing more.
+        this.readers.delete(r);
+        continue;
+      }
+      if (r.out.writableLength > READER_BACKLOG_LIMIT) {
+        this.readers.delete(r);
+        r.out.destroy(new Error('recorder fell too far behind the live stream'));
+        continue;
+      }
+      this.write(r, tag);
+    }
+  }
+
+  private write(r: Reader, tag: Tag): void {
+    if (tag.type === SCRIPT) {
+      r.out.write(flvTag(tag.type, 0, tag.data));
+      return;
+    }
+    if (r.base === null) r.base = tag.dts;
+    r.out.write(flvTag(tag.type, Math.max(0, tag.dts - r.base), tag.data));
+  }
+
+  /** What is known of the stream's tracks. */
+  get feedInfo(): FeedInfo {
+    return { ...this.info };
+  }
+
+  /** The publisher is gone: every reader sees end-of-stream. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const r of this.readers) r.out.end();
+    this.readers.clear();
+    this.clearCache();
+    this.checkReady();
+  }
+}
+
+function flvHeader(hasAudio: boolean, hasVideo: boolean): Buffer {
+  const b = Buffer.from([0x46, 0x4c, 0x56, 0x01, 0x00, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00]);
+  b[4] = (hasAudio ? 4 : 0) | (hasVideo ? 1 : 0);
+  return b;
+}
+
+/** One FLV tag plus its trailing PreviousTagSize. */
+function flvTag(type: number, dts: number, data: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(11 + data.length + 4);
+  b[0] = type;
+  b.writeUIntBE(data.length, 1, 3);
+  b.writeUIntBE(dts & 0xffffff, 4, 3);
+  b[7] = (dts >>> 24) & 0xff;
+  b.writeUIntBE(0, 8, 3);
+  data.copy(b, 11);
+  b.writeUInt32BE(11 + data.length, 11 + data.length);
+  return b;
+}
+
+function videoCodecName(id: number): string {
+  switch (id) {
+    case 7:
+      return 'h264';
+    case 12:
+    case 0x68766331: // 'hvc1'
+      return 'hevc';
+    case 0x61763031: // 'av01'
+      return 'av1';
+    case 0x76703039: // 'vp09'
+      return 'vp9';
+    default:
+      return `flv-video-${id}`;
+  }
+}
+
+function audioCodecName(id: number): string {
+  switch (id) {
+    case 10:
+      return 'aac';
+    case 2:
+    case 14:
+      return 'mp3';
+    case 11:
+      return 'speex';
+    case 6:
+    case 5:
+    case 4:
+      return 'nellymoser';
+    case 7:
+      return 'pcm_alaw';
+    case 8:
+      return 'pcm_mulaw';
+    default:
+      return `flv-audio-${id}`;
+  }
+}

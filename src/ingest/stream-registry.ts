@@ -1,0 +1,87 @@
+/**
+ * The live streams, whatever their protocol: one publisher per app and stream
+ * id. RTMP and WHIP servers claim a stream here before answering the publisher,
+ * and release it when the publisher leaves.
+ */
+import type { Logger } from '../log/logger.js';
+import { Signal } from '../events/signal.js';
+import type { PublishAuthorizer, PublishDecision, PublishRequest, PublisherSession } from './types.js';
+
+export class StreamRegistry {
+  private readonly live = new Map<string, PublisherSession>();
+  private draining = false;
+  /** A publisher was accepted. */
+  readonly onPublished = new Signal<[PublisherSession]>();
+  /** A publisher left (for any reason). */
+  readonly onUnpublished = new Signal<[PublisherSession, string]>();
+
+  constructor(
+    private readonly options: {
+      /** Decides on each publish before the busy check. */
+      authorizer: PublishAuthorizer;
+      log: Logger;
+      /** Extra admission check run last (e.g. free disk space); null admits. */
+      admission?: (req: PublishRequest) => PublishDecision | null;
+    },
+  ) {}
+
+  /**
+   * Authorizes a publish and, when it may go ahead, registers the session.
+   * A refusal is logged with its reason, never with the credential.
+   */
+  async claim(req: PublishRequest, session: PublisherSession): Promise<PublishDecision> {
+    const log = this.options.log.child({ app: req.app, streamId: req.streamId, protocol: req.protocol });
+    const auth = this.draining ? SHUTTING_DOWN : await this.options.authorizer.authorize(req);
+    // Everything from here on is synchronous, so two racing publishers cannot both pass the busy check.
+    const decision = auth.ok ? this.admit(req) : auth;
+    if (!decision.ok) {
+      log.warn({ code: decision.code, reason: decision.reason, remoteAddress: req.remoteAddress }, 'publish refused');
+      return decision;
+    }
+    this.live.set(key(req.app, req.streamId), session);
+    log.info({ sessionId: session.id, remoteAddress: req.remoteAddress }, 'publish accepted');
+    this.onPublished.emit(session);
+    return decision;
+  }
+
+  private admit(req: PublishRequest): PublishDecision {
+    if (this.draining) return SHUTTING_DOWN;
+    const current = this.live.get(key(req.app, req.streamId));
+    if (current) {
+      return { ok: false, code: 'stream_busy', reason: `stream "${req.streamId}" is already being published (${current.protocol} from ${current.remoteAddress})` };
+    }
+    return this.options.admission?.(req) ?? { ok: true };
+  }
+
+  /** Removes a session; a no-op when it is not the registered publisher. */
+  release(session: PublisherSession, reason: string): void {
+    const k = key(session.app, session.streamId);
+    if (this.live.get(k) !== session) return;
+    this.live.delete(k);
+    this.options.log.info({ app: session.app, streamId: session.streamId, protocol: session.protocol, reason }, 'publish ended');
+    this.onUnpublished.emit(session, reason);
+  }
+
+  get(app: string, streamId: string): PublisherSession | undefined {
+    return this.live.get(key(app, streamId));
+  }
+
+  list(): PublisherSession[] {
+    return [...this.live.values()];
+  }
+
+  /** Refuses every new publish from now on (graceful shutdown). */
+  drain(): void {
+    this.draining = true;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+}
+
+const SHUTTING_DOWN: PublishDecision = { ok: false, code: 'shutting_down', reason: 'server is shutting down' };
+
+function key(app: string, streamId: string): string {
+  return `${app}/${streamId}`;
+}

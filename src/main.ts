@@ -1,0 +1,159 @@
+/**
+ * Entry point: loads the configuration, builds every module, wires them, and
+ * runs until SIGTERM/SIGINT. Only this file knows every concrete class.
+ *
+ * Start order: recordings (recovery of a previous run), HTTP, RTMP.
+ * Stop order, the reverse: refuse new publishers, close them, finalize every
+ * recording, close HTTP. A second signal exits at once (anything unfinished
+ * is finalized at the next start).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { AppError, errorMessage } from './errors.js';
+import { EventBus } from './events/event-bus.js';
+import type { BusEvents } from './events/types.js';
+import { AppRegistry } from './apps/app-registry.js';
+import { StreamRegistry } from './ingest/stream-registry.js';
+import { BasicPublishAuthorizer } from './ingest/publish-authorizer.js';
+import { RtmpServer } from './ingest/rtmp/rtmp-server.js';
+import { DataLayout } from './recording/layout.js';
+import { RecordingManager } from './recording/recording-manager.js';
+import { HttpServer } from './http/http-server.js';
+import { mediaRoutes } from './http/media-routes.js';
+
+/** The running server, as `main` and tests see it. */
+export interface Running {
+  httpPort: number;
+  rtmpPort: number;
+  stop(): Promise<void>;
+}
+
+/** Builds, wires and starts every module. */
+export async function startServer(config: Config, log: Logger): Promise<Running> {
+  const { server } = config;
+  await checkBinary(server.ffmpegPath, 'ffmpeg');
+  await checkBinary(server.ffprobePath, 'ffprobe');
+
+  const layout = new DataLayout(server.dataDir);
+  mkdirSync(layout.root, { recursive: true });
+  const apps = new AppRegistry(config.applications);
+  for (const a of apps.list()) layout.ensureApp(a.name);
+  apps.onChange((a) => layout.ensureApp(a.name));
+
+  const events = new EventBus<BusEvents>(log.child({ module: 'events' }));
+  const registry = new StreamRegistry({ authorizer: new BasicPublishAuthorizer({ apps }), log: log.child({ module: 'ingest' }) });
+  const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log });
+
+  registry.onPublished.subscribe((s) => {
+    recordings.record(s);
+    void events.emit('stream.started', { app: s.app, streamId: s.streamId, protocol: s.protocol, sessionId: s.id, remoteAddress: s.remoteAddress, startedAt: s.startedAt.toISOString() });
+  });
+  registry.onUnpublished.subscribe((s, reason) => {
+    void events.emit('stream.ended', {
+      app: s.app,
+      streamId: s.streamId,
+      protocol: s.protocol,
+      sessionId: s.id,
+      remoteAddress: s.remoteAddress,
+      startedAt: s.startedAt.toISOString(),
+      endedAt: new Date().toISOString(),
+      reason,
+    });
+  });
+
+  const http = new HttpServer({
+    host: server.host,
+    port: server.httpPort,
+    log,
+    routers: [mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id) })],
+    health: () => ({ liveStreams: registry.list().length, recording: recordings.list().length, draining: registry.isDraining }),
+  });
+  const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
+
+  await recordings.start();
+  await http.start();
+  await rtmp.start();
+  log.info({ httpPort: http.port, rtmpPort: rtmp.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
+
+  return {
+    httpPort: http.port,
+    rtmpPort: rtmp.port,
+    async stop() {
+      registry.drain();
+      recordings.drain();
+      await rtmp.stop();
+      await recordings.stop();
+      await http.stop();
+    },
+  };
+}
+
+async function checkBinary(bin: string, name: string): Promise<void> {
+  try {
+    await promisify(execFile)(bin, ['-version']);
+  } catch (err) {
+    throw new AppError('dependency_missing', `${name} not found or not working at "${bin}" (${errorMessage(err)}); install it (Debian: apt-get install -y ffmpeg) or set server.${name}Path`);
+  }
+}
+
+async function main(): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadConfig();
+  } catch (err) {
+    process.stderr.write(`bucketcast: ${errorMessage(err)}\n`);
+    process.exit(2);
+  }
+  const { config } = loaded;
+  const log = createLogger(config.server.logLevel);
+  if (loaded.unknownEnv.length) log.warn({ variables: loaded.unknownEnv }, 'unknown BUCKETCAST_ environment variables ignored');
+  log.info({ configFile: loaded.file }, 'configuration loaded');
+
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err: err.message, stack: err.stack }, 'uncaught exception, exiting (recordings in progress are finalized at next start)');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => log.error({ err: errorMessage(err) }, 'unhandled rejection'));
+
+  let running: Running;
+  try {
+    running = await startServer(config, log);
+  } catch (err) {
+    log.fatal({ err: errorMessage(err) }, 'start-up failed');
+    process.exit(1);
+  }
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal, exiting now');
+      process.exit(130);
+    }
+    log.info({ signal }, 'shutting down: refusing new publishers, finalizing recordings');
+    const deadline = setTimeout(() => {
+      log.error('shutdown took too long, exiting');
+      process.exit(1);
+    }, config.server.shutdownTimeoutSeconds * 1000);
+    deadline.unref();
+    running.stop().then(
+      () => {
+        log.info('shutdown complete');
+        process.exit(0);
+      },
+      (err) => {
+        log.error({ err: errorMessage(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();

@@ -1,0 +1,187 @@
+/**
+ * Makes a recording's files final, after ffmpeg exited or after a crash:
+ * remuxes the live file to a seekable file with the index in front
+ * (`+faststart`), closes the HLS playlist as VOD, picks the poster, and
+ * describes everything as a `recording.completed` payload. Every step can run
+ * again after a crash part-way (the live file is deleted only after the final
+ * file was renamed into place).
+ */
+import { existsSync, statSync, readdirSync, readFileSync, rmSync, renameSync, copyFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Logger } from '../log/logger.js';
+import type { RecordedFile, RecordingCompleted } from '../events/types.js';
+import { errorMessage } from '../errors.js';
+import type { RecordingManifest } from './manifest.js';
+import type { RecordingPaths } from './paths.js';
+import { closePlaylist, playlistDuration } from './hls-playlist.js';
+import { probe, type ProbeResult } from './probe.js';
+
+const run = promisify(execFile);
+
+export interface FinalizeOptions {
+  ffmpegPath: string;
+  ffprobePath: string;
+  log: Logger;
+}
+
+/**
+ * Finalizes a recording. Returns the completed-recording description, or null
+ * when the recording holds no media at all (its leftovers are removed).
+ */
+export async function finalizeRecording(
+  m: RecordingManifest,
+  p: RecordingPaths,
+  opts: FinalizeOptions & { endedAt?: Date; recovered: boolean },
+): Promise<RecordingCompleted | null> {
+  const { log } = opts;
+  const files: RecordedFile[] = [];
+  let probed: ProbeResult | undefined;
+
+  if (m.mp4) {
+    await remuxLiveFile(m, p, opts);
+    if (existsSync(p.final)) {
+      files.push(fileEntry(m.liveContainer === 'webm' ? 'webm' : 'mp4', p.final));
+      probed = await probe(opts.ffprobePath, p.final).catch((err) => {
+        log.warn({ err: errorMessage(err), file: p.final }, 'ffprobe failed');
+        return undefined;
+      });
+    }
+  }
+
+  if (m.hls) files.push(...closeHls(p, log));
+
+  const durationSeconds = probed?.durationSeconds || hlsDuration(p);
+  if (!probed && existsSync(p.playlist)) probed = await probe(opts.ffprobePath, p.playlist).catch(() => undefined);
+
+  if (files.length === 0) {
+    log.warn({ name: m.name }, 'recording holds no media, nothing to keep');
+    removeMatching(p.previewsDir, previewRegex(m, p));
+    return null;
+  }
+
+  if (m.previews) files.push(...(await previewsAndPoster(m, p, opts, durationSeconds)));
+
+  const startedAt = new Date(m.startedAt);
+  const endedAt = opts.endedAt ?? new Date(startedAt.getTime() + Math.round(durationSeconds * 1000));
+  return {
+    recordingId: m.recordingId,
+    app: m.app,
+    streamId: m.streamId,
+    protocol: m.protocol,
+    name: m.name,
+    startedAt: startedAt.toISOString(),
+    endedAt: endedAt.toISOString(),
+    durationSeconds: Math.round(durationSeconds * 1000) / 1000,
+    sizeBytes: files.reduce((n, f) => n + f.size, 0),
+    video: probed?.video,
+    audio: probed?.audio,
+    files,
+    recovered: opts.recovered,
+  };
+}
+
+async function remuxLiveFile(m: RecordingManifest, p: RecordingPaths, opts: FinalizeOptions): Promise<void> {
+  if (!existsSync(p.live)) return; // already remuxed before a crash, or never written
+  if (statSync(p.live).size === 0) {
+    rmSync(p.live, { force: true });
+    return;
+  }
+  const tmp = `${p.final}.tmp`;
+  const format = m.liveContainer === 'webm' ? ['-f', 'webm'] : ['-movflags', '+faststart', '-f', 'mp4'];
+  try {
+    await run(opts.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', '-i', p.live, '-map', '0', '-c', 'copy', ...format, tmp]);
+    fsyncFile(tmp);
+    renameSync(tmp, p.final);
+    rmSync(p.live, { force: true });
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    // A live file with no complete fragment cannot be remuxed; keep it for inspection only if it had data.
+    opts.log.error({ err: errorMessage(err), file: p.live }, 'remux of the live recording failed');
+    const kept = path.join(p.streamsDir, `${m.name}.damaged${path.extname(p.live)}`);
+    renameSync(p.live, kept);
+  }
+}
+
+function closeHls(p: RecordingPaths, log: Logger): RecordedFile[] {
+  const segRe = new RegExp(`^${escapeRe(p.segmentPrefix)}\\d{5}\\.ts$`);
+  // Half-written segments of a crashed ffmpeg (temp_file flag) never made it into the playlist.
+  removeMatching(p.streamsDir, new RegExp(`^${escapeRe(p.segmentPrefix)}\\d{5}\\.ts\\.tmp$`));
+  rmSync(`${p.playlist}.tmp`, { force: true });
+  if (!existsSync(p.playlist)) {
+    removeMatching(p.streamsDir, segRe);
+    return [];
+  }
+  const listed = closePlaylist(p.playlist, (name) => segRe.test(name) && existsSync(path.join(p.streamsDir, name)));
+  if (!listed) {
+    log.warn({ playlist: p.playlist }, 'hls playlist lists no segment, removing it');
+    rmSync(p.playlist, { force: true });
+    removeMatching(p.streamsDir, segRe);
+    return [];
+  }
+  // Segments on disk that the playlist does not list (ffmpeg died between rename and playlist write) are dropped.
+  const keep = new Set(listed);
+  removeMatching(p.streamsDir, segRe, (n) => !keep.has(n));
+  return [fileEntry('hls-playlist', p.playlist), ...listed.map((n) => fileEntry('hls-segment', path.join(p.streamsDir, n)))];
+}
+
+function hlsDuration(p: RecordingPaths): number {
+  try {
+    return playlistDuration(readFileSync(p.playlist, 'utf8'));
+  } catch {
+    return 0;
+  }
+}
+
+async function previewsAndPoster(m: RecordingManifest, p: RecordingPaths, opts: FinalizeOptions, duration: number): Promise<RecordedFile[]> {
+  const re = previewRegex(m, p);
+  // Images ffmpeg was writing when it died (atomic_writing leaves `<name>.tmp`).
+  removeMatching(p.previewsDir, new RegExp(`${re.source.slice(0, -1)}\\.tmp$`));
+  const series = readdirSync(p.previewsDir).filter((n) => re.test(n)).sort();
+  const out = series.map((n) => fileEntry('preview', path.join(p.previewsDir, n)));
+  // The poster is the second preview (~one period in, past fade-ins), else the first.
+  const pick = series[1] ?? series[0];
+  if (pick) {
+    copyFileSync(path.join(p.previewsDir, pick), p.poster);
+  } else if (existsSync(p.final)) {
+    // Too short for a preview: take one frame from the recording itself.
+    const at = Math.max(0, Math.min(2, duration / 2));
+    await run(opts.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', '-ss', String(at), '-i', p.final, '-frames:v', '1', '-vf', `scale=-2:'min(${m.previewHeight},ih)'`, '-update', '1', p.poster]).catch(
+      (err) => opts.log.warn({ err: errorMessage(err) }, 'no poster could be taken'),
+    );
+  }
+  if (existsSync(p.poster)) out.push(fileEntry('poster', p.poster));
+  return out;
+}
+
+function previewRegex(m: RecordingManifest, p: RecordingPaths): RegExp {
+  return new RegExp(`^${escapeRe(p.previewPrefix)}\\d{4}\\.${m.previewFormat}$`);
+}
+
+function fileEntry(kind: RecordedFile['kind'], file: string): RecordedFile {
+  return { kind, path: file, name: path.basename(file), size: statSync(file).size };
+}
+
+function removeMatching(dir: string, re: RegExp, also: (name: string) => boolean = () => true): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (re.test(n) && also(n)) rmSync(path.join(dir, n), { force: true });
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function fsyncFile(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,54 @@
+/** Every file path of one recording, derived from its manifest and the data layout. */
+import path from 'node:path';
+import type { DataLayout } from './layout.js';
+import type { RecordingManifest } from './manifest.js';
+
+export interface RecordingPaths {
+  /** Work dir holding the manifest and the live file. */
+  workDir: string;
+  /** Crash-safe file written while live (fragmented MP4 or WebM). */
+  live: string;
+  /** SDP describing the RTP a WHIP session forwards (WHIP only). */
+  sdp: string;
+  /** Final, seekable recording (`.mp4`, or `.webm`). */
+  final: string;
+  /** HLS playlist. */
+  playlist: string;
+  /** ffmpeg pattern of HLS segment files. */
+  segmentPattern: string;
+  /** Prefix every HLS segment file name starts with. */
+  segmentPrefix: string;
+  /** ffmpeg pattern of the recording's preview images. */
+  previewPattern: string;
+  /** Prefix of the recording's preview image names. */
+  previewPrefix: string;
+  /** The stream's latest preview, replaced as new ones are taken. */
+  latestPreview: string;
+  /** Poster image of the recording. */
+  poster: string;
+  streamsDir: string;
+  previewsDir: string;
+}
+
+export function recordingPaths(layout: DataLayout, m: RecordingManifest): RecordingPaths {
+  const workDir = layout.workDir(m.recordingId);
+  const streamsDir = layout.streamsDir(m.app);
+  const previewsDir = layout.previewsDir(m.app);
+  const ext = m.previewFormat;
+  const finalExt = m.liveContainer === 'webm' ? 'webm' : 'mp4';
+  return {
+    workDir,
+    live: path.join(workDir, `${m.name}.${m.liveContainer === 'webm' ? 'webm' : 'fmp4'}`),
+    sdp: path.join(workDir, 'input.sdp'),
+    final: path.join(streamsDir, `${m.name}.${finalExt}`),
+    playlist: path.join(streamsDir, `${m.name}.m3u8`),
+    segmentPattern: path.join(streamsDir, `${m.name}_%05d.ts`),
+    segmentPrefix: `${m.name}_`,
+    previewPattern: path.join(previewsDir, `${m.name}_%04d.${ext}`),
+    previewPrefix: `${m.name}_`,
+    latestPreview: path.join(previewsDir, `${m.streamId}.${ext}`),
+    poster: path.join(previewsDir, `${m.name}.${ext}`),
+    streamsDir,
+    previewsDir,
+  };
+}

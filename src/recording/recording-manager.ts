@@ -1,0 +1,264 @@
+/**
+ * Records every live stream: one recording at a time per stream, started when
+ * the publisher is accepted and finalized when it leaves. If ffmpeg dies while
+ * the publisher is still live, what it wrote is finalized and a new recording
+ * starts at the next keyframe (with backoff). At start-up, recordings left in
+ * progress by a killed process are finalized and announced like any other.
+ *
+ * It knows nothing of what happens to a finished recording: it emits
+ * `recording.completed` and forgets the recording once every listener succeeded.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import type { Logger } from '../log/logger.js';
+import type { Lifecycle } from '../lifecycle.js';
+import type { AppLookup } from '../apps/app-registry.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { BusEvents } from '../events/types.js';
+import type { PublisherSession } from '../ingest/types.js';
+import { AppError, errorMessage } from '../errors.js';
+import type { DataLayout } from './layout.js';
+import { readManifests, removeWorkDir, writeManifest, type RecordingManifest } from './manifest.js';
+import { uniqueRecordingName } from './naming.js';
+import { recordingPaths } from './paths.js';
+import { recordingPlan } from './ffmpeg-args.js';
+import { Recorder } from './recorder.js';
+import { finalizeRecording } from './finalizer.js';
+
+export interface RecordingManagerOptions {
+  layout: DataLayout;
+  apps: AppLookup;
+  ffmpegPath: string;
+  ffprobePath: string;
+  /** Where `recording.started` / `recording.completed` go. */
+  events: EventBus<BusEvents>;
+  log: Logger;
+  /** Milliseconds ffmpeg gets to finish after end-of-input before SIGINT. */
+  stopGraceMs?: number;
+}
+
+/** What the manager keeps of a stream it records. */
+interface Active {
+  session: PublisherSession;
+  /** False once recording was stopped for this stream (API or shutdown). */
+  wanted: boolean;
+  recorder?: Recorder;
+  manifest?: RecordingManifest;
+  loop: Promise<void>;
+}
+
+/** A recording in progress, for the API. */
+export interface ActiveRecording {
+  recordingId: string;
+  app: string;
+  streamId: string;
+  name: string;
+  startedAt: string;
+}
+
+export class RecordingManager implements Lifecycle {
+  private readonly active = new Map<string, Active>();
+  private readonly names = new Set<string>();
+  private recovery: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private readonly log: Logger;
+
+  constructor(private readonly options: RecordingManagerOptions) {
+    this.log = options.log.child({ module: 'recording' });
+  }
+
+  /** Finalizes, in the background, recordings a killed process left in progress. */
+  async start(): Promise<void> {
+    this.recovery = this.recover().catch((err) => this.log.error({ err: errorMessage(err) }, 'recovery failed'));
+  }
+
+  /** Resolves when start-up recovery is done. */
+  whenRecovered(): Promise<void> {
+    return this.recovery;
+  }
+
+  /** Starts recording a newly published stream (when its app records anything). */
+  record(session: PublisherSession): void {
+    const k = key(session.app, session.streamId);
+    if (this.stopping || this.active.has(k)) return;
+    const app = this.options.apps.get(session.app);
+    if (!app || !(app.mp4MuxingEnabled || app.hlsMuxingEnabled || app.previews.enabled)) return;
+    const entry: Active = { session, wanted: true, loop: Promise.resolve() };
+    this.active.set(k, entry);
+    entry.loop = this.run(entry).finally(() => {
+      if (this.active.get(k) === entry) this.active.delete(k);
+    });
+  }
+
+  /** Starts recording a live stream that is not being recorded (API). */
+  startFor(session: PublisherSession): void {
+    if (this.active.has(key(session.app, session.streamId))) throw new AppError('already_recording', 'stream is already being recorded', 409);
+    this.record(session);
+  }
+
+  /** Stops recording a stream while it stays live (API); resolves once the recording is final. */
+  async stopFor(app: string, streamId: string): Promise<void> {
+    const entry = this.active.get(key(app, streamId));
+    if (!entry) throw new AppError('not_recording', 'stream is not being recorded', 409);
+    entry.wanted = false;
+    await entry.recorder?.stop(this.options.stopGraceMs);
+    await entry.loop;
+  }
+
+  /** Recordings in progress. */
+  list(): ActiveRecording[] {
+    return [...this.active.values()]
+      .filter((a) => a.manifest)
+      .map((a) => ({ recordingId: a.manifest!.recordingId, app: a.manifest!.app, streamId: a.manifest!.streamId, name: a.manifest!.name, startedAt: a.manifest!.startedAt }));
+  }
+
+  /** Path of the HLS playlist being written for a live stream, if any. */
+  livePlaylist(app: string, streamId: string): string | undefined {
+    const m = this.active.get(key(app, streamId))?.manifest;
+    if (!m?.hls) return undefined;
+    const file = recordingPaths(this.options.layout, m).playlist;
+    return existsSync(file) ? file : undefined;
+  }
+
+  private async run(entry: Active): Promise<void> {
+    const { session } = entry;
+    const log = this.log.child({ app: session.app, streamId: session.streamId, protocol: session.protocol });
+    let failures = 0;
+    let sessionOver = false;
+    void session.closed.then(() => {
+      sessionOver = true;
+      // RTMP input ends by itself when the publisher leaves; RTP input needs ffmpeg told.
+      void entry.recorder?.stop(this.options.stopGraceMs);
+    });
+    while (entry.wanted && !sessionOver && !this.stopping) {
+      const feed = await session.openMedia();
+      const app = this.options.apps.get(session.app);
+      if (!app || sessionOver) {
+        if (feed.format === 'flv') feed.stream.destroy();
+        else feed.close();
+        if (!sessionOver) log.warn('application removed, not recording');
+        break;
+      }
+      const startedAt = new Date();
+      const layout = this.options.layout;
+      layout.ensureApp(session.app);
+      const manifest: RecordingManifest = {
+        version: 1,
+        recordingId: randomUUID(),
+        app: session.app,
+        streamId: session.streamId,
+        protocol: session.protocol,
+        name: uniqueRecordingName(session.streamId, startedAt, [layout.streamsDir(session.app)], (n) => this.names.has(n)),
+        startedAt: startedAt.toISOString(),
+        liveContainer: feed.format === 'sdp' && (feed.videoCodec === 'vp8' || feed.videoCodec === 'vp9') && !app.mp4MuxingEnabled ? 'webm' : 'fmp4',
+        mp4: app.mp4MuxingEnabled,
+        hls: app.hlsMuxingEnabled,
+        previews: app.previews.enabled,
+        previewFormat: app.previews.format,
+        previewHeight: app.previews.height,
+      };
+      const paths = recordingPaths(layout, manifest);
+      this.names.add(manifest.name);
+      const rlog = log.child({ recordingId: manifest.recordingId, name: manifest.name });
+      try {
+        writeManifest(paths.workDir, manifest);
+        if (feed.format === 'sdp') writeFileSync(paths.sdp, feed.sdp);
+        const plan = recordingPlan({ manifest, feed, paths, hlsTime: app.hlsTime, preview: app.previews });
+        const recorder = new Recorder({ ffmpegPath: this.options.ffmpegPath, plan, feed, log: rlog });
+        entry.recorder = recorder;
+        entry.manifest = manifest;
+        recorder.start();
+        rlog.info({ video: feed.videoCodec, audio: feed.audioCodec }, 'recording started');
+        void this.options.events.emit('recording.started', {
+          recordingId: manifest.recordingId,
+          app: manifest.app,
+          streamId: manifest.streamId,
+          protocol: manifest.protocol,
+          name: manifest.name,
+          startedAt: manifest.startedAt,
+        });
+        if (sessionOver) void recorder.stop(this.options.stopGraceMs);
+        const exit = await recorder.exited;
+        if (!exit.ok) {
+          failures++;
+          rlog.error({ err: exit.error, failures }, 'ffmpeg failed while recording');
+        } else {
+          failures = 0;
+        }
+        await this.complete(manifest, rlog, new Date(), false);
+      } catch (err) {
+        failures++;
+        rlog.error({ err: errorMessage(err) }, 'recording failed');
+        if (feed.format === 'flv') feed.stream.destroy();
+      } finally {
+        this.names.delete(manifest.name);
+        entry.recorder = undefined;
+        entry.manifest = undefined;
+      }
+      if (failures > 0 && entry.wanted && !sessionOver && !this.stopping) {
+        const delay = Math.min(30_000, 1000 * 2 ** Math.min(failures - 1, 5));
+        rlog.warn({ retryInMs: delay }, 'restarting the recording');
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** Finalizes, announces, and forgets a recording once every listener succeeded. */
+  private async complete(m: RecordingManifest, log: Logger, endedAt: Date | undefined, recovered: boolean): Promise<void> {
+    const paths = recordingPaths(this.options.layout, m);
+    const done = await finalizeRecording(m, paths, { ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath, log, endedAt, recovered });
+    if (!done) {
+      removeWorkDir(paths.workDir);
+      return;
+    }
+    log.info(
+      { durationSeconds: done.durationSeconds, sizeBytes: done.sizeBytes, files: done.files.length, recovered },
+      'recording completed',
+    );
+    const handled = await this.options.events.emit('recording.completed', done);
+    if (handled) removeWorkDir(paths.workDir);
+    else log.error('a listener failed on recording.completed; the recording will be announced again at next start');
+  }
+
+  private async recover(): Promise<void> {
+    for (const found of readManifests(this.options.layout.workRoot)) {
+      if (!found.manifest) {
+        this.log.error({ dir: found.dir, err: found.error }, 'unreadable recording manifest, left in place');
+        continue;
+      }
+      const m = found.manifest;
+      const log = this.log.child({ app: m.app, streamId: m.streamId, recordingId: m.recordingId, name: m.name });
+      log.warn('finalizing a recording left by a previous run');
+      try {
+        await this.complete(m, log, undefined, true);
+      } catch (err) {
+        log.error({ err: errorMessage(err) }, 'could not finalize a recording left by a previous run');
+      }
+    }
+  }
+
+  /** No new recording and no restart from now on (shutdown has begun). */
+  drain(): void {
+    this.stopping = true;
+  }
+
+  /** Stops every recording and waits until each is final. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const all = [...this.active.values()];
+    for (const a of all) {
+      a.wanted = false;
+      void a.recorder?.stop(this.options.stopGraceMs);
+    }
+    await Promise.all(all.map((a) => a.loop));
+    await this.recovery;
+  }
+}
+
+function key(app: string, streamId: string): string {
+  return `${app}/${streamId}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

@@ -1,0 +1,184 @@
+/**
+ * Starts the real server (`src/main.ts` through tsx) as a child process in its
+ * own process group, on port 0, with a temporary data dir and config file.
+ * Its JSON log lines are collected so tests can wait for and assert on them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
+
+export interface ServerOptions {
+  /** Config file contents (written to a temp file and passed as BUCKETCAST_CONFIG). */
+  config?: Record<string, unknown>;
+  /** Extra environment. */
+  env?: Record<string, string>;
+  /** Reuse a data dir (restart tests); a fresh temp dir otherwise. */
+  dataDir?: string;
+  /** Print the server's output (debugging). */
+  verbose?: boolean;
+}
+
+export interface TestServer {
+  proc: ChildProcess;
+  dataDir: string;
+  httpPort: number;
+  rtmpPort: number;
+  httpUrl: string;
+  /** `rtmp://127.0.0.1:<port>/<app>/<streamId>` */
+  rtmpUrl(app: string, streamId: string): string;
+  logs: LogLine[];
+  /** Raw output lines that were not JSON (should stay empty). */
+  otherOutput: string[];
+  /** Waits for a log line matching the predicate (past lines included). */
+  waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number, label?: string): Promise<LogLine>;
+  /** Sends a signal to the whole process group (the server and its ffmpeg children). */
+  killGroup(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code/signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM and wait (SIGKILL after a timeout). */
+  stop(): Promise<void>;
+  /** Removes the data dir. */
+  cleanup(): void;
+}
+
+const started = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of started) {
+    try {
+      process.kill(-p.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'bucketcast-test-'));
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    BUCKETCAST_HTTP_PORT: '0',
+    BUCKETCAST_RTMP_PORT: '0',
+    BUCKETCAST_HOST: '127.0.0.1',
+    BUCKETCAST_DATA_DIR: dataDir,
+    BUCKETCAST_LOG_LEVEL: 'debug',
+    ...opts.env,
+  };
+  if (opts.config) {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'bucketcast-cfg-')), 'config.json');
+    writeFileSync(file, JSON.stringify(opts.config, null, 2));
+    env.BUCKETCAST_CONFIG = file;
+  }
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(proc);
+  const logs: LogLine[] = [];
+  const otherOutput: string[] = [];
+  const waiters = new Set<() => void>();
+  const onLine = (line: string) => {
+    if (!line.trim()) return;
+    if (opts.verbose) process.stderr.write(`[server] ${line}\n`);
+    try {
+      logs.push(JSON.parse(line) as LogLine);
+    } catch {
+      otherOutput.push(line);
+    }
+    for (const w of [...waiters]) w();
+  };
+  for (const stream of [proc.stdout!, proc.stderr!]) {
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (d: string) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        onLine(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      started.delete(proc);
+      resolve({ code, signal });
+      for (const w of [...waiters]) w();
+    }),
+  );
+
+  const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 30_000, label = 'log line') =>
+    new Promise<LogLine>((resolve, reject) => {
+      const check = () => {
+        const found = logs.find(pred);
+        if (found) {
+          cleanup();
+          resolve(found);
+        } else if (proc.exitCode !== null || proc.signalCode !== null) {
+          cleanup();
+          reject(new Error(`server exited before ${label}; last output:\n${tail(logs, otherOutput)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}; last output:\n${tail(logs, otherOutput)}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+
+  const ready = await waitForLog((l) => l.msg === 'bucketcast ready', 60_000, 'bucketcast ready');
+  const httpPort = Number(ready.httpPort);
+  const rtmpPort = Number(ready.rtmpPort);
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-proc.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  return {
+    proc,
+    dataDir,
+    httpPort,
+    rtmpPort,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    rtmpUrl: (app, id) => `rtmp://127.0.0.1:${rtmpPort}/${app}/${id}`,
+    logs,
+    otherOutput,
+    waitForLog,
+    killGroup,
+    exited,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      killGroup('SIGTERM');
+      const t = setTimeout(() => killGroup('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    },
+    cleanup() {
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function tail(logs: LogLine[], other: string[]): string {
+  return [...logs.slice(-15).map((l) => JSON.stringify(l)), ...other.slice(-10)].join('\n');
+}
+
+/** Waits until `cond` holds, polling. */
+export async function until<T>(cond: () => T | Promise<T>, timeoutMs = 30_000, label = 'condition', everyMs = 200): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
