@@ -1,0 +1,101 @@
+/**
+ * bucketcast as the bench runs it: the real server (`src/main.ts`) as a child
+ * process through the test helper, on free ports, with a temp data dir and an
+ * application recording MP4 + HLS + previews (the defaults). Nothing else is
+ * configured (no BUCKETCAST_* from the shell either), so no upload to S3 takes part.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, type TestServer } from '../../test/helpers/server.js';
+import { countFiles, recordedIn, reEscape } from './probe.js';
+import type { BenchTarget, Recorded } from './target.js';
+
+export const BUCKETCAST_APP = {
+  name: 'live',
+  mp4MuxingEnabled: true,
+  hlsMuxingEnabled: true,
+  hlsTime: 2,
+  previews: { enabled: true, periodSeconds: 5, height: 480, format: 'jpg' },
+};
+
+export class BucketcastTarget implements BenchTarget {
+  readonly label = 'bucketcast (MP4 + HLS + previews)';
+
+  private constructor(
+    private readonly server: TestServer,
+    private readonly configDir: string,
+  ) {}
+
+  static async start(): Promise<BucketcastTarget> {
+    // The helper passes our environment on: drop any BUCKETCAST_* the shell has (an S3 bucket, other
+    // apps) so that the server runs on exactly the config below.
+    for (const k of Object.keys(process.env)) if (k.startsWith('BUCKETCAST_')) delete process.env[k];
+    // Our own config file (the helper's `config` option would leave its temp dir behind).
+    const configDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-bench-cfg-'));
+    const file = path.join(configDir, 'bucketcast.json');
+    writeFileSync(file, JSON.stringify({ applications: [BUCKETCAST_APP] }));
+    try {
+      const server = await startServer({ env: { BUCKETCAST_CONFIG: file, BUCKETCAST_LOG_LEVEL: 'info' } });
+      return new BucketcastTarget(server, configDir);
+    } catch (err) {
+      rmSync(configDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  roots(): number[] {
+    return [this.server.proc.pid!];
+  }
+
+  publishUrl(streamId: string): string {
+    return this.server.rtmpUrl('live', streamId);
+  }
+
+  async finish(streamIds: string[]): Promise<void> {
+    // Every recording is final once its `recording completed` line is logged; then a clean stop.
+    const timeoutMs = 60_000 + streamIds.length * 2_000;
+    const pending = new Set(streamIds);
+    try {
+      await this.server.waitForLog(
+        (l) => {
+          if (l.msg === 'recording completed' && typeof l.streamId === 'string') pending.delete(l.streamId);
+          return pending.size === 0;
+        },
+        timeoutMs,
+        `recording completed for ${streamIds.length} streams`,
+      );
+    } catch (err) {
+      process.stderr.write(`bucketcast: ${(err as Error).message.split('\n')[0]} (still pending: ${[...pending].join(', ')})\n`);
+    }
+    await this.server.stop();
+  }
+
+  recorded(streamIds: string[]): Promise<Map<string, Recorded>> {
+    // `<streamId>_<yyyymmddThhmmssZ>[-k].mp4`; a restarted recording would add a second file.
+    return recordedIn(path.join(this.server.dataDir, 'live', 'streams'), streamIds, (id) => new RegExp(`^${reEscape(id)}_\\d{8}T\\d{6}Z(-\\d+)?\\.mp4$`));
+  }
+
+  outputs(): string {
+    const dir = path.join(this.server.dataDir, 'live');
+    return `${countFiles(path.join(dir, 'streams'), '.ts')} HLS segments, ${countFiles(path.join(dir, 'previews'), '.jpg')} preview images`;
+  }
+
+  /** Messages the server logged at warn or above, for the report. */
+  problems(): string[] {
+    return this.server.logs.filter((l) => ['warn', 'error', 'fatal'].includes(String(l.level))).map((l) => String(l.msg));
+  }
+
+  abort(): void {
+    this.server.killGroup('SIGKILL');
+    this.server.cleanup();
+    rmSync(this.configDir, { recursive: true, force: true });
+  }
+
+  async dispose(keep = false): Promise<void> {
+    await this.server.stop();
+    rmSync(this.configDir, { recursive: true, force: true });
+    if (keep) process.stderr.write(`  kept ${this.server.dataDir}\n`);
+    else this.server.cleanup();
+  }
+}
