@@ -69,8 +69,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     BUCKETCAST_LOG_LEVEL: 'debug',
     ...opts.env,
   };
+  let configDir: string | undefined;
   if (opts.config) {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'bucketcast-cfg-')), 'config.json');
+    configDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-cfg-'));
+    const file = path.join(configDir, 'config.json');
     writeFileSync(file, JSON.stringify(opts.config, null, 2));
     env.BUCKETCAST_CONFIG = file;
   }
@@ -164,6 +166,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     },
     cleanup() {
       rmSync(dataDir, { recursive: true, force: true });
+      if (configDir) rmSync(configDir, { recursive: true, force: true });
     },
   };
 }
