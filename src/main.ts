@@ -25,6 +25,8 @@ import { DataLayout } from './recording/layout.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { HttpServer } from './http/http-server.js';
 import { mediaRoutes } from './http/media-routes.js';
+import { Forwarding } from './forwarding/forwarding.js';
+import { playerAssets } from './player/player-assets.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -66,11 +68,13 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     });
   });
 
+  // The upload catalog (locator) and the storage signer are wired in once the storage module exists.
+  const forwarding = new Forwarding({ apps, log });
   const http = new HttpServer({
     host: server.host,
     port: server.httpPort,
     log,
-    routers: [mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id) })],
+    routers: [forwarding.policy, playerAssets(), mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id), missing: forwarding.missing })],
     health: () => ({ liveStreams: registry.list().length, recording: recordings.list().length, draining: registry.isDraining }),
   });
   const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
@@ -89,6 +93,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       await rtmp.stop();
       await recordings.stop();
       await http.stop();
+      await forwarding.stop();
     },
   };
 }

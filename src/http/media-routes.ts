@@ -67,9 +67,10 @@ export function mediaRoutes(options: MediaRoutesOptions): Router {
 
 function isFile(p: string): boolean {
   try {
-    return statSync(p).isFile();
+    // No exception for the common "not on disk" case: forwarded requests all take this path.
+    return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
-    return false;
+    return false; // ENOTDIR, EACCES …: not a file we can serve
   }
 }
 

@@ -1,15 +1,18 @@
 /**
  * Refuses request paths that try to leave the folder they name: `..` segments
- * (raw or percent-encoded, once or twice), encoded slashes and backslashes,
- * backslashes, NUL. Runs before any route, so no file route ever sees them.
+ * (raw or percent-encoded, once or twice), encoded slashes and backslashes
+ * (once or twice), backslashes, NUL and other control characters. Runs before
+ * any route, so no file route (media, player assets, static pages) ever sees them.
  */
 import type { NextFunction, Request, Response } from 'express';
 
 const ENCODED_SEPARATOR = /%(2f|5c|00)/i;
+// Control characters have no business in a file path (NUL truncates in C APIs; CR/LF split headers).
+const CONTROL = /[\x00-\x1f\x7f]/;
 
 /** Why a raw request path is refused, or null when it is acceptable. */
 export function pathProblem(rawPath: string): string | null {
-  if (rawPath.includes('\\') || rawPath.includes('\0')) return 'backslash or NUL in path';
+  if (rawPath.includes('\\') || CONTROL.test(rawPath)) return 'backslash or control character in path';
   if (ENCODED_SEPARATOR.test(rawPath)) return 'encoded slash, backslash or NUL in path';
   let decoded = rawPath;
   // Decode twice: `%252e%252e` is `..` to anything that decodes once more downstream.
@@ -19,7 +22,9 @@ export function pathProblem(rawPath: string): string | null {
     } catch {
       return 'malformed percent-encoding in path';
     }
-    if (decoded.includes('\\') || decoded.includes('\0')) return 'backslash or NUL in path';
+    if (decoded.includes('\\') || CONTROL.test(decoded)) return 'backslash or control character in path';
+    // `%252f` is an encoded slash to anything that decodes once more downstream.
+    if (ENCODED_SEPARATOR.test(decoded)) return 'encoded slash, backslash or NUL in path';
     if (decoded.split('/').some((seg) => seg === '..' || seg === '.')) return 'dot segment in path';
   }
   return null;

@@ -1,0 +1,219 @@
+/*
+ * bucketcast player.
+ *   play.html?app=live&id=<streamId>   the live stream (HLS), waiting while it is offline
+ *   play.html?app=live&name=<file>     a recording: <name>.mp4 (video element) or <name>.m3u8 (hls.js);
+ *                                      without an extension, .mp4 then .m3u8 is tried
+ * Media URLs are the server's stable ones (/<app>/streams/…, /<app>/previews/…); the
+ * server serves them from disk or forwards them to the bucket.
+ *
+ * State for people and tests: <body data-state="loading|offline|not-found|playing|error">,
+ * and on the <video>: data-engine (video|hls.js|native), data-source, data-poster,
+ * data-errors (error events + fatal hls.js errors), data-played (seconds actually played).
+ */
+(function () {
+  'use strict';
+
+  var FILE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
+  var APP = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+  var POSTER_FORMATS = ['jpg', 'png', 'webp'];
+  var RETRY_MS = 3000;
+
+  var params = new URLSearchParams(location.search);
+  var app = params.get('app') || 'live';
+  var id = params.get('id');
+  var name = params.get('name');
+  var video = document.getElementById('video');
+  var message = document.getElementById('message');
+  var title = document.getElementById('title');
+
+  var hls = null;
+  var live = false;
+  var errors = 0;
+  var played = 0;
+  var lastTime = null;
+  var mediaRecoveries = 0;
+
+  function setState(state, text) {
+    document.body.dataset.state = state;
+    message.textContent = text || '';
+    message.hidden = !text;
+  }
+
+  function sleep(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
+  function mediaUrl(folder, file) {
+    // Relative, so the page also works behind a reverse proxy that adds a path prefix.
+    return encodeURIComponent(app) + '/' + folder + '/' + encodeURIComponent(file);
+  }
+
+  function countError() {
+    errors += 1;
+    video.dataset.errors = String(errors);
+  }
+
+  video.dataset.errors = '0';
+  video.dataset.played = '0';
+  video.addEventListener('timeupdate', function () {
+    var t = video.currentTime;
+    // Only steady progress counts as played (not seeks or the jump to the live edge).
+    if (lastTime !== null && t > lastTime && t - lastTime < 1.5) played += t - lastTime;
+    lastTime = t;
+    video.dataset.played = played.toFixed(2);
+  });
+  video.addEventListener('seeking', function () { lastTime = null; });
+  video.addEventListener('playing', function () { setState('playing', ''); });
+  video.addEventListener('error', function () {
+    countError();
+    if (hls) return; // hls.js reports its own errors
+    var code = video.error ? video.error.code : 0;
+    setState('error', code === 4
+      ? 'The recording could not be played: it is missing, not a playable file, or its bucket does not allow this page (CORS).'
+      : 'Playback failed (media error ' + code + ').');
+  });
+  video.addEventListener('ended', function () {
+    if (live) backToWaiting();
+  });
+
+  /** HEAD request: 'ok', 'missing', 'redirect' (manual mode), 'error' with a status, or 'unknown' (network/CORS). */
+  function probe(url, redirect) {
+    return fetch(url, { method: 'HEAD', cache: 'no-store', redirect: redirect || 'follow' }).then(function (r) {
+      if (r.type === 'opaqueredirect') return { result: 'redirect' };
+      if (r.ok) return { result: 'ok' };
+      // A bucket without list permission answers 403 for a missing key.
+      if (r.status === 404 || r.status === 403 || r.status === 410) return { result: 'missing' };
+      return { result: 'error', status: r.status };
+    }, function () {
+      // A cross-origin bucket that does not allow this page: existence cannot be told from here.
+      return { result: 'unknown' };
+    });
+  }
+
+  /** Tries <stem>.jpg, .png, .webp (the app's preview format is not known here); the first that loads is the poster. */
+  function findPoster(stem) {
+    var i = 0;
+    function next() {
+      if (i >= POSTER_FORMATS.length) return;
+      var url = mediaUrl('previews', stem + '.' + POSTER_FORMATS[i++]);
+      var img = new Image();
+      img.onload = function () {
+        video.poster = url;
+        video.dataset.poster = url;
+      };
+      img.onerror = next;
+      img.src = url;
+    }
+    next();
+  }
+
+  function teardown() {
+    if (hls) {
+      hls.destroy();
+      hls = null;
+    }
+    video.removeAttribute('src');
+    video.load();
+    lastTime = null;
+  }
+
+  function fatal(text) {
+    countError();
+    teardown();
+    if (live) backToWaiting();
+    else setState('error', text);
+  }
+
+  function playHls(url) {
+    if (window.Hls && window.Hls.isSupported()) {
+      video.dataset.engine = 'hls.js';
+      hls = new window.Hls();
+      hls.on(window.Hls.Events.ERROR, function (_event, data) {
+        if (!data.fatal) return;
+        if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries < 1) {
+          mediaRecoveries += 1;
+          hls.recoverMediaError();
+          return;
+        }
+        fatal('The recording could not be loaded (' + data.details + '): it is missing, or its bucket does not allow this page (CORS).');
+      });
+      hls.loadSource(url);
+      hls.attachMedia(video);
+    } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      video.dataset.engine = 'native';
+      video.src = url;
+    } else {
+      setState('error', 'This browser cannot play HLS.');
+      return;
+    }
+    video.play().catch(function () { /* autoplay refused: the controls are there */ });
+  }
+
+  function start(file, url) {
+    setState('loading', live ? 'Connecting to the live stream…' : 'Loading…');
+    video.dataset.source = url;
+    if (/\.m3u8$/i.test(file)) {
+      playHls(url);
+    } else {
+      video.dataset.engine = 'video';
+      video.src = url;
+      video.play().catch(function () { /* autoplay refused: the controls are there */ });
+    }
+  }
+
+  function playRecording() {
+    title.textContent = app + ' / ' + name;
+    var stem = name.replace(/\.(mp4|m3u8)$/i, '');
+    findPoster(stem);
+    var candidates = /\.(mp4|m3u8)$/i.test(name) ? [name] : [name + '.mp4', name + '.m3u8'];
+    var unknown = null;
+    var failed = null;
+    var i = 0;
+    function next() {
+      if (i >= candidates.length) {
+        if (unknown) return start(unknown, mediaUrl('streams', unknown));
+        if (failed) return setState('error', 'The recording could not be loaded: the server answered ' + failed + '.');
+        return setState('not-found', 'Recording "' + name + '" does not exist.');
+      }
+      var file = candidates[i++];
+      var url = mediaUrl('streams', file);
+      return probe(url).then(function (p) {
+        if (p.result === 'ok') return start(file, url);
+        if (p.result === 'unknown' && !unknown) unknown = file;
+        if (p.result === 'error' && !failed) failed = p.status;
+        return next();
+      });
+    }
+    next();
+  }
+
+  function backToWaiting() {
+    teardown();
+    waitForLive();
+  }
+
+  function waitForLive() {
+    var url = mediaUrl('streams', id + '.m3u8');
+    // A live playlist is always on this server; manual redirects keep the check from reaching into the bucket.
+    probe(url, 'manual').then(function (p) {
+      if (p.result === 'ok') return start(id + '.m3u8', url);
+      setState('offline', 'Stream "' + id + '" is offline. Waiting for it to start…');
+      return sleep(RETRY_MS).then(waitForLive);
+    });
+  }
+
+  if (!APP.test(app)) {
+    setState('error', 'Invalid application name.');
+  } else if (id && FILE.test(id)) {
+    live = true;
+    title.textContent = app + ' / ' + id + ' (live)';
+    findPoster(id);
+    waitForLive();
+  } else if (name && FILE.test(name)) {
+    playRecording();
+  } else if (id || name) {
+    setState('error', 'Invalid stream id or file name.');
+  } else {
+    setState('error', 'Add ?app=<app>&id=<streamId> for a live stream, or ?app=<app>&name=<file> for a recording.');
+  }
+})();

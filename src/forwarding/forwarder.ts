@@ -1,0 +1,122 @@
+/**
+ * HTTP forwarding: what `/<app>/streams/<file>` and `/<app>/previews/<file>`
+ * answer when the file is not on local disk (local files are served by the
+ * media routes before this runs).
+ *
+ * Resolution: only forwarded extensions go on (others 404); the catalog's
+ * object key for a completed upload wins; an unknown name uses the plain
+ * mapping `<folder>/<file>`. Then, by the app's mode:
+ * - redirect: 302 to `<base>/<key>?<query>`;
+ * - presigned: 302 to a pre-signed URL signed for the request's method; a
+ *   playlist is streamed instead, so its relative segment URIs come back here
+ *   and each segment gets its own signature (a signed playlist URL cannot sign
+ *   the segments the browser resolves next to it);
+ * - proxy: streamed through the server from `<base>/<key>`, or from a
+ *   pre-signed URL of the app's bucket when no base URL is set.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import type { AppLookup } from '../apps/app-registry.js';
+import type { Logger } from '../log/logger.js';
+import { AppError, errorMessage } from '../errors.js';
+import type { MissingFile } from '../http/media-routes.js';
+import { contentTypeFor, extensionOf } from '../http/content-types.js';
+import { forwardingPlan, isForwarded, type ForwardingPlan } from './forwarding-plan.js';
+import { objectUrl, plainKey, safeQuery } from './object-url.js';
+import { ObjectProxy, type ProxyTarget } from './object-proxy.js';
+import type { ObjectLocator, ObjectSigner, StoredObject } from './types.js';
+
+export interface ForwarderOptions {
+  /** Current app settings (forwarding keys included). */
+  apps: AppLookup;
+  /** The upload catalog; without it every name uses the plain mapping. */
+  locator?: ObjectLocator;
+  /** The storage module's signer; without it presigned mode and proxying the app's own bucket are unavailable. */
+  signer?: ObjectSigner;
+  log: Logger;
+  /** Milliseconds a proxied upstream connection may stay silent. */
+  proxyIdleTimeoutMs?: number;
+}
+
+export class Forwarder {
+  private readonly proxy: ObjectProxy;
+  private readonly log: Logger;
+
+  constructor(private readonly options: ForwarderOptions) {
+    this.log = options.log;
+    this.proxy = new ObjectProxy({ log: this.log, idleTimeoutMs: options.proxyIdleTimeoutMs });
+  }
+
+  /** The media routes' `missing` hook. */
+  readonly missing = (req: Request, res: Response, next: NextFunction, file: MissingFile): void => {
+    this.forward(req, res, next, file).catch((err: unknown) => {
+      if (!(err instanceof AppError) || err.status >= 500) this.log.warn({ app: file.app, file: `${file.folder}/${file.file}`, err: errorMessage(err) }, 'forwarding failed');
+      next(err);
+    });
+  };
+
+  /** Closes pooled upstream connections. */
+  close(): void {
+    this.proxy.close();
+  }
+
+  private async forward(req: Request, res: Response, next: NextFunction, file: MissingFile): Promise<void> {
+    const settings = this.options.apps.get(file.app);
+    const label = `${file.folder}/${file.file}`;
+    const plan = settings && forwardingPlan(settings);
+    if (!plan || !isForwarded(plan, file.file)) return notFound(res, label);
+    const needsSigner = plan.mode === 'presigned' || (plan.mode === 'proxy' && !plan.base);
+    if (needsSigner && !this.options.signer) {
+      // auto without a base URL and without storage: nothing to forward to, as before forwarding existed.
+      if (plan.auto) return notFound(res, label);
+      throw new AppError('forwarding_unavailable', `${plan.mode} forwarding needs the app's bucket, and no storage is configured`, 503);
+    }
+    const located = await this.locate(file);
+    const key = located?.key ?? plainKey(file.folder, file.file);
+    const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
+
+    if (plan.mode === 'redirect') return redirect(res, objectUrl(plan.base!, key, safeQuery(req.originalUrl)), false);
+
+    const isPlaylist = extensionOf(file.file) === 'm3u8';
+    if (plan.mode === 'presigned' && !isPlaylist) {
+      return redirect(res, await this.presign(file.app, key, located, method, plan), true);
+    }
+    // proxy mode, or a playlist in presigned mode
+    const signed = !plan.base || plan.mode === 'presigned';
+    const url = new URL(signed ? await this.presign(file.app, key, located, method, plan) : objectUrl(plan.base!, key));
+    const target: ProxyTarget = {
+      url,
+      contentType: contentTypeFor(file.file),
+      cacheControl: isPlaylist ? 'no-cache' : 'public, max-age=3600',
+      signed,
+      label,
+    };
+    this.proxy.stream(req, res, next, target);
+  }
+
+  private async locate(file: MissingFile): Promise<StoredObject | undefined> {
+    if (!this.options.locator) return undefined;
+    try {
+      return await this.options.locator.locate(file.app, file.folder, file.file);
+    } catch (err) {
+      // Guessing the plain key could send the viewer to the wrong object; say what is wrong instead.
+      throw new AppError('catalog_unavailable', `upload catalog unavailable: ${errorMessage(err)}`, 503, { cause: err });
+    }
+  }
+
+  private presign(app: string, key: string, located: StoredObject | undefined, method: 'GET' | 'HEAD', plan: ForwardingPlan): Promise<string> {
+    return this.options.signer!.presign({ app, key, bucket: located?.bucket, method, expiresSeconds: plan.expirySeconds });
+  }
+}
+
+function notFound(res: Response, label: string): void {
+  res.status(404).json({ error: { code: 'not_found', message: `${label} not found` } });
+}
+
+function redirect(res: Response, location: string, expiring: boolean): void {
+  res.statusCode = 302;
+  res.setHeader('Location', location);
+  // A pre-signed URL expires: nobody may cache the redirect to it.
+  if (expiring) res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', '0');
+  res.end();
+}

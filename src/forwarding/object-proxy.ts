@@ -1,0 +1,150 @@
+/**
+ * Streams an object from the bucket (or the CDN in front of it) through the
+ * server with http-proxy-middleware: Range, conditional requests and HEAD pass
+ * through, the body is piped (never buffered), and a viewer who goes away
+ * aborts the upstream request.
+ *
+ * Design note: the upstream URL is decided per request before the proxy runs
+ * (base URL + key, or a pre-signed URL from the storage module, so no SigV4
+ * code is needed here) and handed over in a WeakMap; `router` and
+ * `pathRewrite` just read it back. Only a few request headers go upstream
+ * (no cookies, no Authorization, no Origin: the bucket's own CORS must not
+ * interfere with ours). Responses are handled here (`selfHandleResponse`) so
+ * bucket errors become the server's JSON errors and upstream CORS headers are
+ * dropped in favour of the app's.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { pipeline } from 'node:stream';
+import type { NextFunction, Request, Response } from 'express';
+import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
+import type { Logger } from '../log/logger.js';
+
+/** Request headers passed upstream; every other one is dropped. */
+const REQUEST_HEADERS = new Set(['host', 'range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'accept', 'user-agent']);
+/** Response headers passed back to the viewer. */
+const RESPONSE_HEADERS = ['content-length', 'content-range', 'accept-ranges', 'etag', 'last-modified', 'cache-control', 'expires'];
+
+export interface ProxyTarget {
+  /** Full upstream URL (may carry a pre-signature in its query). */
+  url: URL;
+  /** Content type answered to the viewer (the bucket's may be generic). */
+  contentType: string;
+  /** Cache-Control answered when the bucket sends none. */
+  cacheControl: string;
+  /** True when the URL is signed with our credentials: a 403 then means our credentials, not a missing file. */
+  signed: boolean;
+  /** What the viewer asked for, for messages: `streams/x.mp4`. */
+  label: string;
+}
+
+export interface ObjectProxyOptions {
+  log: Logger;
+  /** Milliseconds the upstream connection may stay silent before it is dropped. */
+  idleTimeoutMs?: number;
+}
+
+export class ObjectProxy {
+  private readonly targets = new WeakMap<http.IncomingMessage, ProxyTarget>();
+  private readonly agents = {
+    'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
+    'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
+  };
+  private readonly proxies: Record<'http:' | 'https:', RequestHandler>;
+  private readonly log: Logger;
+
+  constructor(options: ObjectProxyOptions) {
+    this.log = options.log;
+    const make = (protocol: 'http:' | 'https:') =>
+      createProxyMiddleware({
+        router: (req) => this.target(req).url.origin,
+        pathRewrite: (_path, req) => this.target(req).url.pathname + this.target(req).url.search,
+        changeOrigin: true,
+        agent: this.agents[protocol],
+        selfHandleResponse: true,
+        xfwd: false,
+        proxyTimeout: options.idleTimeoutMs ?? 60_000,
+        on: {
+          proxyReq: (proxyReq) => {
+            for (const name of proxyReq.getHeaderNames()) if (!REQUEST_HEADERS.has(name)) proxyReq.removeHeader(name);
+          },
+          proxyRes: (proxyRes, req, res) => this.respond(proxyRes, req, res as Response),
+          error: (err, req, res) => this.failed(err as NodeJS.ErrnoException, req, res as Response),
+        },
+      });
+    this.proxies = { 'http:': make('http:'), 'https:': make('https:') };
+  }
+
+  /** Streams `target` to the viewer. */
+  stream(req: Request, res: Response, next: NextFunction, target: ProxyTarget): void {
+    const protocol = target.url.protocol === 'https:' ? 'https:' : 'http:';
+    this.targets.set(req, target);
+    void this.proxies[protocol](req, res, next);
+  }
+
+  /** Closes pooled upstream connections. */
+  close(): void {
+    this.agents['http:'].destroy();
+    this.agents['https:'].destroy();
+  }
+
+  private target(req: http.IncomingMessage): ProxyTarget {
+    const t = this.targets.get(req);
+    if (!t) throw new Error('proxy target missing');
+    return t;
+  }
+
+  private respond(upstream: http.IncomingMessage, req: http.IncomingMessage, res: Response): void {
+    const target = this.target(req);
+    const status = upstream.statusCode ?? 502;
+    if (status === 200 || status === 206 || status === 304) {
+      for (const h of RESPONSE_HEADERS) {
+        const v = upstream.headers[h];
+        if (v !== undefined) res.setHeader(h, v);
+      }
+      res.setHeader('Content-Type', target.contentType);
+      if (!upstream.headers['cache-control']) res.setHeader('Cache-Control', target.cacheControl);
+      res.status(status);
+      if (req.method === 'HEAD' || status === 304) {
+        upstream.resume();
+        res.end();
+        return;
+      }
+      // pipeline destroys the upstream response if the viewer goes away.
+      pipeline(upstream, res, (err) => {
+        if (err && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') this.log.debug({ err: err.message, object: target.label }, 'proxied download ended early');
+      });
+      return;
+    }
+    upstream.resume(); // the bucket's XML error body is of no use to the viewer
+    const upstreamWhere = `${target.url.origin}${target.url.pathname}`; // never the query: it may carry a signature
+    if (status === 416) {
+      if (upstream.headers['content-range']) res.setHeader('Content-Range', upstream.headers['content-range']);
+      res.status(416).json({ error: { code: 'range_not_satisfiable', message: `range not satisfiable for ${target.label}` } });
+    } else if (status === 404 || (status === 403 && !target.signed)) {
+      // A public bucket answers 403 for a missing key when listing is not allowed.
+      res.status(404).json({ error: { code: 'not_found', message: `${target.label} not found (not on this server, not in the bucket)` } });
+    } else if (status === 403) {
+      this.log.warn({ upstream: upstreamWhere, status }, 'bucket refused a signed request');
+      res.status(502).json({ error: { code: 'bucket_access_denied', message: 'the bucket refused access (check the storage credentials and bucket policy)' } });
+    } else if (status >= 300 && status < 400) {
+      this.log.warn({ upstream: upstreamWhere, status, location: String(upstream.headers.location ?? '').split('?')[0] }, 'bucket answered with a redirect');
+      res.status(502).json({ error: { code: 'bucket_redirect', message: 'the bucket answered with a redirect (wrong region or endpoint in httpForwardingBaseURL?)' } });
+    } else {
+      this.log.warn({ upstream: upstreamWhere, status }, 'bucket error');
+      res.status(502).json({ error: { code: 'bucket_error', message: `the bucket answered ${status}` } });
+    }
+  }
+
+  private failed(err: NodeJS.ErrnoException, req: http.IncomingMessage, res: Response | import('node:net').Socket): void {
+    const target = this.targets.get(req);
+    const upstream = target ? `${target.url.origin}${target.url.pathname}` : undefined;
+    if (!('status' in res) || res.headersSent) {
+      // Mid-stream failure (or a viewer who left): nothing useful can be sent any more.
+      res.destroy();
+      return;
+    }
+    this.log.warn({ upstream, err: err.code ?? err.message }, 'bucket unreachable');
+    res.status(502).json({ error: { code: 'bucket_unreachable', message: `the bucket could not be reached (${err.code ?? err.message})` } });
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * What the forwarding module needs from the rest of the server, as small
+ * interfaces it declares itself: the upload catalog (where an uploaded file
+ * really is) and the storage module's URL signer. `main.ts` hands in the real
+ * ones; tests hand in an in-memory catalog and a real SDK signer.
+ */
+import type { MediaFolder } from '../http/media-routes.js';
+
+/** Where an uploaded file lives in its bucket. */
+export interface StoredObject {
+  /** Bucket the object was uploaded to. */
+  bucket: string;
+  /** Object key, e.g. `live/2026/11/22/cam1_20261122T185003Z.mp4` (no leading slash). */
+  key: string;
+}
+
+/** The upload catalog, as forwarding sees it. */
+export interface ObjectLocator {
+  /**
+   * The object a served file name was uploaded as, or undefined when the
+   * catalog knows no completed upload of it (the plain mapping applies then).
+   * `folder` and `fileName` are exactly the URL's `/<app>/<folder>/<fileName>`.
+   */
+  locate(app: string, folder: MediaFolder, fileName: string): Promise<StoredObject | undefined>;
+}
+
+export interface PresignRequest {
+  app: string;
+  /** Object key (no leading slash). */
+  key: string;
+  /** The catalog's bucket; the app's current bucket when absent. */
+  bucket?: string;
+  /** SigV4 signs the method: a URL signed for GET is refused for HEAD. */
+  method: 'GET' | 'HEAD';
+  expiresSeconds: number;
+}
+
+/** The storage module's signer for the app's bucket. */
+export interface ObjectSigner {
+  /**
+   * A pre-signed URL for one request on one object. Throws an `AppError`
+   * (status 404 when the app has no bucket, 503 when storage is unavailable).
+   */
+  presign(request: PresignRequest): Promise<string>;
+}
