@@ -3,6 +3,7 @@
  * Every object is strict, so a misspelt key is an error that names it.
  */
 import { z } from 'zod';
+import { appStorageFields, storageSettings } from './storage-schema.js';
 
 /** Letters, digits, `-` and `_`; the first path segment of every app URL. */
 export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
@@ -39,6 +40,7 @@ export const appSettings = z.strictObject({
   hlsTime: z.number().min(1).max(60).default(2),
   /** Preview images and the poster of each recording. */
   previews: previewSettings,
+  ...appStorageFields,
 });
 
 export const serverSettings = z
@@ -66,6 +68,7 @@ export const serverSettings = z
 
 export const configSchema = z.strictObject({
   server: serverSettings,
+  storage: storageSettings,
   applications: z
     .array(appSettings)
     .min(1)
