@@ -14,6 +14,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startS3rver, type S3rverTarget } from './helpers/s3.js';
 import { until } from './helpers/server.js';
 import { appOf, plantRecording, removeDir, startStorage, type StorageHarness } from './helpers/storage.js';
@@ -150,4 +152,47 @@ test('checksum setting: a server that refuses checksum headers gets an actionabl
     assert.equal(r.contentMd5, createHash('md5').update(slice).digest('base64'), `part ${r.partNumber} Content-MD5`);
   }
   assert.ok(s3.requests.some((r) => r.bucket === 'good' && r.checksumHeaders.length === 0 && r.contentMd5), 'WHEN_REQUIRED sends Content-MD5 only');
+});
+
+test('a role is assumed with its external id, and its temporary credentials sign the uploads', async () => {
+  s3.addAccessKey('ASIATEMPROLE0001', 'temporary-secret');
+  const calls: URLSearchParams[] = [];
+  // A loopback STS (AssumeRole over the AWS query protocol), as MinIO and Ceph serve beside S3.
+  const sts = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const form = new URLSearchParams(body);
+      calls.push(form);
+      if (form.get('ExternalId') !== 'tenant-42') {
+        res.writeHead(403, { 'content-type': 'text/xml' });
+        res.end('<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole</Message></Error><RequestId>r</RequestId></ErrorResponse>');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end(
+        '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIATEMPROLE0001</AccessKeyId>' +
+          '<SecretAccessKey>temporary-secret</SecretAccessKey><SessionToken>session-token</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>' +
+          '<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/upload/bucketcast</Arn><AssumedRoleId>AROA:bucketcast</AssumedRoleId></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>',
+      );
+    });
+  });
+  await new Promise<void>((r) => sts.listen(0, '127.0.0.1', r));
+  const stsEndpoint = `http://127.0.0.1:${(sts.address() as AddressInfo).port}`;
+  const role = (externalId: string) => ({ credentials: { source: 'stored', credentialId: goodCred, roleArn: 'arn:aws:iam::123456789012:role/upload', externalId, stsEndpoint } });
+  try {
+    h.apps.put(app('role', role('wrong-tenant')));
+    const rec = await expectFailure('role', 'role_denied', /assuming role arn:aws:iam::123456789012:role\/upload failed .*trust policy, s3\.credentials\.externalId/);
+    h.apps.put(app('role', role('tenant-42')));
+    await expectUploaded(rec, 'good');
+    const ok = calls[calls.length - 1];
+    assert.equal(ok.get('Action'), 'AssumeRole');
+    assert.equal(ok.get('RoleArn'), 'arn:aws:iam::123456789012:role/upload');
+    assert.equal(ok.get('RoleSessionName'), 'bucketcast');
+    const key = (await filesOf(rec.completed.recordingId)).find((f) => f.kind === 'mp4')!.key!;
+    const writes = s3.requests.filter((r) => r.key === key && r.method === 'PUT');
+    assert.ok(writes.length > 0 && writes.every((r) => r.accessKeyId === 'ASIATEMPROLE0001' && r.sessionToken), 'signed with the role\'s temporary credentials');
+  } finally {
+    sts.close();
+  }
 });

@@ -15,6 +15,7 @@ const DAY_MS = 86_400_000;
 const MAX_PERIOD_MS = 10 * 60_000;
 const MIN_PERIOD_MS = 1_000;
 const BATCH = 500;
+const END_OF_TIME = new Date(Date.UTC(9999, 0, 1));
 
 export interface RetentionSweeperOptions {
   catalog: RecordingCatalog;
@@ -46,7 +47,8 @@ export class RetentionSweeper {
     let deleted = 0;
     for (const app of this.o.apps.list()) {
       const s = app.s3;
-      const cutoff = new Date(s.storageMode === 'primary' ? Date.now() : Date.now() - s.dualRetentionDays * DAY_MS);
+      // Primary mode keeps no confirmed copy, whenever its recording ended.
+      const cutoff = s.storageMode === 'primary' ? END_OF_TIME : new Date(Date.now() - s.dualRetentionDays * DAY_MS);
       // One batch per app and pass: a file that cannot be deleted is tried again next pass, not in a loop.
       for (const f of await this.o.catalog.uploadedLocalCopies(app.name, cutoff, BATCH)) {
         try {

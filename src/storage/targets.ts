@@ -11,7 +11,7 @@ import type { AppSettings } from '../config/schema.js';
 import type { S3Settings } from '../config/storage-schema.js';
 import type { CredentialStore } from '../store/types.js';
 import { errorMessage } from '../errors.js';
-import { StorageError, type ErrorContext } from './errors.js';
+import { StorageError, classifyS3Error, type ErrorContext } from './errors.js';
 import { createS3Client, type UploadTracker } from './s3-client.js';
 import type { EmbeddedEndpoint } from './embedded/embedded-s3.js';
 
@@ -148,11 +148,23 @@ export class TargetResolver {
       base = fromNodeProviderChain();
     }
     if (!c.roleArn) return { provider: base, source };
-    const provider = fromTemporaryCredentials({
+    const assume = fromTemporaryCredentials({
       params: { RoleArn: c.roleArn, ExternalId: c.externalId, RoleSessionName: 'bucketcast', DurationSeconds: 3600 },
       masterCredentials: base,
       clientConfig: { region: s.region, endpoint: c.stsEndpoint },
     });
+    const roleArn = c.roleArn;
+    // STS errors would otherwise read like the bucket's: say it was the role.
+    const provider: AwsCredentialIdentityProvider = async (props) => {
+      try {
+        return await assume(props);
+      } catch (err) {
+        if (err instanceof StorageError) throw err;
+        const e = classifyS3Error(err, { operation: 'assume role', bucket: s.bucket ?? '', region: s.region, endpoint: c.stsEndpoint });
+        if (e.retryable) throw e;
+        throw new StorageError('role_denied', `assuming role ${roleArn} failed (${errorMessage(err)}): check the role's trust policy, s3.credentials.externalId and the base credentials`, 'permanent', { cause: err });
+      }
+    };
     return { provider, source: `${source}, assuming ${c.roleArn}` };
   }
 }

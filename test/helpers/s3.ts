@@ -46,6 +46,9 @@ export interface SeenRequest {
   partNumber?: number;
   uploadId?: string;
   contentMd5?: string;
+  /** Access key id the request was signed with, and whether it carried a session token. */
+  accessKeyId?: string;
+  sessionToken: boolean;
   /** `x-amz-checksum-*`, `x-amz-sdk-checksum-algorithm`, `content-encoding` … */
   checksumHeaders: string[];
 }
@@ -121,8 +124,7 @@ export async function startS3rver(opts: { directory?: string } = {}): Promise<S3
   const testBehaviour = async (ctx: KoaContext, next: () => Promise<void>) => {
     const m = /^\/([^/]+)(?:\/(.*))?$/.exec(ctx.path);
     const bucket = m ? decodeURIComponent(m[1]) : undefined;
-    const auth = ctx.headers.authorization ?? '';
-    const cred = /Credential=([^/]+)\/\d{8}\/([^/]+)\//.exec(auth);
+    const cred = /Credential=([^/]+)\/\d{8}\/([^/]+)\//.exec(ctx.headers.authorization ?? '');
     const checksumHeaders = Object.keys(ctx.headers).filter((h) => /^x-amz-(checksum-|sdk-checksum|trailer|decoded-content-length)/.test(h) || (h === 'content-encoding' && /aws-chunked/.test(String(ctx.headers[h]))));
     requests.push({
       method: ctx.method,
@@ -131,6 +133,8 @@ export async function startS3rver(opts: { directory?: string } = {}): Promise<S3
       partNumber: ctx.query.partNumber ? Number(ctx.query.partNumber) : undefined,
       uploadId: ctx.query.uploadId,
       contentMd5: ctx.headers['content-md5'],
+      accessKeyId: cred?.[1],
+      sessionToken: 'x-amz-security-token' in ctx.headers,
       checksumHeaders,
     });
     if (bucket && strict.has(bucket) && checksumHeaders.length) {
