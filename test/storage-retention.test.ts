@@ -29,13 +29,14 @@ test('dual mode keeps local copies until the retention passed, and only for conf
     await h.events.emit('recording.completed', fresh.completed);
     for (const r of [old, fresh]) await h.waitFor('upload.completed', (e) => e.recordingId === r.completed.recordingId && e.kind === 'metadata');
     await h.waitFor('upload.failed', (e) => e.recordingId === unconfirmed.completed.recordingId && e.errorClass === 'permanent');
-    for (const r of [old, fresh, unconfirmed]) for (const f of r.completed.files) assert.ok(existsSync(f.path), `${f.name} kept right after the upload`);
+    // (The old recording is past its retention: the periodic sweep may already have taken it.)
+    for (const r of [fresh, unconfirmed]) for (const f of r.completed.files) assert.ok(existsSync(f.path), `${f.name} kept right after the upload`);
     const completed = h.emitted.filter((e) => e.name === 'upload.completed');
     assert.ok(completed.every((e) => !(e.payload as { localDeleted: boolean }).localDeleted));
     for (const [key, n] of s3.writes('dual')) assert.equal(n, 1, `${key} uploaded once`);
     assert.equal(s3.writes('dual').size, 2 * (old.completed.files.length + 1));
 
-    assert.equal(await h.service.sweep(), old.completed.files.length, 'only the old recording is past its retention');
+    await h.service.sweep();
     for (const f of old.completed.files) assert.ok(!existsSync(f.path), `${f.name} deleted after the retention`);
     for (const f of fresh.completed.files) assert.ok(existsSync(f.path), `${f.name} still within the retention`);
     for (const f of unconfirmed.completed.files) assert.ok(existsSync(f.path), `${f.name} kept: its upload is not confirmed`);
@@ -44,7 +45,7 @@ test('dual mode keeps local copies until the retention passed, and only for conf
 
     // Switching to primary: the sweep removes every confirmed local copy.
     h.apps.put(appOf({ name: 'dual', s3: settings({ storageMode: 'primary' }) }));
-    assert.equal(await h.service.sweep(), fresh.completed.files.length);
+    await h.service.sweep();
     for (const f of fresh.completed.files) assert.ok(!existsSync(f.path));
     for (const f of unconfirmed.completed.files) assert.ok(existsSync(f.path), 'never a file whose upload failed');
   } finally {

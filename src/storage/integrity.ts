@@ -2,11 +2,11 @@
  * Part sizes and the checksums an upload is verified with.
  *
  * Before an upload the file is read once to compute its SHA-256 (stored as
- * the object's `x-amz-meta-sha256` and in the catalog), its MD5 and the MD5 of
- * each part. Every part is then sent with that part's `Content-MD5`, which
- * every S3 implementation checks (the bytes S3 received are the bytes we
- * hashed), and the object's ETag can be predicted: the MD5 of a single PUT,
- * or `md5(md5(part 1) … md5(part N))-N` for a multipart upload.
+ * the object's `x-amz-meta-sha256` and in the catalog) and the MD5 of each
+ * part. Every part is then sent with that part's `Content-MD5`, which every
+ * S3 implementation checks (the bytes S3 received are the bytes we hashed),
+ * and the object's ETag can be predicted: the MD5 of a single PUT, or
+ * `md5(md5(part 1) … md5(part N))-N` for a multipart upload.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -46,9 +46,7 @@ export function partCount(fileSize: number, partSize: number): number {
 export interface FileDigest {
   size: number;
   sha256: string;
-  /** MD5 of the whole content. */
-  md5: Buffer;
-  /** MD5 of each part, in order (one entry for a single PUT). */
+  /** MD5 of each part, in order (one entry, the whole file's, for a single PUT). */
   partMd5s: Buffer[];
   partSize: number;
 }
@@ -58,20 +56,18 @@ export function digestBuffer(data: Buffer, partSize: number): FileDigest {
   const partMd5s: Buffer[] = [];
   const n = partCount(data.length, partSize);
   for (let i = 0; i < n; i++) partMd5s.push(md5(data.subarray(i * partSize, n === 1 ? data.length : (i + 1) * partSize)));
-  return { size: data.length, sha256: createHash('sha256').update(data).digest('hex'), md5: md5(data), partMd5s, partSize };
+  return { size: data.length, sha256: createHash('sha256').update(data).digest('hex'), partMd5s, partSize };
 }
 
 /** Streams a file once (constant memory) and returns its digest for `partSize` parts. */
 export async function hashFile(file: string, partSize: number, signal?: AbortSignal): Promise<FileDigest> {
   const sha = createHash('sha256');
-  const whole = createHash('md5');
   const partMd5s: Buffer[] = [];
   let part = createHash('md5');
   let inPart = 0;
   let size = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: MiB, signal }) as AsyncIterable<Buffer>) {
     sha.update(chunk);
-    whole.update(chunk);
     size += chunk.length;
     let off = 0;
     while (off < chunk.length) {
@@ -86,22 +82,15 @@ export async function hashFile(file: string, partSize: number, signal?: AbortSig
       }
     }
   }
+  // The last, shorter part; or the only one of an empty file.
   if (inPart > 0 || partMd5s.length === 0) partMd5s.push(part.digest());
-  const md5All = whole.digest();
-  // A file of exactly one part size (or less) is a single PUT: its one "part" is the whole file.
-  const parts = partCount(size, partSize) === 1 ? [md5All] : partMd5s;
-  return { size, sha256: sha.digest('hex'), md5: md5All, partMd5s: parts, partSize };
+  return { size, sha256: sha.digest('hex'), partMd5s, partSize };
 }
 
-/**
- * The ETags an object with this digest may carry: S3's multipart form
- * (`md5 of part md5s-N`) or the plain MD5 (single PUT, and what some
- * S3-compatible servers give multipart objects too).
- */
-export function expectedEtags(d: FileDigest): string[] {
-  const plain = d.md5.toString('hex');
-  if (d.partMd5s.length === 1) return [plain];
-  return [`${md5(Buffer.concat(d.partMd5s)).toString('hex')}-${d.partMd5s.length}`, plain];
+/** The ETag S3 gives an object with this digest: the MD5 of a single PUT, else `md5(part md5s)-N`. */
+export function expectedEtag(d: FileDigest): string {
+  if (d.partMd5s.length === 1) return d.partMd5s[0].toString('hex');
+  return `${md5(Buffer.concat(d.partMd5s)).toString('hex')}-${d.partMd5s.length}`;
 }
 
 /** An ETag without quotes, lower-case. */
@@ -109,9 +98,13 @@ export function normalizeEtag(etag: string | undefined): string {
   return (etag ?? '').replace(/"/g, '').trim().toLowerCase();
 }
 
-/** True when an ETag has the shape of an MD5-based one (so comparing it means something). */
-export function isMd5Etag(etag: string): boolean {
-  return /^[0-9a-f]{32}(-\d+)?$/.test(etag);
+/**
+ * True when an ETag can be compared with `expectedEtag`: MD5-shaped, and in
+ * the multipart form for a multipart upload (some S3-compatible servers give
+ * multipart objects other ETags, e.g. the MD5 of the whole content).
+ */
+export function etagComparable(etag: string, d: FileDigest): boolean {
+  return d.partMd5s.length === 1 ? /^[0-9a-f]{32}$/.test(etag) : /^[0-9a-f]{32}-\d+$/.test(etag);
 }
 
 function md5(data: Buffer): Buffer {

@@ -22,7 +22,7 @@ import { stat } from 'node:fs/promises';
 import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { StorageError, classifyS3Error } from './errors.js';
-import { MiB, digestBuffer, expectedEtags, hashFile, isMd5Etag, normalizeEtag, partSizeFor, type FileDigest } from './integrity.js';
+import { MiB, digestBuffer, etagComparable, expectedEtag, hashFile, normalizeEtag, partSizeFor, type FileDigest } from './integrity.js';
 import type { UploadTracker } from './s3-client.js';
 import { contextOf, type Target } from './targets.js';
 
@@ -111,11 +111,10 @@ export async function uploadObject(u: ObjectUpload): Promise<VerifiedObject> {
 
 /** Confirms the object: HEAD when allowed, else the upload's own answer. */
 async function verify(t: Target, key: string, d: FileDigest, uploadEtag: string): Promise<'head' | 'upload-response'> {
-  // SSE-KMS (and SSE-C) ETags are not MD5s: nothing to compare them with.
-  const etagComparable = t.settings.sse.mode !== 'aws:kms';
   const checkEtag = (etag: string, where: string) => {
-    if (etagComparable && isMd5Etag(etag) && !expectedEtags(d).includes(etag)) {
-      throw new StorageError('integrity_mismatch', `${where} ETag ${etag} of "${key}" does not match the file (expected ${expectedEtags(d).join(' or ')}); uploading again`, 'retryable');
+    // SSE-KMS (and SSE-C) ETags are not MD5s: nothing to compare them with.
+    if (t.settings.sse.mode !== 'aws:kms' && etagComparable(etag, d) && etag !== expectedEtag(d)) {
+      throw new StorageError('integrity_mismatch', `${where} ETag ${etag} of "${key}" does not match the file (expected ${expectedEtag(d)}); uploading again`, 'retryable');
     }
   };
   try {

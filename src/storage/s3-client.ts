@@ -43,7 +43,7 @@ export class UploadTracker {
   expectedMd5(bucket: string, key: string, partNumber: number | undefined, bodyLength: number): Buffer | undefined {
     const d = this.byKey.get(`${bucket}\n${key}`)?.digest;
     if (!d) return undefined;
-    if (partNumber === undefined) return d.partMd5s.length === 1 && bodyLength === d.size ? d.md5 : undefined;
+    if (partNumber === undefined) return d.partMd5s.length === 1 && bodyLength === d.size ? d.partMd5s[0] : undefined;
     const i = partNumber - 1;
     const expectedLength = i === d.partMd5s.length - 1 ? d.size - i * d.partSize : d.partSize;
     // A body of another length is not the part we hashed: let its own MD5 go (S3 still checks it).
