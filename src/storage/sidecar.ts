@@ -39,24 +39,17 @@ export interface Sidecar {
 export function buildSidecar(r: RecordingRecord, files: FileRecord[], bucket: string, contentTypeOf: (f: FileRecord) => string): Buffer {
   const uploaded = files.filter((f) => f.kind !== 'metadata' && f.state === 'uploaded' && f.key && f.sha256);
   const main = uploaded.find((f) => f.kind === 'mp4' || f.kind === 'webm');
+  const { createdAt: _cataloged, video, audio, recovered, ...recording } = r;
   const doc: Sidecar = {
     version: 1,
-    recordingId: r.recordingId,
-    app: r.app,
-    streamId: r.streamId,
-    protocol: r.protocol,
-    name: r.name,
-    startedAt: r.startedAt,
-    endedAt: r.endedAt,
-    durationSeconds: r.durationSeconds,
-    sizeBytes: r.sizeBytes,
-    resolution: r.video ? `${r.video.width}x${r.video.height}` : null,
-    video: r.video ?? null,
-    audio: r.audio ?? null,
+    ...recording,
+    resolution: video ? `${video.width}x${video.height}` : null,
+    video: video ?? null,
+    audio: audio ?? null,
     checksum: main ? { algorithm: 'sha256', value: main.sha256! } : null,
     bucket,
     objects: uploaded.map((f) => ({ kind: f.kind, name: f.name, key: f.key!, size: f.size, sha256: f.sha256!, contentType: contentTypeOf(f) })),
-    recovered: r.recovered,
+    recovered,
   };
   return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
 }

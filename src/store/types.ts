@@ -11,7 +11,7 @@
  * completes it. Keyed by recording id + file name, so announcing a recording
  * twice changes nothing.
  */
-import type { AudioInfo, FileKind, Protocol, VideoInfo } from '../events/types.js';
+import type { FileKind, RecordingCompleted } from '../events/types.js';
 
 /**
  * Where a file stands:
@@ -23,20 +23,8 @@ import type { AudioInfo, FileKind, Protocol, VideoInfo } from '../events/types.j
  */
 export type FileState = 'local' | 'queued' | 'uploading' | 'uploaded' | 'failed';
 
-export interface RecordingRecord {
-  recordingId: string;
-  app: string;
-  streamId: string;
-  protocol: Protocol;
-  name: string;
-  /** ISO 8601 UTC. */
-  startedAt: string;
-  endedAt: string;
-  durationSeconds: number;
-  sizeBytes: number;
-  video?: VideoInfo;
-  audio?: AudioInfo;
-  recovered: boolean;
+/** A recording as `recording.completed` described it (its files are `FileRecord`s). */
+export interface RecordingRecord extends Omit<RecordingCompleted, 'files'> {
   /** When the catalog learnt of it. */
   createdAt: string;
 }
