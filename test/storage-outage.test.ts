@@ -67,6 +67,9 @@ test('an S3 outage of 30 s loses nothing and duplicates nothing', async () => {
     assert.deepEqual(await s3.listMultipartUploads(BUCKET), [], 'no incomplete multipart upload');
     assert.deepEqual(s3.pendingUploadDirs(BUCKET), []);
     assert.ok(!server.logs.some((l) => l.msg?.startsWith('upload failed;')), 'no permanent failure');
+    // While the target is down the app is paused: one probe per backoff, not one request per file.
+    const attempts = server.logs.filter((l) => l.msg === 'upload failed, will retry').length;
+    assert.ok(attempts >= 3 && attempts < onDisk.size, `${attempts} failed attempts for ${onDisk.size} files over the outage`);
   } finally {
     await server.stop();
     server.cleanup();
