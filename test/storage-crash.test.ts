@@ -10,69 +10,23 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, linkSync, copyFileSync, mkdtempSync, renameSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { startServer } from './helpers/server.js';
-import { CACHE_DIR } from './helpers/fixtures.js';
 import { credentialEnv, s3SettingsFor, startS3rver } from './helpers/s3.js';
-import { DataLayout } from '../src/recording/layout.js';
-import { writeManifest, type RecordingManifest } from '../src/recording/manifest.js';
-import { recordingPaths } from '../src/recording/paths.js';
+import { plantBigRecording, sha256File } from './helpers/big-recording.js';
 
-const run = promisify(execFile);
 const BUCKET = 'crash';
 const MB = 1_000_000;
 
-/** A fragmented MP4 of noisy lossless 720p video, over 200 MB, cached. */
-async function bigLiveFile(): Promise<string> {
-  const file = path.join(CACHE_DIR, 'big_noise_720p_7s.fmp4');
-  if (existsSync(file)) return file;
-  const tmp = `${file}.${process.pid}.tmp`;
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30,noise=alls=30:allf=t+u', '-t', '7', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '30', '-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', tmp], { timeout: 240_000 });
-  renameSync(tmp, file);
-  return file;
-}
-
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 test('SIGKILL in the middle of a 200+ MB multipart upload: after restart the object lands once, intact, no parts left', async () => {
-  const big = await bigLiveFile();
-  assert.ok(statSync(big).size >= 200 * MB, `the live file is ${statSync(big).size} bytes`);
   const s3 = await startS3rver();
   await s3.createBucket(BUCKET);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-crash-'));
-  const manifest: RecordingManifest = {
-    version: 1,
-    recordingId: randomUUID(),
-    app: 'live',
-    streamId: 'big',
-    protocol: 'rtmp',
-    name: 'big_20261122T120000Z',
-    startedAt: '2026-11-22T12:00:00.000Z',
-    liveContainer: 'fmp4',
-    mp4: true,
-    hls: false,
-    previews: false,
-    previewFormat: 'jpg',
-    previewHeight: 480,
-  };
-  const layout = new DataLayout(dataDir);
-  layout.ensureApp('live');
-  const paths = recordingPaths(layout, manifest);
-  writeManifest(paths.workDir, manifest);
-  try {
-    linkSync(big, paths.live); // the finalizer removes the live file: a link keeps the cached one
-  } catch {
-    copyFileSync(big, paths.live);
-  }
+  const { manifest, paths } = await plantBigRecording(dataDir, 'big_20261122T120000Z');
+  assert.ok(statSync(paths.live).size >= 200 * MB, `the live file is ${statSync(paths.live).size} bytes`);
   const options = {
     dataDir,
     env: credentialEnv(s3),
