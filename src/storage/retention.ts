@@ -18,8 +18,11 @@ const BATCH = 500;
 const END_OF_TIME = new Date(Date.UTC(9999, 0, 1));
 
 export interface RetentionSweeperOptions {
+  /** Which uploaded files still have a local copy. */
   catalog: RecordingCatalog;
+  /** Each app's storage mode and retention. */
   apps: AppLookup;
+  /** Local copies are only deleted inside it. */
   dataDir: string;
   log: Logger;
 }

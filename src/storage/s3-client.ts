@@ -57,9 +57,12 @@ export class UploadTracker {
 
 export interface ClientSpec {
   region: string;
+  /** S3-compatible endpoint; AWS when unset. */
   endpoint?: string;
   forcePathStyle: boolean;
+  /** Fixed keys or a provider (default chain, stored credential, assumed role). */
   credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** The SDK's requestChecksumCalculation and responseChecksumValidation. */
   checksumCalculation: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
 }
 

@@ -39,7 +39,9 @@ export interface EmbeddedStore {
 export interface TargetResolverOptions {
   /** Stored credentials (`s3.credentials.source: "stored"`); absent in tools that do not open the store. */
   credentials?: CredentialStore;
+  /** Started on first need, for apps without a bucket. */
   embedded: EmbeddedStore;
+  /** Wired into every client's middlewares. */
   tracker: UploadTracker;
 }
 

@@ -19,12 +19,19 @@ import { buildSidecar } from './sidecar.js';
 import { deleteLocalCopy } from './local-files.js';
 
 export interface UploadJobDeps {
+  /** Where jobs are leased, completed and failed. */
   queue: UploadQueue;
+  /** Recordings and their files (sidecar contents, local deletions). */
   catalog: RecordingCatalog;
+  /** Current app settings, looked up at every attempt. */
   apps: AppLookup;
+  /** App settings → bucket, keys and S3 client. */
   resolver: TargetResolver;
+  /** Hands part MD5s and UploadIds between the uploader and the client middlewares. */
   tracker: UploadTracker;
+  /** This node's lease owner id. */
   nodeId: string;
+  /** Local copies are only deleted inside it. */
   dataDir: string;
 }
 

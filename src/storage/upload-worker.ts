@@ -34,11 +34,13 @@ const TARGET_ERRORS = new Set(['invalid_credentials', 'credentials_missing', 'cr
 const OUTAGE_ERRORS = new Set(['unreachable', 'throttled', 'server_error']);
 
 export interface UploadWorkerOptions extends UploadJobDeps {
+  /** Where `upload.*` events go. */
   events: EventBus<BusEvents>;
   /** Files uploaded at once. */
   concurrency: number;
   /** Cap of the retry backoff. */
   retryMaxDelayMs: number;
+  /** Failure counters by class and code. */
   stats: FailureStats;
   log: Logger;
 }
