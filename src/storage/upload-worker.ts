@@ -56,7 +56,7 @@ export class UploadWorker {
   private readonly running = new Set<Promise<void>>();
   private readonly paused = new Map<string, { failures: number; until: number }>();
   private timer?: NodeJS.Timeout;
-  private pumping = false;
+  private pumping?: Promise<void>;
   private again = false;
   private stopping = false;
 
@@ -69,7 +69,11 @@ export class UploadWorker {
       this.again = true;
       return;
     }
-    void this.pump();
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      // A wake that came in after the last look: look again.
+      if (this.again) this.wake();
+    });
   }
 
   /** Lifts an app's outage pause (its settings changed). */
@@ -86,6 +90,8 @@ export class UploadWorker {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
+    // A claim in progress finishes first, so every running upload is seen below.
+    await this.pumping;
     for (const ac of this.inFlight.values()) ac.abort();
     await Promise.allSettled([...this.running]);
   }
@@ -96,7 +102,6 @@ export class UploadWorker {
   }
 
   private async pump(): Promise<void> {
-    this.pumping = true;
     try {
       do {
         this.again = false;
@@ -117,8 +122,6 @@ export class UploadWorker {
       this.o.log.error({ err: errorMessage(err) }, 'upload queue failed; looking again shortly');
       clearTimeout(this.timer);
       if (!this.stopping) this.timer = setTimeout(() => this.wake(), POLL_MS);
-    } finally {
-      this.pumping = false;
     }
   }
 
@@ -139,6 +142,7 @@ export class UploadWorker {
     const { file } = job;
     const log = this.o.log.child({ app: file.app, recordingId: file.recordingId, file: file.name, kind: file.kind });
     const ac = new AbortController();
+    if (this.stopping) ac.abort();
     this.inFlight.set(file.id, ac);
     const renew = setInterval(() => {
       void this.o.queue.renew(file.id, this.o.nodeId, LEASE_MS).then((held) => {
