@@ -16,7 +16,7 @@ import { SecretBox } from '../src/store/secret-box.js';
 import { startServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
 import { push } from './helpers/media.js';
-import { startS3rver } from './helpers/s3.js';
+import { startS3Target } from './helpers/s3.js';
 
 const tempDir = () => mkdtempSync(path.join(os.tmpdir(), 'bucketcast-cred-'));
 
@@ -84,7 +84,7 @@ test('key material: hex, base64 or a long passphrase; a short one is refused', (
 });
 
 test('a server using stored credentials never logs the secrets, whether uploads work or fail', async () => {
-  const s3 = await startS3rver();
+  const s3 = await startS3Target();
   await s3.createBucket('vault');
   const dataDir = tempDir();
   const good = `good-${randomBytes(10).toString('hex')}`;

@@ -15,14 +15,14 @@ import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from './helpers/server.js';
-import { credentialEnv, s3SettingsFor, startS3rver } from './helpers/s3.js';
+import { credentialEnv, s3SettingsFor, startS3Target } from './helpers/s3.js';
 import { plantBigRecording, sha256File } from './helpers/big-recording.js';
 
 const BUCKET = 'crash';
 const MB = 1_000_000;
 
 test('SIGKILL in the middle of a 200+ MB multipart upload: after restart the object lands once, intact, no parts left', async () => {
-  const s3 = await startS3rver();
+  const s3 = await startS3Target();
   await s3.createBucket(BUCKET);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-crash-'));
   const { manifest, paths } = await plantBigRecording(dataDir, 'big_20261122T120000Z');

@@ -12,13 +12,13 @@ import path from 'node:path';
 import { startServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
 import { push } from './helpers/media.js';
-import { credentialEnv, s3SettingsFor, startS3rver } from './helpers/s3.js';
+import { credentialEnv, s3SettingsFor, startS3Target } from './helpers/s3.js';
 
 const BUCKET = 'outage';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 test('an S3 outage of 30 s loses nothing and duplicates nothing', async () => {
-  const s3 = await startS3rver();
+  const s3 = await startS3Target();
   await s3.createBucket(BUCKET);
   const src = await fixture({ seconds: 20 });
   const server = await startServer({

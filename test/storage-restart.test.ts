@@ -14,11 +14,11 @@ import path from 'node:path';
 import { startServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
 import { push } from './helpers/media.js';
-import { credentialEnv, s3SettingsFor, startS3rver } from './helpers/s3.js';
+import { credentialEnv, s3SettingsFor, startS3Target } from './helpers/s3.js';
 import { plantBigRecording, sha256File } from './helpers/big-recording.js';
 
 test('SIGTERM during an upload: a clean stop, no parts left, the upload done once after the restart', async () => {
-  const s3 = await startS3rver();
+  const s3 = await startS3Target();
   await s3.createBucket('term');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-term-'));
   const { manifest, paths } = await plantBigRecording(dataDir, 'term_20261122T120000Z');
@@ -56,7 +56,7 @@ test('SIGTERM during an upload: a clean stop, no parts left, the upload done onc
 });
 
 test('a wrong bucket in the config file: files kept, uploaded after a restart with the bucket corrected', async () => {
-  const s3 = await startS3rver();
+  const s3 = await startS3Target();
   await s3.createBucket('right-bucket');
   const src = await fixture({ seconds: 4 });
   const config = (bucket: string) => ({ applications: [{ name: 'live', s3: s3SettingsFor(s3, bucket) }] });

@@ -8,11 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { startS3rver } from './helpers/s3.js';
+import { startS3Target } from './helpers/s3.js';
 import { appOf, plantRecording, removeDir, startStorage } from './helpers/storage.js';
 
 test('dual mode keeps local copies until the retention passed, and only for confirmed uploads', async () => {
-  const s3 = await startS3rver();
+  const s3 = await startS3Target();
   await s3.createBucket('dual');
   const cred = { accessKeyId: 'S3RVER', secretAccessKey: 'x' };
   const settings = (extra: Record<string, unknown> = {}) => ({ bucket: 'dual', endpoint: s3.endpoint, forcePathStyle: true, storageMode: 'dual', dualRetentionDays: 1, ...extra });

@@ -16,12 +16,12 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startS3rver, type S3rverTarget } from './helpers/s3.js';
+import { startS3Target, type S3TestTarget } from './helpers/s3.js';
 import { until } from './helpers/server.js';
 import { appOf, plantRecording, removeDir, startStorage, type StorageHarness } from './helpers/storage.js';
 import type { AppSettings } from '../src/config/schema.js';
 
-let s3: S3rverTarget;
+let s3: S3TestTarget;
 let h: StorageHarness;
 let goodCred: string;
 let badCred: string;
@@ -29,7 +29,7 @@ let writeOnlyCred: string;
 const SECRETS = ['good-secret-d0e1f2a3b4c5', 'bad-secret-9f8e7d6c5b4a', 'wo-secret-1a2b3c4d5e6f'];
 
 before(async () => {
-  s3 = await startS3rver();
+  s3 = await startS3Target();
   for (const b of ['good', 'eu-bucket', 'strict']) await s3.createBucket(b);
   s3.setBucketRegion('eu-bucket', 'eu-west-1');
   s3.rejectChecksumHeaders('strict');
@@ -100,6 +100,26 @@ test('wrong credentials fail with a clear message, keep the files, and upload on
   const rec = await expectFailure('creds', 'invalid_credentials', /access key id is not known to the S3 service at http:\/\/127\.0\.0\.1:\d+: check the credentials/);
   h.apps.put(app('creds', {}));
   await expectUploaded(rec, 'good');
+  // Typed events: progress up to the whole file, then completed with where it is and its checksum.
+  const mp4 = rec.completed.files.find((f) => f.kind === 'mp4')!;
+  const progress = h.emitted.filter((e) => e.name === 'upload.progress' && (e.payload as { name: string }).name === mp4.name).map((e) => e.payload as { loaded: number; total: number; key: string });
+  assert.ok(progress.length >= 1);
+  assert.deepEqual(progress.map((p) => p.loaded), [...progress.map((p) => p.loaded)].sort((a, b) => a - b), 'progress only grows');
+  assert.equal(progress[progress.length - 1].loaded, mp4.size);
+  assert.equal(progress[progress.length - 1].total, mp4.size);
+  const completed = await h.waitFor('upload.completed', (e) => e.name === mp4.name);
+  assert.equal(completed.bucket, 'good');
+  assert.equal(completed.key, `streams/${mp4.name}`);
+  assert.equal(completed.size, mp4.size);
+  assert.equal(completed.sha256, createHash('sha256').update(rec.contents.get(mp4.name)!).digest('hex'));
+  assert.equal(completed.url, `${s3.endpoint}/good/streams/${mp4.name}`);
+  assert.equal(completed.verifiedBy, 'head');
+  assert.equal(completed.localDeleted, true);
+  assert.match(completed.etag, /^[0-9a-f]{32}(-\d+)?$/);
+  const failed = h.emitted.find((e) => e.name === 'upload.failed' && (e.payload as { recordingId: string }).recordingId === rec.completed.recordingId)!.payload as { attempts: number; bucket: string; errorClass: string };
+  assert.equal(failed.errorClass, 'permanent');
+  assert.equal(failed.bucket, 'good');
+  assert.equal(failed.attempts, 1);
 });
 
 test('a missing bucket fails with a clear message, keeps the files, and uploads once corrected', async () => {

@@ -17,13 +17,13 @@ import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/clien
 import { startServer, type TestServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
 import { push, ffprobe, topLevelBoxes, decodesCleanly } from './helpers/media.js';
-import { credentialEnv, s3SettingsFor, startS3rver, type S3rverTarget } from './helpers/s3.js';
+import { credentialEnv, s3SettingsFor, startS3Target, type S3TestTarget } from './helpers/s3.js';
 import type { Sidecar } from '../src/storage/sidecar.js';
 
 const BUCKET = 'recordings';
-let s3: S3rverTarget;
+let s3: S3TestTarget;
 before(async () => {
-  s3 = await startS3rver();
+  s3 = await startS3Target();
   await s3.createBucket(BUCKET);
 });
 after(async () => {

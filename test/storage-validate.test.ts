@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { credentialEnv, s3SettingsFor, startS3rver, type S3rverTarget } from './helpers/s3.js';
+import { credentialEnv, s3SettingsFor, startS3Target, type S3TestTarget } from './helpers/s3.js';
 import { appOf } from './helpers/storage.js';
 import { ROOT } from './helpers/server.js';
 import { validateStorage, type ValidationReport } from '../src/storage/validate.js';
@@ -21,7 +21,7 @@ import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/index.js'
 import { createLogger } from '../src/log/logger.js';
 import type { AppSettings } from '../src/config/schema.js';
 
-let s3: S3rverTarget;
+let s3: S3TestTarget;
 let store: SqliteStore;
 let dataDir: string;
 let resolver: TargetResolver;
@@ -29,7 +29,7 @@ let embedded: EmbeddedS3;
 const creds: Record<string, string> = {};
 
 before(async () => {
-  s3 = await startS3rver();
+  s3 = await startS3Target();
   await s3.createBucket('good');
   await s3.createBucket('eu-bucket');
   s3.setBucketRegion('eu-bucket', 'eu-west-1');

@@ -70,7 +70,14 @@ export interface S3Target {
   stop(): Promise<void>;
 }
 
-export interface S3rverTarget extends S3Target {
+/**
+ * What the storage tests need beyond plain S3: ground truth (object writes per
+ * key, parts left on the server), outages, and the server behaviours they
+ * provoke (a bucket in another region, write-only keys, a server refusing
+ * flexible-checksum headers). s3rver gets them from `startS3rver`; another
+ * server (radosgw) implements the same interface to run the same tests.
+ */
+export interface S3TestTarget extends S3Target {
   directory: string;
   port: number;
   /** Stops listening (an outage); `restart()` brings it back on the same port and directory. */
@@ -111,7 +118,12 @@ export function credentialEnv(t: S3Target, credentials = t.credentials): Record<
   };
 }
 
-export async function startS3rver(opts: { directory?: string } = {}): Promise<S3rverTarget> {
+/** The server the storage tests run against: s3rver, in this process, on a free loopback port. */
+export function startS3Target(): Promise<S3TestTarget> {
+  return startS3rver();
+}
+
+export async function startS3rver(opts: { directory?: string } = {}): Promise<S3TestTarget> {
   const directory = opts.directory ?? mkdtempSync(path.join(os.tmpdir(), 'bucketcast-s3-'));
   const regions = new Map<string, string>();
   const policies = new Map<string, 'full' | 'write-only'>();
@@ -176,7 +188,7 @@ export async function startS3rver(opts: { directory?: string } = {}): Promise<S3
   };
   await listen();
 
-  const t: S3rverTarget = {
+  const t: S3TestTarget = {
     name: 's3rver',
     directory,
     get port() {
