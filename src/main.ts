@@ -2,16 +2,17 @@
  * Entry point: loads the configuration, builds every module, wires them, and
  * runs until SIGTERM/SIGINT. Only this file knows every concrete class.
  *
- * Start order: recordings (recovery of a previous run), HTTP, RTMP.
- * Stop order, the reverse: refuse new publishers, close them, finalize every
- * recording, close HTTP. A second signal exits at once (anything unfinished
- * is finalized at the next start).
+ * Start order: storage (upload queue), recordings (recovery of a previous
+ * run), HTTP, RTMP. Stop order, the reverse: refuse new publishers, close
+ * them, finalize every recording (queued for upload), stop uploading, close
+ * HTTP. A second signal exits at once (anything unfinished is finalized and
+ * uploaded after the next start).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { loadConfig } from './config/load.js';
+import { loadConfig, readSecretEnv } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { AppError, errorMessage } from './errors.js';
@@ -27,6 +28,7 @@ import { HttpServer } from './http/http-server.js';
 import { mediaRoutes } from './http/media-routes.js';
 import { Forwarding } from './forwarding/forwarding.js';
 import { playerAssets } from './player/player-assets.js';
+import { createStorage } from './storage/index.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -49,6 +51,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
 
   const events = new EventBus<BusEvents>(log.child({ module: 'events' }));
   const registry = new StreamRegistry({ authorizer: new BasicPublishAuthorizer({ apps }), log: log.child({ module: 'ingest' }) });
+  // Storage catalogs and queues every finished recording (listening before recovery announces any).
+  const storage = createStorage({ config, apps, events, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY'), log });
   const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log });
 
   registry.onPublished.subscribe((s) => {
@@ -79,6 +83,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   });
   const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
 
+  await storage.start();
   await recordings.start();
   await http.start();
   await rtmp.start();
@@ -92,6 +97,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       recordings.drain();
       await rtmp.stop();
       await recordings.stop();
+      await storage.stop();
       await http.stop();
       await forwarding.stop();
     },
@@ -116,6 +122,9 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const log = createLogger(config.server.logLevel);
+  // Node's warnings (e.g. the AWS SDK's notice about Node versions) go to the log as JSON, not raw stderr.
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => log.warn({ warning: w.name, err: w.message }, 'node warning'));
   if (loaded.unknownEnv.length) log.warn({ variables: loaded.unknownEnv }, 'unknown BUCKETCAST_ environment variables ignored');
   log.info({ configFile: loaded.file }, 'configuration loaded');
 

@@ -36,6 +36,11 @@ export function defaultApp(raw: Record<string, unknown>): Record<string, unknown
   return {};
 }
 
+/** A key of the default application's `s3` object. */
+function defaultAppS3(name: string, key: string, type: EnvOverride['type']): EnvOverride {
+  return { name, type, apply: (raw, value) => void (objectAt(defaultApp(raw), 's3')[key] = value) };
+}
+
 export const ENV_OVERRIDES: EnvOverride[] = [
   server('BUCKETCAST_HTTP_PORT', 'httpPort', 'int'),
   server('BUCKETCAST_RTMP_PORT', 'rtmpPort', 'int'),
@@ -44,4 +49,9 @@ export const ENV_OVERRIDES: EnvOverride[] = [
   server('BUCKETCAST_HOST', 'host', 'string'),
   server('BUCKETCAST_FFMPEG_PATH', 'ffmpegPath', 'string'),
   server('BUCKETCAST_FFPROBE_PATH', 'ffprobePath', 'string'),
+  defaultAppS3('BUCKETCAST_S3_ENDPOINT', 'endpoint', 'string'),
+  defaultAppS3('BUCKETCAST_S3_REGION', 'region', 'string'),
+  defaultAppS3('BUCKETCAST_S3_BUCKET', 'bucket', 'string'),
+  defaultAppS3('BUCKETCAST_S3_FORCE_PATH_STYLE', 'forcePathStyle', 'bool'),
+  { name: 'BUCKETCAST_EMBEDDED_S3_PORT', type: 'int', apply: (raw, value) => void (objectAt(raw, 'storage').embeddedS3Port = value) },
 ];

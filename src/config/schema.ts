@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { forwardingFields, checkForwarding } from './forwarding-schema.js';
+import { appStorageFields, storageSettings } from './storage-schema.js';
 
 /** Letters, digits, `-` and `_`; the first path segment of every app URL. */
 export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
@@ -40,6 +41,7 @@ export const appSettings = z.strictObject({
   hlsTime: z.number().min(1).max(60).default(2),
   /** Preview images and the poster of each recording. */
   previews: previewSettings,
+  ...appStorageFields,
   ...forwardingFields,
 }).superRefine(checkForwarding);
 
@@ -68,6 +70,7 @@ export const serverSettings = z
 
 export const configSchema = z.strictObject({
   server: serverSettings,
+  storage: storageSettings,
   applications: z
     .array(appSettings)
     .min(1)

@@ -81,10 +81,59 @@ export interface RecordingStarted {
   startedAt: string;
 }
 
+/** Which file of which recording an upload event is about. */
+export interface UploadSubject {
+  app: string;
+  recordingId: string;
+  streamId: string;
+  kind: FileKind;
+  /** File name, as served under `/<app>/streams/` or `/<app>/previews/`. */
+  name: string;
+  bucket: string;
+  key: string;
+}
+
+/** Bytes of one file sent so far (throttled; the last one has `loaded === total`). */
+export interface UploadProgress extends UploadSubject {
+  loaded: number;
+  total: number;
+}
+
+/** A file is in the bucket and verified. */
+export interface UploadCompleted extends UploadSubject {
+  size: number;
+  /** SHA-256 (hex) of the file, also stored as the object's `x-amz-meta-sha256`. */
+  sha256: string;
+  etag: string;
+  /** Object URL (path-style for custom endpoints). */
+  url: string;
+  /** How the upload was confirmed: a HEAD of the object, or the upload response when HEAD is not allowed. */
+  verifiedBy: 'head' | 'upload-response';
+  /** True when the local copy was deleted (primary mode). */
+  localDeleted: boolean;
+}
+
+/** An upload attempt failed. */
+export interface UploadFailed extends UploadSubject {
+  /** `retryable` errors are retried with backoff; `permanent` ones wait for a settings change or a retry request. */
+  errorClass: 'retryable' | 'permanent';
+  /** Stable code, e.g. `access_denied`, `bucket_not_found`, `wrong_region`, `unreachable`. */
+  code: string;
+  /** What went wrong and what to do, in plain words. */
+  message: string;
+  attempts: number;
+  /** ISO 8601 time of the next attempt, for retryable errors. */
+  nextAttemptAt?: string;
+}
+
 /** All events on the bus, by name. Later modules add theirs here. */
 export interface BusEvents {
   'stream.started': StreamStarted;
   'stream.ended': StreamEnded;
   'recording.started': RecordingStarted;
   'recording.completed': RecordingCompleted;
+  // storage (src/storage)
+  'upload.progress': UploadProgress;
+  'upload.completed': UploadCompleted;
+  'upload.failed': UploadFailed;
 }

@@ -14,7 +14,11 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 
 export interface ServerOptions {
-  /** Config file contents (written to a temp file and passed as BUCKETCAST_CONFIG). */
+  /**
+   * Config file contents (written to a temp file and passed as BUCKETCAST_CONFIG).
+   * Without one, the server records app `live` with uploads off, so tests of
+   * local files are not raced by the upload pipeline (primary mode deletes them).
+   */
   config?: Record<string, unknown>;
   /** Extra environment. */
   env?: Record<string, string>;
@@ -67,15 +71,16 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     BUCKETCAST_HOST: '127.0.0.1',
     BUCKETCAST_DATA_DIR: dataDir,
     BUCKETCAST_LOG_LEVEL: 'debug',
+    // Never let the AWS credential chain reach for the instance metadata service (not loopback).
+    AWS_EC2_METADATA_DISABLED: 'true',
     ...opts.env,
   };
-  let configDir: string | undefined;
-  if (opts.config) {
-    configDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-cfg-'));
-    const file = path.join(configDir, 'config.json');
-    writeFileSync(file, JSON.stringify(opts.config, null, 2));
-    env.BUCKETCAST_CONFIG = file;
-  }
+  // Tests that give no config record locally only; storage tests pass their own.
+  const config = opts.config ?? { applications: [{ name: 'live', s3RecordingEnabled: false }] };
+  const configDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-cfg-'));
+  const file = path.join(configDir, 'config.json');
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  env.BUCKETCAST_CONFIG = file;
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   started.add(proc);
   const logs: LogLine[] = [];

@@ -1,0 +1,175 @@
+/**
+ * Storage settings: per application (`s3RecordingEnabled` and the `s3` object)
+ * and for the server's upload machinery (`storage`). Kept apart from
+ * schema.ts so the storage contract reads in one place.
+ */
+import { z } from 'zod';
+
+/** Tokens a key template may use. */
+export const KEY_TEMPLATE_TOKENS = ['app', 'streamId', 'recordingId', 'yyyy', 'mm', 'dd', 'HH', 'name', 'ext'] as const;
+
+/** Canned ACLs S3 accepts; none is sent unless one is set (many buckets have ACLs disabled). */
+export const CANNED_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control'] as const;
+
+/** Where a template problem is, or null when it is usable. */
+export function keyTemplateProblem(t: string): string | null {
+  if (/^\/|\/\/|\\/.test(t)) return 'must not start with "/", contain "//" or a backslash';
+  for (const m of t.matchAll(/\{([^}]*)\}/g)) {
+    if (!(KEY_TEMPLATE_TOKENS as readonly string[]).includes(m[1])) return `unknown token {${m[1]}} (known: ${KEY_TEMPLATE_TOKENS.map((k) => `{${k}}`).join(' ')})`;
+  }
+  if (t.split('/').some((seg) => seg === '.' || seg === '..')) return 'must not contain "." or ".." segments';
+  // An HLS playlist names its segments relative to itself, so every file keeps its own name as the last segment.
+  if (t.split('/').pop() !== '{name}.{ext}') return 'must end with "{name}.{ext}" (the file name; folders before it are yours)';
+  return null;
+}
+
+/** 7-bit ASCII, printable, no spaces or slashes (Twilio refuses others too; many tools mangle them). */
+export function bucketNameProblem(name: string): string | null {
+  if (!/^[\x21-\x7e]+$/.test(name)) return 'must be 7-bit ASCII letters, digits, "." or "-" (no accents, no spaces)';
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{1,254}$/.test(name)) return 'must be 3 to 255 characters: letters, digits, ".", "-" or "_", starting with a letter or digit';
+  return null;
+}
+
+const keyTemplate = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .superRefine((t, ctx) => {
+      const p = keyTemplateProblem(t);
+      if (p) ctx.addIssue({ code: 'custom', message: p });
+    });
+
+export const s3CredentialSettings = z
+  .strictObject({
+    /** `default-chain`: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile, container or instance role. `stored`: a credential stored (encrypted) by id. */
+    source: z.enum(['default-chain', 'stored']).default('default-chain'),
+    /** Id of a stored credential (`CR` + 32 hex digits), with `source: "stored"`. */
+    credentialId: z.string().regex(/^CR[0-9a-fA-F]{32}$/, 'must be "CR" followed by 32 hex digits').optional(),
+    /** Role to assume with the base credentials (STS AssumeRole). */
+    roleArn: z.string().min(1).optional(),
+    /** External id the role's trust policy requires. */
+    externalId: z.string().min(1).optional(),
+    /** STS endpoint for the role (default: AWS STS of the region; MinIO/Ceph serve STS on their S3 endpoint). */
+    stsEndpoint: z.url().optional(),
+  })
+  .prefault({})
+  .superRefine((c, ctx) => {
+    if (c.source === 'stored' && !c.credentialId) ctx.addIssue({ code: 'custom', path: ['credentialId'], message: 'required when source is "stored"' });
+    if (c.source !== 'stored' && c.credentialId) ctx.addIssue({ code: 'custom', path: ['credentialId'], message: 'only used with source "stored"' });
+    if (c.externalId && !c.roleArn) ctx.addIssue({ code: 'custom', path: ['externalId'], message: 'only used with roleArn' });
+  });
+
+const contentType = z.string().regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'must be a MIME type like "video/mp4"');
+
+export const s3Settings = z
+  .strictObject({
+    /** Bucket name. Without one, the embedded loopback store is used (a newcomer sees the whole flow). */
+    bucket: z
+      .string()
+      .optional()
+      .superRefine((b, ctx) => {
+        const p = b === undefined ? null : bucketNameProblem(b);
+        if (p) ctx.addIssue({ code: 'custom', message: p });
+      }),
+    /** Region of the bucket. */
+    region: z.string().regex(/^[a-z0-9-]{2,32}$/, 'must look like "us-east-1"').default('us-east-1'),
+    /** Endpoint of an S3-compatible service (MinIO, Ceph, R2, Wasabi …); AWS when unset. */
+    endpoint: z.url().optional(),
+    /** Path-style addressing (`endpoint/bucket/key`), which most self-hosted services need. */
+    forcePathStyle: z.boolean().default(false),
+    credentials: s3CredentialSettings,
+    /** Leading prefix of every key (no leading or trailing "/" needed). */
+    prefix: z
+      .string()
+      .max(512)
+      .default('')
+      .refine((p) => !p.split('/').some((s) => s === '.' || s === '..') && !p.includes('\\'), 'must not contain "." or ".." segments or backslashes'),
+    keyTemplates: z
+      .strictObject({
+        /** Recording, HLS playlist and segments, and the metadata sidecar. */
+        streams: keyTemplate('streams/{name}.{ext}'),
+        /** Preview images and the poster. */
+        previews: keyTemplate('previews/{name}.{ext}'),
+      })
+      .prefault({}),
+    /** Which kinds of files are uploaded; the others stay on local disk. */
+    upload: z
+      .strictObject({
+        mp4: z.boolean().default(true),
+        hls: z.boolean().default(true),
+        previews: z.boolean().default(true),
+        metadata: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** Storage class (`STANDARD`, `STANDARD_IA`, `INTELLIGENT_TIERING` …); the bucket's default when unset. */
+    storageClass: z.string().regex(/^[A-Z_]{2,64}$/, 'must look like "STANDARD_IA"').optional(),
+    /** Canned ACL; none by default (buckets with ACLs disabled refuse any). */
+    acl: z.enum(CANNED_ACLS).optional(),
+    /** Cache-Control of every object. */
+    cacheControl: z.string().min(1).max(256).optional(),
+    /** Content-Type per kind of file, replacing the built-in one. */
+    contentTypes: z
+      .strictObject({
+        mp4: contentType.optional(),
+        webm: contentType.optional(),
+        'hls-playlist': contentType.optional(),
+        'hls-segment': contentType.optional(),
+        preview: contentType.optional(),
+        poster: contentType.optional(),
+        metadata: contentType.optional(),
+      })
+      .prefault({}),
+    /** Server-side encryption. */
+    sse: z
+      .strictObject({
+        mode: z.enum(['none', 'AES256', 'aws:kms']).default('none'),
+        /** KMS key id or ARN (with `aws:kms`; the bucket's default key when unset). */
+        kmsKeyId: z.string().min(1).optional(),
+      })
+      .prefault({})
+      .refine((s) => !s.kmsKeyId || s.mode === 'aws:kms', { message: 'kmsKeyId is only used with mode "aws:kms"', path: ['kmsKeyId'] }),
+    /** `primary`: delete the local copy once the upload is verified. `dual`: keep it for `dualRetentionDays`. */
+    storageMode: z.enum(['primary', 'dual']).default('primary'),
+    /** Days a local copy is kept in dual mode once uploaded (fractions allowed). */
+    dualRetentionDays: z.number().positive().max(36500).default(30),
+    /**
+     * The SDK's flexible checksums (`requestChecksumCalculation` / `responseChecksumValidation`).
+     * `WHEN_REQUIRED` works everywhere (every part still carries Content-MD5); `WHEN_SUPPORTED`
+     * adds CRC32 checksums, which some S3-compatible servers reject.
+     */
+    checksumCalculation: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).default('WHEN_REQUIRED'),
+    /** Preferred multipart part size in MiB (raised when a file would need more than 10,000 parts). */
+    partSizeMiB: z.number().int().min(5).max(5120).default(8),
+    /** Parts of one file uploaded at once (memory: queueSize × part size). */
+    queueSize: z.number().int().min(1).max(32).default(4),
+  })
+  .prefault({})
+  .superRefine((s, ctx) => {
+    if (!s.bucket && s.endpoint) ctx.addIssue({ code: 'custom', path: ['bucket'], message: 'required when s3.endpoint is set' });
+    if (!s.bucket && s.credentials.source === 'stored') ctx.addIssue({ code: 'custom', path: ['bucket'], message: 'required with stored credentials' });
+  });
+
+/** The storage keys of an application, spread into `appSettings`. */
+export const appStorageFields = {
+  /** Upload every finished recording to the app's bucket (the embedded store when no bucket is set). */
+  s3RecordingEnabled: z.boolean().default(true),
+  /** Where and how recordings are uploaded. */
+  s3: s3Settings,
+};
+
+const port = z.number().int().min(0).max(65535);
+
+/** Server-wide upload settings (top-level `storage`). */
+export const storageSettings = z
+  .strictObject({
+    /** Port of the embedded S3 store on 127.0.0.1 (0: a free port, logged at start). */
+    embeddedS3Port: port.default(0),
+    /** Files uploaded at once, across applications. */
+    concurrentUploads: z.number().int().min(1).max(64).default(2),
+    /** Longest wait between two attempts while an error stays retryable (exponential backoff with jitter). */
+    retryMaxDelaySeconds: z.number().min(1).max(3600).default(300),
+  })
+  .prefault({});
+
+export type S3Settings = z.output<typeof s3Settings>;
+export type StorageSettings = z.output<typeof storageSettings>;

@@ -1,0 +1,184 @@
+/**
+ * The storage module: every finished recording is cataloged and its files
+ * queued durably before `recording.completed` is acknowledged (the recording
+ * manager deletes its manifest only then, and announces the recording again
+ * at the next start otherwise; enqueueing is idempotent, so that uploads it
+ * once). The upload worker takes it from there; the retention sweep removes
+ * local copies once they are safe to remove.
+ *
+ * Failed files are queued again when their app's storage settings change, at
+ * start-up (the configuration may have changed while stopped), and on request
+ * (`retry`).
+ */
+import type { Logger } from '../log/logger.js';
+import type { Lifecycle } from '../lifecycle.js';
+import type { AppSettings } from '../config/schema.js';
+import type { StorageSettings } from '../config/storage-schema.js';
+import type { AppLookup } from '../apps/app-registry.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { BusEvents, FileKind, RecordingCompleted } from '../events/types.js';
+import type { NewFile, Store } from '../store/types.js';
+import { errorMessage } from '../errors.js';
+import { EmbeddedS3 } from './embedded/embedded-s3.js';
+import { UploadTracker } from './s3-client.js';
+import { TargetResolver } from './targets.js';
+import { UploadWorker } from './upload-worker.js';
+import { RetentionSweeper } from './retention.js';
+import { FailureStats, type FailureCounts } from './failure-stats.js';
+import { sidecarName } from './sidecar.js';
+import { validateStorage, type ValidationReport } from './validate.js';
+
+/** The app registry as storage needs it: lookups, and settings changes. */
+export interface AppSource extends AppLookup {
+  onChange(listener: (app: AppSettings, previous: AppSettings | undefined) => void): () => void;
+}
+
+export interface StorageServiceOptions {
+  /** The durable store (catalog, queue, credentials); closed by `stop()`. */
+  store: Store;
+  apps: AppSource;
+  /** `recording.completed` comes from here; `upload.*` events go here. */
+  events: EventBus<BusEvents>;
+  settings: StorageSettings;
+  /** The server's data dir: local copies are only ever deleted inside it; the embedded store lives in `.s3/`. */
+  dataDir: string;
+  /** This node's stable id (lease owner in the queue). */
+  nodeId: string;
+  log: Logger;
+}
+
+/** Whether an app's upload settings send files of a kind to the bucket. */
+export function kindIsUploaded(kind: FileKind, upload: AppSettings['s3']['upload']): boolean {
+  switch (kind) {
+    case 'mp4':
+    case 'webm':
+      return upload.mp4;
+    case 'hls-playlist':
+    case 'hls-segment':
+      return upload.hls;
+    case 'preview':
+    case 'poster':
+      return upload.previews;
+    case 'metadata':
+      return upload.metadata;
+  }
+}
+
+export class StorageService implements Lifecycle {
+  private readonly log: Logger;
+  private readonly embedded: EmbeddedS3;
+  private readonly resolver: TargetResolver;
+  private readonly worker: UploadWorker;
+  private readonly sweeper: RetentionSweeper;
+  private readonly stats = new FailureStats();
+  private readonly removers: Array<() => void> = [];
+  private started = false;
+
+  constructor(private readonly o: StorageServiceOptions) {
+    this.log = o.log.child({ module: 'storage' });
+    this.embedded = new EmbeddedS3({ dataDir: o.dataDir, port: o.settings.embeddedS3Port, log: o.log });
+    const tracker = new UploadTracker();
+    this.resolver = new TargetResolver({ credentials: o.store.credentials, embedded: this.embedded, tracker });
+    this.worker = new UploadWorker({
+      queue: o.store.queue,
+      catalog: o.store.catalog,
+      apps: o.apps,
+      resolver: this.resolver,
+      tracker,
+      nodeId: o.nodeId,
+      dataDir: o.dataDir,
+      events: o.events,
+      concurrency: o.settings.concurrentUploads,
+      retryMaxDelayMs: o.settings.retryMaxDelaySeconds * 1000,
+      stats: this.stats,
+      log: this.log,
+    });
+    this.sweeper = new RetentionSweeper({ catalog: o.store.catalog, apps: o.apps, dataDir: o.dataDir, log: this.log });
+  }
+
+  async start(): Promise<void> {
+    const { queue } = this.o.store;
+    const released = await queue.releaseOwner(this.o.nodeId);
+    const retried = await queue.retryFailed({});
+    if (this.o.apps.list().some((a) => a.s3RecordingEnabled && !a.s3.bucket)) await this.embedded.ensure();
+    this.removers.push(this.o.events.on('recording.completed', (r) => this.onRecordingCompleted(r)));
+    this.removers.push(this.o.apps.onChange((app, previous) => this.onSettingsChanged(app, previous)));
+    this.started = true;
+    this.sweeper.start();
+    this.worker.wake();
+    this.log.info({ nodeId: this.o.nodeId, resumed: released, retriedFailed: retried, concurrentUploads: this.o.settings.concurrentUploads }, 'upload queue started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) {
+      await this.o.store.close();
+      return;
+    }
+    this.started = false;
+    for (const remove of this.removers.splice(0)) remove();
+    await this.worker.stop();
+    await this.sweeper.stop();
+    this.resolver.close();
+    await this.embedded.stop();
+    await this.o.store.close();
+  }
+
+  /** Queues failed files again now (all, an app's, a recording's, or one file); returns how many. */
+  async retry(filter: { app?: string; recordingId?: string; fileId?: number } = {}): Promise<number> {
+    const n = await this.o.store.queue.retryFailed(filter);
+    if (filter.app) this.worker.unpause(filter.app);
+    this.log.info({ ...filter, requeued: n }, 'retry requested');
+    this.worker.wake();
+    return n;
+  }
+
+  /** Runs storage validation for an app's current settings. */
+  async validate(appName: string): Promise<ValidationReport | undefined> {
+    const app = this.o.apps.get(appName);
+    return app ? validateStorage(app, this.resolver) : undefined;
+  }
+
+  /** Failed attempts by class and code since start. */
+  failures(): FailureCounts {
+    return this.stats.snapshot();
+  }
+
+  /** Deletes local copies whose retention passed, now (also runs periodically). */
+  sweep(): Promise<number> {
+    return this.sweeper.sweepOnce();
+  }
+
+  private async onRecordingCompleted(r: RecordingCompleted): Promise<void> {
+    const app = this.o.apps.get(r.app);
+    const upload = app?.s3RecordingEnabled ? app.s3.upload : undefined;
+    const files: NewFile[] = r.files.map((f) => ({ kind: f.kind, name: f.name, localPath: f.path, size: f.size }));
+    if (upload?.metadata) files.push({ kind: 'metadata', name: sidecarName(r.name), localPath: null, size: 0 });
+    const { files: _omit, ...recording } = r;
+    const log = this.log.child({ app: r.app, streamId: r.streamId, recordingId: r.recordingId });
+    // Both calls commit durably before this listener resolves, and both are idempotent.
+    await this.o.store.catalog.addRecording(recording, files);
+    if (!upload) {
+      log.info({ files: files.length }, 'recording cataloged; uploads are off for this app');
+      return;
+    }
+    const names = files.filter((f) => kindIsUploaded(f.kind, upload)).map((f) => f.name);
+    const queued = await this.o.store.queue.enqueue(r.recordingId, names);
+    log.info({ queued, files: files.length, recovered: r.recovered }, 'recording queued for upload');
+    this.worker.wake();
+  }
+
+  private onSettingsChanged(app: AppSettings, previous: AppSettings | undefined): void {
+    const before = previous && JSON.stringify([previous.s3RecordingEnabled, previous.s3]);
+    if (before === JSON.stringify([app.s3RecordingEnabled, app.s3])) return;
+    this.resolver.invalidate(app.name);
+    this.worker.unpause(app.name);
+    if (app.s3RecordingEnabled && !app.s3.bucket) void this.embedded.ensure().catch((err) => this.log.error({ err: errorMessage(err) }, 'embedded s3 store failed to start'));
+    void this.o.store.queue.retryFailed({ app: app.name }).then(
+      (n) => {
+        this.log.info({ app: app.name, requeued: n }, 'storage settings changed; failed uploads queued again');
+        this.worker.wake();
+      },
+      (err) => this.log.error({ err: errorMessage(err) }, 'could not queue failed uploads again'),
+    );
+  }
+}

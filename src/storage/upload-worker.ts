@@ -1,0 +1,209 @@
+/**
+ * Works the upload queue: up to `concurrency` files at once, each leased from
+ * the queue (renewed while it runs), so the same queue could be shared by
+ * several nodes. Failures are classified: a retryable one queues the file
+ * again after an exponential backoff with jitter (forever, while it stays
+ * retryable) and pauses the app's target the same way, so an outage costs one
+ * probe per backoff rather than one request per file; a permanent one marks
+ * the file failed — and, when the target itself is wrong (credentials,
+ * bucket, region …), every queued file of the app — until its settings
+ * change or a retry is requested.
+ */
+import type { Logger } from '../log/logger.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { BusEvents, UploadSubject } from '../events/types.js';
+import type { UploadJob } from '../store/types.js';
+import { errorMessage } from '../errors.js';
+import { classifyS3Error, type StorageError } from './errors.js';
+import { contextOf } from './targets.js';
+import type { FailureStats } from './failure-stats.js';
+import { abortAfterFailure, runUploadJob, type AttemptState, type UploadJobDeps } from './upload-job.js';
+
+/** Lease of a running upload; renewed every third of it. */
+const LEASE_MS = 60_000;
+/** Longest sleep between two looks at the queue (other nodes' work, expired leases). */
+const POLL_MS = 5_000;
+/** Throttle of `upload.progress` events per file. */
+const PROGRESS_EVERY_MS = 500;
+/** First retry delay; doubled per attempt up to the configured maximum. */
+const BASE_DELAY_MS = 1_000;
+
+/** Errors that mean the app's target is wrong, not one file: every queued file of the app fails with them. */
+const TARGET_ERRORS = new Set(['invalid_credentials', 'credentials_missing', 'credential_not_found', 'credential_unreadable', 'role_denied', 'bucket_not_found', 'wrong_region', 'kms_denied', 'acl_not_supported', 'checksum_unsupported', 'clock_skew', 'bad_setting', 'uploads_disabled', 'app_removed']);
+/** Retryable errors that mean the target is unreachable or overloaded: pause the app's target. */
+const OUTAGE_ERRORS = new Set(['unreachable', 'throttled', 'server_error']);
+
+export interface UploadWorkerOptions extends UploadJobDeps {
+  /** Where `upload.*` events go. */
+  events: EventBus<BusEvents>;
+  /** Files uploaded at once. */
+  concurrency: number;
+  /** Cap of the retry backoff. */
+  retryMaxDelayMs: number;
+  /** Failure counters by class and code. */
+  stats: FailureStats;
+  log: Logger;
+}
+
+/** Backoff with "equal jitter": half the exponential delay, plus a random part of the other half. */
+export function backoffMs(attempt: number, maxMs: number): number {
+  const d = Math.min(maxMs, BASE_DELAY_MS * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(d / 2 + (Math.random() * d) / 2);
+}
+
+export class UploadWorker {
+  private readonly inFlight = new Map<number, AbortController>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly paused = new Map<string, { failures: number; until: number }>();
+  private timer?: NodeJS.Timeout;
+  private pumping?: Promise<void>;
+  private again = false;
+  private stopping = false;
+
+  constructor(private readonly o: UploadWorkerOptions) {}
+
+  /** Looks at the queue now (new work, a retry request, changed settings). */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      // A wake that came in after the last look: look again.
+      if (this.again) this.wake();
+    });
+  }
+
+  /** Lifts an app's outage pause (its settings changed). */
+  unpause(app: string): void {
+    this.paused.delete(app);
+  }
+
+  /** Uploads in progress. */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  /** Interrupts running uploads (they are queued again, not counted as failures) and stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    // A claim in progress finishes first, so every running upload is seen below.
+    await this.pumping;
+    for (const ac of this.inFlight.values()) ac.abort();
+    await Promise.allSettled([...this.running]);
+  }
+
+  private pausedApps(): string[] {
+    const now = Date.now();
+    return [...this.paused].filter(([, p]) => p.until > now).map(([app]) => app);
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        while (!this.stopping && this.inFlight.size < this.o.concurrency) {
+          const job = await this.o.queue.claim(this.o.nodeId, LEASE_MS, { excludeApps: this.pausedApps() });
+          if (!job) break;
+          const run: Promise<void> = this.process(job)
+            .catch((err) => this.o.log.error({ err: errorMessage(err) }, 'upload bookkeeping failed'))
+            .finally(() => {
+              this.running.delete(run);
+              this.wake();
+            });
+          this.running.add(run);
+        }
+      } while (this.again && !this.stopping);
+      await this.schedule();
+    } catch (err) {
+      this.o.log.error({ err: errorMessage(err) }, 'upload queue failed; looking again shortly');
+      clearTimeout(this.timer);
+      if (!this.stopping) this.timer = setTimeout(() => this.wake(), POLL_MS);
+    }
+  }
+
+  private async schedule(): Promise<void> {
+    clearTimeout(this.timer);
+    if (this.stopping) return;
+    const now = Date.now();
+    let next = POLL_MS;
+    if (this.inFlight.size < this.o.concurrency) {
+      const due = await this.o.queue.nextDueAt({ excludeApps: this.pausedApps() });
+      if (due !== undefined) next = Math.min(next, due - now);
+      for (const p of this.paused.values()) if (p.until > now) next = Math.min(next, p.until - now);
+    }
+    this.timer = setTimeout(() => this.wake(), Math.max(50, next));
+  }
+
+  private async process(job: UploadJob): Promise<void> {
+    const { file } = job;
+    const log = this.o.log.child({ app: file.app, recordingId: file.recordingId, file: file.name, kind: file.kind });
+    const ac = new AbortController();
+    if (this.stopping) ac.abort();
+    this.inFlight.set(file.id, ac);
+    const renew = setInterval(() => {
+      void this.o.queue.renew(file.id, this.o.nodeId, LEASE_MS).then((held) => {
+        if (!held && !ac.signal.aborted) {
+          log.warn('lost the lease on an upload; stopping it');
+          ac.abort();
+        }
+      });
+    }, LEASE_MS / 3);
+    const state: AttemptState = {};
+    let lastProgress = 0;
+    const subject = (): UploadSubject => ({ app: file.app, recordingId: file.recordingId, streamId: job.recording.streamId, kind: file.kind, name: file.name, bucket: state.target?.bucket ?? '', key: state.key ?? '' });
+    try {
+      const completed = await runUploadJob(job, this.o, state, {
+        signal: ac.signal,
+        log,
+        onProgress: (loaded, total) => {
+          const now = Date.now();
+          if (loaded < total && now - lastProgress < PROGRESS_EVERY_MS) return;
+          lastProgress = now;
+          log.debug({ loaded, total }, 'upload progress');
+          void this.o.events.emit('upload.progress', { ...subject(), loaded, total });
+        },
+      });
+      this.paused.delete(file.app);
+      await this.o.events.emit('upload.completed', completed);
+      if (file.kind === 'metadata') log.info({ bucket: completed.bucket, key: completed.key }, 'recording uploaded');
+    } catch (err) {
+      const e = classifyS3Error(err, state.target ? contextOf(state.target, 'upload', state.key) : { operation: 'upload', bucket: '(unresolved)', region: '(unresolved)' });
+      await abortAfterFailure(file.id, state, this.o, log, this.stopping ? AbortSignal.timeout(2000) : undefined);
+      if (this.stopping && ac.signal.aborted) {
+        await this.o.queue.release(file.id, this.o.nodeId);
+        log.info('upload interrupted by shutdown; it starts again at next start');
+        return;
+      }
+      await this.recordFailure(job, e, subject(), log);
+    } finally {
+      clearInterval(renew);
+      this.inFlight.delete(file.id);
+    }
+  }
+
+  private async recordFailure(job: UploadJob, e: StorageError, subject: UploadSubject, log: Logger): Promise<void> {
+    const { file } = job;
+    const attempts = file.attempts + 1;
+    this.o.stats.add(e.failureClass, e.code);
+    const error = { code: e.code, message: e.message };
+    if (e.failureClass === 'retryable') {
+      const delay = backoffMs(attempts, this.o.retryMaxDelayMs);
+      await this.o.queue.retryLater(file.id, this.o.nodeId, Date.now() + delay, error);
+      if (OUTAGE_ERRORS.has(e.code)) {
+        const failures = (this.paused.get(file.app)?.failures ?? 0) + 1;
+        this.paused.set(file.app, { failures, until: Date.now() + backoffMs(failures, this.o.retryMaxDelayMs) });
+      }
+      log.warn({ code: e.code, err: e.message, attempts, retryInMs: delay }, 'upload failed, will retry');
+      await this.o.events.emit('upload.failed', { ...subject, errorClass: 'retryable', code: e.code, message: e.message, attempts, nextAttemptAt: new Date(Date.now() + delay).toISOString() });
+      return;
+    }
+    await this.o.queue.fail(file.id, this.o.nodeId, error);
+    const heldBack = TARGET_ERRORS.has(e.code) ? await this.o.queue.failQueued(file.app, error) : 0;
+    log.error({ code: e.code, err: e.message, attempts, heldBack }, 'upload failed; the file is kept until the settings change or a retry is requested');
+    await this.o.events.emit('upload.failed', { ...subject, errorClass: 'permanent', code: e.code, message: e.message, attempts });
+  }
+}

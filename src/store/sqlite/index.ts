@@ -1,0 +1,42 @@
+/** The SQLite store: `<dataDir>/bucketcast.db`, for one node. */
+import { SecretBox } from '../secret-box.js';
+import type { Store } from '../types.js';
+import { openDatabase, type Db } from './database.js';
+import { SqliteCatalog } from './catalog.js';
+import { SqliteUploadQueue } from './queue.js';
+import { SqliteCredentialStore } from './credentials.js';
+
+export interface SqliteStore extends Store {
+  /** The open database (tests, diagnostics). */
+  db: Db;
+  /** Where the encryption key came from. */
+  keySource: 'env' | 'file';
+  /** True when this start created `<dataDir>/secret.key`. */
+  keyCreated: boolean;
+}
+
+/** Opens the store under `dataDir`; `secretKey` is `BUCKETCAST_SECRET_KEY` when set. */
+export function openSqliteStore(options: { dataDir: string; secretKey?: string; file?: string }): SqliteStore {
+  const db = openDatabase(options.dataDir, options.file);
+  let key;
+  try {
+    key = SecretBox.load(options.dataDir, options.secretKey);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  let closed = false;
+  return {
+    db,
+    keySource: key.source,
+    keyCreated: key.created ?? false,
+    catalog: new SqliteCatalog(db),
+    queue: new SqliteUploadQueue(db),
+    credentials: new SqliteCredentialStore(db, key.box),
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Schema migrations, in order; index + 1 is the version each brings the
+ * database to. Never edit a released one: add the next.
+ */
+export const MIGRATIONS: string[] = [
+  // 1: recordings, their files (each file is also its upload job), stored credentials.
+  `
+  CREATE TABLE recordings (
+    id TEXT PRIMARY KEY,
+    app TEXT NOT NULL,
+    stream_id TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    name TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    duration_seconds REAL NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    video TEXT,
+    audio TEXT,
+    recovered INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX recordings_by_app ON recordings (app, stream_id, started_at);
+
+  CREATE TABLE recording_files (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+    app TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    local_path TEXT,
+    size INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    sha256 TEXT,
+    etag TEXT,
+    bucket TEXT,
+    object_key TEXT,
+    url TEXT,
+    verified_by TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    claims INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    error_code TEXT,
+    error_class TEXT,
+    next_attempt_at INTEGER,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    multipart_upload_id TEXT,
+    multipart_bucket TEXT,
+    multipart_key TEXT,
+    uploaded_at TEXT,
+    local_deleted_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (recording_id, name)
+  );
+  CREATE INDEX recording_files_due ON recording_files (state, next_attempt_at);
+  CREATE INDEX recording_files_by_name ON recording_files (app, name);
+
+  CREATE TABLE credentials (
+    id TEXT PRIMARY KEY,
+    friendly_name TEXT NOT NULL,
+    key_hint TEXT NOT NULL,
+    sealed TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  `,
+];

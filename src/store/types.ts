@@ -1,0 +1,177 @@
+/**
+ * The server's durable state behind small interfaces: the recording catalog,
+ * the upload queue and the credential store. Every method is async so a
+ * shared database (PostgreSQL, for several nodes) can implement them too; the
+ * SQLite implementation in `sqlite/` commits each call durably before it
+ * resolves. One shared test suite (test/helpers/store-suite.ts) runs against
+ * every implementation.
+ *
+ * In the catalog each file of a recording is also its upload job: enqueueing
+ * moves a file from `local` to `queued`, and the queue leases, retries and
+ * completes it. Keyed by recording id + file name, so announcing a recording
+ * twice changes nothing.
+ */
+import type { FileKind, RecordingCompleted } from '../events/types.js';
+
+/**
+ * Where a file stands:
+ * - `local`: on local disk only, not to be uploaded (its kind is not uploaded, or uploads were off);
+ * - `queued`: waiting for an upload attempt (`nextAttemptAt`);
+ * - `uploading`: leased by a node until `leaseUntil`;
+ * - `uploaded`: in the bucket and verified;
+ * - `failed`: a permanent error; waits for a settings change or a retry request.
+ */
+export type FileState = 'local' | 'queued' | 'uploading' | 'uploaded' | 'failed';
+
+/** A recording as `recording.completed` described it (its files are `FileRecord`s). */
+export interface RecordingRecord extends Omit<RecordingCompleted, 'files'> {
+  /** When the catalog learnt of it. */
+  createdAt: string;
+}
+
+/** A file to add to the catalog. `localPath` is null for files made at upload time (the metadata sidecar). */
+export interface NewFile {
+  kind: FileKind;
+  name: string;
+  localPath: string | null;
+  size: number;
+}
+
+export interface FileRecord extends NewFile {
+  id: number;
+  recordingId: string;
+  app: string;
+  state: FileState;
+  /** SHA-256 (hex), once uploaded. */
+  sha256?: string;
+  etag?: string;
+  bucket?: string;
+  key?: string;
+  url?: string;
+  verifiedBy?: 'head' | 'upload-response';
+  /** Failed attempts so far. */
+  attempts: number;
+  lastError?: string;
+  errorCode?: string;
+  errorClass?: 'retryable' | 'permanent';
+  /** Epoch ms of the next attempt (queued files). */
+  nextAttemptAt?: number;
+  leaseOwner?: string;
+  leaseUntil?: number;
+  /** A multipart upload started for this file and not yet completed or aborted. */
+  multipart?: MultipartRef;
+  /** Times an attempt was started (claims); above 1 an earlier attempt may have left parts behind. */
+  claims: number;
+  uploadedAt?: string;
+  localDeletedAt?: string;
+}
+
+export interface MultipartRef {
+  uploadId: string;
+  bucket: string;
+  key: string;
+}
+
+export interface RecordingWithFiles extends RecordingRecord {
+  files: FileRecord[];
+}
+
+export interface RecordingCatalog {
+  /** Adds a recording and its files in state `local`; files already known are left as they are. */
+  addRecording(recording: Omit<RecordingRecord, 'createdAt'>, files: NewFile[]): Promise<void>;
+  getRecording(recordingId: string): Promise<RecordingWithFiles | undefined>;
+  /** Newest first. */
+  listRecordings(filter?: { app?: string; streamId?: string; limit?: number; offset?: number }): Promise<RecordingRecord[]>;
+  /** A file by the name it is served under, for `/<app>/streams|previews/<name>`. */
+  findFile(app: string, name: string): Promise<FileRecord | undefined>;
+  /** Uploaded files whose local copy still exists, of recordings that ended before `endedBefore`. */
+  uploadedLocalCopies(app: string, endedBefore: Date, limit: number): Promise<FileRecord[]>;
+  /** Records that a file's local copy is gone. */
+  markLocalDeleted(fileId: number): Promise<void>;
+  /** Files per state, optionally for one app. */
+  countByState(app?: string): Promise<Record<FileState, number>>;
+}
+
+/** A leased file plus what the uploader needs to know of its recording. */
+export interface UploadJob {
+  file: FileRecord;
+  recording: RecordingRecord;
+}
+
+/** What a verified upload leaves in the catalog. */
+export interface UploadResult {
+  bucket: string;
+  key: string;
+  url: string;
+  size: number;
+  sha256: string;
+  etag: string;
+  verifiedBy: 'head' | 'upload-response';
+}
+
+export interface UploadQueue {
+  /** Queues the named files of a recording that are still `local`; returns how many were queued. Idempotent. */
+  enqueue(recordingId: string, names: string[]): Promise<number>;
+  /**
+   * Leases the next due file (oldest first) to `owner` for `leaseMs`. A metadata
+   * sidecar is due only once every other queued file of its recording is uploaded.
+   */
+  claim(owner: string, leaseMs: number, opts?: { excludeApps?: string[] }): Promise<UploadJob | undefined>;
+  /** Extends a lease; false when it was lost. */
+  renew(fileId: number, owner: string, leaseMs: number): Promise<boolean>;
+  /** Remembers (or forgets, with null) the multipart upload in flight for a file. */
+  setMultipart(fileId: number, multipart: MultipartRef | null): Promise<void>;
+  /** The file is in the bucket and verified. */
+  complete(fileId: number, owner: string, result: UploadResult): Promise<void>;
+  /** A retryable failure: counts the attempt and queues the file again at `at`. */
+  retryLater(fileId: number, owner: string, at: number, error: { code: string; message: string }): Promise<void>;
+  /** A permanent failure: the file waits in `failed` for a settings change or `retryFailed`. */
+  fail(fileId: number, owner: string, error: { code: string; message: string }): Promise<void>;
+  /** Fails every queued file of an app with the same error (its target is wrong); returns how many. */
+  failQueued(app: string, error: { code: string; message: string }): Promise<number>;
+  /** Gives a lease back without counting an attempt (shutdown). */
+  release(fileId: number, owner: string): Promise<void>;
+  /** Gives back every lease `owner` holds (a restart of the same node); returns how many. */
+  releaseOwner(owner: string): Promise<number>;
+  /** Queues failed files again, now; returns how many. */
+  retryFailed(filter: { app?: string; recordingId?: string; fileId?: number }): Promise<number>;
+  /** Epoch ms when the next queued file is due, if any. */
+  nextDueAt(opts?: { excludeApps?: string[] }): Promise<number | undefined>;
+}
+
+/** A stored credential as it may be shown: never the secret. */
+export interface StoredCredential {
+  /** `CR` + 32 hex digits. */
+  id: string;
+  friendlyName: string;
+  /** First and last characters of the access key id, e.g. `AKIA…MPLE`. */
+  accessKeyIdHint: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CredentialPage {
+  items: StoredCredential[];
+  /** Pass as `pageToken` for the next page; absent on the last page. */
+  nextPageToken?: string;
+}
+
+export interface CredentialStore {
+  /** Stores `AKID:SECRET` encrypted; the friendly name is at most 64 characters. */
+  create(input: { credentials: string; friendlyName?: string }): Promise<StoredCredential>;
+  get(id: string): Promise<StoredCredential | undefined>;
+  list(opts?: { pageSize?: number; pageToken?: string }): Promise<CredentialPage>;
+  updateFriendlyName(id: string, friendlyName: string): Promise<StoredCredential>;
+  /** False when there was no such credential. */
+  delete(id: string): Promise<boolean>;
+  /** The decrypted key pair, for the S3 client only; never log or return it. */
+  reveal(id: string): Promise<{ accessKeyId: string; secretAccessKey: string } | undefined>;
+}
+
+/** Everything durable, opened once at start-up. */
+export interface Store {
+  catalog: RecordingCatalog;
+  queue: UploadQueue;
+  credentials: CredentialStore;
+  close(): Promise<void>;
+}
