@@ -72,8 +72,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     });
   });
 
-  // The upload catalog (locator) and the storage signer are wired in once the storage module exists.
-  const forwarding = new Forwarding({ apps, log });
+  const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects });
   const http = new HttpServer({
     host: server.host,
     port: server.httpPort,

@@ -27,6 +27,7 @@ import { RetentionSweeper } from './retention.js';
 import { FailureStats, type FailureCounts } from './failure-stats.js';
 import { sidecarName } from './sidecar.js';
 import { validateStorage, type ValidationReport } from './validate.js';
+import { ObjectAccess } from './object-access.js';
 
 /** The app registry as storage needs it: lookups, and settings changes. */
 export interface AppSource extends AppLookup {
@@ -71,6 +72,8 @@ export class StorageService implements Lifecycle {
   private readonly worker: UploadWorker;
   private readonly sweeper: RetentionSweeper;
   private readonly stats = new FailureStats();
+  /** Where uploaded files are, and pre-signed URLs to them (playback). */
+  readonly objects: ObjectAccess;
   private readonly removers: Array<() => void> = [];
   private started = false;
 
@@ -93,6 +96,7 @@ export class StorageService implements Lifecycle {
       stats: this.stats,
       log: this.log,
     });
+    this.objects = new ObjectAccess({ catalog: o.store.catalog, apps: o.apps, resolver: this.resolver });
     this.sweeper = new RetentionSweeper({ catalog: o.store.catalog, apps: o.apps, dataDir: o.dataDir, log: this.log });
   }
 

@@ -1,0 +1,46 @@
+/**
+ * Read access to uploaded objects, for playback: where the catalog says a
+ * served file name was uploaded (its real key, whatever the key template), and
+ * pre-signed URLs for the app's bucket. Implements what the forwarding module
+ * declares it needs (`ObjectLocator`, `ObjectSigner`) without importing it.
+ */
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { AppLookup } from '../apps/app-registry.js';
+import type { FileKind } from '../events/types.js';
+import type { RecordingCatalog } from '../store/types.js';
+import { AppError } from '../errors.js';
+import type { TargetResolver } from './targets.js';
+
+const PREVIEW_KINDS: ReadonlySet<FileKind> = new Set(['preview', 'poster']);
+
+export interface ObjectAccessOptions {
+  catalog: RecordingCatalog;
+  apps: AppLookup;
+  /** Builds the app's S3 client (cached per app). */
+  resolver: TargetResolver;
+}
+
+export class ObjectAccess {
+  constructor(private readonly o: ObjectAccessOptions) {}
+
+  /** The object a served file was uploaded as; undefined unless its upload is complete. */
+  async locate(app: string, folder: 'streams' | 'previews', fileName: string): Promise<{ bucket: string; key: string } | undefined> {
+    const f = await this.o.catalog.findFile(app, fileName);
+    if (!f || f.state !== 'uploaded' || !f.bucket || !f.key) return undefined;
+    // A name answers only under the folder its kind is served from.
+    if ((folder === 'previews') !== PREVIEW_KINDS.has(f.kind)) return undefined;
+    return { bucket: f.bucket, key: f.key };
+  }
+
+  /** A pre-signed URL for one GET or HEAD on an object of the app's bucket. */
+  async presign(r: { app: string; key: string; bucket?: string; method: 'GET' | 'HEAD'; expiresSeconds: number }): Promise<string> {
+    const app = this.o.apps.get(r.app);
+    if (!app) throw new AppError('app_not_found', `no application "${r.app}"`, 404);
+    if (!app.s3RecordingEnabled && !app.s3.bucket) throw new AppError('no_bucket', `application "${r.app}" has no bucket configured`, 404);
+    const target = await this.o.resolver.resolve(app);
+    const input = { Bucket: r.bucket ?? target.bucket, Key: r.key };
+    const command = r.method === 'HEAD' ? new HeadObjectCommand(input) : new GetObjectCommand(input);
+    return getSignedUrl(target.client, command, { expiresIn: r.expiresSeconds });
+  }
+}
