@@ -2,7 +2,7 @@
  * Entry point: loads the configuration, builds every module, wires them, and
  * runs until SIGTERM/SIGINT. Only this file knows every concrete class.
  *
- * Start order: recordings (recovery of a previous run), HTTP, RTMP.
+ * Start order: recordings (recovery of a previous run), HTTP, RTMP, WHIP.
  * Stop order, the reverse: refuse new publishers, close them, finalize every
  * recording, close HTTP. A second signal exits at once (anything unfinished
  * is finalized at the next start).
@@ -21,6 +21,7 @@ import { AppRegistry } from './apps/app-registry.js';
 import { StreamRegistry } from './ingest/stream-registry.js';
 import { BasicPublishAuthorizer } from './ingest/publish-authorizer.js';
 import { RtmpServer } from './ingest/rtmp/rtmp-server.js';
+import { WhipServer } from './ingest/whip/whip-server.js';
 import { DataLayout } from './recording/layout.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { HttpServer } from './http/http-server.js';
@@ -66,11 +67,12 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     });
   });
 
+  const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log }) : undefined;
   const http = new HttpServer({
     host: server.host,
     port: server.httpPort,
     log,
-    routers: [mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id) })],
+    routers: [...(whip ? [whip.router] : []), mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id) })],
     health: () => ({ liveStreams: registry.list().length, recording: recordings.list().length, draining: registry.isDraining }),
   });
   const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
@@ -78,6 +80,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await recordings.start();
   await http.start();
   await rtmp.start();
+  await whip?.start();
   log.info({ httpPort: http.port, rtmpPort: rtmp.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
 
   return {
@@ -87,6 +90,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       registry.drain();
       recordings.drain();
       await rtmp.stop();
+      await whip?.stop();
       await recordings.stop();
       await http.stop();
     },

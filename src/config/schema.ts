@@ -3,6 +3,7 @@
  * Every object is strict, so a misspelt key is an error that names it.
  */
 import { z } from 'zod';
+import { whipAppSettings, whipServerSettings } from './whip-schema.js';
 
 /** Letters, digits, `-` and `_`; the first path segment of every app URL. */
 export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
@@ -39,6 +40,8 @@ export const appSettings = z.strictObject({
   hlsTime: z.number().min(1).max(60).default(2),
   /** Preview images and the poster of each recording. */
   previews: previewSettings,
+  /** WebRTC (WHIP) publishers of this app. */
+  whip: whipAppSettings,
 });
 
 export const serverSettings = z
@@ -66,6 +69,7 @@ export const serverSettings = z
 
 export const configSchema = z.strictObject({
   server: serverSettings,
+  whip: whipServerSettings,
   applications: z
     .array(appSettings)
     .min(1)
