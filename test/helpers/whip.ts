@@ -146,7 +146,8 @@ export interface SyncReport {
 /** Finds the beeps and flashes of a recording made from `syncCaptureFiles`. */
 export async function measureSync(file: string): Promise<SyncReport> {
   const big = { maxBuffer: 1 << 28, encoding: 'buffer' as const };
-  const { stdout: pcm } = await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:a', '-ac', '1', '-ar', '8000', '-f', 's16le', '-'], big);
+  // Samples are placed by their timestamps (silence before a late start and in gaps), as a player would.
+  const { stdout: pcm } = await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:a', '-af', 'aresample=async=1:first_pts=0', '-ac', '1', '-ar', '8000', '-f', 's16le', '-'], big);
   const win = 40; // 5 ms
   const beeps: number[] = [];
   let loud = false;
@@ -157,8 +158,8 @@ export async function measureSync(file: string): Promise<SyncReport> {
     if (on && !loud) beeps.push(i / 8000);
     loud = on;
   }
-  const { stdout: times } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file], { maxBuffer: 1 << 26 });
-  const pts = times.trim().split('\n').map(Number);
+  const { stdout: times } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=pts_time', '-of', 'json', file], { maxBuffer: 1 << 26 });
+  const pts = (JSON.parse(times) as { frames: Array<{ pts_time?: string }> }).frames.map((f) => Number(f.pts_time));
   const { stdout: gray } = await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v', '-vf', 'scale=16:9,format=gray', '-f', 'rawvideo', '-'], big);
   const frame = 16 * 9;
   const flashes: number[] = [];
