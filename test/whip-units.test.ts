@@ -15,6 +15,11 @@ import { PortAllocator } from '../src/ingest/whip/port-allocator.js';
 import { iceServerLinks } from '../src/ingest/whip/whip-routes.js';
 import { AppError } from '../src/errors.js';
 import { configSchema } from '../src/config/schema.js';
+import { teeTarget } from '../src/recording/ffmpeg-args.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { browserLikeOffer } from './helpers/whip.js';
 
 function refusal(fn: () => unknown): AppError {
@@ -192,4 +197,20 @@ test('whip settings: defaults, ranges and unknown keys', () => {
   assert.equal(configSchema.safeParse({ whip: { recorderPortRange: [3000, 3000] } }).success, false);
   assert.equal(configSchema.safeParse({ whip: { bogus: 1 } }).success, false);
   assert.equal(configSchema.safeParse({ applications: [{ name: 'live', whip: { requireMP4: true } }] }).success, false);
+});
+
+test('the tee muxer target survives paths with characters ffmpeg treats as separators', () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'bc-tee-'));
+  const dir = path.join(root, "a b:c'd|e[f]");
+  mkdirSync(dir);
+  try {
+    const target = teeTarget([
+      { format: 'mp4', file: path.join(dir, 'x.mp4'), options: [['movflags', '+faststart']] },
+      { format: 'hls', file: path.join(dir, 'p.m3u8'), options: [['bsfs/v', 'h264_mp4toannexb'], ['hls_time', '1'], ['hls_segment_filename', path.join(dir, 's_%03d.ts')]] },
+    ]);
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=10', '-t', '2', '-map', '0:v', '-c:v', 'libx264', '-flags:v', '+global_header', '-f', 'tee', target]);
+    for (const f of ['x.mp4', 'p.m3u8', 's_000.ts']) assert.ok(existsSync(path.join(dir, f)), `${f} written where asked`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -74,35 +74,34 @@ export function recordingPlan({ manifest, feed, paths, hlsTime, preview }: PlanO
   }
   const outputs: FfmpegOutput[] = [];
   const avMap = ['-map', '0:v?', '-map', '0:a?'];
-  const h264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-maxrate', '6M', '-bufsize', '12M', '-pix_fmt', 'yuv420p', '-force_key_frames', `expr:gte(t,n_forced*${hlsTime})`, '-fps_mode', 'passthrough'];
+  const h264 = [
+    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-crf', '23', '-maxrate', '6M', '-bufsize', '12M', '-pix_fmt', 'yuv420p',
+    // Segments cut on time; frames keep their (variable-rate) timestamps exactly.
+    '-force_key_frames', `expr:gte(t,n_forced*${hlsTime})`, '-fps_mode', 'passthrough', '-enc_time_base:v', '1:90000',
+  ];
   // MP4 and HLS/TS carry AAC and MP3 as they are; anything else (Opus from WebRTC, Speex …) becomes AAC.
   const aac = feed.audioCodec && !MP4_AUDIO.has(feed.audioCodec) ? ['-c:a', 'aac', '-b:a', '128k'] : ['-c:a', 'copy'];
+  const fmp4: MuxerOptions = { format: 'mp4', file: paths.live, options: [['movflags', '+empty_moov+default_base_moof'], ['frag_duration', '500000'], ['flush_packets', '1']] };
+  const hls: MuxerOptions = {
+    format: 'hls',
+    file: paths.playlist,
+    options: [['hls_time', String(hlsTime)], ['hls_list_size', '0'], ['hls_playlist_type', 'event'], ['hls_flags', 'temp_file+independent_segments'], ['hls_segment_filename', paths.segmentPattern]],
+  };
 
-  if (manifest.mp4) {
-    if (webm) {
-      outputs.push({ target: paths.live, options: [...avMap, '-c', 'copy', '-f', 'webm', '-cluster_time_limit', '2000'] });
-    } else {
-      outputs.push({
-        target: paths.live,
-        options: [...avMap, ...(mp4Transcodes ? h264 : ['-c:v', 'copy']), ...aac, '-f', 'mp4', '-movflags', '+empty_moov+default_base_moof', '-frag_duration', '500000', '-flush_packets', '1'],
-      });
+  if (manifest.mp4 && manifest.hls && mp4Transcodes && hlsTranscodes) {
+    // Both need the same H.264: encode once and write both through the tee muxer. MP4 wants the parameter
+    // sets in the header (global_header); MPEG-TS wants them in-band again before each keyframe.
+    const tsHls: MuxerOptions = { ...hls, options: [['bsfs/v', 'h264_mp4toannexb'], ...hls.options] };
+    outputs.push({ target: teeTarget([fmp4, tsHls]), options: [...avMap, ...h264, '-flags:v', '+global_header', ...aac, '-flags:a', '+global_header', '-f', 'tee'] });
+  } else {
+    if (manifest.mp4) {
+      if (webm) {
+        outputs.push({ target: paths.live, options: [...avMap, '-c', 'copy', '-f', 'webm', '-cluster_time_limit', '2000'] });
+      } else {
+        outputs.push({ target: fmp4.file, options: [...avMap, ...(mp4Transcodes ? h264 : ['-c:v', 'copy']), ...aac, ...muxerArgs(fmp4)] });
+      }
     }
-  }
-  if (manifest.hls) {
-    outputs.push({
-      target: paths.playlist,
-      options: [
-        ...avMap,
-        ...(hlsTranscodes ? h264 : ['-c:v', 'copy']),
-        ...aac,
-        '-f', 'hls',
-        '-hls_time', String(hlsTime),
-        '-hls_list_size', '0',
-        '-hls_playlist_type', 'event',
-        '-hls_flags', 'temp_file+independent_segments',
-        '-hls_segment_filename', paths.segmentPattern,
-      ],
-    });
+    if (manifest.hls) outputs.push({ target: hls.file, options: [...avMap, ...(hlsTranscodes ? h264 : ['-c:v', 'copy']), ...aac, ...muxerArgs(hls)] });
   }
   if (manifest.previews && feed.hasVideo) {
     const filter = `select='isnan(prev_selected_t)+gte(t-prev_selected_t,${preview.periodSeconds})',scale=-2:'min(${preview.height},ih)'${preview.format === 'jpg' ? ':out_range=full' : ''}`;
@@ -111,6 +110,31 @@ export function recordingPlan({ manifest, feed, paths, hlsTime, preview }: PlanO
     outputs.push({ target: paths.latestPreview, options: [...image, '-update', '1'] });
   }
   return { inputOptions, input, outputs };
+}
+
+/** One muxer: its format, output file and private options. */
+interface MuxerOptions {
+  format: string;
+  file: string;
+  options: Array<[string, string]>;
+}
+
+function muxerArgs(m: MuxerOptions): string[] {
+  return ['-f', m.format, ...m.options.flatMap(([k, v]) => [`-${k}`, v])];
+}
+
+/**
+ * The output argument of ffmpeg's tee muxer: `[f=mp4:key=value]file|[…]file`.
+ * It is unescaped twice: once when split into slaves (backslash, quote, `|`),
+ * then each option value when split into options (backslash, quote, `:`, `]`),
+ * so values are escaped for both and file names for the first.
+ */
+export function teeTarget(muxers: MuxerOptions[]): string {
+  const inner = (v: string) => v.replace(/[\\':\]]/g, '\\$&');
+  const outer = (v: string) => v.replace(/[\\'|]/g, '\\$&');
+  return muxers
+    .map((m) => outer(`[${[['f', m.format], ...m.options].map(([k, v]) => `${k}=${inner(v)}`).join(':')}]${m.file}`))
+    .join('|');
 }
 
 function imageCodec(format: PreviewSettings['format']): string[] {
