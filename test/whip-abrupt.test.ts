@@ -11,8 +11,8 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
-import { push, ffprobe, topLevelBoxes, decodesCleanly } from './helpers/media.js';
-import { openPublisher, startPublishing, browserLikeOffer } from './helpers/whip.js';
+import { push, ffprobe, topLevelBoxes } from './helpers/media.js';
+import { openPublisher, startPublishing, browserLikeOffer, decodesCleanly } from './helpers/whip.js';
 
 test('a browser killed mid-stream leaves a finalized recording; its live stream id was refused to others', async (t) => {
   const server = await startServer();

@@ -17,8 +17,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, type TestServer } from './helpers/server.js';
-import { ffprobe, topLevelBoxes, decodesCleanly } from './helpers/media.js';
-import { openPublisher, startPublishing, stopPublishing, syncCaptureFiles, measureSync, type Publisher } from './helpers/whip.js';
+import { ffprobe, topLevelBoxes } from './helpers/media.js';
+import { openPublisher, startPublishing, stopPublishing, syncCaptureFiles, measureSync, type Publisher, decodesCleanly } from './helpers/whip.js';
 
 let server: TestServer;
 let publisher: Publisher | undefined;

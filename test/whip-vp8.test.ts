@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, type TestServer } from './helpers/server.js';
-import { ffprobe, decodesCleanly } from './helpers/media.js';
-import { openPublisher, startPublishing, stopPublishing } from './helpers/whip.js';
+import { ffprobe } from './helpers/media.js';
+import { openPublisher, startPublishing, stopPublishing, decodesCleanly } from './helpers/whip.js';
 
 let server: TestServer;
 before(async () => {

@@ -98,6 +98,21 @@ export async function stopPublishing(page: Page): Promise<number> {
   return Number(await page.evaluate('document.body.dataset.stoppedAt'));
 }
 
+/**
+ * Decodes a whole recording; true when ffmpeg reports no error. WebRTC video has
+ * a variable frame rate: with its default time base of 1/fps the null muxer
+ * would report two frames closer than a frame period as an error, so frames
+ * keep their own timestamps here.
+ */
+export async function decodesCleanly(file: string): Promise<boolean> {
+  try {
+    const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-fps_mode', 'passthrough', '-enc_time_base', '1:90000', '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
+    return stderr.trim() === '';
+  } catch {
+    return false;
+  }
+}
+
 export interface SyncFiles {
   video: string;
   audio: string;
