@@ -22,7 +22,7 @@ import type { PublishRequest } from '../src/ingest/types.js';
 
 let server: TestServer;
 before(async () => {
-  server = await startServer();
+  server = await startServer({ config: { whip: { connectTimeoutSeconds: 2 } } });
 });
 after(async () => {
   await server.stop();
@@ -100,6 +100,31 @@ test('bad WHIP requests get a 4xx with a message and an RTMP publisher keeps rec
   assert.ok(Math.abs(probed.duration - 12) < 0.5, `rtmp recording is complete: ${probed.duration}s`);
   assert.ok(!server.logs.some((l) => l.msg === 'publish accepted' && l.protocol === 'whip'), 'no WHIP publish was accepted');
   assert.ok(!server.logs.some((l) => l.level === 'error'), 'no error logged');
+});
+
+test('a publisher that never connects is dropped after connectTimeoutSeconds and its stream id is free again', async () => {
+  // A well-formed offer whose ICE candidates lead nowhere: answered, then never connected.
+  const first = await fetch(`${server.httpUrl}/live/whip/ghost`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: browserLikeOffer() });
+  assert.equal(first.status, 201);
+  assert.equal(first.headers.get('content-type'), 'application/sdp');
+  assert.match(first.headers.get('location') ?? '', /^\/live\/whip\/ghost\/[0-9a-f-]{36}$/);
+  assert.match(first.headers.get('etag') ?? '', /^"[\w-]+"$/);
+  const answer = await first.text();
+  assert.match(answer, /^v=0\r\n/);
+  assert.match(answer, /a=recvonly/);
+  assert.match(answer, /a=rtpmap:102 H264\/90000/, 'answers the offered H.264 payload type');
+  assert.doesNotMatch(answer, /VP8/, 'and only it');
+  assert.match(answer, /a=candidate:.* 127\.0\.0\.1 /, 'candidates gathered before answering');
+  const busy = await post('/live/whip/ghost', browserLikeOffer());
+  assert.equal(busy.status, 409, 'the id is taken while the session waits for ICE');
+  const ended = await server.waitForLog((l) => l.msg === 'whip session ended' && l.streamId === 'ghost', 15_000, 'ghost session ended');
+  assert.equal(ended.reason, 'ice/dtls connection timeout');
+  const again = await fetch(`${server.httpUrl}/live/whip/ghost`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: browserLikeOffer() });
+  assert.equal(again.status, 201, 'the id is free again');
+  const del = await fetch(`${server.httpUrl}${again.headers.get('location')}`, { method: 'DELETE' });
+  assert.equal(del.status, 200);
+  assert.equal((await fetch(`${server.httpUrl}${again.headers.get('location')}`, { method: 'DELETE' })).status, 404, 'gone after DELETE');
+  assert.ok(!server.logs.some((l) => l.msg === 'recording started' && l.streamId === 'ghost'), 'nothing was recorded');
 });
 
 test('CORS preflight on the endpoint and on a session resource', async () => {

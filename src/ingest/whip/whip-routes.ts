@@ -76,7 +76,7 @@ export function whipRoutes({ server, settings, log }: WhipRoutesOptions): Router
       res.setHeader('ETag', session.etag);
       res.setHeader('Accept-Patch', 'application/trickle-ice-sdpfrag');
       for (const link of iceServerLinks(settings)) res.append('Link', link);
-      res.send(answer);
+      res.send(Buffer.from(answer, 'utf8')); // a Buffer keeps the Content-Type exactly application/sdp (no charset)
     },
   );
 

@@ -111,6 +111,11 @@ export class WhipSession implements PublisherSession {
     this.state = 'connecting';
     this.watch(pc);
     await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    if (!settings.iceServers.some((s) => [s.urls].flat().some((u) => /^stuns?:/i.test(u)))) {
+      // werift falls back to stun.l.google.com when no STUN server is configured: a self-hosted server must not
+      // call out to Google, and where UDP is filtered the gathering would wait 5 s for it.
+      for (const t of pc.iceTransports) t.connection.stunServer = undefined;
+    }
     for (const track of this.tap.tracks) {
       const t = pc.getTransceivers().find((x) => x.mid === track.mid);
       if (!t) throw new AppError('bad_offer', `malformed or unusable SDP offer: no transceiver for mid ${track.mid}`, 400);
