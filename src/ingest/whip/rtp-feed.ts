@@ -21,11 +21,15 @@
  * - Jitter and reordering: werift NACKs lost video packets and hands over the
  *   retransmissions out of order; ffmpeg reorders (`-reorder_queue_size`,
  *   waiting up to `-max_delay` for a gap), duplicates are dropped by sequence.
+ * - ffmpeg's H.264 parser loses the timestamp of the first frame of an RTP
+ *   stream; a throwaway non-key frame just before the first keyframe takes
+ *   that loss (see `h264Primer`). Frames are all decoded (no `-skip_frame`),
+ *   as skipping leaves the first keyframe without a DTS over RTP.
  * - Ending: RTP never ends by itself, and ffmpeg waits ~10 s for silent input
  *   before giving up. Instead `end()` sends an RTCP BYE on every track once the
- *   queue is drained; ffmpeg treats BYE on all streams as end of file and
- *   finishes its outputs at once, whether RTP still flows or the publisher is
- *   already gone.
+ *   queue is drained and ffmpeg has read it all (it reads RTCP before RTP);
+ *   ffmpeg treats BYE on all streams as end of file and finishes its outputs at
+ *   once, whether RTP still flows or the publisher is already gone.
  */
 import dgram from 'node:dgram';
 import type { Logger } from '../../log/logger.js';
@@ -33,12 +37,14 @@ import type { MediaTap, TapPacket, TapReader } from './media-tap.js';
 import type { ChosenTrack, TrackKind } from './offer.js';
 import type { PortAllocator } from './port-allocator.js';
 import { recorderSdp } from './recorder-sdp.js';
-import { waitForUdpListener } from './udp-listener.js';
+import { waitForUdpDrained, waitForUdpListener } from './udp-listener.js';
 
 /** Longest a track's RTP is held waiting for its first sender report. */
 export const SR_WAIT_MS = 6000;
 /** Longest wait for ffmpeg to bind its ports. */
 const LISTEN_TIMEOUT_MS = 15_000;
+/** Longest wait for ffmpeg to read what was sent before the BYE (it may lag behind when transcoding). */
+const DRAIN_TIMEOUT_MS = 5000;
 /** Packets sent per millisecond while catching up (≈10 MB/s, ~30× a 720p stream). */
 const BURST = 8;
 /** Queued bytes past which a feed whose ffmpeg never listens stops queueing. */
@@ -230,6 +236,13 @@ export class RtpFeed implements TapReader {
   private sendByes(): void {
     if (this.byeSent || this.state !== 'forwarding') return;
     this.byeSent = true;
+    // ffmpeg reads a track's RTCP socket before its RTP socket: a BYE sent while RTP still waits unread
+    // would end the recording before that RTP. So the BYE goes once ffmpeg has read everything.
+    const rtpPorts = [...this.tracks.values()].map((t) => t.rtpPort);
+    void waitForUdpDrained(rtpPorts, DRAIN_TIMEOUT_MS).then(() => this.byes());
+  }
+
+  private byes(): void {
     const send = () => {
       if (this.state !== 'forwarding') return;
       for (const t of this.tracks.values()) this.socket.send(rtcpBye(t.ssrc), t.rtcpPort, this.options.host);

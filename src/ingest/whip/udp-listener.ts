@@ -1,8 +1,9 @@
 /**
- * Waits until a process listens on given UDP ports, from /proc (Linux): a port
- * counts once a socket bound to it belongs to that process, so a stranger that
- * happens to hold the port is never mistaken for ffmpeg. Where /proc is not
- * available it just waits a fixed moment.
+ * What the kernel knows of the recorder's UDP sockets, from /proc (Linux):
+ * whether a process listens on given ports (a port counts once a socket bound
+ * to it belongs to that process, so a stranger that happens to hold the port is
+ * never mistaken for ffmpeg), and whether it has read everything sent to them.
+ * Where /proc is not available both just wait a fixed moment.
  */
 import { readFile, readdir, readlink } from 'node:fs/promises';
 
@@ -42,9 +43,31 @@ async function listening(pid: number, ports: readonly number[]): Promise<boolean
   return true;
 }
 
-/** Inodes of UDP sockets bound to the given local ports, from /proc/net/udp and udp6. */
-async function socketInodesByPort(ports: Set<number>): Promise<Map<number, string[]>> {
-  const out = new Map<number, string[]>();
+/**
+ * Resolves once nothing waits unread in the receive queues of the sockets bound
+ * to `ports` (or after `timeoutMs`): ffmpeg has read every packet sent so far.
+ */
+export async function waitForUdpDrained(ports: readonly number[], timeoutMs: number): Promise<void> {
+  if (!(await procAvailable())) return sleep(FALLBACK_WAIT_MS);
+  const wanted = new Set(ports);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const sockets = await udpSockets(wanted);
+    if (sockets.every((s) => s.rxQueue === 0)) return;
+    await sleep(POLL_MS);
+  }
+}
+
+interface UdpSocket {
+  port: number;
+  inode: string;
+  /** Bytes received and not yet read. */
+  rxQueue: number;
+}
+
+/** UDP sockets bound to the given local ports, from /proc/net/udp and udp6. */
+async function udpSockets(ports: Set<number>): Promise<UdpSocket[]> {
+  const out: UdpSocket[] = [];
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     let text: string;
     try {
@@ -53,14 +76,21 @@ async function socketInodesByPort(ports: Set<number>): Promise<Map<number, strin
       continue;
     }
     for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode …
       const cols = line.trim().split(/\s+/);
       if (cols.length < 10) continue;
       const port = parseInt(cols[1].split(':')[1] ?? '', 16);
       if (!ports.has(port)) continue;
-      const inode = cols[9];
-      out.set(port, [...(out.get(port) ?? []), inode]);
+      out.push({ port, inode: cols[9], rxQueue: parseInt(cols[4].split(':')[1] ?? '0', 16) });
     }
   }
+  return out;
+}
+
+/** Inodes of UDP sockets bound to the given local ports. */
+async function socketInodesByPort(ports: Set<number>): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  for (const s of await udpSockets(ports)) out.set(s.port, [...(out.get(s.port) ?? []), s.inode]);
   return out;
 }
 

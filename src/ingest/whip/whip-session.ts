@@ -99,7 +99,7 @@ export class WhipSession implements PublisherSession {
     const { settings, plan } = this.options;
     const pc = new RTCPeerConnection({
       bundlePolicy: 'max-bundle',
-      iceServers: settings.iceServers.map((s) => ({ urls: Array.isArray(s.urls) ? s.urls[0] : s.urls, username: s.username, credential: s.credential })),
+      iceServers: settings.iceServers.map((s) => ({ urls: [s.urls].flat(), username: s.username, credential: s.credential })),
       iceAdditionalHostAddresses: settings.additionalHostAddresses,
       icePortRange: settings.icePortRange ? [settings.icePortRange[0], settings.icePortRange[1]] : undefined,
       codecs: {
@@ -160,7 +160,8 @@ export class WhipSession implements PublisherSession {
   private onRtp(kind: TrackKind, track: ChosenTrack, rtp: RtpPacket): void {
     this.lastPacketAt = Date.now();
     if (rtp.header.payloadType !== track.payloadType) return;
-    // Padding-only packets (bandwidth probes) carry no media.
+    // Padding-only packets (bandwidth probes) carry no media; the sequence gap they leave costs ffmpeg at most
+    // -max_delay of waiting, where forwarding them would make its depacketizers log an error each.
     if (rtp.payload.length === 0) return;
     if (kind === 'video') this.videoSsrc = rtp.header.ssrc;
     const data = rtp.serialize();
