@@ -3,7 +3,8 @@
 // with DELETE on the returned Location.
 //
 // URL parameters: app, id (stream id), source=camera|screen, codec=h264|vp8|vp9
-// (restricts the offer to that video codec), width, height (camera size).
+// (restricts the offer to that video codec), width, height (camera size),
+// video=0 or audio=0 (publish the other track only).
 // The page's state is mirrored on <body> data attributes (state, connectedAt,
 // stoppedAt, location, error) for scripts driving the page.
 (function () {
@@ -75,8 +76,8 @@
     var width = Number(params.get('width')) || 1280;
     var height = Number(params.get('height')) || 720;
     return navigator.mediaDevices.getUserMedia({
-      video: { width: { ideal: width }, height: { ideal: height }, frameRate: { ideal: 30 } },
-      audio: true,
+      video: params.get('video') === '0' ? false : { width: { ideal: width }, height: { ideal: height }, frameRate: { ideal: 30 } },
+      audio: params.get('audio') !== '0',
     });
   }
 

@@ -3,7 +3,8 @@
  * `&codec=vp8` restricts the offer with setCodecPreferences) is recorded per
  * the app's `whip.requireMp4`: as sent in a WebM (VP8 + Opus copied) by
  * default, or transcoded to an H.264 + AAC MP4 where the app requires MP4.
- * HLS (MPEG-TS cannot carry VP8) is H.264 + AAC either way.
+ * HLS (MPEG-TS cannot carry VP8) is H.264 + AAC either way. And a publisher
+ * sending audio only is recorded as audio only.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,8 +23,8 @@ after(async () => {
   server.cleanup();
 });
 
-async function publishVp8(app: string, id: string, seconds: number) {
-  const publisher = await openPublisher(`${server.httpUrl}/publish.html?app=${app}&id=${id}&codec=vp8`);
+async function publish(app: string, id: string, seconds: number, query = '&codec=vp8') {
+  const publisher = await openPublisher(`${server.httpUrl}/publish.html?app=${app}&id=${id}${query}`);
   try {
     const connectedAt = await startPublishing(publisher.page);
     const started = await server.waitForLog((l) => l.msg === 'recording started' && l.app === app && l.streamId === id, 15_000, `${app} recording started`);
@@ -38,7 +39,7 @@ async function publishVp8(app: string, id: string, seconds: number) {
 }
 
 test('a VP8 publisher is recorded to WebM by default, with H.264 HLS', async () => {
-  const { name, published, negotiated } = await publishVp8('live', 'vp8cam', 5);
+  const { name, published, negotiated } = await publish('live', 'vp8cam', 5);
   assert.equal(negotiated.video, 'vp8');
   const streams = path.join(server.dataDir, 'live', 'streams');
   assert.ok(!existsSync(path.join(streams, `${name}.mp4`)), 'no MP4');
@@ -59,7 +60,7 @@ test('a VP8 publisher is recorded to WebM by default, with H.264 HLS', async () 
 });
 
 test('where the app requires MP4, a VP8 publisher is transcoded to an H.264 + AAC MP4', async () => {
-  const { name, published, negotiated } = await publishVp8('mp4only', 'vp8cam', 5);
+  const { name, published, negotiated } = await publish('mp4only', 'vp8cam', 5);
   assert.equal(negotiated.video, 'vp8');
   const streams = path.join(server.dataDir, 'mp4only', 'streams');
   assert.ok(!existsSync(path.join(streams, `${name}.webm`)), 'no WebM');
@@ -76,4 +77,19 @@ test('where the app requires MP4, a VP8 publisher is transcoded to an H.264 + AA
   assert.deepEqual(hls.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
   assert.ok(Math.abs(hls.duration - probed.duration) <= 1, `hls lasts ${hls.duration}s`);
   assert.ok(existsSync(path.join(server.dataDir, 'mp4only', 'previews', `${name}.jpg`)), 'poster exists');
+});
+
+test('a publisher sending audio only is recorded as audio only', async (t) => {
+  const { name, published, negotiated } = await publish('live', 'radio', 5, '&video=0');
+  assert.equal(negotiated.video, undefined);
+  assert.equal(negotiated.audio, 'opus');
+  const streams = path.join(server.dataDir, 'live', 'streams');
+  const mp4 = path.join(streams, `${name}.mp4`);
+  const probed = await ffprobe(mp4);
+  assert.deepEqual(probed.streams.map((s) => s.codec_name), ['aac']);
+  t.diagnostic(`published ${published}s, recorded ${probed.duration}s`);
+  assert.ok(Math.abs(probed.duration - published) <= 1, `mp4 lasts ${probed.duration}s, published ${published}s`);
+  assert.ok(await decodesCleanly(mp4), 'mp4 decodes without errors');
+  assert.match(readFileSync(path.join(streams, `${name}.m3u8`), 'utf8').trim(), /#EXT-X-ENDLIST$/);
+  assert.ok(!readdirSync(path.join(server.dataDir, 'live', 'previews')).some((n) => n.startsWith(name)), 'no previews without video');
 });
