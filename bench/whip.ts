@@ -9,6 +9,10 @@
  *
  *   npm run bench:whip            # N = 1, 4, 8
  *   npm run bench:whip -- 2 6     # N = 2, 6
+ *   npm run bench:whip -- --video=busy.y4m 1 4   # the fake camera plays a file
+ *
+ * Chromium's built-in fake camera compresses to ~0.5 Mbit/s at 720p; a busier
+ * y4m (e.g. ffmpeg's testsrc2) gives a load closer to a real camera.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -46,9 +50,9 @@ function parents(): Map<number, number> {
   return out;
 }
 
-/** CPU ticks and RSS of a process and all its descendants. */
-function sampleTree(root: number): Sample {
-  const ppid = parents();
+/** CPU ticks and RSS of a process and all its descendants (or of the process alone). */
+function sampleTree(root: number, alone = false): Sample {
+  const ppid = alone ? new Map<number, number>() : parents();
   const tree = new Set([root]);
   for (let grew = true; grew; ) {
     grew = false;
@@ -81,16 +85,20 @@ interface Result {
   serverRssMb: number;
   /** RSS of the idle server (before any publisher), MB. */
   idleRssMb: number;
+  /** CPU % of the node process alone (WebRTC, forwarding); the rest is ffmpeg. */
+  nodeCpu: number;
+  nodeRssMb: number;
   browserCpu: number;
   kbps: number;
   video: string;
   recorded: number;
 }
 
-async function runOnce(n: number): Promise<Result> {
+async function runOnce(n: number, videoFile?: string): Promise<Result> {
   const server: TestServer = await startServer({ env: { BUCKETCAST_LOG_LEVEL: 'info' } });
   const idle = sampleTree(server.proc.pid!);
-  const browserServer = await chromium.launchServer({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  const args = videoFile ? [...CHROMIUM_ARGS, `--use-file-for-fake-video-capture=${path.resolve(videoFile)}`] : CHROMIUM_ARGS;
+  const browserServer = await chromium.launchServer({ executablePath: '/usr/bin/chromium', headless: true, args });
   const browserPid = browserServer.process().pid!;
   let browser: Browser | undefined;
   try {
@@ -106,10 +114,12 @@ async function runOnce(n: number): Promise<Result> {
     for (let i = 0; i < n; i++) await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === `bench${i}`, 60_000, `recording bench${i}`);
     await sleep(WARMUP_MS);
     const s0 = sampleTree(server.proc.pid!);
+    const n0 = sampleTree(server.proc.pid!, true);
     const b0 = sampleTree(browserPid);
     const t0 = Date.now();
     await sleep(MEASURE_MS);
     const s1 = sampleTree(server.proc.pid!);
+    const n1 = sampleTree(server.proc.pid!, true);
     const b1 = sampleTree(browserPid);
     const seconds = (Date.now() - t0) / 1000;
     await Promise.all(pages.map((p) => p.click('#stop')));
@@ -135,6 +145,8 @@ async function runOnce(n: number): Promise<Result> {
       serverCpu: ((s1.ticks - s0.ticks) / TICKS / seconds) * 100,
       serverRssMb: s1.rss / 1024 / 1024,
       idleRssMb: idle.rss / 1024 / 1024,
+      nodeCpu: ((n1.ticks - n0.ticks) / TICKS / seconds) * 100,
+      nodeRssMb: n1.rss / 1024 / 1024,
       browserCpu: ((b1.ticks - b0.ticks) / TICKS / seconds) * 100,
       kbps: duration ? bits / duration / 1000 : 0,
       video,
@@ -153,19 +165,24 @@ function sleep(ms: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const ns = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const argv = process.argv.slice(2);
+  const videoFile = argv.find((a) => a.startsWith('--video='))?.slice('--video='.length);
+  const ns = argv.map(Number).filter((n) => n > 0);
   const list = ns.length ? ns : [1, 4, 8];
   const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   process.stdout.write(`bench:whip — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average before: ${load}\n`);
-  process.stdout.write(`each run: ${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured; CPU % is of one core; the browsers share the machine\n\n`);
+  process.stdout.write(`each run: ${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured; CPU % is of one core; the browsers share the machine\n`);
+  process.stdout.write(`fake camera: ${videoFile ? path.resolve(videoFile) : "Chromium's built-in pattern"}\n\n`);
   const rows: Result[] = [];
-  for (const n of list) rows.push(await runOnce(n));
-  const header = ['N', 'server CPU %', 'CPU %/pub', 'server RSS MB', 'idle RSS MB', 'RSS MB/pub', 'browsers CPU %', 'video kbps/pub', 'video', 'recordings'];
+  for (const n of list) rows.push(await runOnce(n, videoFile));
+  const header = ['N', 'server CPU %', 'node / ffmpeg %', 'CPU %/pub', 'server RSS MB', 'node RSS MB', 'idle RSS MB', 'RSS MB/pub', 'browsers CPU %', 'video kbps/pub', 'video', 'recordings'];
   const lines = rows.map((r) => [
     String(r.n),
     r.serverCpu.toFixed(1),
+    `${r.nodeCpu.toFixed(1)} / ${(r.serverCpu - r.nodeCpu).toFixed(1)}`,
     (r.serverCpu / r.n).toFixed(1),
     r.serverRssMb.toFixed(0),
+    r.nodeRssMb.toFixed(0),
     r.idleRssMb.toFixed(0),
     ((r.serverRssMb - r.idleRssMb) / r.n).toFixed(0),
     r.browserCpu.toFixed(1),
