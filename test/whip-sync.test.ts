@@ -3,8 +3,8 @@
  * path (MediaTap → RtpFeed → the recorder's real ffmpeg) keeps audio and video
  * where the sender's reports put them, whatever the arrival.
  *
- * ffmpeg's RTP muxer plays the flash/beep capture files in real time (H.264 +
- * Opus, with sender reports); the test then spoils arrival on purpose: audio
+ * ffmpeg's RTP muxer plays the flash/beep capture files, encoded beforehand,
+ * in real time (H.264 + Opus, with sender reports); the test then spoils arrival on purpose: audio
  * before 1.5 s is dropped (audio starts later than video), audio arrives
  * 300 ms late, and its first sender report comes a second after its first
  * packet. Timed by arrival or by first packet, the beeps would land half a
@@ -29,7 +29,7 @@ import { recordingPaths } from '../src/recording/paths.js';
 import type { RecordingManifest } from '../src/recording/manifest.js';
 import { configSchema } from '../src/config/schema.js';
 import { createLogger } from '../src/log/logger.js';
-import { measureSync, syncCaptureFiles } from './helpers/whip.js';
+import { measureSync, syncCaptureFiles, syncEncodedFile } from './helpers/whip.js';
 
 const AUDIO_STARTS_AT = 1.5;
 const AUDIO_LATE_MS = 300;
@@ -85,11 +85,12 @@ test('audio and video stay where the sender reports put them, not where arrival 
   receive('audio');
   const port = (s: dgram.Socket) => (s.address() as { port: number }).port;
   // ffmpeg sends RTCP to the RTP port + 1; our sockets are consecutive only by luck, so name both ports.
+  const encoded = await syncEncodedFile(files);
   const sender = spawn('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-re', '-t', String(SECONDS), '-i', files.video, '-re', '-t', String(SECONDS), '-i', files.audio,
-    '-map', '0:v', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-g', '30', '-pix_fmt', 'yuv420p',
-    '-payload_type', '102', '-f', 'rtp', `rtp://127.0.0.1:${port(sockets.video[0])}?rtcpport=${port(sockets.video[1])}&pkt_size=1200`,
-    '-map', '1:a', '-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-payload_type', '111', '-f', 'rtp', `rtp://127.0.0.1:${port(sockets.audio[0])}?rtcpport=${port(sockets.audio[1])}&pkt_size=1200`,
+    '-hide_banner', '-loglevel', 'error', '-re', '-t', String(SECONDS), '-i', encoded,
+    // In-band SPS/PPS before each keyframe, as a WebRTC sender has them (the file keeps them in its header).
+    '-map', '0:v', '-c', 'copy', '-bsf:v', 'h264_mp4toannexb', '-payload_type', '102', '-f', 'rtp', `rtp://127.0.0.1:${port(sockets.video[0])}?rtcpport=${port(sockets.video[1])}&pkt_size=1200`,
+    '-map', '0:a', '-c', 'copy', '-payload_type', '111', '-f', 'rtp', `rtp://127.0.0.1:${port(sockets.audio[0])}?rtcpport=${port(sockets.audio[1])}&pkt_size=1200`,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let senderErr = '';
   sender.stderr!.on('data', (d) => (senderErr += d));
@@ -122,7 +123,7 @@ test('audio and video stay where the sender reports put them, not where arrival 
     // Audio from 1.5 s on: its first beep is the one at 2 s, on the third flash (first-packet timing would put it at 0.5 s).
     assert.ok(Math.abs(sync.beeps[0] - sync.flashes[2]) < 0.1, `first beep ${sync.beeps[0]}s on the flash at ${sync.flashes[2]}s`);
     assert.ok(sync.beeps.length >= SECONDS - 3, `beeps: ${sync.beeps.length}`);
-    // The synthetic sender's own reports are ~50 ms off (ffmpeg's RTP muxer maps its first packet, not the capture, to NTP).
+    // ffmpeg's RTP muxer maps each stream's first packet time (not its capture) to NTP, so its reports carry a few ms of skew.
     const worst = Math.max(...sync.offsets.map(Math.abs));
     assert.ok(worst < 0.1, `every beep within 100 ms of its flash (worst ${worst}s): ${JSON.stringify(sync.offsets)}`);
   } finally {

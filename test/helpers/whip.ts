@@ -149,6 +149,24 @@ export async function syncCaptureFiles(seconds = 32, width = 192, height = 108):
   return { video, audio };
 }
 
+/**
+ * The capture files encoded once (H.264 baseline + Opus in Matroska), so a test
+ * can send them as RTP without encoding on the fly (an encoder's start-up delay
+ * would skew the sender's own timing).
+ */
+export async function syncEncodedFile(files: SyncFiles): Promise<string> {
+  const file = files.video.replace(/\.y4m$/, '.mkv');
+  if (existsSync(file)) return file;
+  const tmp = `${file}.${process.pid}.tmp.mkv`;
+  await run('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y', '-i', files.video, '-i', files.audio, '-map', '0:v', '-map', '1:a',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-profile:v', 'baseline', '-g', '30', '-pix_fmt', 'yuv420p',
+    '-c:a', 'libopus', '-ar', '48000', '-ac', '2', tmp,
+  ], { timeout: 120_000 });
+  renameSync(tmp, file);
+  return file;
+}
+
 export interface SyncReport {
   /** Start of every beep in the recording (s). */
   beeps: number[];
