@@ -84,12 +84,20 @@ test('20 s from publish.html become an MP4 (H.264 + AAC) of the published length
   assert.ok(Math.abs(Number(v.duration) - Number(a.duration)) < 0.2, `tracks last as long: video ${v.duration}, audio ${a.duration}`);
   const sync = await measureSync(mp4);
   assert.ok(sync.beeps.length >= 18 && sync.flashes.length >= 18, `beeps ${sync.beeps.length}, flashes ${sync.flashes.length}`);
-  // The first seconds: where a forwarding or sender-report mistake shows. Later on, Chromium's file-fed fake camera
-  // falls behind when the machine is short of CPU (its own MediaRecorder shows the same drift), so the whole-length
-  // check lives in whip-sync.test.ts, with a sender that cannot lag.
-  const worst = Math.max(...sync.offsets.slice(0, 5).map(Math.abs));
-  t.diagnostic(`published ${published}s, recorded ${probed.duration}s; video starts ${v.start_time} lasts ${v.duration}, audio starts ${a.start_time} lasts ${a.duration}; beep-flash offsets ${JSON.stringify(sync.offsets)}`);
-  assert.ok(worst < 0.1, `the first beeps within 100 ms of their flashes, worst ${worst}s: ${JSON.stringify(sync.offsets)}`);
+  t.diagnostic(`published ${published}s, recorded ${probed.duration}s; video starts ${v.start_time} lasts ${v.duration}, audio starts ${a.start_time} lasts ${a.duration}; flashes ${JSON.stringify(sync.flashes)}; beep-flash offsets ${JSON.stringify(sync.offsets)}`);
+  // Chromium's file-fed fake camera falls behind when the machine is short of CPU (its own MediaRecorder shows the
+  // same drift): from then on the flashes come late and no longer mark the capture time. So the beeps are checked
+  // where the camera kept time (within 60 ms of a flash every second) — at least the start, where a forwarding or
+  // sender-report mistake shows.
+  // The whole-length check is in whip-sync.test.ts, with a sender that cannot lag.
+  let kept = 1;
+  while (kept < sync.flashes.length && Math.abs(sync.flashes[kept] - sync.flashes[0] - kept) < 0.06) kept++;
+  const checked = sync.offsets.filter((_, i) => sync.beeps[i] <= sync.flashes[kept - 1] + 0.5);
+  assert.ok(checked.length >= 1, 'at least one beep while the camera kept time');
+  assert.ok(
+    checked.every((o) => Math.abs(o) < 0.1),
+    `every beep within 100 ms of its flash while the camera kept time (${checked.length} checked): ${JSON.stringify(sync.offsets)}`,
+  );
 
   const playlist = readFileSync(path.join(streams, `${name}.m3u8`), 'utf8');
   assert.match(playlist, /#EXT-X-PLAYLIST-TYPE:VOD/);

@@ -119,15 +119,17 @@ export interface SyncFiles {
 }
 
 /**
- * A fake camera/microphone pair: black frames with a 100 ms white flash at
+ * A fake camera/microphone pair: black frames with a white flash starting at
  * every whole second, silence with a 100 ms 1 kHz beep at the same instants.
- * Long enough that Chromium never loops them during a test (its y4m loop adds a
- * frame per turn, which would drift against the audio). Small frames keep the
- * file small; sync does not depend on size.
+ * The flash lasts 300 ms so that an encoder dropping frames under CPU load
+ * still shows it (a little late at worst). Long enough that Chromium never
+ * loops them during a test (its y4m loop adds a frame per turn, which would
+ * drift against the audio). Small frames keep the file small; sync does not
+ * depend on size.
  */
 export async function syncCaptureFiles(seconds = 32, width = 192, height = 108): Promise<SyncFiles> {
   mkdirSync(CACHE_DIR, { recursive: true });
-  const base = path.join(CACHE_DIR, `sync_${seconds}s_${width}x${height}`);
+  const base = path.join(CACHE_DIR, `sync_${seconds}s_${width}x${height}_f300`);
   const video = `${base}.y4m`;
   const audio = `${base}.wav`;
   const make = async (file: string, args: string[]) => {
@@ -138,7 +140,7 @@ export async function syncCaptureFiles(seconds = 32, width = 192, height = 108):
   };
   await make(video, [
     '-f', 'lavfi', '-i', `color=c=black:s=${width}x${height}:r=30:d=${seconds}`,
-    '-vf', "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.1)'",
+    '-vf', "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.3)'",
     '-pix_fmt', 'yuv420p', '-f', 'yuv4mpegpipe',
   ]);
   await make(audio, [
