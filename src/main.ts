@@ -3,10 +3,10 @@
  * runs until SIGTERM/SIGINT. Only this file knows every concrete class.
  *
  * Start order: storage (upload queue), recordings (recovery of a previous
- * run), HTTP, RTMP. Stop order, the reverse: refuse new publishers, close
- * them, finalize every recording (queued for upload), stop uploading, close
- * HTTP. A second signal exits at once (anything unfinished is finalized and
- * uploaded after the next start).
+ * run), HTTP, RTMP, WHIP. Stop order, the reverse: refuse new publishers,
+ * close them, finalize every recording (queued for upload), stop uploading,
+ * close HTTP. A second signal exits at once (anything unfinished is finalized
+ * and uploaded after the next start).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -22,6 +22,7 @@ import { AppRegistry } from './apps/app-registry.js';
 import { StreamRegistry } from './ingest/stream-registry.js';
 import { BasicPublishAuthorizer } from './ingest/publish-authorizer.js';
 import { RtmpServer } from './ingest/rtmp/rtmp-server.js';
+import { WhipServer } from './ingest/whip/whip-server.js';
 import { DataLayout } from './recording/layout.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { HttpServer } from './http/http-server.js';
@@ -73,11 +74,17 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   });
 
   const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects });
+  const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log }) : undefined;
   const http = new HttpServer({
     host: server.host,
     port: server.httpPort,
     log,
-    routers: [forwarding.policy, playerAssets(), mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id), missing: forwarding.missing })],
+    routers: [
+      ...(whip ? [whip.router] : []),
+      forwarding.policy,
+      playerAssets(),
+      mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id), missing: forwarding.missing }),
+    ],
     health: () => ({ liveStreams: registry.list().length, recording: recordings.list().length, draining: registry.isDraining }),
   });
   const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
@@ -86,6 +93,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await recordings.start();
   await http.start();
   await rtmp.start();
+  await whip?.start();
   log.info({ httpPort: http.port, rtmpPort: rtmp.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
 
   return {
@@ -95,6 +103,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       registry.drain();
       recordings.drain();
       await rtmp.stop();
+      await whip?.stop();
       await recordings.stop();
       await storage.stop();
       await http.stop();

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { forwardingFields, checkForwarding } from './forwarding-schema.js';
 import { appStorageFields, storageSettings } from './storage-schema.js';
+import { whipAppSettings, whipServerSettings } from './whip-schema.js';
 
 /** Letters, digits, `-` and `_`; the first path segment of every app URL. */
 export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
@@ -43,6 +44,8 @@ export const appSettings = z.strictObject({
   previews: previewSettings,
   ...appStorageFields,
   ...forwardingFields,
+  /** WebRTC (WHIP) publishers of this app. */
+  whip: whipAppSettings,
 }).superRefine(checkForwarding);
 
 export const serverSettings = z
@@ -71,6 +74,7 @@ export const serverSettings = z
 export const configSchema = z.strictObject({
   server: serverSettings,
   storage: storageSettings,
+  whip: whipServerSettings,
   applications: z
     .array(appSettings)
     .min(1)
