@@ -7,28 +7,37 @@
  * same `recording completed` as RTMP. Live HLS and the latest preview are
  * served while publishing.
  *
- * Not checked here (other issues, after merge): playback in the player page and
- * the upload to the bucket; both hang off `recording.completed`, emitted for
- * WHIP exactly as for RTMP.
+ * Then, like an RTMP recording, it is uploaded to the app's bucket (dual mode
+ * here, so the local copy stays for the checks above) and plays in the player.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, type TestServer } from './helpers/server.js';
 import { ffprobe, topLevelBoxes } from './helpers/media.js';
 import { openPublisher, startPublishing, stopPublishing, syncCaptureFiles, measureSync, type Publisher, decodesCleanly } from './helpers/whip.js';
+import { credentialEnv, s3SettingsFor, startS3Target, type S3TestTarget } from './helpers/s3.js';
+import { launchChromium, playerState } from './helpers/player-browser.js';
 
+const BUCKET = 'whip';
 let server: TestServer;
+let s3: S3TestTarget;
 let publisher: Publisher | undefined;
 before(async () => {
-  server = await startServer();
+  s3 = await startS3Target();
+  await s3.createBucket(BUCKET);
+  server = await startServer({
+    env: credentialEnv(s3),
+    config: { applications: [{ name: 'live', s3: s3SettingsFor(s3, BUCKET, { storageMode: 'dual' }) }] },
+  });
 });
 after(async () => {
   await publisher?.close();
   await server.stop();
   server.cleanup();
+  await s3.cleanup();
 });
 
 async function fetchUntilOk(url: string): Promise<Response> {
@@ -118,4 +127,29 @@ test('20 s from publish.html become an MP4 (H.264 + AAC) of the published length
 
   const ranged = await fetch(`${server.httpUrl}/live/streams/${name}.mp4`, { headers: { Range: 'bytes=0-99' } });
   assert.equal(ranged.status, 206, 'served like any recording');
+
+  // Uploaded like an RTMP recording: every file, the sidecar last.
+  await server.waitForLog((l) => l.msg === 'recording uploaded' && l.recordingId === done.recordingId, 60_000, 'recording uploaded');
+  const objects = new Map((await s3.listObjects(BUCKET)).map((o) => [o.key, o.size]));
+  assert.equal(objects.get(`streams/${name}.mp4`), probedSize(mp4), 'the mp4 is in the bucket, whole');
+  assert.ok(objects.has(`streams/${name}.m3u8`) && objects.has(`streams/${name}.json`), 'playlist and sidecar uploaded');
+  assert.ok(segs.every((m) => objects.has(`streams/${m[2].trim()}`)), 'every segment uploaded');
+  assert.ok(objects.has(`previews/${name}.jpg`), 'poster uploaded');
+
+  // And it plays in the player from its stable URL.
+  const viewer = await launchChromium();
+  try {
+    const page = await viewer.page();
+    await page.goto(`${server.httpUrl}/play.html?app=live&name=${name}.mp4`);
+    await page.waitForFunction("document.getElementById('video').currentTime > 5 || ['error', 'not-found'].includes(document.body.dataset.state)", undefined, { timeout: 60_000, polling: 250 });
+    const state = await playerState(page);
+    assert.ok(state.currentTime > 5, JSON.stringify(state));
+    assert.equal(state.errors, 0);
+  } finally {
+    await viewer.close();
+  }
 });
+
+function probedSize(file: string): number {
+  return statSync(file).size;
+}
