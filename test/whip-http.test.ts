@@ -22,7 +22,7 @@ import type { PublishRequest } from '../src/ingest/types.js';
 
 let server: TestServer;
 before(async () => {
-  server = await startServer({ config: { whip: { connectTimeoutSeconds: 2 } } });
+  server = await startServer({ config: { whip: { connectTimeoutSeconds: 2 }, applications: [{ name: 'live', s3RecordingEnabled: false }] } });
 });
 after(async () => {
   await server.stop();

@@ -16,7 +16,7 @@ import { openPublisher, startPublishing, stopPublishing, decodesCleanly } from '
 
 let server: TestServer;
 before(async () => {
-  server = await startServer({ config: { applications: [{ name: 'live' }, { name: 'mp4only', whip: { requireMp4: true } }] } });
+  server = await startServer({ config: { applications: [{ name: 'live', s3RecordingEnabled: false }, { name: 'mp4only', s3RecordingEnabled: false, whip: { requireMp4: true } }] } });
 });
 after(async () => {
   await server.stop();
