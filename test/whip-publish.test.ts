@@ -103,9 +103,11 @@ test('20 s from publish.html become an MP4 (H.264 + AAC) of the published length
   while (kept < sync.flashes.length && Math.abs(sync.flashes[kept] - sync.flashes[0] - kept) < 0.06) kept++;
   const checked = sync.offsets.filter((_, i) => sync.beeps[i] <= sync.flashes[kept - 1] + 0.5);
   assert.ok(checked.length >= 1, 'at least one beep while the camera kept time');
+  // A starved fake device itself captures up to ~150 ms apart (seen at load 15 on 2 cores); a forwarding or
+  // sender-report mistake shows as seconds (arrival-time sync) — whip-sync.test.ts checks to 15 ms.
   assert.ok(
-    checked.every((o) => Math.abs(o) < 0.1),
-    `every beep within 100 ms of its flash while the camera kept time (${checked.length} checked): ${JSON.stringify(sync.offsets)}`,
+    checked.every((o) => Math.abs(o) < 0.25),
+    `every beep within 250 ms of its flash while the camera kept time (${checked.length} checked): ${JSON.stringify(sync.offsets)}`,
   );
 
   const playlist = readFileSync(path.join(streams, `${name}.m3u8`), 'utf8');
