@@ -154,6 +154,10 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
       });
     });
     out.on('error', () => res.destroy());
+    // A client that gives up (an aborted upload) cuts the server's request off at once, as a direct connection would.
+    req.on('close', () => {
+      if (!req.complete) out.destroy();
+    });
     res.on('close', () => {
       if (!res.writableFinished) out.destroy();
     });
