@@ -94,9 +94,17 @@ export function classifyS3Error(err: unknown, ctx: ErrorContext): StorageError {
   if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || code === 'IllegalLocationConstraintException' || status === 301) {
     return permanent('wrong_region', `${bucket} is not in ${ctx.region} (S3 answered ${code || status}): set s3.region to the bucket's region`);
   }
-  if (code.startsWith('KMS.') || (code === 'AccessDenied' && /kms/i.test(msg))) {
+  // AWS: KMS.* codes, or AccessDenied naming a kms: action. Ceph radosgw: 403 InvalidAccessKeyId "Failed to
+  // retrieve the actual key, kms-keyid: …", or 400 InvalidArgument asking for the key id header.
+  if (code.startsWith('KMS.') || ((status === 400 || status === 403) && /\bkms\b|kms[:-]|key management/i.test(msg))) {
     const key = ctx.kmsKeyId ? ` "${ctx.kmsKeyId}"` : '';
-    return permanent('kms_denied', `the KMS key${key} cannot be used (${code}: ${msg}): allow kms:GenerateDataKey and kms:Decrypt on it for these credentials, or fix s3.sse.kmsKeyId`);
+    const fix = ctx.kmsKeyId ? 'allow kms:GenerateDataKey and kms:Decrypt on it for these credentials (multipart uploads need kms:Decrypt too), or fix s3.sse.kmsKeyId' : 'set s3.sse.kmsKeyId to a key these credentials may use (kms:GenerateDataKey and kms:Decrypt)';
+    return permanent('kms_denied', `the KMS key${key} cannot be used (${code}: ${said(msg)}): ${fix}`);
+  }
+  // Services that cannot encrypt, or not over plain HTTP (Ceph radosgw: rgw_crypt_require_ssl), refuse the SSE header.
+  if (ctx.sseMode && ctx.sseMode !== 'none' && (status === 400 || status === 501) && ['InvalidRequest', 'InvalidArgument', 'NotImplemented', 'InvalidEncryptionAlgorithmError'].includes(code)) {
+    const tls = ctx.endpoint?.startsWith('http:') ? 'S3-compatible services often accept it only over HTTPS (Ceph radosgw: rgw_crypt_require_ssl): use an https:// endpoint, or ' : '';
+    return permanent('sse_rejected', `the S3 service refused server-side encryption "${ctx.sseMode}" (${code}: ${said(msg)}): ${tls}set s3.sse.mode to "none" if the service cannot encrypt`);
   }
   switch (code) {
     case 'InvalidAccessKeyId':
@@ -129,6 +137,11 @@ export function classifyS3Error(err: unknown, ctx: ErrorContext): StorageError {
   }
   if (status === 404) return permanent('not_found', `${bucket}${where} answered 404 Not Found to ${ctx.operation}: check s3.bucket and s3.endpoint`);
   return permanent('rejected', `the S3 service refused ${ctx.operation} (${code || status}: ${msg})`);
+}
+
+/** The service's own words; the SDK says "UnknownError" when the answer had none. */
+function said(msg: string): string {
+  return msg && msg !== 'UnknownError' ? msg : 'no message';
 }
 
 /** The region a wrong-region answer names: header, error fields, or message. */

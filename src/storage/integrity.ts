@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { crc32 } from 'node:zlib';
 
 export const MiB = 1024 * 1024;
 /** S3's smallest part (all but the last). */
@@ -49,6 +50,10 @@ export interface FileDigest {
   /** MD5 of each part, in order (one entry, the whole file's, for a single PUT). */
   partMd5s: Buffer[];
   partSize: number;
+  /** MD5 of the whole file (some S3-compatible services give it as a multipart object's ETag). */
+  md5: Buffer;
+  /** CRC32 of the whole file (compared with a full-object checksum the service returns). */
+  crc32: number;
 }
 
 /** Hashes a buffer as `hashFile` hashes a file. */
@@ -56,18 +61,22 @@ export function digestBuffer(data: Buffer, partSize: number): FileDigest {
   const partMd5s: Buffer[] = [];
   const n = partCount(data.length, partSize);
   for (let i = 0; i < n; i++) partMd5s.push(md5(data.subarray(i * partSize, n === 1 ? data.length : (i + 1) * partSize)));
-  return { size: data.length, sha256: createHash('sha256').update(data).digest('hex'), partMd5s, partSize };
+  return { size: data.length, sha256: createHash('sha256').update(data).digest('hex'), partMd5s, partSize, md5: md5(data), crc32: crc32(data) };
 }
 
 /** Streams a file once (constant memory) and returns its digest for `partSize` parts. */
 export async function hashFile(file: string, partSize: number, signal?: AbortSignal): Promise<FileDigest> {
   const sha = createHash('sha256');
+  const whole = createHash('md5');
+  let crc = 0;
   const partMd5s: Buffer[] = [];
   let part = createHash('md5');
   let inPart = 0;
   let size = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: MiB, signal }) as AsyncIterable<Buffer>) {
     sha.update(chunk);
+    whole.update(chunk);
+    crc = crc32(chunk, crc);
     size += chunk.length;
     let off = 0;
     while (off < chunk.length) {
@@ -84,7 +93,7 @@ export async function hashFile(file: string, partSize: number, signal?: AbortSig
   }
   // The last, shorter part; or the only one of an empty file.
   if (inPart > 0 || partMd5s.length === 0) partMd5s.push(part.digest());
-  return { size, sha256: sha.digest('hex'), partMd5s, partSize };
+  return { size, sha256: sha.digest('hex'), partMd5s, partSize, md5: whole.digest(), crc32: crc };
 }
 
 /** The ETag S3 gives an object with this digest: the MD5 of a single PUT, else `md5(part md5s)-N`. */
@@ -96,15 +105,6 @@ export function expectedEtag(d: FileDigest): string {
 /** An ETag without quotes, lower-case. */
 export function normalizeEtag(etag: string | undefined): string {
   return (etag ?? '').replace(/"/g, '').trim().toLowerCase();
-}
-
-/**
- * True when an ETag can be compared with `expectedEtag`: MD5-shaped, and in
- * the multipart form for a multipart upload (some S3-compatible servers give
- * multipart objects other ETags, e.g. the MD5 of the whole content).
- */
-export function etagComparable(etag: string, d: FileDigest): boolean {
-  return d.partMd5s.length === 1 ? /^[0-9a-f]{32}$/.test(etag) : /^[0-9a-f]{32}-\d+$/.test(etag);
 }
 
 function md5(data: Buffer): Buffer {

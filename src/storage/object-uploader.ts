@@ -8,9 +8,10 @@
  *    its Content-MD5; the object carries `x-amz-meta-sha256`.
  * 3. Verify before anyone deletes anything: HEAD must show the size, our
  *    SHA-256 and (when it is MD5-based, i.e. not SSE-KMS) the expected ETag.
- *    When HEAD is denied (write-only policies), the ETag the upload itself
- *    returned is checked instead, and the per-part Content-MD5 S3 verified
- *    stands for the rest.
+ *    When HEAD is denied (write-only policies), what the upload itself
+ *    returned must confirm it (confirm.ts: checksum, ETag, part ETags, or
+ *    with SSE-KMS the per-part Content-MD5 S3 checked); an upload nothing
+ *    confirms fails as `unconfirmed` and its local copy stays.
  *
  * lib-storage cannot resume a multipart upload, so parts are never left on
  * purpose (`leavePartsOnError` only hands the clean-up to us): the caller
@@ -22,7 +23,8 @@ import { stat } from 'node:fs/promises';
 import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { StorageError, classifyS3Error } from './errors.js';
-import { MiB, digestBuffer, etagComparable, expectedEtag, hashFile, normalizeEtag, partSizeFor, type FileDigest } from './integrity.js';
+import { MiB, digestBuffer, hashFile, normalizeEtag, partSizeFor, type FileDigest } from './integrity.js';
+import { confirmFromResponse, type UploadResponse } from './confirm.js';
 import type { UploadTracker } from './s3-client.js';
 import { contextOf, type Target } from './targets.js';
 
@@ -46,6 +48,8 @@ export interface VerifiedObject {
   sha256: string;
   etag: string;
   verifiedBy: 'head' | 'upload-response';
+  /** What confirmed it: `head-sha256`, `head-size`, or from the upload's answer `checksum`, `etag`, `part-etags`, `content-md5`. */
+  confirmedBy: string;
   parts: number;
   partSize: number;
 }
@@ -78,8 +82,9 @@ export async function uploadObject(u: ObjectUpload): Promise<VerifiedObject> {
     throw classifyS3Error(err, contextOf(t, 'read the local file', key));
   }
 
-  const unregister = u.tracker.register(t.bucket, key, { digest, onMultipartCreated: u.onMultipartCreated });
-  let etag: string;
+  const partEtags = new Map<number, string>();
+  const unregister = u.tracker.register(t.bucket, key, { digest, onMultipartCreated: u.onMultipartCreated, partEtags });
+  let answer: UploadResponse;
   try {
     const body = 'data' in u.source ? u.source.data : createReadStream(u.source.path, { highWaterMark: MiB });
     const upload = new Upload({
@@ -93,8 +98,9 @@ export async function uploadObject(u: ObjectUpload): Promise<VerifiedObject> {
     const onAbort = () => void upload.abort();
     u.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const out = await upload.done();
-      etag = normalizeEtag(out.ETag);
+      // PutObject's answer for a single part, CompleteMultipartUpload's otherwise.
+      const out = (await upload.done()) as { ETag?: string; ChecksumCRC32?: string; ServerSideEncryption?: string; SSECustomerAlgorithm?: string };
+      answer = { etag: normalizeEtag(out.ETag), partEtags, checksumCrc32: out.ChecksumCRC32, opaqueEtags: opaqueEtags(t, out) };
     } finally {
       u.signal?.removeEventListener('abort', onAbort);
       if (!Buffer.isBuffer(body)) body.destroy();
@@ -104,19 +110,18 @@ export async function uploadObject(u: ObjectUpload): Promise<VerifiedObject> {
   } finally {
     unregister();
   }
-  const verifiedBy = await verify(t, key, digest, etag);
+  const { verifiedBy, confirmedBy } = await verify(t, key, digest, answer);
   u.onProgress?.(digest.size, digest.size);
-  return { size: digest.size, sha256: digest.sha256, etag, verifiedBy, parts: digest.partMd5s.length, partSize: digest.partSize };
+  return { size: digest.size, sha256: digest.sha256, etag: answer.etag, verifiedBy, confirmedBy, parts: digest.partMd5s.length, partSize: digest.partSize };
+}
+
+/** ETags are not MD5s with SSE-KMS (set here, or the bucket's default as the answer says) and SSE-C. */
+function opaqueEtags(t: Target, answer: { ServerSideEncryption?: string; SSECustomerAlgorithm?: string }): boolean {
+  return t.settings.sse.mode === 'aws:kms' || (answer.ServerSideEncryption ?? '').startsWith('aws:kms') || !!answer.SSECustomerAlgorithm;
 }
 
 /** Confirms the object: HEAD when allowed, else the upload's own answer. */
-async function verify(t: Target, key: string, d: FileDigest, uploadEtag: string): Promise<'head' | 'upload-response'> {
-  const checkEtag = (etag: string, where: string) => {
-    // SSE-KMS (and SSE-C) ETags are not MD5s: nothing to compare them with.
-    if (t.settings.sse.mode !== 'aws:kms' && etagComparable(etag, d) && etag !== expectedEtag(d)) {
-      throw new StorageError('integrity_mismatch', `${where} ETag ${etag} of "${key}" does not match the file (expected ${expectedEtag(d)}); uploading again`, 'retryable');
-    }
-  };
+async function verify(t: Target, key: string, d: FileDigest, answer: UploadResponse): Promise<{ verifiedBy: 'head' | 'upload-response'; confirmedBy: string }> {
   try {
     const head = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: key }));
     if (head.ContentLength !== d.size) {
@@ -124,16 +129,26 @@ async function verify(t: Target, key: string, d: FileDigest, uploadEtag: string)
     }
     const sha = head.Metadata?.sha256;
     if (sha !== undefined && sha !== d.sha256) throw new StorageError('integrity_mismatch', `"${key}" in the bucket has another SHA-256 than the file; uploading again`, 'retryable');
-    checkEtag(normalizeEtag(head.ETag), 'the stored');
-    return 'head';
+    // Size and SHA-256 are the proof; an ETag that can be compared must agree too.
+    const c = confirmFromResponse(d, { etag: normalizeEtag(head.ETag), partEtags: new Map(), opaqueEtags: answer.opaqueEtags || opaqueEtags(t, head) });
+    if (c.result === 'mismatch') throw new StorageError('integrity_mismatch', `"${key}" in the bucket: ${c.reason}; uploading again`, 'retryable');
+    return { verifiedBy: 'head', confirmedBy: sha === undefined ? 'head-size' : 'head-sha256' };
   } catch (err) {
     const e = classifyS3Error(err, contextOf(t, 'head', key));
     if (e.code === 'not_found') throw new StorageError('not_visible', `"${key}" is not visible in the bucket right after its upload; uploading again`, 'retryable', { cause: err });
     if (e.code !== 'access_denied') throw e;
-    // Write-only credentials: the upload response is all we may see.
-    checkEtag(uploadEtag, 'the uploaded');
-    return 'upload-response';
   }
+  // Write-only credentials: the upload's answer is all we may see.
+  const c = confirmFromResponse(d, answer);
+  if (c.result === 'mismatch') throw new StorageError('integrity_mismatch', `the upload of "${key}" does not match the file: ${c.reason}; uploading again`, 'retryable');
+  if (c.result === 'unconfirmed') {
+    throw new StorageError(
+      'unconfirmed',
+      `the upload of "${key}" cannot be confirmed: HEAD is denied and ${c.reason}; the local copy is kept. Allow s3:GetObject on the prefix, or set s3.checksumCalculation to "WHEN_SUPPORTED" if the service returns checksums`,
+      'permanent',
+    );
+  }
+  return { verifiedBy: 'upload-response', confirmedBy: c.by };
 }
 
 /**

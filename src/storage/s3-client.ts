@@ -8,7 +8,9 @@
  * - The UploadId of every CreateMultipartUpload handed to whoever registered
  *   the key, before lib-storage sends the first part, so a crash never leaves
  *   a multipart upload we do not know about (lib-storage cannot resume one;
- *   the next attempt aborts it).
+ *   the next attempt aborts it); and the ETag of every UploadPart, which
+ *   confirms the upload when HEAD is denied and Complete's own ETag says
+ *   nothing (Ceph radosgw 16 answers it empty).
  *
  * Checksum behaviour follows `s3.checksumCalculation` (the SDK's
  * requestChecksumCalculation / responseChecksumValidation). lib-storage
@@ -24,6 +26,8 @@ import type { FileDigest } from './integrity.js';
 interface Tracked {
   digest?: FileDigest;
   onMultipartCreated?: (uploadId: string) => void | Promise<void>;
+  /** Filled in as UploadPart answers arrive: the ETag of each part, by part number. */
+  partEtags?: Map<number, string>;
 }
 
 /** Connects the client middlewares to the uploads in progress, by bucket and key. */
@@ -51,7 +55,15 @@ export class UploadTracker {
   }
 
   async created(bucket: string, key: string, uploadId: string): Promise<void> {
-    await this.byKey.get(`${bucket}\n${key}`)?.onMultipartCreated?.(uploadId);
+    const t = this.byKey.get(`${bucket}\n${key}`);
+    t?.partEtags?.clear();
+    await t?.onMultipartCreated?.(uploadId);
+  }
+
+  /** Notes the ETag an UploadPart answered (confirms the upload when HEAD is denied). */
+  partUploaded(bucket: string, key: string, partNumber: number, etag: string | undefined): void {
+    const t = this.byKey.get(`${bucket}\n${key}`);
+    if (t?.partEtags && etag !== undefined) t.partEtags.set(partNumber, etag.replace(/"/g, '').trim().toLowerCase());
   }
 }
 
@@ -110,6 +122,9 @@ export function createS3Client(spec: ClientSpec, tracker: UploadTracker): S3Clie
         const input = args.input as { Bucket: string; Key: string };
         const uploadId = (result.output as { UploadId?: string }).UploadId;
         if (uploadId) await tracker.created(input.Bucket, input.Key, uploadId);
+      } else if (context.commandName === 'UploadPartCommand') {
+        const input = args.input as { Bucket: string; Key: string; PartNumber: number };
+        tracker.partUploaded(input.Bucket, input.Key, input.PartNumber, (result.output as { ETag?: string }).ETag);
       }
       return result;
     },

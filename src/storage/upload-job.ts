@@ -118,7 +118,7 @@ export async function runUploadJob(
     }
   }
   log.info(
-    { bucket: t.bucket, key, size: done.size, sha256: done.sha256, etag: done.etag, parts: done.parts, partSize: done.partSize, verifiedBy: done.verifiedBy, localDeleted },
+    { bucket: t.bucket, key, size: done.size, sha256: done.sha256, etag: done.etag, parts: done.parts, partSize: done.partSize, verifiedBy: done.verifiedBy, confirmedBy: done.confirmedBy, localDeleted },
     'upload completed',
   );
   return {

@@ -29,7 +29,7 @@ const PROGRESS_EVERY_MS = 500;
 const BASE_DELAY_MS = 1_000;
 
 /** Errors that mean the app's target is wrong, not one file: every queued file of the app fails with them. */
-const TARGET_ERRORS = new Set(['invalid_credentials', 'credentials_missing', 'credential_not_found', 'credential_unreadable', 'role_denied', 'bucket_not_found', 'wrong_region', 'kms_denied', 'acl_not_supported', 'checksum_unsupported', 'clock_skew', 'bad_setting', 'uploads_disabled', 'app_removed']);
+const TARGET_ERRORS = new Set(['invalid_credentials', 'credentials_missing', 'credential_not_found', 'credential_unreadable', 'role_denied', 'bucket_not_found', 'wrong_region', 'kms_denied', 'sse_rejected', 'acl_not_supported', 'checksum_unsupported', 'clock_skew', 'bad_setting', 'uploads_disabled', 'app_removed']);
 /** Retryable errors that mean the target is unreachable or overloaded: pause the app's target. */
 const OUTAGE_ERRORS = new Set(['unreachable', 'throttled', 'server_error']);
 

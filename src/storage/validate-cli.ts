@@ -1,6 +1,7 @@
 /**
  * `npm run storage:validate -- --app <name> [--json]`: storage validation
- * from the command line, with the server's configuration (config file and
+ * (steps, then the permission report with what each missing permission
+ * costs) from the command line, with the server's configuration (config file and
  * environment). Exit code 0 when the bucket works for uploads, 1 when it
  * does not, 2 for a usage or configuration error.
  */
@@ -23,7 +24,10 @@ export function formatReport(r: ValidationReport): string {
   const where = t.embedded ? `the embedded store (${t.endpoint ?? 'loopback'}, bucket "${t.bucket}")` : `bucket "${t.bucket}" in ${t.region}${t.endpoint ? ` at ${t.endpoint}` : ''}`;
   const mark = { ok: '  ok     ', failed: '  FAILED ', denied: '  denied ', skipped: '  -      ' } as const;
   const lines = [`Storage check for app "${r.app}": ${where}${t.prefix ? `, prefix "${t.prefix}"` : ''}`];
-  for (const s of r.steps) lines.push(`${mark[s.status]}${s.step.padEnd(12)} ${s.message}`);
+  for (const s of r.steps) lines.push(`${mark[s.status]}${s.step.padEnd(16)} ${s.message}`);
+  lines.push('Permissions:');
+  const word = { allowed: '  allowed ', denied: '  DENIED  ', unknown: '  ?       ' } as const;
+  for (const p of r.permissions) lines.push(`${word[p.status]}${p.permission.padEnd(16)} ${p.action}${p.cost ? ` — ${p.cost}` : ''}`);
   lines.push(`Result: ${r.ok ? 'OK' : 'FAILED'}: ${r.summary}`);
   return `${lines.join('\n')}\n`;
 }

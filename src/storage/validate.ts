@@ -1,27 +1,53 @@
 /**
  * Storage validation, after Twilio's test file: check the bucket name, find
- * the credentials, write a small text object where recordings go, HEAD it,
- * read it back, delete it, and say in plain words how each step went.
+ * the credentials, write a small text object where recordings go (PutObject,
+ * then again as a multipart upload, which SSE-KMS makes need kms:Decrypt),
+ * HEAD it, read it back, list it, probe AbortMultipartUpload, delete it, and
+ * say in plain words how each step went and which permissions the
+ * credentials have (put, head, get, list, delete, abort multipart), with what
+ * each missing one costs.
  *
- * A step may end `ok`, `failed`, `denied` (the credentials may not do it — a
- * write-only policy denies HEAD, GET and DELETE, and uploads still work) or
- * `skipped`. The report is `ok` when no step `failed`. Its shape leaves room
- * for a permission report (put/get/delete/list/abort and what each missing
- * permission costs) next to `steps`.
+ * Every probe is safe under the configured prefix: the test object is the
+ * only thing written, and the abort probe names the test's own completed
+ * upload (404 NoSuchUpload when allowed, 403 when denied), so nothing is
+ * left behind that the credentials cannot remove. A step may end `ok`,
+ * `failed`, `denied` (the credentials may not do it) or `skipped`. The report
+ * is `ok` — uploads will work — when the bucket takes the test object both
+ * ways and what could be checked of it is intact; missing permissions are
+ * warnings.
  */
 import { randomBytes } from 'node:crypto';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import type { AppSettings } from '../config/schema.js';
 import { bucketNameProblem } from '../config/storage-schema.js';
 import { errorMessage } from '../errors.js';
 import { accessKeyIdHint } from '../store/key-hint.js';
-import { classifyS3Error } from './errors.js';
+import { classifyS3Error, type StorageError } from './errors.js';
 import { renderKey } from './keys.js';
 import { objectParams } from './object-uploader.js';
+import { PERMISSIONS, permissionCheck, type PermissionCheck, type PermissionName } from './permissions.js';
 import { contextOf, type Target, type TargetResolver } from './targets.js';
 
-export type StepName = 'bucket name' | 'credentials' | 'write' | 'head' | 'read' | 'delete';
+export type { PermissionCheck, PermissionName } from './permissions.js';
+
+export type StepName = 'bucket name' | 'credentials' | 'write' | 'multipart' | 'head' | 'read' | 'list' | 'abort multipart' | 'delete';
 export type StepStatus = 'ok' | 'failed' | 'denied' | 'skipped';
+
+const STEPS: StepName[] = ['bucket name', 'credentials', 'write', 'multipart', 'head', 'read', 'list', 'abort multipart', 'delete'];
+/** Steps whose failure means uploads will not work (or cannot be trusted). The others only warn. */
+const ESSENTIAL: ReadonlySet<StepName> = new Set(['bucket name', 'credentials', 'write', 'multipart', 'head', 'read']);
+/** The permission each probing step reports. */
+const PERMISSION_OF: Partial<Record<StepName, PermissionName>> = { write: 'put', head: 'head', read: 'get', list: 'list', 'abort multipart': 'abort-multipart', delete: 'delete' };
 
 export interface ValidationStep {
   step: StepName;
@@ -34,15 +60,22 @@ export interface ValidationStep {
 }
 
 export interface ValidationReport {
+  /** Uploads will work: the test object went in both ways and what could be read of it is intact. */
   ok: boolean;
   app: string;
   target: { bucket: string; region: string; endpoint?: string; prefix: string; embedded: boolean; credentials?: string };
   /** Key of the test object. */
   key?: string;
   steps: ValidationStep[];
+  /** put, head, get, list, delete, abort-multipart: allowed, denied or unknown (not tried), with the cost of each denied one. */
+  permissions: PermissionCheck[];
+  /** What the missing permissions and failed optional checks cost, one sentence each. */
+  warnings: string[];
   /** One sentence. */
   summary: string;
 }
+
+type Outcome = { status: StepStatus; message: string; code?: string };
 
 /** Runs the checks for an app's current storage settings. */
 export async function validateStorage(app: AppSettings, resolver: TargetResolver): Promise<ValidationReport> {
@@ -53,14 +86,35 @@ export async function validateStorage(app: AppSettings, resolver: TargetResolver
     app: app.name,
     target: { bucket: s.bucket ?? '(embedded store)', region: s.region, endpoint: s.endpoint, prefix: s.prefix, embedded: !s.bucket },
     steps,
+    permissions: [],
+    warnings: [],
     summary: '',
   };
-  const finish = (summary: string): ValidationReport => {
-    for (const name of ['bucket name', 'credentials', 'write', 'head', 'read', 'delete'] as StepName[]) {
+  const finish = (summary?: string): ValidationReport => {
+    for (const name of STEPS) {
       if (!steps.some((x) => x.step === name)) steps.push({ step: name, status: 'skipped', message: 'not tried (an earlier step failed)', durationMs: 0 });
     }
-    report.ok = steps.every((x) => x.status !== 'failed');
-    report.summary = summary;
+    steps.sort((a, b) => STEPS.indexOf(a.step) - STEPS.indexOf(b.step));
+    const where = report.key ? `s3://${report.target.bucket}/${report.key}` : 'the bucket';
+    report.permissions = (Object.keys(PERMISSIONS) as PermissionName[]).map((permission) => {
+      const x = steps.find((y) => PERMISSION_OF[y.step] === permission)!;
+      // A check that ran into a mismatch was allowed to run; a denied write fails the check but is a denial all the same.
+      const status = x.status === 'ok' || x.code === 'integrity_mismatch' ? 'allowed' : x.status === 'denied' || x.code === 'access_denied' ? 'denied' : 'unknown';
+      return permissionCheck(permission, status, where);
+    });
+    const failedOptional = steps.filter((x) => x.status === 'failed' && !ESSENTIAL.has(x.step));
+    report.warnings = [...report.permissions.flatMap((p) => (p.cost && p.permission !== 'put' ? [p.cost] : [])), ...failedOptional.map((x) => x.message)];
+    report.ok = !steps.some((x) => x.status === 'failed' && ESSENTIAL.has(x.step));
+    const missing = report.permissions.filter((p) => p.status === 'denied').map((p) => p.permission);
+    report.summary =
+      summary ??
+      (!report.ok
+        ? 'the bucket accepted the test object, but a later check failed'
+        : missing.length
+          ? `bucketcast can upload here; missing: ${missing.join(', ')} (see the warnings for what each costs)`
+          : failedOptional.length
+            ? 'bucketcast can upload here; some optional checks failed (see the warnings)'
+            : 'bucketcast can upload, verify, read, list, abort and delete here');
     return report;
   };
 
@@ -93,9 +147,10 @@ export async function validateStorage(app: AppSettings, resolver: TargetResolver
   report.key = key;
   const body = Buffer.from(`bucketcast wrote this object at ${new Date().toISOString()} to check that it can store recordings in this bucket. It is safe to delete.\n`);
   const where = `s3://${t.bucket}/${key}`;
+  const params = () => objectParams(t, key, 'text/plain; charset=utf-8', { purpose: 'bucketcast-validation' });
   t0 = Date.now();
   try {
-    await t.client.send(new PutObjectCommand({ ...objectParams(t, key, 'text/plain; charset=utf-8', { purpose: 'bucketcast-validation' }), Body: body }));
+    await t.client.send(new PutObjectCommand({ ...params(), Body: body }));
     steps.push({ step: 'write', status: 'ok', message: `wrote the test object ${where} (${body.length} bytes)`, durationMs: Date.now() - t0 });
   } catch (err) {
     const e = classifyS3Error(err, contextOf(t, 'upload', key));
@@ -103,49 +158,74 @@ export async function validateStorage(app: AppSettings, resolver: TargetResolver
     return finish('bucketcast cannot upload to this bucket with these settings');
   }
 
-  // 4–6. HEAD, read back, delete: each may be denied by a least-privilege policy.
-  await step(steps, 'head', t, key, async () => {
+  // 4. The same bytes again as a multipart upload (every file over one part goes this way).
+  let uploadId: string | undefined;
+  let completed = false;
+  await step(steps, 'multipart', t, key, 'upload', async () => {
+    uploadId = (await t.client.send(new CreateMultipartUploadCommand(params()))).UploadId;
+    const part = await t.client.send(new UploadPartCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: body }));
+    await t.client.send(new CompleteMultipartUploadCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+    completed = true;
+    return { status: 'ok', message: 'wrote it again as a multipart upload (create, upload a part, complete)' };
+  }, (e) => ({ status: 'failed', code: e.code, message: `a multipart upload of the test object failed, so files over one part cannot be uploaded: ${e.message}` }));
+
+  // 5–9. Each may be denied by a least-privilege policy; uploads still work.
+  await step(steps, 'head', t, key, 'head', async () => {
     const h = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: key }));
     if (h.ContentLength !== body.length) return { status: 'failed', code: 'integrity_mismatch', message: `HEAD shows ${h.ContentLength} bytes, ${body.length} were written` };
     return { status: 'ok', message: `HEAD finds it: ${h.ContentLength} bytes, ETag ${h.ETag}` };
-  }, 'HEAD was denied (no s3:GetObject): uploads still work and are confirmed from the upload response');
-  await step(steps, 'read', t, key, async () => {
+  });
+  await step(steps, 'read', t, key, 'read', async () => {
     const got = await t.client.send(new GetObjectCommand({ Bucket: t.bucket, Key: key }));
     const bytes = Buffer.from(await got.Body!.transformToByteArray());
     if (!bytes.equals(body)) return { status: 'failed', code: 'integrity_mismatch', message: 'read it back, but the content differs from what was written' };
     return { status: 'ok', message: 'read it back: the content matches' };
-  }, 'reading it back was denied (no s3:GetObject): uploads still work; serving recordings from the bucket needs it');
-  await step(steps, 'delete', t, key, async () => {
+  });
+  await step(steps, 'list', t, key, 'list', async () => {
+    const out = await t.client.send(new ListObjectsV2Command({ Bucket: t.bucket, Prefix: key, MaxKeys: 1 }));
+    const found = (out.Contents ?? []).some((o) => o.Key === key);
+    return { status: 'ok', message: found ? 'listing the prefix finds the test object' : 'listing is allowed, but does not show the test object yet' };
+  });
+  await step(steps, 'abort multipart', t, key, 'abort', async () => {
+    // The test's own upload: completed (404 NoSuchUpload proves the permission), or left by a failed step 4 (aborted now).
+    const id = uploadId ?? `bucketcast-validation-${randomBytes(8).toString('hex')}`;
+    try {
+      await t.client.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: key, UploadId: id }));
+      return { status: 'ok', message: completed ? 'AbortMultipartUpload is allowed' : 'aborted the unfinished test upload' };
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NoSuchUpload' || e.$metadata?.httpStatusCode === 404) return { status: 'ok', message: 'AbortMultipartUpload is allowed (the completed test upload answers 404 NoSuchUpload)' };
+      throw err;
+    }
+  }, (e) => (e.code === 'access_denied'
+    ? { status: 'denied', code: e.code, message: `AbortMultipartUpload was denied${uploadId && !completed ? `; the unfinished test upload ${uploadId} stays until a lifecycle rule removes it` : ''}` }
+    : undefined));
+  await step(steps, 'delete', t, key, 'delete', async () => {
     await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
     return { status: 'ok', message: 'deleted the test object' };
-  }, `deleting it was denied (no s3:DeleteObject): uploads still work; remove ${where} yourself`);
-
-  const denied = steps.filter((x) => x.status === 'denied').map((x) => x.step);
-  return finish(
-    steps.some((x) => x.status === 'failed')
-      ? 'the bucket accepted the test object, but a later check failed'
-      : denied.length
-        ? `bucketcast can upload here; ${denied.join(', ')} ${denied.length > 1 ? 'were' : 'was'} denied (fine for write-only credentials)`
-        : 'bucketcast can upload, verify, read and delete here',
-  );
+  });
+  return finish();
 }
 
+/** Runs one check: `ok`/`failed` as it returns, `denied` on AccessDenied, `failed` on anything else (unless `onError` decides). */
 async function step(
   steps: ValidationStep[],
   name: StepName,
   t: Target,
   key: string,
-  run: () => Promise<{ status: StepStatus; message: string; code?: string }>,
-  deniedMessage: string,
+  operation: string,
+  run: () => Promise<Outcome>,
+  onError?: (e: StorageError) => Outcome | undefined,
 ): Promise<void> {
   const t0 = Date.now();
   try {
     const r = await run();
     steps.push({ step: name, ...r, durationMs: Date.now() - t0 });
   } catch (err) {
-    const e = classifyS3Error(err, contextOf(t, name === 'delete' ? 'delete' : name === 'head' ? 'head' : 'read', key));
-    if (e.code === 'access_denied') steps.push({ step: name, status: 'denied', code: e.code, message: deniedMessage, durationMs: Date.now() - t0 });
+    const e = classifyS3Error(err, contextOf(t, operation, key));
+    const decided = onError?.(e);
+    if (decided) steps.push({ step: name, ...decided, durationMs: Date.now() - t0 });
+    else if (e.code === 'access_denied') steps.push({ step: name, status: 'denied', code: e.code, message: `${name} was denied (no ${PERMISSIONS[PERMISSION_OF[name]!].action})`, durationMs: Date.now() - t0 });
     else steps.push({ step: name, status: 'failed', code: e.code, message: `${name} failed: ${e.message || errorMessage(err)}`, durationMs: Date.now() - t0 });
   }
 }
-

@@ -35,6 +35,8 @@ declare module 's3rver' {
       getResourcePath(bucket: string, key: string | undefined, resource: string): string;
       getBucket(bucket: string): Promise<unknown | null>;
       putBucket(bucket: string): Promise<unknown>;
+      /** Stores one part of a multipart upload (replaced by bucketcast's guarded version). */
+      putPart(bucket: string, uploadId: string, partNumber: string | number, content: import('node:stream').Readable): Promise<{ size: number; md5: string }>;
     }
 
     /** The parts of Koa's context our middleware uses. */

@@ -111,7 +111,17 @@ function tail(file: string, lines = 25): string {
   return `--- ${path.basename(file)} ---\n${all.slice(-lines).join('\n')}\n`;
 }
 
-export async function startRadosgw(opts: { log?: (s: string) => void } = {}): Promise<Radosgw> {
+export interface RadosgwOptions {
+  /** Progress lines (start-up steps, timings). */
+  log?: (s: string) => void;
+  /**
+   * Extra settings for radosgw's `[client.rgw]` section, e.g.
+   * `{ 'rgw crypt require ssl': false }` to allow SSE over plain HTTP.
+   */
+  conf?: Record<string, string | number | boolean>;
+}
+
+export async function startRadosgw(opts: RadosgwOptions = {}): Promise<Radosgw> {
   try {
     return await startOnce(opts);
   } catch (err) {
@@ -125,7 +135,7 @@ export async function startRadosgw(opts: { log?: (s: string) => void } = {}): Pr
 
 class DaemonDied extends Error {}
 
-async function startOnce(opts: { log?: (s: string) => void }): Promise<Radosgw> {
+async function startOnce(opts: RadosgwOptions): Promise<Radosgw> {
   for (const bin of ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'ceph', 'monmaptool']) {
     if (!existsSync(`/usr/bin/${bin}`)) throw new Error(`/usr/bin/${bin} missing; run: ${RADOSGW_APT_INSTALL}`);
   }
@@ -195,7 +205,7 @@ objecter tick interval = 1
 rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
 rgw data = ${dir}/rgw
 rgw thread pool size = 32
-`);
+${Object.entries(opts.conf ?? {}).map(([k, v]) => `${k} = ${v}\n`).join('')}`);
   // One keyring for everyone; `ceph-mon --mkfs` imports all of it into the auth db.
   const entity = (name: string, caps: Record<string, string>) =>
     `[${name}]\n\tkey = ${cephxKey()}\n` +

@@ -1,20 +1,26 @@
 /**
- * S3 targets for tests. Storage tests take an `S3Target` — endpoint, region,
- * credentials, `createBucket` and a few read-side helpers — so the same suite
- * can run against another S3 server (Ceph radosgw) later.
+ * S3 targets for tests. The storage tests take a target — endpoint, region,
+ * credentials, `createBucket` and a few read-side helpers — so the same
+ * suite runs against s3rver and against a real Ceph radosgw
+ * (test/helpers/radosgw-target.ts; test/helpers/storage-suite.ts).
+ *
+ * Every target sits behind the test proxy (s3-proxy.ts), which gives the
+ * same ground truth on both: the request log, object writes per key, faults
+ * on request, and outages. Least privilege is the same grant on both
+ * (s3-policy.ts): a real bucket policy on radosgw, evaluated per request here.
  *
  * `startS3rver()` runs s3rver in the test process on 127.0.0.1, port 0, with
  * bucketcast's ListMultipartUploads/AbortMultipartUpload additions, and adds
- * what s3rver lacks and the tests need, on the wire as AWS S3 does it:
+ * what s3rver lacks, on the wire as AWS S3 does it:
  * - per-bucket regions: a request signed for another region gets AWS's answer
  *   (400 AuthorizationHeaderMalformed naming the region, `x-amz-bucket-region`);
- * - write-only access keys (a Twilio-style policy: PutObject only; HEAD, GET,
- *   DELETE, listing and aborting are AccessDenied);
- * - a count of object writes per key (PutObject and CompleteMultipartUpload),
- *   to prove nothing was uploaded twice;
- * - stop and restart on the same port and directory (outages).
+ * - access grants per access key (AccessDenied for everything not granted);
+ * - one usable KMS key: aws:kms with another key id is AccessDenied naming
+ *   kms:GenerateDataKey, as AWS answers;
+ * - buckets that refuse the SDK's flexible-checksum headers.
  */
 import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
@@ -30,8 +36,17 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { addMultipartOperations } from '../../src/storage/embedded/s3rver-multipart.js';
+import { startS3Proxy, type Fault, type SeenRequest } from './s3-proxy.js';
+import { actionsOf, allows, type AccessGrant } from './s3-policy.js';
+
+export type { Fault, SeenRequest } from './s3-proxy.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export interface S3Keys {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
 
 export interface S3Object {
   key: string;
@@ -39,52 +54,53 @@ export interface S3Object {
   etag: string;
 }
 
-export interface SeenRequest {
-  method: string;
-  bucket?: string;
-  key?: string;
-  partNumber?: number;
-  uploadId?: string;
-  contentMd5?: string;
-  /** Access key id the request was signed with, and whether it carried a session token. */
-  accessKeyId?: string;
-  sessionToken: boolean;
-  /** `x-amz-checksum-*`, `x-amz-sdk-checksum-algorithm`, `content-encoding` … */
-  checksumHeaders: string[];
-}
-
-/** An S3 service the storage suite can run against. */
+/** An S3 service the storage tests can run against. */
 export interface S3Target {
   name: string;
   endpoint: string;
   region: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
+  credentials: S3Keys;
   forcePathStyle: boolean;
   createBucket(name: string): Promise<void>;
   /** A client with the target's credentials (or others), signing for the bucket's region when given. */
-  client(credentials?: { accessKeyId: string; secretAccessKey: string }, bucket?: string): S3Client;
+  client(credentials?: S3Keys, bucket?: string): S3Client;
   listObjects(bucket: string, prefix?: string): Promise<S3Object[]>;
   getObject(bucket: string, key: string): Promise<Buffer>;
-  headObject(bucket: string, key: string): Promise<{ size: number; etag: string; contentType?: string; metadata: Record<string, string> }>;
+  headObject(bucket: string, key: string): Promise<{ size: number; etag: string; contentType?: string; metadata: Record<string, string>; sse?: string; kmsKeyId?: string }>;
+  /** Incomplete multipart uploads of the bucket (every user's), as its owner lists them. */
   listMultipartUploads(bucket: string, prefix?: string): Promise<Array<{ key: string; uploadId: string }>>;
   stop(): Promise<void>;
 }
 
-/**
- * What the storage tests need beyond plain S3: ground truth (object writes per
- * key, parts left on the server), outages, and the server behaviours they
- * provoke (a bucket in another region, write-only keys, a server refusing
- * flexible-checksum headers). s3rver gets them from `startS3rver`; another
- * server (radosgw) implements the same interface to run the same tests.
- */
-export interface S3TestTarget extends S3Target {
-  directory: string;
-  port: number;
-  /** Stops listening (an outage); `restart()` brings it back on the same port and directory. */
-  halt(): Promise<void>;
-  restart(): Promise<void>;
+/** What the shared storage suite needs: plain S3, and what the test proxy sees and does. */
+export interface SharedS3Target extends S3Target {
+  /** Requests seen so far: method, bucket, key, part number, the headers they carried, the status answered. */
+  requests: SeenRequest[];
   /** Successful object writes (PutObject, CompleteMultipartUpload) per key of a bucket. */
   writes(bucket: string): Map<string, number>;
+  /** Answers matching requests with an error, or rewrites the ETag of their answer. */
+  inject(fault: Fault): void;
+  /** Stops answering (an outage); `restart()` brings it back on the same port. */
+  halt(): Promise<void>;
+  restart(): Promise<void>;
+  /** A new user with exactly this access to the bucket. */
+  grant(bucket: string, access: AccessGrant): Promise<S3Keys>;
+  /** A KMS key (ARN) the server encrypts with for aws:kms; any other key id is refused. */
+  kmsKeyArn: string;
+  /** Whether HEAD reports SSE-KMS on an object (s3rver stores no encryption). */
+  reportsKms: boolean;
+  /** Stops the server and removes its data. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * What only s3rver offers: its directory (ground truth of incomplete uploads,
+ * no S3 call) and server behaviours the tests provoke (a bucket in another
+ * region, a server refusing flexible-checksum headers, extra keys).
+ */
+export interface S3TestTarget extends SharedS3Target {
+  directory: string;
+  port: number;
   /** Incomplete multipart uploads as s3rver keeps them on disk (ground truth, no S3 call). */
   pendingUploadDirs(bucket: string): string[];
   /** Puts a bucket "in" a region: requests signed for another region are refused as AWS refuses them. */
@@ -94,12 +110,44 @@ export interface S3TestTarget extends S3Target {
    * bodies (400 InvalidArgument), as some S3-compatible servers do.
    */
   rejectChecksumHeaders(bucket: string): void;
-  /** Requests seen so far: method, bucket, key, part number and the integrity headers they carried. */
-  requests: SeenRequest[];
-  /** Adds an access key; `write-only` may only PutObject/UploadPart/Complete. */
-  addAccessKey(accessKeyId: string, secretAccessKey: string, policy?: 'full' | 'write-only'): void;
-  /** Stops and removes the directory. */
-  cleanup(): Promise<void>;
+  /** Adds an access key with full access (e.g. the one a fake STS hands out); `grant` makes restricted ones. */
+  addAccessKey(accessKeyId: string, secretAccessKey: string): void;
+}
+
+/** The read-side helpers of a target, from a client factory (owner credentials). */
+export function s3Reads(clientFor: (bucket?: string) => S3Client): Pick<S3Target, 'createBucket' | 'listObjects' | 'getObject' | 'headObject' | 'listMultipartUploads'> {
+  return {
+    async createBucket(name) {
+      await clientFor().send(new CreateBucketCommand({ Bucket: name }));
+    },
+    async listObjects(bucket, prefix) {
+      const out: S3Object[] = [];
+      let token: string | undefined;
+      do {
+        const r = await clientFor(bucket).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const o of r.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0, etag: (o.ETag ?? '').replace(/"/g, '') });
+        token = r.IsTruncated ? r.NextContinuationToken : undefined;
+      } while (token);
+      return out.sort((a, b) => a.key.localeCompare(b.key));
+    },
+    async getObject(bucket, key) {
+      const r = await clientFor(bucket).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await r.Body!.transformToByteArray());
+    },
+    async headObject(bucket, key) {
+      const h = await clientFor(bucket).send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return { size: h.ContentLength ?? 0, etag: (h.ETag ?? '').replace(/"/g, ''), contentType: h.ContentType, metadata: h.Metadata ?? {}, sse: h.ServerSideEncryption, kmsKeyId: h.SSEKMSKeyId };
+    },
+    async listMultipartUploads(bucket, prefix) {
+      const r = await clientFor(bucket).send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
+      return (r.Uploads ?? []).map((u) => ({ key: u.Key!, uploadId: u.UploadId! }));
+    },
+  };
+}
+
+/** Keys for a new test user. */
+export function randomKeys(): S3Keys {
+  return { accessKeyId: `BC${randomBytes(9).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64').replace(/[+/=]/g, 'x') };
 }
 
 /** The `s3` settings of an app that point at a target's bucket (credentials from the default chain). */
@@ -123,32 +171,22 @@ export function startS3Target(): Promise<S3TestTarget> {
   return startS3rver();
 }
 
+/** The KMS key the s3rver target accepts for aws:kms (any other is AccessDenied, as on AWS). */
+export const S3RVER_KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-bucketcast-test';
+
 export async function startS3rver(opts: { directory?: string } = {}): Promise<S3TestTarget> {
   const directory = opts.directory ?? mkdtempSync(path.join(os.tmpdir(), 'bucketcast-s3-'));
   const regions = new Map<string, string>();
-  const policies = new Map<string, 'full' | 'write-only'>();
-  const writes = new Map<string, Map<string, number>>();
+  /** Access key → bucket → what it may do. Keys not here may do everything. */
+  const grants = new Map<string, Map<string, AccessGrant>>();
   const strict = new Set<string>();
-  const requests: SeenRequest[] = [];
-  let server: S3rver | undefined;
-  let port = 0;
 
   const testBehaviour = async (ctx: KoaContext, next: () => Promise<void>) => {
     const m = /^\/([^/]+)(?:\/(.*))?$/.exec(ctx.path);
     const bucket = m ? decodeURIComponent(m[1]) : undefined;
+    const key = m?.[2] ? m[2].split('/').map(decodeURIComponent).join('/') : undefined;
     const cred = /Credential=([^/]+)\/\d{8}\/([^/]+)\//.exec(ctx.headers.authorization ?? '');
     const checksumHeaders = Object.keys(ctx.headers).filter((h) => /^x-amz-(checksum-|sdk-checksum|trailer|decoded-content-length)/.test(h) || (h === 'content-encoding' && /aws-chunked/.test(String(ctx.headers[h]))));
-    requests.push({
-      method: ctx.method,
-      bucket,
-      key: m?.[2] ? m[2].split('/').map(decodeURIComponent).join('/') : undefined,
-      partNumber: ctx.query.partNumber ? Number(ctx.query.partNumber) : undefined,
-      uploadId: ctx.query.uploadId,
-      contentMd5: ctx.headers['content-md5'],
-      accessKeyId: cred?.[1],
-      sessionToken: 'x-amz-security-token' in ctx.headers,
-      checksumHeaders,
-    });
     if (bucket && strict.has(bucket) && checksumHeaders.length) {
       throw new S3Error('InvalidArgument', `x-amz-checksum and aws-chunked trailing checksums are not supported (${checksumHeaders.join(', ')})`);
     }
@@ -157,101 +195,85 @@ export async function startS3rver(opts: { directory?: string } = {}): Promise<S3
       ctx.set('x-amz-bucket-region', bucketRegion);
       throw new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${cred[2]}' is wrong; expecting '${bucketRegion}'`, { Region: bucketRegion });
     }
-    const isWrite = (ctx.method === 'PUT' && !!m?.[2]) || (ctx.method === 'POST' && 'uploads' in ctx.query) || (ctx.method === 'POST' && 'uploadId' in ctx.query);
-    if (cred && policies.get(cred[1]) === 'write-only' && !isWrite) throw new S3Error('AccessDenied', 'Access Denied');
-    await next();
-    const objectWrite = (ctx.method === 'PUT' && m?.[2] && !('uploadId' in ctx.query)) || (ctx.method === 'POST' && 'uploadId' in ctx.query);
-    if (objectWrite && ctx.status === 200 && bucket && m?.[2]) {
-      const key = m[2].split('/').map(decodeURIComponent).join('/');
-      const perBucket = writes.get(bucket) ?? new Map<string, number>();
-      writes.set(bucket, perBucket);
-      perBucket.set(key, (perBucket.get(key) ?? 0) + 1);
+    const granted = cred ? grants.get(cred[1]) : undefined;
+    if (granted) {
+      const g = bucket ? granted.get(bucket) : undefined;
+      const needed = actionsOf(ctx.method, key, Object.keys(ctx.query), ctx.headers);
+      if (!g || !needed.every((a) => allows(g, a, key))) throw new S3Error('AccessDenied', 'Access Denied');
     }
+    // SSE-KMS with a key these credentials may not use: AWS names the KMS action that was denied.
+    const kmsKey = ctx.headers['x-amz-server-side-encryption-aws-kms-key-id'];
+    if (ctx.headers['x-amz-server-side-encryption'] === 'aws:kms' && kmsKey && kmsKey !== S3RVER_KMS_KEY) {
+      throw new S3Error('AccessDenied', `User: arn:aws:iam::123456789012:user/bucketcast is not authorized to perform: kms:GenerateDataKey on resource: ${kmsKey} because no identity-based policy allows the kms:GenerateDataKey action`);
+    }
+    await next();
   };
 
-  const listen = async () => {
-    const s = new S3rver({ address: '127.0.0.1', port, directory, silent: true, vhostBuckets: false });
-    // Ahead of the multipart additions, so regions and write-only keys apply to them too.
-    s.middleware.splice(s.middleware.length - 1, 0, testBehaviour);
-    addMultipartOperations(s);
-    const addr = await s.run();
-    port = addr.port;
-    server = s;
-  };
-  const halt = async () => {
-    const s = server;
-    server = undefined;
-    if (!s) return;
-    const closing = s.close();
-    s.httpServer?.closeAllConnections();
+  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, vhostBuckets: false });
+  // Ahead of the multipart additions, so regions and grants apply to them too.
+  s3rver.middleware.splice(s3rver.middleware.length - 1, 0, testBehaviour);
+  addMultipartOperations(s3rver);
+  const addr = await s3rver.run();
+  const proxy = await startS3Proxy(`http://127.0.0.1:${addr.port}`);
+  const stopAll = async () => {
+    await proxy.close();
+    const closing = s3rver.close();
+    s3rver.httpServer?.closeAllConnections();
     await closing.catch(() => undefined);
   };
-  await listen();
+
+  const client = (credentials?: S3Keys, bucket?: string) =>
+    new S3Client({
+      endpoint: proxy.endpoint,
+      region: (bucket && regions.get(bucket)) || 'us-east-1',
+      forcePathStyle: true,
+      credentials: credentials ?? t.credentials,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  const grantTo = (accessKeyId: string, secretAccessKey: string, bucket: string, access: AccessGrant) => {
+    AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
+    const perBucket = grants.get(accessKeyId) ?? new Map<string, AccessGrant>();
+    grants.set(accessKeyId, perBucket);
+    perBucket.set(bucket, access);
+  };
 
   const t: S3TestTarget = {
     name: 's3rver',
     directory,
     get port() {
-      return port;
+      return proxy.port;
     },
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: proxy.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     forcePathStyle: true,
-    client: (credentials, bucket) =>
-      new S3Client({
-        endpoint: t.endpoint,
-        region: (bucket && regions.get(bucket)) || t.region,
-        forcePathStyle: true,
-        credentials: credentials ?? t.credentials,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      }),
-    async createBucket(name) {
-      await t.client().send(new CreateBucketCommand({ Bucket: name }));
+    client,
+    ...s3Reads((bucket) => client(undefined, bucket)),
+    requests: proxy.requests,
+    writes: proxy.writes,
+    inject: proxy.inject,
+    halt: proxy.halt,
+    restart: proxy.restart,
+    async grant(bucket, access) {
+      const keys = randomKeys();
+      grantTo(keys.accessKeyId, keys.secretAccessKey, bucket, access);
+      return keys;
     },
-    async listObjects(bucket, prefix) {
-      const out: S3Object[] = [];
-      let token: string | undefined;
-      do {
-        const r = await t.client(undefined, bucket).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-        for (const o of r.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0, etag: (o.ETag ?? '').replace(/"/g, '') });
-        token = r.IsTruncated ? r.NextContinuationToken : undefined;
-      } while (token);
-      return out.sort((a, b) => a.key.localeCompare(b.key));
-    },
-    async getObject(bucket, key) {
-      const r = await t.client(undefined, bucket).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return Buffer.from(await r.Body!.transformToByteArray());
-    },
-    async headObject(bucket, key) {
-      const h = await t.client(undefined, bucket).send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { size: h.ContentLength ?? 0, etag: (h.ETag ?? '').replace(/"/g, ''), contentType: h.ContentType, metadata: h.Metadata ?? {} };
-    },
-    async listMultipartUploads(bucket, prefix) {
-      const r = await t.client(undefined, bucket).send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
-      return (r.Uploads ?? []).map((u) => ({ key: u.Key!, uploadId: u.UploadId! }));
-    },
-    halt,
-    async restart() {
-      await halt();
-      await listen();
-    },
-    writes: (bucket) => new Map(writes.get(bucket) ?? []),
+    kmsKeyArn: S3RVER_KMS_KEY,
+    reportsKms: false,
     pendingUploadDirs(bucket) {
       const dir = path.join(directory, bucket, '._S3rver_uploads');
       return existsSync(dir) ? readdirSync(dir) : [];
     },
     setBucketRegion: (bucket, region) => void regions.set(bucket, region),
     rejectChecksumHeaders: (bucket) => void strict.add(bucket),
-    requests,
-    addAccessKey(accessKeyId, secretAccessKey, policy = 'full') {
+    addAccessKey(accessKeyId, secretAccessKey) {
       AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
-      policies.set(accessKeyId, policy);
     },
-    stop: halt,
+    stop: stopAll,
     async cleanup() {
-      await halt();
+      await stopAll();
       rmSync(directory, { recursive: true, force: true });
     },
   };
