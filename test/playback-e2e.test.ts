@@ -14,7 +14,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
 import { push } from './helpers/media.js';
 import { credentialEnv, s3SettingsFor, startS3Target, type S3TestTarget } from './helpers/s3.js';
-import { launchChromium, playerState, type TestBrowser } from './helpers/player-browser.js';
+import { launchChromium, playUntilFiveSeconds, type TestBrowser } from './helpers/player-browser.js';
 
 const BUCKET = 'vod';
 const MODES = ['redir', 'signed', 'proxied'] as const;
@@ -70,22 +70,13 @@ after(async () => {
   await s3?.cleanup();
 });
 
-const UNTIL_FIVE_SECONDS_OR_ERROR = "document.getElementById('video').currentTime > 5 || ['error', 'not-found'].includes(document.body.dataset.state)";
-
 async function playsFiveSeconds(app: string, file: string, engine: string): Promise<void> {
-  const page = await browser.page();
-  try {
-    await page.goto(`${server.httpUrl}/play.html?app=${app}&name=${file}`);
-    await page.waitForFunction(UNTIL_FIVE_SECONDS_OR_ERROR, undefined, { timeout: 60_000, polling: 250 });
-    const s = await playerState(page);
-    assert.ok(s.currentTime > 5, `${app} ${file}: ${JSON.stringify(s)}`);
-    assert.equal(s.errors, 0, `${app} ${file}: no error event`);
-    assert.equal(s.engine, engine);
-    assert.match(s.poster, /previews\/.+\.jpg$/, `${app} ${file}: the poster was found`);
-    assert.deepEqual(page.errors, []);
-  } finally {
-    await page.close();
-  }
+  const s = await playUntilFiveSeconds(browser, `${server.httpUrl}/play.html?app=${app}&name=${file}`);
+  assert.ok(s.currentTime > 5, `${app} ${file}: ${JSON.stringify(s)}`);
+  assert.equal(s.errors, 0, `${app} ${file}: no error event`);
+  assert.equal(s.engine, engine);
+  assert.match(s.poster, /previews\/.+\.jpg$/, `${app} ${file}: the poster was found`);
+  assert.deepEqual(s.pageErrors, []);
 }
 
 for (const mode of MODES) {

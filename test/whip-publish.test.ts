@@ -19,7 +19,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { ffprobe, topLevelBoxes } from './helpers/media.js';
 import { openPublisher, startPublishing, stopPublishing, syncCaptureFiles, measureSync, type Publisher, decodesCleanly } from './helpers/whip.js';
 import { credentialEnv, s3SettingsFor, startS3Target, type S3TestTarget } from './helpers/s3.js';
-import { launchChromium, playerState } from './helpers/player-browser.js';
+import { launchChromium, playUntilFiveSeconds } from './helpers/player-browser.js';
 
 const BUCKET = 'whip';
 let server: TestServer;
@@ -141,10 +141,7 @@ test('20 s from publish.html become an MP4 (H.264 + AAC) of the published length
   // And it plays in the player from its stable URL.
   const viewer = await launchChromium();
   try {
-    const page = await viewer.page();
-    await page.goto(`${server.httpUrl}/play.html?app=live&name=${name}.mp4`);
-    await page.waitForFunction("document.getElementById('video').currentTime > 5 || ['error', 'not-found'].includes(document.body.dataset.state)", undefined, { timeout: 60_000, polling: 250 });
-    const state = await playerState(page);
+    const state = await playUntilFiveSeconds(viewer, `${server.httpUrl}/play.html?app=live&name=${name}.mp4`);
     assert.ok(state.currentTime > 5, JSON.stringify(state));
     assert.equal(state.errors, 0);
   } finally {

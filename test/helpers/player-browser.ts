@@ -11,21 +11,23 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
+/** Flags every test browser starts with (Debian's chromium, headless, no background traffic on a closed network). */
+export const BASE_CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
 export async function launchChromium(): Promise<TestBrowser> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'bc-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
+    args: [...BASE_CHROMIUM_ARGS, '--autoplay-policy=no-user-gesture-required'],
   });
   return {
     context,
@@ -57,4 +59,19 @@ export async function playerState(page: Page): Promise<{ state: string; message:
       source: v.dataset.source || '',
     };
   })()`);
+}
+
+/** Waits until the player has played past 5 s (or gave up), and returns its state. */
+export async function playUntilFiveSeconds(browser: TestBrowser, url: string): Promise<Awaited<ReturnType<typeof playerState>> & { pageErrors: string[] }> {
+  const page = await browser.page();
+  try {
+    await page.goto(url);
+    await page.waitForFunction("document.getElementById('video').currentTime > 5 || ['error', 'not-found'].includes(document.body.dataset.state)", undefined, {
+      timeout: 60_000,
+      polling: 250,
+    });
+    return { ...(await playerState(page)), pageErrors: page.errors };
+  } finally {
+    await page.close();
+  }
 }

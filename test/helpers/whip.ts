@@ -10,17 +10,12 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CACHE_DIR } from './fixtures.js';
+import { BASE_CHROMIUM_ARGS } from './player-browser.js';
 
 const run = promisify(execFile);
 
 export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
+  ...BASE_CHROMIUM_ARGS,
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
   // The server's candidates include 127.0.0.1, which Chromium ignores without this.
