@@ -30,6 +30,8 @@ import { mediaRoutes } from './http/media-routes.js';
 import { Forwarding } from './forwarding/forwarding.js';
 import { playerAssets } from './player/player-assets.js';
 import { createStorage } from './storage/index.js';
+import { DiskSpace } from './recording/disk-space.js';
+import { EventLoopMonitor } from './health/event-loop.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -51,10 +53,19 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   apps.onChange((a) => layout.ensureApp(a.name));
 
   const events = new EventBus<BusEvents>(log.child({ module: 'events' }));
-  const registry = new StreamRegistry({ authorizer: new BasicPublishAuthorizer({ apps }), log: log.child({ module: 'ingest' }) });
+  const disk = new DiskSpace({ dir: layout.root, minFreeBytes: server.minFreeDiskMiB * 1024 * 1024, log });
+  const loop = new EventLoopMonitor();
+  const registry = new StreamRegistry({
+    authorizer: new BasicPublishAuthorizer({ apps }),
+    log: log.child({ module: 'ingest' }),
+    admission: () => {
+      const reason = disk.refusal();
+      return reason ? { ok: false, code: 'insufficient_storage', reason } : null;
+    },
+  });
   // Storage catalogs and queues every finished recording (listening before recovery announces any).
   const storage = createStorage({ config, apps, events, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY'), log });
-  const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log });
+  const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log, disk });
 
   registry.onPublished.subscribe((s) => {
     recordings.record(s);
@@ -85,10 +96,18 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       playerAssets(),
       mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id), missing: forwarding.missing }),
     ],
-    health: () => ({ liveStreams: registry.list().length, recording: recordings.list().length, draining: registry.isDraining }),
+    health: () => ({
+      liveStreams: registry.list().length,
+      recording: recordings.list().length,
+      awaitingFinalization: recordings.pendingCount(),
+      draining: registry.isDraining,
+      disk: disk.figures(),
+      eventLoopDelay: loop.read(),
+    }),
   });
   const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
 
+  loop.start();
   await storage.start();
   await recordings.start();
   await http.start();
@@ -108,6 +127,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       await storage.stop();
       await http.stop();
       await forwarding.stop();
+      loop.stop();
     },
   };
 }

@@ -20,6 +20,9 @@ export interface RtmpServerOptions {
   idleTimeoutMs: number;
 }
 
+/** A connection must have published within this many idle timeouts (at least 10 s) of connecting. */
+const PUBLISH_DEADLINE_IDLE_TIMEOUTS = 3;
+
 export class RtmpServer implements Lifecycle {
   private readonly server = net.createServer((s) => this.accept(s));
   private readonly connections = new Set<RtmpConnection>();
@@ -49,7 +52,9 @@ export class RtmpServer implements Lifecycle {
   }
 
   private accept(socket: net.Socket): void {
-    const conn = new RtmpConnection({ socket, registry: this.options.registry, log: this.log, idleTimeoutMs: this.options.idleTimeoutMs });
+    const { idleTimeoutMs } = this.options;
+    const publishDeadlineMs = Math.max(10_000, idleTimeoutMs * PUBLISH_DEADLINE_IDLE_TIMEOUTS);
+    const conn = new RtmpConnection({ socket, registry: this.options.registry, log: this.log, idleTimeoutMs, publishDeadlineMs });
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));
   }
