@@ -103,6 +103,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       draining: registry.isDraining,
       disk: disk.figures(),
       eventLoopDelay: loop.read(),
+      memory: loop.memory(),
     }),
   });
   const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });

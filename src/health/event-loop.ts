@@ -27,6 +27,13 @@ export class EventLoopMonitor {
     this.histogram.disable();
   }
 
+  /** The process's memory in MiB: resident, V8 heap in use, and buffers outside it. */
+  memory(): { rssMiB: number; heapUsedMiB: number; externalMiB: number; arrayBuffersMiB: number } {
+    const m = process.memoryUsage();
+    const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+    return { rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers) };
+  }
+
   /** The figures since the last read; the next window starts now. */
   read(): LoopDelay {
     const h = this.histogram;

@@ -153,8 +153,9 @@ function hlsDuration(p: RecordingPaths): number {
 
 async function previewsAndPoster(m: RecordingManifest, p: RecordingPaths, opts: FinalizeOptions, duration: number): Promise<RecordedFile[]> {
   const re = previewRegex(m, p);
-  // Images ffmpeg was writing when it died (atomic_writing leaves `<name>.tmp`).
+  // Images ffmpeg was writing when it died (atomic_writing leaves `<name>.tmp`), the stream's latest preview too.
   removeMatching(p.previewsDir, new RegExp(`${re.source.slice(0, -1)}\\.tmp$`));
+  rmSync(`${p.latestPreview}.tmp`, { force: true });
   const series = readdirSync(p.previewsDir).filter((n) => re.test(n)).sort();
   const out = series.map((n) => fileEntry('preview', path.join(p.previewsDir, n)));
   // The poster is the second preview (~one period in, past fade-ins), else the first.

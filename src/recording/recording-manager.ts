@@ -36,6 +36,8 @@ import { isDiskFull } from './disk-space.js';
 /** First retry of a recording that could not be finalized or announced; doubled up to the maximum. */
 const PENDING_RETRY_MS = 2_000;
 const PENDING_RETRY_MAX_MS = 60_000;
+/** Retry of a recording waiting for disk space: checking is cheap (the finalizer measures before it remuxes). */
+const PENDING_DISK_RETRY_MS = 3_000;
 
 /** The disk as the recording manager needs it. */
 export interface DiskLevel {
@@ -262,7 +264,7 @@ export class RecordingManager implements Lifecycle {
     try {
       done = await finalizeRecording(m, paths, { ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath, log, endedAt, recovered, freeBytes: this.options.disk && (() => this.options.disk!.freeBytes()) });
     } catch (err) {
-      this.finalizeLater(m, endedAt, recovered, log, isDiskFull(err) ? 'no room on the disk' : 'finalization failed', errorMessage(err));
+      this.finalizeLater(m, endedAt, recovered, log, isDiskFull(err) ? 'no room on the disk' : 'finalization failed', errorMessage(err), isDiskFull(err));
       return;
     }
     if (!done) {
@@ -284,13 +286,14 @@ export class RecordingManager implements Lifecycle {
   }
 
   /** Keeps a recording (files and manifest stay) and schedules another try with backoff. */
-  private finalizeLater(m: RecordingManifest, endedAt: Date | undefined, recovered: boolean, log: Logger, why: string, err: string): void {
+  private finalizeLater(m: RecordingManifest, endedAt: Date | undefined, recovered: boolean, log: Logger, why: string, err: string, diskFull = false): void {
     const p = this.pending.get(m.recordingId) ?? { manifest: m, endedAt, recovered, failures: 0, dueAt: 0 };
     p.failures++;
-    const delay = Math.min(PENDING_RETRY_MAX_MS, PENDING_RETRY_MS * 2 ** Math.min(p.failures - 1, 10));
+    const delay = diskFull ? PENDING_DISK_RETRY_MS : Math.min(PENDING_RETRY_MAX_MS, PENDING_RETRY_MS * 2 ** Math.min(p.failures - 1, 10));
     p.dueAt = Date.now() + delay;
     this.pending.set(m.recordingId, p);
-    log.error({ err, attempts: p.failures, retryInMs: delay }, `recording kept, not finalized yet: ${why}; trying again`);
+    // Waiting for space is logged once, not every few seconds.
+    if (!diskFull || p.failures === 1) log.error({ err, attempts: p.failures, retryInMs: delay }, `recording kept, not finalized yet: ${why}; trying again`);
     this.schedulePending();
   }
 

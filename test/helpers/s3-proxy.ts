@@ -39,8 +39,8 @@ export interface SeenRequest {
   amz: Record<string, string>;
   /** Status of the answer (undefined while in flight or when the connection broke). */
   status?: number;
-  /** When the client gave up on the request (its connection closed before the answer was complete). */
-  abandonedAt?: number;
+  /** When the request arrived. */
+  at: number;
 }
 
 export interface Fault {
@@ -74,7 +74,7 @@ export interface S3Proxy {
    * Starts a `stall(ms)` once a matching request has forwarded `afterBytes` of its body (so it
    * stalls mid-request); resolves with when the stall started and ended.
    */
-  stallAfter(match: (r: SeenRequest) => boolean, afterBytes: number, ms: number): Promise<{ from: number; to: number }>;
+  stallAfter(match: (r: SeenRequest) => boolean, afterBytes: number, ms: number): Promise<{ from: number; to: number; trigger: SeenRequest }>;
   /** When bytes went through (request bodies up, answers down): one entry per chunk. */
   traffic: Array<{ at: number; bytes: number; dir: 'up' | 'down' }>;
 }
@@ -106,6 +106,7 @@ export function describe(req: http.IncomingMessage): SeenRequest {
     contentMd5: typeof h['content-md5'] === 'string' ? h['content-md5'] : undefined,
     accessKeyId: cred?.[1],
     sessionToken: 'x-amz-security-token' in h,
+    at: Date.now(),
     checksumHeaders: Object.keys(h).filter((k) => /^x-amz-(checksum-|sdk-checksum|trailer|decoded-content-length)/.test(k) || (k === 'content-encoding' && /aws-chunked/.test(String(h[k])))),
     amz,
   };
@@ -137,7 +138,7 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
   let failErrors: Array<{ status: number; code: string; message: string }> = [];
   let failed = 0;
   const resets: Array<{ match: (r: SeenRequest) => boolean; afterBytes: number; left: number }> = [];
-  let stallTrigger: { match: (r: SeenRequest) => boolean; afterBytes: number; ms: number; fire: () => void } | undefined;
+  let stallTrigger: { match: (r: SeenRequest) => boolean; afterBytes: number; ms: number; fire: (r: SeenRequest) => void } | undefined;
   let stalledUntil = 0;
   const held = new Set<() => void>();
   const isStalled = () => Date.now() < stalledUntil;
@@ -154,9 +155,6 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const seen = describe(req);
     requests.push(seen);
-    res.on('close', () => {
-      if (!res.writableFinished) seen.abandonedAt = Date.now();
-    });
     // A stalled server accepts the connection and says nothing until the stall ends.
     if (isStalled()) {
       req.pause();
@@ -226,8 +224,10 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
     req.on('close', () => {
       if (!req.complete) out.destroy();
     });
+    // A request the server received whole is left to finish even when the client has gone: the server may
+    // still store the object, and the write must be counted.
     res.on('close', () => {
-      if (!res.writableFinished) out.destroy();
+      if (!res.writableFinished && !req.complete) out.destroy();
     });
     let sent = 0;
     pump(req, out, 'up', (n) => {
@@ -240,7 +240,7 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
       }
       if (trigger && trigger === stallTrigger && sent >= trigger.afterBytes) {
         stallTrigger = undefined;
-        trigger.fire();
+        trigger.fire(seen);
       }
       return true;
     });
@@ -331,9 +331,9 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
           match,
           afterBytes,
           ms,
-          fire: () => {
+          fire: (trigger) => {
             const from = Date.now();
-            void stall(ms).then(() => resolve({ from, to: Date.now() }));
+            void stall(ms).then(() => resolve({ from, to: Date.now(), trigger }));
           },
         };
       });

@@ -46,6 +46,9 @@ interface ParserState {
 class GuardedRtmp extends Rtmp {
   constructor(private readonly conn: RtmpConnection) {
     super();
+    // NMS gives every connection an FLV byte-stream parser with a 1 MiB buffer it never uses for RTMP:
+    // dropped at once, so an idle or half-open connection does not pin a megabyte.
+    (this as unknown as { flv: unknown }).flv = null;
   }
 
   override onConnect(msg: Command): void {
@@ -71,13 +74,24 @@ class GuardedRtmp extends Rtmp {
     const self = this as unknown as ParserState;
     if (self.inPackets.size > MAX_CHUNK_STREAMS) throw new Error(`more than ${MAX_CHUNK_STREAMS} chunk streams`);
     const packet = self.parserPacket;
-    if (packet.capacity < packet.header.length) {
-      const limit = this.conn.publishing ? MAX_BUFFERED_PUBLISHING : MAX_BUFFERED_BEFORE_PUBLISH;
-      let held = packet.header.length;
-      for (const p of self.inPackets.values()) if (p !== packet) held += p.capacity;
-      if (held > limit) throw new Error(`message of ${packet.header.length} bytes would hold ${held} bytes of buffers (limit ${limit})`);
-    }
-    (Rtmp.prototype as unknown as { packetAlloc(this: Rtmp): void }).packetAlloc.call(this);
+    if (packet.capacity >= packet.header.length) return;
+    const limit = this.conn.publishing ? MAX_BUFFERED_PUBLISHING : MAX_BUFFERED_BEFORE_PUBLISH;
+    let held = packet.header.length;
+    for (const p of self.inPackets.values()) if (p !== packet) held += p.capacity;
+    if (held > limit) throw new Error(`message of ${packet.header.length} bytes would hold ${held} bytes of buffers (limit ${limit})`);
+    // NMS zero-fills the declared length at once (Buffer.alloc): memory for bytes a client only announced.
+    // Unfilled, only the pages the message's bytes are written to become resident; a message is handled
+    // only once all its declared bytes were written.
+    packet.payload = Buffer.allocUnsafeSlow(packet.header.length + 1024);
+    packet.capacity = packet.header.length + 1024;
+  }
+
+  /** Drops every message buffer at once (the connection is closing; its socket may linger a moment). */
+  release(): void {
+    const self = this as unknown as ParserState;
+    for (const p of self.inPackets.values()) Object.assign(p, { payload: Buffer.alloc(0), capacity: 0 });
+    self.inPackets.clear();
+    Object.assign(self.parserPacket, { payload: Buffer.alloc(0), capacity: 0 });
   }
 
   /** Refuses chunk sizes NMS would divide by (0) or that the spec forbids, and truncated control messages. */
@@ -202,9 +216,12 @@ export class RtmpConnection implements PublisherSession {
     this.close(`refused: ${code}`);
   }
 
-  /** True once a publish was asked for (media may follow at once) until the connection closes. */
+  /**
+   * True once the publish was accepted. Encoders wait for `Publish.Start` before sending media, so
+   * until then (also while the publish is being decided) only the small pre-publish budget applies.
+   */
   get publishing(): boolean {
-    return this.state === 'authorizing' || this.state === 'publishing';
+    return this.state === 'publishing';
   }
 
   async openMedia(): Promise<MediaFeed> {
@@ -230,6 +247,7 @@ export class RtmpConnection implements PublisherSession {
     if (this.state === 'closing') return;
     this.closeReason = reason;
     this.state = 'closing';
+    this.rtmp.release();
     const { socket } = this.options;
     socket.end();
     // A peer that does not finish the close handshake is cut off.
@@ -238,6 +256,7 @@ export class RtmpConnection implements PublisherSession {
 
   private onSocketClose(): void {
     this.state = 'closing';
+    this.rtmp.release();
     this.feed.end();
     this.options.registry.release(this, this.closeReason);
     this.resolveClosed(this.closeReason);
