@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { forwardingFields, checkForwarding } from './forwarding-schema.js';
 import { appStorageFields, storageSettings } from './storage-schema.js';
+import { publishSecurityFields } from './publish-security-schema.js';
+import { webhookFields } from './webhooks-schema.js';
+import { apiSettings } from './api-schema.js';
 
 /** Letters, digits, `-` and `_`; the first path segment of every app URL. */
 export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
@@ -43,6 +46,8 @@ export const appSettings = z.strictObject({
   previews: previewSettings,
   ...appStorageFields,
   ...forwardingFields,
+  ...publishSecurityFields,
+  ...webhookFields,
 }).superRefine(checkForwarding);
 
 export const serverSettings = z
@@ -71,6 +76,7 @@ export const serverSettings = z
 export const configSchema = z.strictObject({
   server: serverSettings,
   storage: storageSettings,
+  api: apiSettings,
   applications: z
     .array(appSettings)
     .min(1)
