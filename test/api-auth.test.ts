@@ -125,6 +125,32 @@ test('every route but login and the OpenAPI document needs authentication', asyn
   assert.equal((await session.get('/api/v1/server')).json.rtmpPort, server.rtmpPort);
 });
 
+test('every documented route: 401 without credentials or with a bad token; state-changing ones 403 with a session but no CSRF header', async () => {
+  const doc = (await new ApiClient(server.httpUrl).get('/api/v1/openapi.json')).json as { paths: Record<string, Record<string, { security?: unknown[] }>> };
+  const session = await login(server);
+  let checked = 0;
+  for (const [p, ops] of Object.entries(doc.paths)) {
+    const url = p.replace(/\{(\w+)\}/g, (_m, name: string) => (name === 'sid' ? `CR${'0'.repeat(32)}` : name === 'name' || name === 'app' ? 'live' : 'x'));
+    for (const [method, op] of Object.entries(ops)) {
+      if (Array.isArray(op.security) && op.security.length === 0) continue;
+      const m = method.toUpperCase();
+      const anon = await new ApiClient(server.httpUrl).request(m, url);
+      assert.equal(anon.status, 401, `${m} ${url} without credentials`);
+      const badToken = await new ApiClient(server.httpUrl).request(m, url, { headers: { authorization: 'Bearer bct_not-a-real-token' } });
+      assert.equal(badToken.status, 401, `${m} ${url} with a bad token`);
+      assert.equal(badToken.json.error.code, 'invalid_token');
+      if (m !== 'GET') {
+        const noCsrf = await session.request(m, url, { noCsrf: true });
+        assert.equal(noCsrf.status, 403, `${m} ${url} without X-CSRF-Token`);
+        assert.equal(noCsrf.json.error.code, 'csrf_failed');
+      }
+      checked++;
+    }
+  }
+  assert.ok(checked >= 40, `${checked} operations checked`);
+  assert.equal((await session.get('/api/v1/applications/live')).json.settings.hlsTime, 2, 'none of them changed anything');
+});
+
 test('CSRF: a state-changing request with the cookie needs X-CSRF-Token and a same-origin Origin; bearer tokens need neither', async () => {
   const session = await login(server);
   const noHeader = await session.patch('/api/v1/applications/live', { hlsTime: 3 }, { noCsrf: true });

@@ -82,31 +82,31 @@ export class Metrics {
         for (const state of ['queued', 'uploading', 'failed'] as const) this.set({ state }, counts[state]);
       },
     });
-    let backlog: { files: number; bytes: number; oldestCreatedAt?: string } = { files: 0, bytes: 0 };
+    // One catalog read serves the three backlog gauges of a scrape (prom-client collects them concurrently).
+    const backlog = shared(() => s.catalog.uploadBacklog());
     new Gauge({
       name: 'bucketcast_upload_queue_depth',
       help: 'Files waiting for or in upload',
       registers,
       async collect() {
-        // Read once per scrape; the two gauges below use the same snapshot (registered after this one).
-        backlog = await s.catalog.uploadBacklog();
-        this.set(backlog.files);
+        this.set((await backlog()).files);
       },
     });
     new Gauge({
       name: 'bucketcast_upload_bytes_pending',
       help: 'Bytes of the files waiting for or in upload',
       registers,
-      collect() {
-        this.set(backlog.bytes);
+      async collect() {
+        this.set((await backlog()).bytes);
       },
     });
     new Gauge({
       name: 'bucketcast_upload_oldest_pending_age_seconds',
       help: 'Seconds since the oldest file waiting for or in upload was cataloged (0 when none)',
       registers,
-      collect() {
-        this.set(backlog.oldestCreatedAt ? Math.max(0, (Date.now() - Date.parse(backlog.oldestCreatedAt)) / 1000) : 0);
+      async collect() {
+        const oldest = (await backlog()).oldestCreatedAt;
+        this.set(oldest ? Math.max(0, (Date.now() - Date.parse(oldest)) / 1000) : 0);
       },
     });
     new Counter({
@@ -149,6 +149,16 @@ export class Metrics {
   /** The forwarding module's `onResponse` hook. */
   readonly onForwardingResponse = (mode: string, status: number): void => {
     this.forwarding.inc({ mode, status: String(status) });
+  };
+}
+
+/** A read shared by the callers of one scrape: callers within `ms` of each other get the same answer. */
+function shared<T>(read: () => Promise<T>, ms = 250): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > ms) last = { at: now, value: read() };
+    return last.value;
   };
 }
 

@@ -48,8 +48,9 @@ export function webhookRoutes(o: WebhookRoutesOptions): Route[] {
     route('post', '/webhooks/deliveries/:id/retry', async (req) => {
       const d = await find(req);
       if (!(await o.outbox.retry(d.id))) throw new AppError('delivery_not_retryable', `delivery ${d.id} is ${d.state}; only failed or pending deliveries are sent again`, 409);
+      const queued = view((await o.outbox.get(d.id))!);
       o.webhooks.wake();
-      return view((await o.outbox.get(d.id))!);
+      return queued;
     }),
     route('post', '/applications/:name/webhooks/test', jsonBody, async (req, res) => {
       const name = param(req, 'name');
