@@ -4,10 +4,10 @@
  *
  * Start order: storage (upload queue), auth (the admin account), webhooks,
  * the API's events channel, recordings (recovery of a previous run), HTTP,
- * RTMP. Stop order, the reverse: refuse new publishers, close them, finalize
- * every recording (queued for upload), close the events channel, stop
- * webhooks and uploading, close HTTP. A second signal exits at once (anything unfinished is finalized and
- * uploaded after the next start).
+ * RTMP, WHIP. Stop order, the reverse: refuse new publishers, close them,
+ * finalize every recording (queued for upload), close the events channel,
+ * stop webhooks and uploading, close HTTP. A second signal exits at once
+ * (anything unfinished is finalized and uploaded after the next start).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -23,6 +23,7 @@ import { AppRegistry } from './apps/app-registry.js';
 import { StreamRegistry } from './ingest/stream-registry.js';
 import { BasicPublishAuthorizer } from './ingest/publish-authorizer.js';
 import { RtmpServer } from './ingest/rtmp/rtmp-server.js';
+import { WhipServer } from './ingest/whip/whip-server.js';
 import { DataLayout } from './recording/layout.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { HttpServer } from './http/http-server.js';
@@ -84,11 +85,18 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
 
   const api = new Api({ ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, log });
   const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects, onResponse: api.metrics.onForwardingResponse });
+  const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log }) : undefined;
   const http = new HttpServer({
     host: server.host,
     port: server.httpPort,
     log,
-    routers: [api.router, forwarding.policy, playerAssets(), mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id), missing: forwarding.missing })],
+    routers: [
+      api.router,
+      ...(whip ? [whip.router] : []),
+      forwarding.policy,
+      playerAssets(),
+      mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id), missing: forwarding.missing }),
+    ],
     health: () => ({ liveStreams: registry.list().length, recording: recordings.list().length, draining: registry.isDraining }),
   });
   const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
@@ -101,6 +109,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await recordings.start();
   await http.start();
   await rtmp.start();
+  await whip?.start();
   log.info({ httpPort: http.port, rtmpPort: rtmp.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
 
   return {
@@ -110,6 +119,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       registry.drain();
       recordings.drain();
       await rtmp.stop();
+      await whip?.stop();
       await recordings.stop();
       await api.stop();
       await webhooks.stop();

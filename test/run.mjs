@@ -1,11 +1,17 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts file with Node's test runner (TypeScript through tsx),
-// several files at once. Usage: npm test [-- file-or-substring ...]
+// Runs every test/**/*.test.ts file with Node's test runner (TypeScript through tsx).
+// Usage: npm test [-- file-or-substring ...]
+//
+// Two phases: first the files that mostly wait on real-time media, several at once;
+// then the files that drive headless Chromium or transcode, fewer at once, so that a
+// 2-core machine is not starved (a starved fake camera or encoder falls behind real time).
 import { readdirSync, statSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
+
+const HEAVY = /(whip-(publish|abrupt|media)|player-|playback-|panel)/;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const testDir = path.join(root, 'test');
@@ -22,8 +28,16 @@ if (files.length === 0) {
   console.error('no test files match');
   process.exit(1);
 }
-// Most tests wait on real-time media, not CPU, so more files than cores run at once.
-const concurrency = Number(process.env.TEST_CONCURRENCY || Math.max(2, os.cpus().length * 2));
-const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files.map((f) => path.relative(root, f))];
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const cpus = os.cpus().length;
+const phases = [
+  { files: files.filter((f) => !HEAVY.test(f)), concurrency: Number(process.env.TEST_CONCURRENCY || Math.max(2, cpus * 2)) },
+  { files: files.filter((f) => HEAVY.test(f)), concurrency: Number(process.env.TEST_HEAVY_CONCURRENCY || Math.max(1, cpus)) },
+];
+let failed = false;
+for (const phase of phases) {
+  if (phase.files.length === 0) continue;
+  const args = ['--import', 'tsx', '--test', `--test-concurrency=${phase.concurrency}`, '--test-reporter=spec', ...phase.files.map((f) => path.relative(root, f))];
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) failed = true;
+}
+process.exit(failed ? 1 : 0);

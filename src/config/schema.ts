@@ -8,6 +8,7 @@ import { appStorageFields, storageSettings } from './storage-schema.js';
 import { publishSecurityFields } from './publish-security-schema.js';
 import { webhookFields } from './webhooks-schema.js';
 import { apiSettings } from './api-schema.js';
+import { whipAppSettings, whipServerSettings } from './whip-schema.js';
 
 /** Letters, digits, `-` and `_`; the first path segment of every app URL. */
 export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
@@ -48,6 +49,8 @@ export const appSettings = z.strictObject({
   ...forwardingFields,
   ...publishSecurityFields,
   ...webhookFields,
+  /** WebRTC (WHIP) publishers of this app. */
+  whip: whipAppSettings,
 }).superRefine(checkForwarding);
 
 export const serverSettings = z
@@ -77,6 +80,7 @@ export const configSchema = z.strictObject({
   server: serverSettings,
   storage: storageSettings,
   api: apiSettings,
+  whip: whipServerSettings,
   applications: z
     .array(appSettings)
     .min(1)

@@ -42,7 +42,21 @@ export interface StreamStats {
  */
 export type MediaFeed =
   | { format: 'flv'; stream: Readable; hasVideo: boolean; hasAudio: boolean; videoCodec?: string; audioCodec?: string }
-  | { format: 'sdp'; sdp: string; hasVideo: boolean; hasAudio: boolean; videoCodec?: string; audioCodec?: string; start(): void; close(): void };
+  | {
+      format: 'sdp';
+      /** SDP for ffmpeg (`-f sdp`) describing the forwarded RTP. */
+      sdp: string;
+      hasVideo: boolean;
+      hasAudio: boolean;
+      videoCodec?: string;
+      audioCodec?: string;
+      /** Begins forwarding once the ffmpeg process `ffmpegPid` listens on the SDP's ports. */
+      start(ffmpegPid?: number): void;
+      /** Ends ffmpeg's input like the end of a file (RTCP BYE on every stream), whether or not RTP still flows. */
+      end(): void;
+      /** Stops forwarding and frees the ports (ffmpeg exited). */
+      close(): void;
+    };
 
 /** A live publisher, whatever its protocol. */
 export interface PublisherSession {

@@ -7,6 +7,12 @@
  *   - preview images every N seconds plus the latest one under a fixed name.
  * `-skip_frame nokey` makes the decoder (used only by the previews) decode
  * keyframes alone; copied outputs still get every packet.
+ *
+ * Video is re-encoded to H.264 only where a container cannot carry it: HLS
+ * (MPEG-TS) takes H.264/HEVC only, so VP8/VP9 from WebRTC are transcoded for
+ * HLS; the MP4 gets them transcoded too when the app requires MP4
+ * (`whip.requireMp4`), else they are copied into a WebM. Audio that MP4/TS
+ * cannot carry (Opus) becomes AAC there and stays Opus in WebM.
  */
 import type { PreviewSettings } from '../config/schema.js';
 import type { MediaFeed } from '../ingest/types.js';
@@ -26,7 +32,10 @@ export interface FfmpegPlan {
   outputs: FfmpegOutput[];
 }
 
-const COPYABLE_VIDEO = new Set(['h264', 'hevc', 'av1', 'vp8', 'vp9']);
+/** Video codecs an MP4 carries as they are (over RTMP). From WebRTC only H.264 is: requiring MP4 there means H.264. */
+const MP4_VIDEO = new Set(['h264', 'hevc', 'av1', 'vp9']);
+/** Video codecs HLS (MPEG-TS segments) carries as they are. */
+const TS_VIDEO = new Set(['h264', 'hevc']);
 const MP4_AUDIO = new Set(['aac', 'mp3']);
 
 export interface PlanOptions {
@@ -38,46 +47,61 @@ export interface PlanOptions {
 }
 
 export function recordingPlan({ manifest, feed, paths, hlsTime, preview }: PlanOptions): FfmpegPlan {
-  const inputOptions = ['-skip_frame', 'nokey', '-threads', '1'];
+  const codec = feed.videoCodec;
+  const webm = manifest.liveContainer === 'webm';
+  // Video is re-encoded only where the container cannot carry it: VP8/VP9 into MP4 (app requires MP4) or into HLS.
+  const mp4Transcodes = manifest.mp4 && !webm && !!codec && (!MP4_VIDEO.has(codec) || (feed.format === 'sdp' && codec !== 'h264'));
+  const hlsTranscodes = manifest.hls && !!codec && !TS_VIDEO.has(codec);
+  const transcoding = feed.hasVideo && (mp4Transcodes || hlsTranscodes);
+  // Decoding keyframes only is enough for previews, but an encoder needs every frame; and over RTP
+  // (ffmpeg 5.1) skipping frames also leaves the first keyframe without a DTS, which breaks the copied outputs.
+  const inputOptions = transcoding || feed.format === 'sdp' ? ['-threads', '1'] : ['-skip_frame', 'nokey', '-threads', '1'];
   let input = 'pipe:0';
   if (feed.format === 'flv') {
     inputOptions.push('-f', 'flv');
   } else {
-    inputOptions.push('-protocol_whitelist', 'file,udp,rtp', '-f', 'sdp', '-reorder_queue_size', '256');
+    // RTP forwarded by a WHIP session (ingest/whip/rtp-feed.ts) to loopback ports named in the SDP.
+    inputOptions.push(
+      '-protocol_whitelist', 'file,udp,rtp',
+      '-f', 'sdp',
+      '-localaddr', '127.0.0.1',
+      // Retransmitted (NACKed) packets arrive late and out of order: wait up to 0.5 s for a gap to fill.
+      '-reorder_queue_size', '1000',
+      '-max_delay', '500000',
+      '-buffer_size', String(4 * 1024 * 1024),
+    );
     input = paths.sdp;
   }
   const outputs: FfmpegOutput[] = [];
   const avMap = ['-map', '0:v?', '-map', '0:a?'];
-  const video = feed.videoCodec && !COPYABLE_VIDEO.has(feed.videoCodec) ? ['-c:v', 'libx264', '-preset', 'veryfast', '-g', '60'] : ['-c:v', 'copy'];
+  const h264 = [
+    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-crf', '23', '-maxrate', '6M', '-bufsize', '12M', '-pix_fmt', 'yuv420p',
+    // Segments cut on time; frames keep their (variable-rate) timestamps exactly.
+    '-force_key_frames', `expr:gte(t,n_forced*${hlsTime})`, '-fps_mode', 'passthrough', '-enc_time_base:v', '1:90000',
+  ];
   // MP4 and HLS/TS carry AAC and MP3 as they are; anything else (Opus from WebRTC, Speex …) becomes AAC.
-  const mp4Audio = feed.audioCodec && !MP4_AUDIO.has(feed.audioCodec) ? ['-c:a', 'aac', '-b:a', '128k'] : ['-c:a', 'copy'];
+  const aac = feed.audioCodec && !MP4_AUDIO.has(feed.audioCodec) ? ['-c:a', 'aac', '-b:a', '128k'] : ['-c:a', 'copy'];
+  const fmp4: MuxerOptions = { format: 'mp4', file: paths.live, options: [['movflags', '+empty_moov+default_base_moof'], ['frag_duration', '500000'], ['flush_packets', '1']] };
+  const hls: MuxerOptions = {
+    format: 'hls',
+    file: paths.playlist,
+    options: [['hls_time', String(hlsTime)], ['hls_list_size', '0'], ['hls_playlist_type', 'event'], ['hls_flags', 'temp_file+independent_segments'], ['hls_segment_filename', paths.segmentPattern]],
+  };
 
-  if (manifest.mp4) {
-    if (manifest.liveContainer === 'webm') {
-      outputs.push({ target: paths.live, options: [...avMap, '-c', 'copy', '-f', 'webm', '-cluster_time_limit', '2000'] });
-    } else {
-      outputs.push({
-        target: paths.live,
-        options: [...avMap, ...video, ...mp4Audio, '-f', 'mp4', '-movflags', '+empty_moov+default_base_moof', '-frag_duration', '500000', '-flush_packets', '1'],
-      });
+  if (manifest.mp4 && manifest.hls && mp4Transcodes && hlsTranscodes) {
+    // Both need the same H.264: encode once and write both through the tee muxer. MP4 wants the parameter
+    // sets in the header (global_header); MPEG-TS wants them in-band again before each keyframe.
+    const tsHls: MuxerOptions = { ...hls, options: [['bsfs/v', 'h264_mp4toannexb'], ...hls.options] };
+    outputs.push({ target: teeTarget([fmp4, tsHls]), options: [...avMap, ...h264, '-flags:v', '+global_header', ...aac, '-flags:a', '+global_header', '-f', 'tee'] });
+  } else {
+    if (manifest.mp4) {
+      if (webm) {
+        outputs.push({ target: paths.live, options: [...avMap, '-c', 'copy', '-f', 'webm', '-cluster_time_limit', '2000'] });
+      } else {
+        outputs.push({ target: fmp4.file, options: [...avMap, ...(mp4Transcodes ? h264 : ['-c:v', 'copy']), ...aac, ...muxerArgs(fmp4)] });
+      }
     }
-  }
-  if (manifest.hls) {
-    const hlsVideo = manifest.liveContainer === 'webm' ? ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '60'] : video;
-    outputs.push({
-      target: paths.playlist,
-      options: [
-        ...avMap,
-        ...hlsVideo,
-        ...mp4Audio,
-        '-f', 'hls',
-        '-hls_time', String(hlsTime),
-        '-hls_list_size', '0',
-        '-hls_playlist_type', 'event',
-        '-hls_flags', 'temp_file+independent_segments',
-        '-hls_segment_filename', paths.segmentPattern,
-      ],
-    });
+    if (manifest.hls) outputs.push({ target: hls.file, options: [...avMap, ...(hlsTranscodes ? h264 : ['-c:v', 'copy']), ...aac, ...muxerArgs(hls)] });
   }
   if (manifest.previews && feed.hasVideo) {
     const filter = `select='isnan(prev_selected_t)+gte(t-prev_selected_t,${preview.periodSeconds})',scale=-2:'min(${preview.height},ih)'${preview.format === 'jpg' ? ':out_range=full' : ''}`;
@@ -86,6 +110,31 @@ export function recordingPlan({ manifest, feed, paths, hlsTime, preview }: PlanO
     outputs.push({ target: paths.latestPreview, options: [...image, '-update', '1'] });
   }
   return { inputOptions, input, outputs };
+}
+
+/** One muxer: its format, output file and private options. */
+interface MuxerOptions {
+  format: string;
+  file: string;
+  options: Array<[string, string]>;
+}
+
+function muxerArgs(m: MuxerOptions): string[] {
+  return ['-f', m.format, ...m.options.flatMap(([k, v]) => [`-${k}`, v])];
+}
+
+/**
+ * The output argument of ffmpeg's tee muxer: `[f=mp4:key=value]file|[…]file`.
+ * It is unescaped twice: once when split into slaves (backslash, quote, `|`),
+ * then each option value when split into options (backslash, quote, `:`, `]`),
+ * so values are escaped for both and file names for the first.
+ */
+export function teeTarget(muxers: MuxerOptions[]): string {
+  const inner = (v: string) => v.replace(/[\\':\]]/g, '\\$&');
+  const outer = (v: string) => v.replace(/[\\'|]/g, '\\$&');
+  return muxers
+    .map((m) => outer(`[${[['f', m.format], ...m.options].map(([k, v]) => `${k}=${inner(v)}`).join(':')}]${m.file}`))
+    .join('|');
 }
 
 function imageCodec(format: PreviewSettings['format']): string[] {

@@ -50,7 +50,11 @@ export class Recorder {
     for (const o of plan.outputs) cmd.output(o.target).outputOptions(o.options);
     cmd.addOption('-hide_banner').addOption('-loglevel', 'warning').addOption('-nostats');
     const tail: string[] = [];
-    cmd.on('start', (line: string) => log.debug({ command: line }, 'ffmpeg started'));
+    cmd.on('start', (line: string) => {
+      log.debug({ command: line }, 'ffmpeg started');
+      // RTP is forwarded once this very process listens on the SDP's ports.
+      if (feed.format === 'sdp') feed.start(this.pid);
+    });
     cmd.on('stderr', (line: string) => {
       tail.push(line);
       if (tail.length > 20) tail.shift();
@@ -61,7 +65,6 @@ export class Recorder {
       const interrupted = this.stopRequested && /code 255|signal SIGINT/.test(err.message);
       this.finish(interrupted ? { ok: true, requested: true } : { ok: false, requested: this.stopRequested, error: `${err.message}: ${tail.slice(-5).join(' | ')}` });
     });
-    if (feed.format === 'sdp') feed.start();
     cmd.run();
     this.command = cmd;
   }
@@ -89,8 +92,8 @@ export class Recorder {
     if (feed.format === 'flv') {
       if (!feed.stream.destroyed) (feed.stream as NodeJS.ReadableStream & { end?: () => void }).end?.();
     } else {
-      // RTP input never ends by itself: ffmpeg needs a signal (it is stopped while RTP still flows).
-      this.signal('SIGINT');
+      // RTP input never ends by itself: the feed sends RTCP BYE, which ffmpeg takes as end of input.
+      feed.end();
     }
     const timers: NodeJS.Timeout[] = [];
     timers.push(setTimeout(() => this.signal('SIGINT'), graceMs));

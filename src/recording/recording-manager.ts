@@ -15,7 +15,7 @@ import type { Lifecycle } from '../lifecycle.js';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents } from '../events/types.js';
-import type { PublisherSession } from '../ingest/types.js';
+import type { MediaFeed, PublisherSession } from '../ingest/types.js';
 import { AppError, errorMessage } from '../errors.js';
 import type { DataLayout } from './layout.js';
 import { readManifests, removeWorkDir, writeManifest, type RecordingManifest } from './manifest.js';
@@ -131,7 +131,17 @@ export class RecordingManager implements Lifecycle {
       void entry.recorder?.stop(this.options.stopGraceMs);
     });
     while (entry.wanted && !sessionOver && !this.stopping) {
-      const feed = await session.openMedia();
+      let feed: MediaFeed;
+      try {
+        feed = await session.openMedia();
+      } catch (err) {
+        // E.g. no free loopback port for a WHIP recorder: retry like a failed ffmpeg.
+        failures++;
+        const delay = Math.min(30_000, 1000 * 2 ** Math.min(failures - 1, 5));
+        log.error({ err: errorMessage(err), retryInMs: delay }, 'could not open the stream for recording');
+        await sleep(delay);
+        continue;
+      }
       const app = this.options.apps.get(session.app);
       if (!app || sessionOver) {
         if (feed.format === 'flv') feed.stream.destroy();
@@ -150,7 +160,8 @@ export class RecordingManager implements Lifecycle {
         protocol: session.protocol,
         name: uniqueRecordingName(session.streamId, startedAt, [layout.streamsDir(session.app)], (n) => this.names.has(n)),
         startedAt: startedAt.toISOString(),
-        liveContainer: feed.format === 'sdp' && (feed.videoCodec === 'vp8' || feed.videoCodec === 'vp9') && !app.mp4MuxingEnabled ? 'webm' : 'fmp4',
+        // WebRTC's VP8/VP9 is kept as sent, in WebM, unless the app requires MP4 (then it is transcoded).
+        liveContainer: feed.format === 'sdp' && (feed.videoCodec === 'vp8' || feed.videoCodec === 'vp9') && !app.whip.requireMp4 ? 'webm' : 'fmp4',
         mp4: app.mp4MuxingEnabled,
         hls: app.hlsMuxingEnabled,
         previews: app.previews.enabled,

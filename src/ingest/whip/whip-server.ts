@@ -1,0 +1,121 @@
+/**
+ * WebRTC ingest over WHIP (RFC 9725), the sibling of the RTMP server: it
+ * accepts publishers at `POST /<app>/whip/<streamId>` (see whip-routes.ts),
+ * claims their stream in the shared registry with the same publish rules as
+ * RTMP, and runs one `WhipSession` per publisher until it ends.
+ */
+import type { Router } from 'express';
+import type { Logger } from '../../log/logger.js';
+import type { Lifecycle } from '../../lifecycle.js';
+import type { WhipServerSettings } from '../../config/whip-schema.js';
+import { AppError, errorMessage } from '../../errors.js';
+import type { PublishDecision, PublishRequest, PublisherSession, RefusalCode } from '../types.js';
+import { planOffer } from './offer.js';
+import { PortAllocator } from './port-allocator.js';
+import { WhipSession } from './whip-session.js';
+import { whipRoutes } from './whip-routes.js';
+
+/** The part of the stream registry the WHIP server uses. */
+export interface PublishClaims {
+  claim(req: PublishRequest, session: PublisherSession): Promise<PublishDecision>;
+  release(session: PublisherSession, reason: string): void;
+}
+
+export interface WhipServerOptions {
+  /** The `whip` section of the configuration. */
+  settings: WhipServerSettings;
+  /** Where publishes are claimed and released (the registry RTMP uses too). */
+  registry: PublishClaims;
+  log: Logger;
+}
+
+/** What a publisher posted. */
+export interface PublishInput {
+  app: string;
+  streamId: string;
+  sdp: string;
+  token?: string;
+  remoteAddress: string;
+}
+
+/** HTTP status of each publish refusal. */
+const REFUSAL_STATUS: Record<RefusalCode, number> = {
+  bad_stream_id: 400,
+  unknown_app: 404,
+  unauthorized: 401,
+  stream_busy: 409,
+  shutting_down: 503,
+  insufficient_storage: 507,
+};
+
+export class WhipServer implements Lifecycle {
+  /** The HTTP routes; mount them on the HTTP server. */
+  readonly router: Router;
+  private readonly sessions = new Map<string, WhipSession>();
+  private readonly ports: PortAllocator;
+  private readonly log: Logger;
+  private accepting = false;
+
+  constructor(private readonly options: WhipServerOptions) {
+    this.log = options.log.child({ module: 'whip' });
+    this.ports = new PortAllocator({ range: options.settings.recorderPortRange, host: '127.0.0.1' });
+    this.router = whipRoutes({ server: this, settings: options.settings, log: this.log });
+  }
+
+  async start(): Promise<void> {
+    this.accepting = true;
+    this.log.info({ iceServers: this.options.settings.iceServers.length, hostAddresses: this.options.settings.additionalHostAddresses }, 'whip ready');
+  }
+
+  /**
+   * Checks the offer, claims the stream and negotiates. Throws `AppError` with
+   * the HTTP status to answer (400 offer, 401/404/409/503 publish refused).
+   */
+  async publish(input: PublishInput): Promise<{ session: WhipSession; answer: string }> {
+    if (!this.accepting) throw new AppError('shutting_down', 'server is shutting down', 503);
+    const plan = planOffer(input.sdp);
+    const session = new WhipSession({
+      app: input.app,
+      streamId: input.streamId,
+      remoteAddress: input.remoteAddress,
+      token: input.token,
+      plan,
+      settings: this.options.settings,
+      ports: this.ports,
+      registry: this.options.registry,
+      log: this.log.child({ app: input.app, streamId: input.streamId, protocol: 'whip' }),
+    });
+    const req: PublishRequest = { app: input.app, streamId: input.streamId, protocol: 'whip', remoteAddress: input.remoteAddress, token: input.token };
+    const decision = await this.options.registry.claim(req, session);
+    if (!decision.ok) throw new AppError(decision.code, decision.reason, REFUSAL_STATUS[decision.code]);
+    this.sessions.set(session.id, session);
+    void session.done.then(() => this.sessions.delete(session.id));
+    try {
+      const answer = await session.answer(input.sdp);
+      return { session, answer };
+    } catch (err) {
+      session.close('negotiation failed');
+      if (err instanceof AppError) throw err;
+      throw new AppError('negotiation_failed', `the offer could not be negotiated: ${errorMessage(err)}`, 400);
+    }
+  }
+
+  /** The live session behind a session resource URL. */
+  find(app: string, streamId: string, id: string): WhipSession | undefined {
+    const s = this.sessions.get(id);
+    return s && s.app === app && s.streamId === streamId ? s : undefined;
+  }
+
+  /** Live sessions (tests, health). */
+  list(): WhipSession[] {
+    return [...this.sessions.values()];
+  }
+
+  /** Refuses new publishers, ends every session and waits until their peer connections are closed. */
+  async stop(): Promise<void> {
+    this.accepting = false;
+    const all = [...this.sessions.values()];
+    for (const s of all) s.close('shutdown');
+    await Promise.all(all.map((s) => s.done));
+  }
+}
