@@ -72,7 +72,8 @@ test('stop and start the recording of a stream that stays live; 409 when it is n
   const stopped = await api.delete('/api/v1/streams/live/cam1/recording');
   assert.equal(stopped.status, 200, stopped.text);
   assert.equal(stopped.json.recordingId, first);
-  assert.ok(server.logs.some((l) => l.msg === 'recording completed' && l.recordingId === first), 'final when the answer comes');
+  // Final when the answer comes (its log line travels apart from the answer, so it is waited for).
+  await server.waitForLog((l) => l.msg === 'recording completed' && l.recordingId === first, 5_000, 'recording completed');
   const between = (await api.get('/api/v1/streams/live/cam1')).json;
   assert.equal(between.recording, null, 'live, not recording');
   assert.equal((await api.delete('/api/v1/streams/live/cam1/recording')).status, 409);
@@ -93,7 +94,7 @@ test('kick: the publisher is disconnected, the stream ends and its recording is 
   assert.ok(publisher.elapsed() < 18, 'ffmpeg stopped before the end of its input');
   assert.notEqual(r.code, 0);
   assert.deepEqual((await api.get('/api/v1/streams')).json.streams, []);
-  assert.ok(server.logs.some((l) => l.msg === 'publish ended' && l.streamId === 'cam1' && l.reason === 'kicked'));
+  await server.waitForLog((l) => l.msg === 'publish ended' && l.streamId === 'cam1' && l.reason === 'kicked', 5_000, 'publish ended: kicked');
   await server.waitForLog((l) => l.msg === 'recording completed' && l.recordingId === recordingId, 20_000, 'recording completed after the kick');
   assert.equal((await api.post('/api/v1/streams/live/cam1/kick')).status, 404);
 });
