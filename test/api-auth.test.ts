@@ -162,6 +162,14 @@ test('CSRF: a state-changing request with the cookie needs X-CSRF-Token and a sa
   assert.equal(foreign.status, 403);
   assert.equal(foreign.json.error.code, 'origin_mismatch');
   assert.equal((await session.get('/api/v1/applications/live')).json.settings.hlsTime, 2, 'nothing changed');
+  const crossSite = await session.patch('/api/v1/applications/live', { hlsTime: 3 }, { headers: { 'sec-fetch-site': 'cross-site' } });
+  assert.equal(crossSite.status, 403, 'a browser says it comes from another site');
+  const sameSite = await session.patch('/api/v1/applications/live', { hlsTime: 3 }, { headers: { 'sec-fetch-site': 'same-site', origin: 'https://other.localhost' } });
+  assert.equal(sameSite.status, 403, 'a sibling site is another site too');
+  assert.equal((await session.get('/api/v1/applications/live')).json.settings.hlsTime, 2, 'nothing changed');
+  // Behind a proxy that rewrites Host, the Origin looks foreign; the browser's Sec-Fetch-Site says the truth.
+  const proxied = await session.patch('/api/v1/applications/live', { hlsTime: 3 }, { headers: { 'sec-fetch-site': 'same-origin', origin: 'https://media.example.com' } });
+  assert.equal(proxied.status, 200);
   const same = await session.patch('/api/v1/applications/live', { hlsTime: 3 }, { headers: { origin: server.httpUrl } });
   assert.equal(same.status, 200);
   assert.equal(same.json.settings.hlsTime, 3);

@@ -78,6 +78,7 @@ test('unauthenticated, bad-token and foreign-origin upgrades are refused', async
   assert.equal((await refusedStatus({ cookie: 'bucketcast_session=forged' })).status, 401);
   const foreign = await refusedStatus({ cookie: api.auth.cookie!, origin: 'https://evil.example' });
   assert.equal(foreign.status, 403);
+  assert.equal((await refusedStatus({ cookie: api.auth.cookie!, 'sec-fetch-site': 'cross-site' })).status, 403);
   const token = (await api.post('/api/v1/auth/tokens', { name: 'ws' })).json.token;
   const byToken = await connect({ authorization: `Bearer ${token}` });
   assert.equal(byToken.messages[0].data.user.username, 'admin');

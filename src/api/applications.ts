@@ -17,8 +17,11 @@ import { bodyObject, jsonBody, param, route, type Route } from './http.js';
 import { publishUrls, type PublishUrlsOptions } from './publish-urls.js';
 
 export interface ApplicationRoutesOptions extends PublishUrlsOptions {
+  /** Current applications. */
   apps: AppLookup;
+  /** Validates, saves and applies changes. */
   admin: AppAdmin;
+  /** Live publishers (counted per app). */
   streams: Pick<StreamRegistry, 'list'>;
 }
 

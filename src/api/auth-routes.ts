@@ -14,6 +14,7 @@ import { checkOrigin, clearedSessionCookie, principalOf, requireAdmin, sessionCo
 import { Fields, bodyObject, jsonBody, param, route, type Route } from './http.js';
 
 export interface AuthRoutesOptions {
+  /** Logins, sessions, tokens, passwords. */
   auth: AuthService;
 }
 

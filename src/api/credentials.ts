@@ -14,7 +14,9 @@ import { AppError, ValidationError } from '../errors.js';
 import { Fields, bodyObject, jsonOrFormBody, param, query, route, type Route } from './http.js';
 
 export interface CredentialRoutesOptions {
+  /** The encrypted credential store. */
   credentials: CredentialStore;
+  /** Current applications (which use a credential). */
   apps: AppLookup;
 }
 

@@ -12,8 +12,8 @@
  *   recording.uploaded    every file of a recording meant for the bucket is there
  * `?app=<name>` limits the events to one application.
  *
- * Authentication happens on the upgrade: the session cookie (and then an
- * `Origin`, if sent, must be this server's) or `Authorization: Bearer`;
+ * Authentication happens on the upgrade: the session cookie (then not from
+ * another site's page, as the API's CSRF rule says) or `Authorization: Bearer`;
  * anything else is answered `401` and the socket closed. The server pings
  * every 25 s (closing peers that do not answer) and checks the session is
  * still valid; one that ended (logout, expiry, password change) is closed
@@ -23,7 +23,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AuthService, Principal } from '../auth/auth-service.js';
-import { sessionIdFrom } from '../auth/http-auth.js';
+import { fromAnotherSite, sessionIdFrom } from '../auth/http-auth.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents } from '../events/types.js';
 import type { Lifecycle } from '../lifecycle.js';
@@ -39,9 +39,13 @@ const PROGRESS_EVERY_MS = 1_000;
 const SLOW_CLIENT_BYTES = 1 << 20;
 
 export interface EventsChannelOptions {
+  /** The HTTP server whose upgrades carry the channel. */
   server: Server;
+  /** Where the events come from. */
   events: EventBus<BusEvents>;
+  /** Checks the cookie or token of each upgrade (and again at each heartbeat). */
   auth: AuthService;
+  /** Recordings and their files (`recording.uploaded`). */
   catalog: RecordingCatalog;
   log: Logger;
 }
@@ -146,9 +150,9 @@ export class EventsChannel implements Lifecycle {
     const sessionId = sessionIdFrom(req.headers);
     const r = await this.o.auth.authenticate({ authorization, sessionId });
     if (!r.ok) return refuse(socket, 401, r.code, r.message);
-    const origin = req.headers.origin;
-    if (r.principal.method === 'session' && origin !== undefined && !sameHost(origin, req.headers.host)) {
-      return refuse(socket, 403, 'origin_mismatch', `connections from ${origin} are not accepted`);
+    // Cookies ride along on cross-site WebSocket handshakes too (only SameSite stops them): check where it comes from.
+    if (r.principal.method === 'session' && fromAnotherSite(req.headers, req.headers.host)) {
+      return refuse(socket, 403, 'origin_mismatch', `connections from ${req.headers.origin ?? 'another site'} are not accepted`);
     }
     const app = new URL(req.url ?? '/', 'http://x').searchParams.get('app') || undefined;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -199,14 +203,6 @@ function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
-}
-
-function sameHost(origin: string, host: string | undefined): boolean {
-  try {
-    return new URL(origin).host.toLowerCase() === (host ?? '').toLowerCase();
-  } catch {
-    return false;
-  }
 }
 
 /** Answers an upgrade with an HTTP error (JSON like the rest of the API) and closes the socket. */

@@ -42,22 +42,32 @@ import { UploadProgress } from './upload-progress.js';
 import { openApiDocument } from './openapi.js';
 
 export interface ApiOptions {
+  /** The `api` config section. */
   settings: ApiSettings;
+  /** The durable store (catalog, credentials, app settings, outbox …). */
   store: Store;
+  /** Current applications; changes go through `AppAdmin` into it. */
   apps: AppRegistry;
   /** Apps whose settings the API saved (from `loadApps`). */
   savedApps: Set<string>;
+  /** Events the live channel forwards and upload progress is read from. */
   events: EventBus<BusEvents>;
+  /** The live publishers (the stream registry). */
   streams: { list(): PublisherSession[]; get(app: string, streamId: string): PublisherSession | undefined };
+  /** Recordings in progress, and starting/stopping them. */
   recordings: { list(): ActiveRecording[]; startFor(s: PublisherSession): void; stopFor(app: string, streamId: string): Promise<void> };
+  /** The storage module: validation, retries, deletion, failure counts. */
   storage: {
     validate(app: string, candidate?: AppSettings): Promise<ValidationReport | undefined>;
     retry(filter: { recordingId: string }): Promise<number>;
     deleteRecording(id: string, opts: { keepObjects?: boolean }): Promise<RecordingDeletion>;
     failures(): FailureCounts;
   };
+  /** The webhooks module: wake on retries, test pings, delivery counts. */
   webhooks: { wake(): void; ping(app: string, url: string): Promise<string>; counts: DeliveryCounts };
+  /** Admin authentication (sessions, tokens). */
   auth: AuthService;
+  /** Stream keys and signing secrets. */
   publishCredentials: PublishCredentials;
   /** The RTMP listener's port (for publish URLs). */
   rtmpPort: () => number;

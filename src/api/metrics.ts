@@ -23,11 +23,17 @@ import { route, type Route } from './http.js';
 export interface MetricsSources {
   /** Names of the applications (each gets a 0 rather than no series). */
   apps: () => string[];
+  /** Live publishers. */
   streams: () => PublisherSession[];
+  /** Recordings in progress. */
   recordings: () => ActiveRecording[];
+  /** File states and the upload backlog. */
   catalog: RecordingCatalog;
+  /** Upload failures by class and code. */
   failures: () => FailureCounts;
+  /** Pending webhook deliveries. */
   outbox: WebhookOutbox;
+  /** Webhook attempts by outcome. */
   webhookCounts: () => DeliveryCounts;
 }
 

@@ -13,6 +13,7 @@ import { Fields, bodyObject, jsonBody, param, route, type Route } from './http.j
 import { publishUrls, type PublishUrlsOptions } from './publish-urls.js';
 
 export interface PublishSecurityRoutesOptions extends PublishUrlsOptions {
+  /** Issues keys, secrets and tokens. */
   credentials: PublishCredentials;
 }
 

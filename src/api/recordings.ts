@@ -16,11 +16,14 @@ import { param, query, route, type Route } from './http.js';
 import type { UploadProgress } from './upload-progress.js';
 
 export interface RecordingRoutesOptions {
+  /** The recording catalog. */
   catalog: RecordingCatalog;
+  /** Retries and deletion (bucket, disk, catalog). */
   storage: {
     retry(filter: { recordingId: string }): Promise<number>;
     deleteRecording(recordingId: string, opts: { keepObjects?: boolean }): Promise<RecordingDeletion>;
   };
+  /** Bytes sent of files being uploaded. */
   progress: UploadProgress;
 }
 

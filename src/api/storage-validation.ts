@@ -12,7 +12,9 @@ import { AppError } from '../errors.js';
 import { bodyObject, jsonBody, param, route, type Route } from './http.js';
 
 export interface StorageValidationOptions {
+  /** Turns a merge patch into settings to test (validated, not saved). */
   admin: AppAdmin;
+  /** Runs the checks. */
   storage: { validate(appName: string, candidate?: AppSettings): Promise<ValidationReport | undefined> };
 }
 

@@ -11,8 +11,11 @@ import { AppError } from '../errors.js';
 import { param, query, route, type Route } from './http.js';
 
 export interface StreamRoutesOptions {
+  /** Current applications (preview format). */
   apps: AppLookup;
+  /** The live publishers. */
   streams: { list(): PublisherSession[]; get(app: string, streamId: string): PublisherSession | undefined };
+  /** Recordings in progress, and starting/stopping them. */
   recordings: {
     list(): ActiveRecording[];
     startFor(session: PublisherSession): void;

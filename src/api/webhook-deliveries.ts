@@ -10,8 +10,11 @@ import { AppError } from '../errors.js';
 import { Fields, bodyObject, jsonBody, param, query, route, type Route } from './http.js';
 
 export interface WebhookRoutesOptions {
+  /** The deliveries. */
   outbox: WebhookOutbox;
+  /** Each app's webhooks (for pings). */
   apps: AppLookup;
+  /** Sends due deliveries now; queues pings. */
   webhooks: { wake(): void; ping(app: string, url: string): Promise<string> };
 }
 

@@ -21,7 +21,11 @@ import type { AppRegistry } from './app-registry.js';
 
 /** Loads the apps the server starts with: the file's, with the API's saved changes applied; `saved` names those the API owns. */
 export async function loadApps(fileApps: readonly AppSettings[], store: AppSettingsStore, log: Logger): Promise<{ apps: AppSettings[]; saved: Set<string> }> {
-  const saved = new Map((await store.list()).map((p) => [p.name, p]));
+  const all = await store.list();
+  for (const p of all.filter((x) => x.unreadable)) {
+    log.error({ app: p.name, err: p.unreadable }, 'saved settings of an application cannot be read; using the config file (if it has the app)');
+  }
+  const saved = new Map(all.filter((p) => !p.unreadable).map((p) => [p.name, p]));
   const out: AppSettings[] = [];
   const overridden: string[] = [];
   const deleted: string[] = [];

@@ -52,11 +52,14 @@ export interface NewSession {
 }
 
 export interface AuthServiceOptions {
+  /** Users, sessions and tokens (hashes only). */
   store: AuthStore;
+  /** Session lifetimes and login limits. */
   settings: ApiSettings;
   /** `BUCKETCAST_ADMIN_PASSWORD`, used when the admin account is created. */
   initialPassword?: string;
   log: Logger;
+  /** The clock (tests). */
   now?: () => number;
 }
 

@@ -5,9 +5,13 @@
  * CSRF rule: a state-changing request (anything but GET, HEAD, OPTIONS)
  * authenticated by the session cookie must carry `X-CSRF-Token` with the
  * session's CSRF token (from the login answer or `GET /api/v1/auth/me`), and
- * an `Origin` header, when present, must be this server's own origin. The
- * cookie is also `SameSite=Strict`. Requests with `Authorization: Bearer`
- * carry no ambient credential and need neither.
+ * must not come from another site's page: refused when the browser marks it
+ * `Sec-Fetch-Site: cross-site` or `same-site`, or — for browsers that do not
+ * send that header — when its `Origin` names another host than the request's
+ * (Host, or X-Forwarded-Host from a trusted proxy). Sec-Fetch-Site first,
+ * because a reverse proxy that rewrites Host would make every Origin look
+ * foreign. The cookie is also `SameSite=Strict`. Requests with
+ * `Authorization: Bearer` carry no ambient credential and need neither.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -47,21 +51,23 @@ export function principalOf(res: Response): Principal {
   return p;
 }
 
-/** True when an Origin header names this server (scheme and host as the request reached it). */
-export function sameOrigin(req: Request, origin: string): boolean {
+/** True when a browser says the request comes from another site's page (see the CSRF rule). */
+export function fromAnotherSite(headers: IncomingHttpHeaders, host: string | undefined): boolean {
+  const site = headers['sec-fetch-site'];
+  if (typeof site === 'string') return site === 'cross-site' || site === 'same-site';
+  const origin = headers.origin;
+  if (origin === undefined) return false;
   try {
-    const u = new URL(origin);
-    return `${u.protocol}//${u.host}`.toLowerCase() === `${req.protocol}://${req.host}`.toLowerCase();
+    return new URL(origin).host.toLowerCase() !== (host ?? '').toLowerCase();
   } catch {
-    return false; // "null" and garbage
+    return true; // "null" and garbage
   }
 }
 
-/** Refuses a request whose Origin is another site's. */
+/** Refuses a request from another site's page. */
 export function checkOrigin(req: Request): void {
-  const origin = req.get('origin');
-  if (origin !== undefined && !sameOrigin(req, origin)) {
-    throw new AppError('origin_mismatch', `requests from ${origin} are not accepted (only from this server's own pages)`, 403);
+  if (fromAnotherSite(req.headers, req.host)) {
+    throw new AppError('origin_mismatch', `requests from ${req.get('origin') ?? 'another site'} are not accepted (only from this server's own pages)`, 403);
   }
 }
 

@@ -15,8 +15,11 @@ import { PublishSecurityAuthorizer } from './publish-authorizer.js';
 export { AuthService } from './auth-service.js';
 
 export interface CreateAuthOptions {
+  /** Where accounts, sessions, tokens and publish credentials are kept. */
   store: { auth: AuthStore; publishCredentials: PublishCredentialStore };
+  /** Current applications (their publish security mode). */
   apps: AppLookup;
+  /** The `api` config section. */
   settings: ApiSettings;
   /** `BUCKETCAST_ADMIN_PASSWORD`. */
   initialPassword?: string;

@@ -11,8 +11,11 @@ import { verifyPublishToken } from './publish-tokens.js';
 import { sameSecret, sha256 } from './secrets.js';
 
 export interface PublishSecurityAuthorizerOptions {
+  /** Current applications (their `publishSecurity`). */
   apps: AppLookup;
+  /** Stream key hashes and signing secrets. */
   store: PublishCredentialStore;
+  /** The clock (tests). */
   now?: () => number;
 }
 

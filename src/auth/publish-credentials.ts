@@ -20,9 +20,12 @@ export const STREAM_KEY_PREFIX = 'sk_';
 export const MIN_SIGNING_SECRET = 32;
 
 export interface PublishCredentialsOptions {
+  /** Where keys (hashed) and secrets (encrypted) are kept. */
   store: PublishCredentialStore;
+  /** Current applications (only existing ones get credentials). */
   apps: AppLookup;
   log: Logger;
+  /** The clock (tests). */
   now?: () => number;
 }
 

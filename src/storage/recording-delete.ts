@@ -25,8 +25,11 @@ export interface RecordingDeletion {
 }
 
 export interface RecordingDeleteDeps {
+  /** The recording and its files; its entry is removed last. */
   catalog: RecordingCatalog;
+  /** The recording's app (its bucket client). */
   apps: AppLookup;
+  /** App settings → S3 client. */
   resolver: TargetResolver;
   /** Local files are only ever deleted inside it. */
   dataDir: string;

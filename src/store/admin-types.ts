@@ -10,8 +10,10 @@
 /** An application's settings as the API last saved them (raw JSON, validated by the app schema when read), or its deletion. */
 export interface PersistedApp {
   name: string;
-  /** The settings, or null when the app was deleted through the API. */
+  /** The settings, or null when the app was deleted through the API (or they cannot be read: see `unreadable`). */
   settings: unknown | null;
+  /** Why saved settings could not be read (e.g. the encryption key changed); they are ignored then. */
+  unreadable?: string;
   updatedAt: string;
 }
 

@@ -19,11 +19,17 @@ import { WebhookSender, type DeliveryCounts } from './webhook-sender.js';
 export { signatureHeader, verifySignature, SIGNATURE_HEADER } from './signature.js';
 
 export interface WebhooksOptions {
+  /** Where the events come from. */
   events: EventBus<BusEvents>;
+  /** Each app's webhooks (URL, events, secret), looked up at each delivery. */
   apps: AppLookup;
+  /** The durable outbox. */
   outbox: WebhookOutbox;
+  /** Recordings and their files (`recordingUploaded`). */
   catalog: RecordingCatalog;
+  /** The `api` config section (public URL, delivery settings). */
   settings: ApiSettings;
+  /** This node's id (lease owner in the outbox). */
   nodeId: string;
   log: Logger;
 }

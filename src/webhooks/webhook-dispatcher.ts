@@ -24,9 +24,13 @@ import { uploadStateOf } from '../store/upload-state.js';
 import * as payloads from './payloads.js';
 
 export interface WebhookDispatcherOptions {
+  /** Where the events come from. */
   events: EventBus<BusEvents>;
+  /** Each app's webhooks. */
   apps: AppLookup;
+  /** Where deliveries are written. */
   outbox: WebhookOutbox;
+  /** Recordings and their files (is a recording fully uploaded?). */
   catalog: RecordingCatalog;
   /** `api.publicUrl`, for absolute URLs in payloads. */
   publicUrl?: string;

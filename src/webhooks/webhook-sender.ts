@@ -19,8 +19,11 @@ const POLL_MS = 5_000;
 const BASE_DELAY_MS = 1_000;
 
 export interface WebhookSenderOptions {
+  /** Where deliveries are leased from. */
   outbox: WebhookOutbox;
+  /** Each app's current webhooks (URL and secret). */
   apps: AppLookup;
+  /** Timeouts, retries, concurrency. */
   settings: ApiSettings['webhooks'];
   /** Lease owner (this node). */
   nodeId: string;

@@ -6,6 +6,7 @@
 import type { SecretBox } from '../secret-box.js';
 import type { AppSettingsStore, PersistedApp } from '../admin-types.js';
 import type { Db } from './database.js';
+import { errorMessage } from '../../errors.js';
 
 interface Row {
   name: string;
@@ -25,11 +26,15 @@ export class SqliteAppSettingsStore implements AppSettingsStore {
 
   async list(): Promise<PersistedApp[]> {
     const rows = this.db.prepare('SELECT * FROM app_settings ORDER BY rowid').all() as Row[];
-    return rows.map((r) => ({
-      name: r.name,
-      settings: r.deleted || r.sealed === null ? null : (JSON.parse(this.box.open(r.sealed, context(r.name))) as unknown),
-      updatedAt: r.updated_at,
-    }));
+    return rows.map((r) => {
+      if (r.deleted || r.sealed === null) return { name: r.name, settings: null, updatedAt: r.updated_at };
+      try {
+        return { name: r.name, settings: JSON.parse(this.box.open(r.sealed, context(r.name))) as unknown, updatedAt: r.updated_at };
+      } catch (err) {
+        // One unreadable row (a changed key) must not cost the others.
+        return { name: r.name, settings: null, unreadable: errorMessage(err), updatedAt: r.updated_at };
+      }
+    });
   }
 
   async put(name: string, settings: unknown): Promise<void> {
