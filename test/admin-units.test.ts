@@ -17,6 +17,13 @@ import { signatureHeader, verifySignature } from '../src/webhooks/signature.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { appSettings } from '../src/config/schema.js';
 import { createLogger } from '../src/log/logger.js';
+import http from 'node:http';
+import { Webhooks } from '../src/webhooks/index.js';
+import { EventBus } from '../src/events/event-bus.js';
+import type { BusEvents } from '../src/events/types.js';
+import { AppRegistry } from '../src/apps/app-registry.js';
+import { apiSettings } from '../src/config/api-schema.js';
+import { sampleRecording } from './helpers/store-suite.js';
 
 test('login limiter: per address, per user (any case, any address), lockout ends, success clears', () => {
   let now = 1_000_000;
@@ -107,6 +114,55 @@ test('saved app settings override the file per name, deletions stick, and unread
     assert.ok(lines.some((l) => l.includes('cannot be read') && l.includes('another key')));
     await other.close();
   } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a recording uploaded just before a crash (its event lost) is announced to webhooks at the next start, once', async () => {
+  const got: string[] = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d));
+    req.on('end', () => {
+      got.push(body);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-catchup-'));
+  const store = openSqliteStore({ dataDir });
+  const log = createLogger('silent');
+  try {
+    // The catalog says "uploaded" for every file; no event ever said so.
+    const { rec, files } = sampleRecording('live');
+    await store.catalog.addRecording(rec, files);
+    await store.queue.enqueue(rec.recordingId, files.map((f) => f.name));
+    for (let j = await store.queue.claim('n', 60_000); j; j = await store.queue.claim('n', 60_000)) {
+      await store.queue.complete(j.file.id, 'n', { bucket: 'b', key: `k/${j.file.name}`, url: 'u', size: 1, sha256: 'ab'.repeat(32), etag: 'e', verifiedBy: 'head' });
+    }
+    const apps = new AppRegistry([appSettings.parse({ name: 'live', webhooks: [{ url, secret: 'a-secret-of-16-chars', events: ['recordingUploaded'] }] })]);
+    const start = async () => {
+      const w = new Webhooks({ events: new EventBus<BusEvents>(log), apps, outbox: store.outbox, catalog: store.catalog, settings: apiSettings.parse({}), nodeId: 'n', log });
+      await w.start();
+      return w;
+    };
+    const first = await start();
+    const deadline = Date.now() + 10_000;
+    while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await first.stop();
+    assert.equal(got.length, 1);
+    const body = JSON.parse(got[0]);
+    assert.equal(body.event, 'recordingUploaded');
+    assert.equal(body.data.recordingId, rec.recordingId);
+    assert.equal(body.data.key, `k/${rec.name}.mp4`);
+    const second = await start();
+    await new Promise((r) => setTimeout(r, 500));
+    await second.stop();
+    assert.equal(got.length, 1, 'not announced again');
+  } finally {
+    await store.close();
+    receiver.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -78,6 +78,10 @@ test('bad input: a 422 naming the field (never echoing the secret), and nothing 
   }
   const formBad = await api.request('POST', '/api/v1/credentials/aws', { form: { Credentials: 'AKIAONLYKEY' } });
   assert.equal(formBad.status, 422);
+  const broken = await api.request('POST', '/api/v1/credentials/aws', { raw: { contentType: 'application/json', data: `{"credentials": "AKIAOKAY00000001:${secret}` } });
+  assert.equal(broken.status, 400);
+  assert.equal(broken.json.error.code, 'invalid_json');
+  assert.ok(!broken.text.includes(secret), 'the parse error does not quote the body');
   const text = await api.request('POST', '/api/v1/credentials/aws', { raw: { contentType: 'text/plain', data: 'AKID:SECRET' } });
   assert.equal(text.status, 415);
   const sid = (await api.get('/api/v1/credentials/aws')).json.credentials[0].sid;

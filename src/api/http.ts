@@ -179,7 +179,8 @@ export function apiErrorHandler(log: Logger) {
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const type = (err as { type?: string })?.type;
-  if (type === 'entity.parse.failed') return new AppError('invalid_json', `the body is not valid JSON: ${(err as Error).message}`, 400);
+  // Not the parser's message: it quotes the body, which may hold a secret.
+  if (type === 'entity.parse.failed') return new AppError('invalid_json', 'the body is not valid JSON', 400);
   if (type === 'entity.too.large') return new AppError('body_too_large', `the body is larger than ${JSON_LIMIT}`, 413);
   const status = (err as { status?: unknown })?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) return new AppError('bad_request', (err as Error).message, status);

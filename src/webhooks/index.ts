@@ -50,6 +50,7 @@ export class Webhooks implements Lifecycle {
 
   async start(): Promise<void> {
     this.dispatcher.start();
+    await this.dispatcher.catchUp().catch((err) => this.log.warn({ err: errorMessage(err) }, 'could not look for uploads a crash left unannounced'));
     await this.sender.start();
     const prune = () =>
       void this.o.outbox

@@ -8,7 +8,9 @@
  *
  * `recordingUploaded` goes out when the last file meant for the bucket of a
  * recording is uploaded and verified (nothing of it queued, uploading or
- * failed). `uploadFailed` goes out for a permanent failure, and for the first
+ * failed). A crash between that upload's record and its event would lose
+ * it, so at start-up recordings whose last upload is recent are announced
+ * again (their dedupe key keeps those already queued from being sent twice). `uploadFailed` goes out for a permanent failure, and for the first
  * retryable failure of a file (retries go on; one webhook per retry would
  * flood the receiver during an outage).
  */
@@ -39,6 +41,9 @@ export interface WebhookDispatcherOptions {
   log: Logger;
 }
 
+/** How far back start-up looks for uploads whose event a crash may have lost. */
+const CATCH_UP_MS = 10 * 60_000;
+
 export class WebhookDispatcher {
   private readonly removers: Array<() => void> = [];
   private readonly url: payloads.UrlOf;
@@ -59,6 +64,23 @@ export class WebhookDispatcher {
         return this.enqueue(f.app, 'uploadFailed', `${f.recordingId}:${f.name}:${f.attempts}`, payloads.uploadFailed(f));
       }),
     );
+  }
+
+  /** Queues `recordingUploaded` for recordings fully uploaded in the last minutes (see the design note). */
+  async catchUp(): Promise<number> {
+    const wanted = this.o.apps.list().some((a) => a.webhooks.some((h) => h.enabled && h.events.includes('recordingUploaded')));
+    if (!wanted) return 0;
+    const since = Date.now() - CATCH_UP_MS;
+    const recent = await this.o.catalog.listRecordings({ uploadState: 'uploaded', startedFrom: new Date(Date.now() - 86_400_000).toISOString(), limit: 1000 });
+    let n = 0;
+    for (const summary of recent) {
+      const r = await this.o.catalog.getRecording(summary.recordingId);
+      const last = Math.max(0, ...(r?.files ?? []).map((f) => (f.uploadedAt ? Date.parse(f.uploadedAt) : 0)));
+      if (!r || last < since) continue;
+      await this.enqueue(r.app, 'recordingUploaded', r.recordingId, payloads.recordingUploaded(r, this.url));
+      n++;
+    }
+    return n;
   }
 
   stop(): void {
