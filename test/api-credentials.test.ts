@@ -15,6 +15,7 @@ import { ApiClient, adminEnv, allOutput, login } from './helpers/api.js';
 
 let server: TestServer;
 let s3: S3TestTarget;
+let writeOnly: { accessKeyId: string; secretAccessKey: string };
 let api: ApiClient;
 const secrets: string[] = [];
 const newSecret = () => {
@@ -26,7 +27,7 @@ const newSecret = () => {
 before(async () => {
   s3 = await startS3Target();
   await s3.createBucket('media');
-  s3.addAccessKey('AKIAWRITEONLY0001', 'write-only-secret-value', 'write-only');
+  writeOnly = await s3.grant('media', { actions: ['s3:PutObject'] });
   server = await startServer({ env: adminEnv(), config: { applications: [{ name: 'live', s3RecordingEnabled: false }] } });
   api = await login(server);
 });
@@ -130,7 +131,7 @@ test('storage validation ("Test connection") with a stored credential: every ste
   const candidate = await api.post('/api/v1/applications/live/storage/validate', { s3RecordingEnabled: true, s3: s3Settings(good.json.sid) });
   assert.equal(candidate.status, 200, candidate.text);
   assert.equal(candidate.json.ok, true, candidate.json.summary);
-  assert.deepEqual(candidate.json.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`), ['bucket name:ok', 'credentials:ok', 'write:ok', 'head:ok', 'read:ok', 'delete:ok']);
+  assert.deepEqual(candidate.json.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`), ['bucket name:ok', 'credentials:ok', 'write:ok', 'multipart:ok', 'head:ok', 'read:ok', 'list:ok', 'abort multipart:ok', 'delete:ok']);
   assert.match(candidate.json.target.credentials, new RegExp(`stored credential ${good.json.sid}`));
   assert.equal((await api.get('/api/v1/applications/live')).json.settings.s3.bucket, undefined, 'a test does not save');
   const invalid = await api.post('/api/v1/applications/live/storage/validate', { s3: { bucket: 'x' } });
@@ -144,10 +145,10 @@ test('storage validation ("Test connection") with a stored credential: every ste
   assert.equal(write.status, 'failed');
   assert.equal(write.code, 'bucket_not_found');
   // Write-only credentials: uploads work, the rest is denied.
-  const wo = await api.post('/api/v1/credentials/aws', { credentials: 'AKIAWRITEONLY0001:write-only-secret-value', friendlyName: 'write only' });
+  const wo = await api.post('/api/v1/credentials/aws', { credentials: `${writeOnly.accessKeyId}:${writeOnly.secretAccessKey}`, friendlyName: 'write only' });
   const denied = await api.post('/api/v1/applications/live/storage/validate', { s3: s3Settings(wo.json.sid) });
   assert.equal(denied.json.ok, true);
-  assert.deepEqual(denied.json.steps.map((s: { status: string }) => s.status), ['ok', 'ok', 'ok', 'denied', 'denied', 'denied']);
+  assert.deepEqual(denied.json.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`), ['bucket name:ok', 'credentials:ok', 'write:ok', 'multipart:ok', 'head:denied', 'read:denied', 'list:denied', 'abort multipart:denied', 'delete:denied']);
   // Saved settings.
   assert.equal((await api.patch('/api/v1/applications/live', { s3: s3Settings(good.json.sid) })).status, 200);
   const saved = await api.post('/api/v1/applications/live/storage/validate');
@@ -173,7 +174,7 @@ test('no secret in any answer or log line', () => {
   assert.ok(secrets.length > 5);
   const answers = ApiClient.seen.join('\n');
   const logs = allOutput(server);
-  for (const s of [...secrets, 'write-only-secret-value']) {
+  for (const s of [...secrets, writeOnly.secretAccessKey]) {
     assert.ok(!answers.includes(s), 'not in an answer');
     assert.ok(!logs.includes(s), 'not in a log line');
   }

@@ -19,6 +19,7 @@ import { ApiClient, adminEnv, login } from './helpers/api.js';
 
 let server: TestServer;
 let s3: S3TestTarget;
+let writeOnly: { accessKeyId: string; secretAccessKey: string };
 let api: ApiClient;
 const ids = new Map<string, string>();
 
@@ -44,7 +45,7 @@ function uploadState(id: string, state: string, timeoutMs = 60_000) {
 before(async () => {
   s3 = await startS3Target();
   await s3.createBucket('rec');
-  s3.addAccessKey('AKIAWRITEONLY0002', 'write-only-secret-2', 'write-only');
+  writeOnly = await s3.grant('rec', { actions: ['s3:PutObject'] });
   server = await startServer({
     env: adminEnv(credentialEnv(s3)),
     config: {
@@ -169,7 +170,7 @@ test('delete: the objects leave the bucket, the files leave the disk, the record
 });
 
 test('a bucket that refuses DeleteObject: 403 naming s3:DeleteObject, nothing deleted; keepObjects leaves the objects', async () => {
-  const cred = await api.post('/api/v1/credentials/aws', { credentials: 'AKIAWRITEONLY0002:write-only-secret-2', friendlyName: 'write only' });
+  const cred = await api.post('/api/v1/credentials/aws', { credentials: `${writeOnly.accessKeyId}:${writeOnly.secretAccessKey}`, friendlyName: 'write only' });
   const app = await api.post('/api/v1/applications', { name: 'wo', s3: s3Of('rec', { prefix: 'wo', credentials: { source: 'stored', credentialId: cred.json.sid } }) });
   assert.equal(app.status, 201, app.text);
   const id = await record('wo', 'cam4');
