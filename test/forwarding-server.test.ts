@@ -76,8 +76,11 @@ test('redirect mode with the plain mapping: 302 to <base>/streams/<file>, query 
   assert.equal(flv.status, 404, 'flv is not in httpForwardingExtension');
   const xmp4 = await fetch(`${server.httpUrl}/live/streams/rec.xmp4`, { redirect: 'manual' });
   assert.equal(xmp4.status, 404);
+  // Preview images follow the recording whatever the list holds; other files under previews/ do not.
   const png = await fetch(`${server.httpUrl}/live/previews/rec.png`, { redirect: 'manual' });
-  assert.equal(png.status, 404);
+  assert.equal(png.status, 302);
+  const previewFlv = await fetch(`${server.httpUrl}/live/previews/rec.flv`, { redirect: 'manual' });
+  assert.equal(previewFlv.status, 404);
 });
 
 const TRAVERSALS = [

@@ -68,7 +68,7 @@ export class Forwarder {
     const settings = this.options.apps.get(file.app);
     const label = `${file.folder}/${file.file}`;
     const plan = settings && forwardingPlan(settings);
-    if (!plan || !isForwarded(plan, file.file)) return notFound(res, label);
+    if (!plan || !isForwarded(plan, file.folder, file.file)) return notFound(res, label);
     seen.mode = plan.mode;
     const needsSigner = plan.mode === 'presigned' || (plan.mode === 'proxy' && !plan.base);
     if (needsSigner && !this.options.signer) {
