@@ -93,6 +93,22 @@ test('invalid settings show their problems next to the fields and save nothing',
 
   await page.click('.tabs a[data-tab="storage"]');
   await page.waitForSelector('#storage-form');
+  // A credential made from the storage form's dialog is selected there (a bad one is refused in the dialog).
+  await page.selectOption(field('#storage-form', 's3.credentials.source'), 'stored');
+  await page.click('[data-action="new-credential"]');
+  await page.fill('dialog[open] input[name="secretAccessKey"]', 'dialog-secret');
+  await page.click('dialog[open] [data-action="create-credential"]');
+  await page.waitForSelector('dialog[open] [data-error-for="credentials"]:not(:empty)');
+  assert.match(String(await page.textContent('dialog[open] [data-error-for="credentials"]')), /AWS_ACCESS_KEY_ID/);
+  await page.fill('dialog[open] input[name="friendlyName"]', 'from the dialog');
+  await page.fill('dialog[open] input[name="accessKeyId"]', 'AKIADIALOG');
+  await page.fill('dialog[open] input[name="secretAccessKey"]', 'dialog-secret');
+  await page.click('dialog[open] [data-action="create-credential"]');
+  await page.waitForSelector('dialog[open]', { state: 'detached' });
+  const sid = await page.inputValue(field('#storage-form', 's3.credentials.credentialId'));
+  assert.match(sid, /^CR[0-9a-f]{32}$/);
+  assert.equal((await api.get(`/api/v1/credentials/aws/${sid}`)).json.friendlyName, 'from the dialog');
+
   await page.fill(field('#storage-form', 's3.bucket'), 'Bad Bucket!');
   await page.fill(field('#storage-form', 's3.keyTemplates.streams'), 'streams/{nope}.mp4');
   await page.click('[data-action="test-connection"]');

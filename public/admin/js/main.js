@@ -89,8 +89,9 @@ function enter(me) {
   showSessionTools(true);
   connect(() => leave('Your session ended. Log in again to continue.'));
   loadServerInfo();
+  // A new hash routes through `hashchange`; the same one is routed here.
   if (!location.hash || location.hash === '#/login') location.replace(DEFAULT_ROUTE);
-  route();
+  else route();
 }
 
 /** Logged out (or the session ended): the login view, with an optional reason. */

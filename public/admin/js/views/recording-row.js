@@ -8,7 +8,7 @@
  * State for tests: `tr[data-recording-id][data-upload-state][data-progress]`.
  */
 import { api, seg } from '../api.js';
-import { act, fill, fmtBytes, fmtDuration, h, timeEl, toast } from '../dom.js';
+import { act, fill, fmtBytes, fmtDuration, h, showError, timeEl, toast } from '../dom.js';
 import { confirmDialog } from '../dialogs.js';
 
 const STATE_WORDS = { local: 'on this server', queued: 'waiting to upload', uploading: 'uploading', uploaded: 'uploaded', failed: 'upload failed' };
@@ -67,7 +67,7 @@ export function recordingRow(summary, { problems, onDeleted }) {
     });
   }
 
-  /** Re-reads the recording with its files. */
+  /** Re-reads the recording with its files; a failure is shown in the table's error box. */
   async function refresh() {
     try {
       const d = await api.get(`/recordings/${seg(rec.recordingId)}`);
@@ -77,7 +77,7 @@ export function recordingRow(summary, { problems, onDeleted }) {
       draw();
     } catch (err) {
       if (err.status === 404) onDeleted(rec.recordingId);
-      else if (!err.sessionEnded) throw err;
+      else if (!err.sessionEnded) showError(problems, err, `${rec.name} could not be read again: `);
     }
   }
 
@@ -155,7 +155,7 @@ export function recordingRow(summary, { problems, onDeleted }) {
 
   draw();
   // Rows that are moving or failed show their files' progress and errors at once.
-  if (['uploading', 'queued', 'failed'].includes(rec.uploadState)) refresh().catch(() => undefined);
+  if (['uploading', 'queued', 'failed'].includes(rec.uploadState)) refresh();
 
   return {
     rows: [tr, detailRow],

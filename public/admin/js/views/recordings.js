@@ -112,7 +112,7 @@ export function render(main, _params, query) {
     pending.set(id, setTimeout(() => {
       pending.delete(id);
       // The row of now: a list read meanwhile makes new ones.
-      rows.get(id)?.refresh().catch(() => undefined);
+      rows.get(id)?.refresh();
     }, 300));
   };
   const offs = [

@@ -8,7 +8,7 @@
  * State for tests: `#storage-report[data-ok]`, each step `li[data-step][data-status]`,
  * each permission `tr[data-permission][data-status]`.
  */
-import { api, seg } from '../api.js';
+import { api, messageOf, seg } from '../api.js';
 import { act, errorBox, fill, h, toast } from '../dom.js';
 import { credentialDialog } from '../dialogs.js';
 import { settingsSection, showFieldProblems } from './settings-section.js';
@@ -37,9 +37,13 @@ export async function renderStorage(container, { name, view, onSaved }) {
       onclick: async () => {
         const c = await credentialDialog();
         if (!c) return;
-        form.setOptions('s3.credentials.credentialId', await credentialOptions());
-        form.controls.get('s3.credentials.credentialId').input.value = c.sid;
-        toast(`Credential “${c.friendlyName || c.sid}” saved and selected`);
+        try {
+          form.setOptions('s3.credentials.credentialId', await credentialOptions());
+          form.controls.get('s3.credentials.credentialId').input.value = c.sid;
+          toast(`Credential “${c.friendlyName || c.sid}” saved and selected`);
+        } catch (err) {
+          if (!err.sessionEnded) toast(`The credential was saved, but the list could not be read again: ${messageOf(err)}`, 'error');
+        }
       },
     }, 'New credential…');
   const testButton = h('button', { type: 'button', class: 'secondary', 'data-action': 'test-connection' }, 'Test connection');
