@@ -19,7 +19,9 @@ ENV NODE_ENV=production \
     BUCKETCAST_HTTP_PORT=5080 \
     BUCKETCAST_RTMP_PORT=1935
 VOLUME ["/data"]
-# 5080: player, panel, API, files; 1935: RTMP ingest.
+# 5080: player, panel, API, WHIP signalling, files; 1935: RTMP ingest.
+# WHIP media is UDP on ports werift picks (or `whip.icePortRange`): run with --network host,
+# or set the range in the config file and publish it (-p 40000-40099:40000-40099/udp).
 EXPOSE 5080 1935
 STOPSIGNAL SIGTERM
 # tini reaps ffmpeg children and forwards signals; the server finalizes recordings on SIGTERM.

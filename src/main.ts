@@ -2,11 +2,12 @@
  * Entry point: loads the configuration, builds every module, wires them, and
  * runs until SIGTERM/SIGINT. Only this file knows every concrete class.
  *
- * Start order: storage (upload queue), recordings (recovery of a previous
- * run), HTTP, RTMP, WHIP. Stop order, the reverse: refuse new publishers,
- * close them, finalize every recording (queued for upload), stop uploading,
- * close HTTP. A second signal exits at once (anything unfinished is finalized
- * and uploaded after the next start).
+ * Start order: storage (upload queue), auth (the admin account), webhooks,
+ * the API's events channel, recordings (recovery of a previous run), HTTP,
+ * RTMP, WHIP. Stop order, the reverse: refuse new publishers, close them,
+ * finalize every recording (queued for upload), close the events channel,
+ * stop webhooks and uploading, close HTTP. A second signal exits at once
+ * (anything unfinished is finalized and uploaded after the next start).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -29,7 +30,11 @@ import { HttpServer } from './http/http-server.js';
 import { mediaRoutes } from './http/media-routes.js';
 import { Forwarding } from './forwarding/forwarding.js';
 import { playerAssets } from './player/player-assets.js';
-import { createStorage } from './storage/index.js';
+import { createStorage, nodeIdOf, openStore } from './storage/index.js';
+import { loadApps } from './apps/app-admin.js';
+import { createAuth } from './auth/index.js';
+import { Api } from './api/index.js';
+import { Webhooks } from './webhooks/index.js';
 import { DiskSpace } from './recording/disk-space.js';
 import { EventLoopMonitor } from './health/event-loop.js';
 
@@ -48,23 +53,28 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
 
   const layout = new DataLayout(server.dataDir);
   mkdirSync(layout.root, { recursive: true });
-  const apps = new AppRegistry(config.applications);
+  // The store first: applications saved through the API override the config file's (see src/apps/app-admin.ts).
+  const store = openStore({ config, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY'), log });
+  const loaded = await loadApps(config.applications, store.appSettings, log);
+  const apps = new AppRegistry(loaded.apps);
   for (const a of apps.list()) layout.ensureApp(a.name);
   apps.onChange((a) => layout.ensureApp(a.name));
 
   const events = new EventBus<BusEvents>(log.child({ module: 'events' }));
   const disk = new DiskSpace({ dir: layout.root, minFreeBytes: server.minFreeDiskMiB * 1024 * 1024, log });
   const loop = new EventLoopMonitor();
+  const security = createAuth({ store, apps, settings: config.api, initialPassword: readSecretEnv('BUCKETCAST_ADMIN_PASSWORD'), log });
   const registry = new StreamRegistry({
-    authorizer: new BasicPublishAuthorizer({ apps }),
+    authorizer: new BasicPublishAuthorizer({ apps, next: security.publishAuthorizer }),
     log: log.child({ module: 'ingest' }),
     admission: () => {
       const reason = disk.refusal();
       return reason ? { ok: false, code: 'insufficient_storage', reason } : null;
     },
   });
-  // Storage catalogs and queues every finished recording (listening before recovery announces any).
-  const storage = createStorage({ config, apps, events, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY'), log });
+  // Storage catalogs and queues every finished recording, webhooks store their deliveries (both listening before recovery announces any).
+  const storage = createStorage({ config, apps, events, store, log });
+  const webhooks = new Webhooks({ events, apps, outbox: store.outbox, catalog: store.catalog, settings: config.api, nodeId: nodeIdOf(config), log });
   const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log, disk });
 
   registry.onPublished.subscribe((s) => {
@@ -84,13 +94,15 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     });
   });
 
-  const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects });
+  const api = new Api({ ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, log });
+  const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects, onResponse: api.metrics.onForwardingResponse });
   const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log }) : undefined;
   const http = new HttpServer({
     host: server.host,
     port: server.httpPort,
     log,
     routers: [
+      api.router,
       ...(whip ? [whip.router] : []),
       forwarding.policy,
       playerAssets(),
@@ -107,9 +119,13 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     }),
   });
   const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
+  api.attach(http.server);
 
   loop.start();
   await storage.start();
+  await security.auth.start();
+  await webhooks.start();
+  await api.start();
   await recordings.start();
   await http.start();
   await rtmp.start();
@@ -125,6 +141,9 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       await rtmp.stop();
       await whip?.stop();
       await recordings.stop();
+      await api.stop();
+      await webhooks.stop();
+      await security.auth.stop();
       await storage.stop();
       await http.stop();
       await forwarding.stop();

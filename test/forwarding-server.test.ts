@@ -76,8 +76,11 @@ test('redirect mode with the plain mapping: 302 to <base>/streams/<file>, query 
   assert.equal(flv.status, 404, 'flv is not in httpForwardingExtension');
   const xmp4 = await fetch(`${server.httpUrl}/live/streams/rec.xmp4`, { redirect: 'manual' });
   assert.equal(xmp4.status, 404);
+  // Preview images follow the recording whatever the list holds; other files under previews/ do not.
   const png = await fetch(`${server.httpUrl}/live/previews/rec.png`, { redirect: 'manual' });
-  assert.equal(png.status, 404);
+  assert.equal(png.status, 302);
+  const previewFlv = await fetch(`${server.httpUrl}/live/previews/rec.flv`, { redirect: 'manual' });
+  assert.equal(previewFlv.status, 404);
 });
 
 const TRAVERSALS = [
@@ -176,7 +179,8 @@ test('the player page and its hls.js are served locally; public/ links no CDN', 
   const html = await page.text();
   assert.match(html, /<script src="vendor\/hls\.min\.js"><\/script>/);
   assert.equal((await fetch(`${server.httpUrl}/play.js`)).status, 200);
-  for (const f of readdirSync(path.join(ROOT, 'public'))) {
+  // Every file, the panel's folders (public/admin/…) included.
+  for (const f of readdirSync(path.join(ROOT, 'public'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(path.join(ROOT, 'public'), path.join(e.parentPath, e.name)))) {
     const text = readFileSync(path.join(ROOT, 'public', f), 'utf8');
     assert.doesNotMatch(text, /(src|href)\s*=\s*["']?(https?:)?\/\//i, `${f} loads nothing from another host`);
     assert.doesNotMatch(text, /cdn\.|jsdelivr|unpkg|cdnjs/i, `${f} names no CDN`);

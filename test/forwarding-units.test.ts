@@ -11,12 +11,15 @@ const app = (extra: Record<string, unknown> = {}) => appSettings.parse({ name: '
 
 test('extensions match exactly; HLS segments follow m3u8', () => {
   const plan = forwardingPlan(app());
-  for (const ok of ['a.mp4', 'A.MP4', 'x.m3u8', 'x_00001.ts', 'x_1.m4s']) assert.ok(isForwarded(plan, ok), ok);
-  for (const no of ['a.xmp4', 'a.mp4x', 'a.mp', 'mp4', 'a.jpg', 'a.flv', 'a.', 'a.m3u']) assert.ok(!isForwarded(plan, no), no);
+  for (const ok of ['a.mp4', 'A.MP4', 'x.m3u8', 'x_00001.ts', 'x_1.m4s']) assert.ok(isForwarded(plan, 'streams', ok), ok);
+  for (const no of ['a.xmp4', 'a.mp4x', 'a.mp', 'mp4', 'a.jpg', 'a.flv', 'a.', 'a.m3u']) assert.ok(!isForwarded(plan, 'streams', no), no);
+  // Preview images and posters always follow the recording; nothing else is served from previews/.
+  for (const ok of ['a.jpg', 'a.JPEG', 'a.png', 'a.webp']) assert.ok(isForwarded(plan, 'previews', ok), ok);
+  for (const no of ['a.flv', 'a.gif', 'a.jpgx', 'jpg']) assert.ok(!isForwarded(plan, 'previews', no), no);
   assert.deepEqual([...parseExtensions(' .MP4 , jpg,,webp ')].sort(), ['jpg', 'mp4', 'webp']);
   assert.ok(!parseExtensions('mp4').has('ts'), 'segments only with m3u8');
   assert.equal(parseExtensions('').size, 0);
-  assert.ok(!isForwarded(forwardingPlan(app({ httpForwardingExtension: '' })), 'a.mp4'), 'empty list forwards nothing');
+  assert.ok(!isForwarded(forwardingPlan(app({ httpForwardingExtension: '' })), 'streams', 'a.mp4'), 'empty list forwards no recording');
 });
 
 test('auto mode: redirect with a base URL, proxy without', () => {

@@ -53,5 +53,6 @@ export const ENV_OVERRIDES: EnvOverride[] = [
   defaultAppS3('BUCKETCAST_S3_REGION', 'region', 'string'),
   defaultAppS3('BUCKETCAST_S3_BUCKET', 'bucket', 'string'),
   defaultAppS3('BUCKETCAST_S3_FORCE_PATH_STYLE', 'forcePathStyle', 'bool'),
+  { name: 'BUCKETCAST_PUBLIC_URL', type: 'string', apply: (raw, value) => void (objectAt(raw, 'api').publicUrl = value) },
   { name: 'BUCKETCAST_EMBEDDED_S3_PORT', type: 'int', apply: (raw, value) => void (objectAt(raw, 'storage').embeddedS3Port = value) },
 ];

@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { forwardingFields, checkForwarding } from './forwarding-schema.js';
 import { appStorageFields, storageSettings } from './storage-schema.js';
+import { publishSecurityFields } from './publish-security-schema.js';
+import { webhookFields } from './webhooks-schema.js';
+import { apiSettings } from './api-schema.js';
 import { whipAppSettings, whipServerSettings } from './whip-schema.js';
 
 /** Letters, digits, `-` and `_`; the first path segment of every app URL. */
@@ -44,6 +47,8 @@ export const appSettings = z.strictObject({
   previews: previewSettings,
   ...appStorageFields,
   ...forwardingFields,
+  ...publishSecurityFields,
+  ...webhookFields,
   /** WebRTC (WHIP) publishers of this app. */
   whip: whipAppSettings,
 }).superRefine(checkForwarding);
@@ -76,6 +81,7 @@ export const serverSettings = z
 export const configSchema = z.strictObject({
   server: serverSettings,
   storage: storageSettings,
+  api: apiSettings,
   whip: whipServerSettings,
   applications: z
     .array(appSettings)

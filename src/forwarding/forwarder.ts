@@ -20,7 +20,7 @@ import type { Logger } from '../log/logger.js';
 import { AppError, errorMessage } from '../errors.js';
 import type { MissingFile } from '../http/media-routes.js';
 import { contentTypeFor, extensionOf } from '../http/content-types.js';
-import { forwardingPlan, isForwarded, type ForwardingPlan } from './forwarding-plan.js';
+import { forwardingPlan, isForwarded, type ForwardingMode, type ForwardingPlan } from './forwarding-plan.js';
 import { objectUrl, plainKey, safeQuery } from './object-url.js';
 import { ObjectProxy, type ProxyTarget } from './object-proxy.js';
 import type { ObjectLocator, ObjectSigner, StoredObject } from './types.js';
@@ -35,6 +35,8 @@ export interface ForwarderOptions {
   log: Logger;
   /** Milliseconds a proxied upstream connection may stay silent. */
   proxyIdleTimeoutMs?: number;
+  /** Told the mode (`none` when the file is not forwarded) and status of every answer, for metrics. */
+  onResponse?: (mode: ForwardingMode | 'none', status: number) => void;
 }
 
 export class Forwarder {
@@ -48,7 +50,10 @@ export class Forwarder {
 
   /** The media routes' `missing` hook. */
   readonly missing = (req: Request, res: Response, next: NextFunction, file: MissingFile): void => {
-    this.forward(req, res, next, file).catch((err: unknown) => {
+    const seen: { mode: ForwardingMode | 'none' } = { mode: 'none' };
+    const report = this.options.onResponse;
+    if (report) res.once('finish', () => report(seen.mode, res.statusCode));
+    this.forward(req, res, next, file, seen).catch((err: unknown) => {
       if (!(err instanceof AppError) || err.status >= 500) this.log.warn({ app: file.app, file: `${file.folder}/${file.file}`, err: errorMessage(err) }, 'forwarding failed');
       next(err);
     });
@@ -59,11 +64,12 @@ export class Forwarder {
     this.proxy.close();
   }
 
-  private async forward(req: Request, res: Response, next: NextFunction, file: MissingFile): Promise<void> {
+  private async forward(req: Request, res: Response, next: NextFunction, file: MissingFile, seen: { mode: ForwardingMode | 'none' }): Promise<void> {
     const settings = this.options.apps.get(file.app);
     const label = `${file.folder}/${file.file}`;
     const plan = settings && forwardingPlan(settings);
-    if (!plan || !isForwarded(plan, file.file)) return notFound(res, label);
+    if (!plan || !isForwarded(plan, file.folder, file.file)) return notFound(res, label);
+    seen.mode = plan.mode;
     const needsSigner = plan.mode === 'presigned' || (plan.mode === 'proxy' && !plan.base);
     if (needsSigner && !this.options.signer) {
       // auto without a base URL and without storage: nothing to forward to, as before forwarding existed.

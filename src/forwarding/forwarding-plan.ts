@@ -50,10 +50,21 @@ export function parseExtensions(list: string): Set<string> {
   return out;
 }
 
-/** Whether a file name's extension is forwarded (exact match: `x.mp4` yes, `x.xmp4` no). */
-export function isForwarded(plan: ForwardingPlan, fileName: string): boolean {
+/**
+ * Preview images and posters: the previews folder holds nothing else, and the
+ * player shows a recording's poster from it, so they follow the recording to
+ * the bucket whatever `httpForwardingExtension` lists.
+ */
+const PREVIEW_IMAGES: ReadonlySet<string> = new Set(['jpg', 'jpeg', 'png', 'webp']);
+
+/**
+ * Whether a file is forwarded: under `streams/` its extension must be listed
+ * (exact match: `x.mp4` yes, `x.xmp4` no); under `previews/` images always are.
+ */
+export function isForwarded(plan: ForwardingPlan, folder: 'streams' | 'previews', fileName: string): boolean {
   const ext = extensionOf(fileName);
-  return ext !== '' && plan.extensions.has(ext);
+  if (ext === '') return false;
+  return plan.extensions.has(ext) || (folder === 'previews' && PREVIEW_IMAGES.has(ext));
 }
 
 function resolve(app: AppSettings): ForwardingPlan {

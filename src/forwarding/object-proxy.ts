@@ -46,6 +46,9 @@ export interface ObjectProxyOptions {
 
 export class ObjectProxy {
   private readonly targets = new WeakMap<http.IncomingMessage, ProxyTarget>();
+  /** Requests already sent upstream once (a stale pooled connection gets one more try). */
+  private readonly retried = new WeakSet<http.IncomingMessage>();
+  private readonly nextOf = new WeakMap<http.IncomingMessage, NextFunction>();
   private readonly agents = {
     'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
     'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
@@ -79,6 +82,7 @@ export class ObjectProxy {
   stream(req: Request, res: Response, next: NextFunction, target: ProxyTarget): void {
     const protocol = target.url.protocol === 'https:' ? 'https:' : 'http:';
     this.targets.set(req, target);
+    this.nextOf.set(req, next);
     void this.proxies[protocol](req, res, next);
   }
 
@@ -142,6 +146,15 @@ export class ObjectProxy {
     if (!('status' in res) || res.headersSent) {
       // Mid-stream failure (or a viewer who left): nothing useful can be sent any more.
       res.destroy();
+      return;
+    }
+    // A pooled keep-alive connection the bucket closed while idle fails at once on reuse
+    // (ECONNRESET, "socket hang up"); GET and HEAD are safe to send once more on a new one.
+    const stale = err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.message === 'socket hang up';
+    if (stale && target && !this.retried.has(req) && (req.method === 'GET' || req.method === 'HEAD')) {
+      this.retried.add(req);
+      this.log.debug({ upstream, err: err.code ?? err.message }, 'bucket connection was stale, trying once more');
+      this.stream(req as Request, res, this.nextOf.get(req) ?? (() => undefined), target);
       return;
     }
     this.log.warn({ upstream, err: err.code ?? err.message }, 'bucket unreachable');

@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { AppError } from '../errors.js';
 import { pathGuard } from './path-guard.js';
+import { panelHeaders } from './panel-headers.js';
 
 /** The public/ folder: player and panel pages. */
 export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
@@ -48,6 +49,7 @@ export class HttpServer implements Lifecycle {
       res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()), ...options.health() });
     });
     for (const r of options.routers) app.use(r);
+    app.use('/admin', panelHeaders);
     app.use(express.static(PUBLIC_DIR, { index: ['index.html'], dotfiles: 'deny' }));
     app.use((req, res) => {
       res.status(404).json({ error: { code: 'not_found', message: `${req.method} ${req.path} not found` } });

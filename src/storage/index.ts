@@ -1,6 +1,7 @@
 /**
  * Builds the storage module for `main.ts`: opens the SQLite store in the data
- * dir and returns the service (a Lifecycle that closes the store on stop).
+ * dir (or takes one opened by `openStore`, when other modules share it) and
+ * returns the service (a Lifecycle that closes the store on stop).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents } from '../events/types.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
+import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
 import { StorageService, type AppSource } from './storage-service.js';
 
 export { StorageService } from './storage-service.js';
@@ -21,16 +22,29 @@ export interface CreateStorageOptions {
   events: EventBus<BusEvents>;
   /** `BUCKETCAST_SECRET_KEY`, when set (else `<dataDir>/secret.key`). */
   secretKey?: string;
+  /** The store, when already opened (`openStore`); closed by the service's `stop()`. */
+  store?: SqliteStore;
   log: Logger;
 }
 
-/** Opens the store and builds the service. */
-export function createStorage(o: CreateStorageOptions): StorageService {
+/** Opens the SQLite store under the data dir. */
+export function openStore(o: { config: Config; secretKey?: string; log: Logger }): SqliteStore {
   const dataDir = path.resolve(o.config.server.dataDir);
   const store = openSqliteStore({ dataDir, secretKey: o.secretKey });
-  const log = o.log.child({ module: 'storage' });
-  if (store.keyCreated) log.info({ file: path.join(dataDir, 'secret.key') }, 'created the key that encrypts stored credentials (mode 0600); back it up with the database');
+  if (store.keyCreated) o.log.child({ module: 'storage' }).info({ file: path.join(dataDir, 'secret.key') }, 'created the key that encrypts stored credentials (mode 0600); back it up with the database');
+  return store;
+}
+
+/** Opens the store (unless given) and builds the service. */
+export function createStorage(o: CreateStorageOptions): StorageService {
+  const dataDir = path.resolve(o.config.server.dataDir);
+  const store = o.store ?? openStore(o);
   return new StorageService({ store, apps: o.apps, events: o.events, settings: o.config.storage, dataDir, nodeId: nodeId(dataDir), log: o.log });
+}
+
+/** This node's id (stable across restarts; see `nodeId`). */
+export function nodeIdOf(config: Config): string {
+  return nodeId(path.resolve(config.server.dataDir));
 }
 
 /**

@@ -28,6 +28,7 @@ import { FailureStats, type FailureCounts } from './failure-stats.js';
 import { sidecarName } from './sidecar.js';
 import { validateStorage, type ValidationReport } from './validate.js';
 import { ObjectAccess } from './object-access.js';
+import { deleteRecording, type RecordingDeletion } from './recording-delete.js';
 
 /** The app registry as storage needs it: lookups, and settings changes. */
 export interface AppSource extends AppLookup {
@@ -136,10 +137,24 @@ export class StorageService implements Lifecycle {
     return n;
   }
 
-  /** Runs storage validation for an app's current settings. */
-  async validate(appName: string): Promise<ValidationReport | undefined> {
-    const app = this.o.apps.get(appName);
-    return app ? validateStorage(app, this.resolver) : undefined;
+  /** Runs storage validation for an app's current settings, or for settings not saved yet (`candidate`). */
+  async validate(appName: string, candidate?: AppSettings): Promise<ValidationReport | undefined> {
+    if (!candidate) {
+      const app = this.o.apps.get(appName);
+      return app ? validateStorage(app, this.resolver) : undefined;
+    }
+    // Unsaved settings get clients of their own: the app's cached client may be uploading right now.
+    const resolver = new TargetResolver({ credentials: this.o.store.credentials, embedded: this.embedded, tracker: new UploadTracker() });
+    try {
+      return await validateStorage(candidate, resolver);
+    } finally {
+      resolver.close();
+    }
+  }
+
+  /** Deletes a recording's bucket objects (unless `keepObjects`), local files and catalog entry. */
+  deleteRecording(recordingId: string, opts: { keepObjects?: boolean } = {}): Promise<RecordingDeletion> {
+    return deleteRecording({ catalog: this.o.store.catalog, apps: this.o.apps, resolver: this.resolver, dataDir: this.o.dataDir, log: this.log }, recordingId, opts);
   }
 
   /** Failed attempts by class and code since start. */

@@ -12,6 +12,7 @@
  * twice changes nothing.
  */
 import type { FileKind, RecordingCompleted } from '../events/types.js';
+import type { AppSettingsStore, AuthStore, PublishCredentialStore, WebhookOutbox } from './admin-types.js';
 
 /**
  * Where a file stands:
@@ -76,12 +77,41 @@ export interface RecordingWithFiles extends RecordingRecord {
   files: FileRecord[];
 }
 
+/**
+ * What a recording's uploads add up to: `uploading` when a file is being sent,
+ * else `failed` when one failed for good, else `queued` when one waits (also
+ * between retries), else `uploaded` when one was uploaded, else `local`.
+ */
+export type RecordingUploadState = 'local' | 'queued' | 'uploading' | 'uploaded' | 'failed';
+
+export interface RecordingFilter {
+  app?: string;
+  streamId?: string;
+  uploadState?: RecordingUploadState;
+  /** ISO 8601: recordings that started at or after it. */
+  startedFrom?: string;
+  /** ISO 8601: recordings that started before it. */
+  startedBefore?: string;
+}
+
+/** A recording in a listing, with its upload state. */
+export interface RecordingSummary extends RecordingRecord {
+  uploadState: RecordingUploadState;
+  /** Files per state. */
+  fileCounts: Record<FileState, number>;
+}
+
 export interface RecordingCatalog {
   /** Adds a recording and its files in state `local`; files already known are left as they are. */
   addRecording(recording: Omit<RecordingRecord, 'createdAt'>, files: NewFile[]): Promise<void>;
   getRecording(recordingId: string): Promise<RecordingWithFiles | undefined>;
-  /** Newest first. */
-  listRecordings(filter?: { app?: string; streamId?: string; limit?: number; offset?: number }): Promise<RecordingRecord[]>;
+  /** Newest first (by start, then id); `after` continues a listing after the given recording (keyset paging). */
+  listRecordings(filter?: RecordingFilter & { limit?: number; offset?: number; after?: { startedAt: string; recordingId: string } }): Promise<RecordingSummary[]>;
+  countRecordings(filter?: RecordingFilter): Promise<number>;
+  /** Removes a recording and its files from the catalog (not from disk or bucket); false when unknown. */
+  deleteRecording(recordingId: string): Promise<boolean>;
+  /** Files waiting for or in upload: how many, their bytes, and when the oldest was cataloged. */
+  uploadBacklog(): Promise<{ files: number; bytes: number; oldestCreatedAt?: string }>;
   /** A file by the name it is served under, for `/<app>/streams|previews/<name>`. */
   findFile(app: string, name: string): Promise<FileRecord | undefined>;
   /** Uploaded files whose local copy still exists, of recordings that ended before `endedBefore`. */
@@ -154,6 +184,8 @@ export interface CredentialPage {
   items: StoredCredential[];
   /** Pass as `pageToken` for the next page; absent on the last page. */
   nextPageToken?: string;
+  /** Pass as `pageToken` for the page before; absent on the first page. */
+  previousPageToken?: string;
 }
 
 export interface CredentialStore {
@@ -173,5 +205,10 @@ export interface Store {
   catalog: RecordingCatalog;
   queue: UploadQueue;
   credentials: CredentialStore;
+  // admin API (src/store/admin-types.ts)
+  appSettings: AppSettingsStore;
+  auth: AuthStore;
+  publishCredentials: PublishCredentialStore;
+  outbox: WebhookOutbox;
   close(): Promise<void>;
 }

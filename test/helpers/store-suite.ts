@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NewFile, RecordingRecord, Store } from '../../src/store/types.js';
+import { adminStoreSuite } from './store-suite-admin.js';
 
 export interface StoreHarness {
   store: Store;
@@ -85,6 +86,56 @@ export function storeSuite(name: string, open: () => Promise<StoreHarness>): voi
     assert.equal(f?.recordingId, a.rec.recordingId);
     assert.equal(f?.kind, 'hls-segment');
     assert.equal(await store.catalog.findFile('other', `${a.rec.name}.mp4`), undefined);
+  });
+
+  withStore('listings carry the upload state, filter by state and start time, page by key, and count', async ({ store }) => {
+    const day = (d: number) => new Date(Date.UTC(2026, 0, d));
+    const a = sampleRecording('live', day(1));
+    const b = sampleRecording('live', day(2));
+    const c = sampleRecording('live', day(3));
+    const d = sampleRecording('live', day(4));
+    for (const r of [a, b, c, d]) await store.catalog.addRecording(r.rec, r.files);
+    // a: stays local; b: uploaded; c: one file failed; d: queued
+    await store.queue.enqueue(b.rec.recordingId, [b.files[0].name]);
+    const jb = await store.queue.claim('n', 60_000);
+    await store.queue.complete(jb!.file.id, 'n', result('b'));
+    await store.queue.enqueue(c.rec.recordingId, [c.files[0].name, c.files[1].name]);
+    const jc = await store.queue.claim('n', 60_000);
+    await store.queue.fail(jc!.file.id, 'n', { code: 'access_denied', message: 'denied' });
+    await store.queue.enqueue(d.rec.recordingId, [d.files[0].name]);
+    const all = await store.catalog.listRecordings({ app: 'live' });
+    assert.deepEqual(all.map((r) => r.uploadState), ['queued', 'failed', 'uploaded', 'local']);
+    assert.equal(all[1].fileCounts.failed, 1);
+    assert.equal(all[1].fileCounts.queued, 1);
+    assert.equal(all[3].fileCounts.local, a.files.length);
+    assert.deepEqual((await store.catalog.listRecordings({ uploadState: 'failed' })).map((r) => r.recordingId), [c.rec.recordingId]);
+    assert.equal(await store.catalog.countRecordings({ app: 'live', uploadState: 'uploaded' }), 1);
+    const window = await store.catalog.listRecordings({ startedFrom: day(2).toISOString(), startedBefore: '2026-01-04T00:00:00+00:00' });
+    assert.deepEqual(window.map((r) => r.recordingId), [c.rec.recordingId, b.rec.recordingId], 'from is inclusive, before exclusive; offsets are normalized');
+    assert.equal(await store.catalog.countRecordings({ app: 'live' }), 4);
+    const page1 = await store.catalog.listRecordings({ app: 'live', limit: 3 });
+    const last = page1[page1.length - 1];
+    const page2 = await store.catalog.listRecordings({ app: 'live', limit: 3, after: { startedAt: last.startedAt, recordingId: last.recordingId } });
+    assert.deepEqual(page2.map((r) => r.recordingId), [a.rec.recordingId]);
+  });
+
+  withStore('a deleted recording leaves the catalog with its files; the backlog counts waiting bytes', async ({ store }) => {
+    const a = sampleRecording('live', new Date(Date.now() - 60_000));
+    const b = sampleRecording('live');
+    for (const r of [a, b]) await store.catalog.addRecording(r.rec, r.files);
+    assert.deepEqual(await store.catalog.uploadBacklog(), { files: 0, bytes: 0, oldestCreatedAt: undefined });
+    await store.queue.enqueue(a.rec.recordingId, [a.files[0].name, a.files[1].name]);
+    const backlog = await store.catalog.uploadBacklog();
+    assert.equal(backlog.files, 2);
+    assert.equal(backlog.bytes, a.files[0].size + a.files[1].size);
+    assert.ok(backlog.oldestCreatedAt && Date.parse(backlog.oldestCreatedAt) <= Date.now());
+    assert.equal(await store.catalog.deleteRecording(a.rec.recordingId), true);
+    assert.equal(await store.catalog.deleteRecording(a.rec.recordingId), false);
+    assert.equal(await store.catalog.getRecording(a.rec.recordingId), undefined);
+    assert.equal(await store.catalog.findFile('live', a.files[0].name), undefined);
+    assert.equal((await store.catalog.uploadBacklog()).files, 0, 'its queued files are gone too');
+    assert.equal(await store.queue.claim('n', 60_000), undefined);
+    assert.ok(await store.catalog.getRecording(b.rec.recordingId));
   });
 
   withStore('jobs are claimed oldest first, once, under a lease that can be renewed and expires', async ({ store }) => {
@@ -233,6 +284,14 @@ export function storeSuite(name: string, open: () => Promise<StoreHarness>): voi
     } while (token);
     assert.equal(pages, 3);
     assert.equal(new Set(ids).size, 5);
+    const first = await c.list({ pageSize: 2 });
+    assert.equal(first.previousPageToken, undefined, 'the first page has no page before it');
+    const second = await c.list({ pageSize: 2, pageToken: first.nextPageToken });
+    const back = await c.list({ pageSize: 2, pageToken: second.previousPageToken });
+    assert.deepEqual(back.items.map((x) => x.id), first.items.map((x) => x.id), 'the previous page of page 2 is page 1');
+    assert.equal(back.previousPageToken, undefined);
+    assert.deepEqual((await c.list({ pageSize: 2, pageToken: back.nextPageToken })).items, second.items);
+    await assert.rejects(c.list({ pageToken: 'bm9wZQ' }), /page token is not valid/);
     const renamed = await c.updateFriendlyName(made.id, 'renamed');
     assert.equal(renamed.friendlyName, 'renamed');
     await assert.rejects(c.updateFriendlyName(made.id, 'x'.repeat(65)), /at most 64/);
@@ -255,4 +314,6 @@ export function storeSuite(name: string, open: () => Promise<StoreHarness>): voi
     assert.equal(got?.files[0].state, 'queued');
     assert.equal((await store.credentials.reveal(cred.id))?.secretAccessKey, 's3cr3t-value');
   });
+
+  adminStoreSuite(withStore);
 }

@@ -180,7 +180,8 @@ export class RtmpConnection implements PublisherSession {
     const [appPart, appQuery = ''] = this.connectApp.split('?', 2);
     const [name, nameQuery = ''] = rawName.split('?', 2);
     const query = { ...parseQuery(appQuery), ...parseQuery(nameQuery) };
-    const token = typeof query.token === 'string' ? query.token : undefined;
+    // The publish credential: `?token=` (signed tokens) or `?key=` (stream keys), after the stream id or the app.
+    const token = typeof query.token === 'string' ? query.token : typeof query.key === 'string' ? query.key : undefined;
     this.app = appPart;
     this.streamId = name;
     this.log = this.log.child({ app: this.app, streamId: this.streamId });

@@ -1,5 +1,5 @@
 /** The recording catalog on SQLite. */
-import type { FileState, NewFile, RecordingCatalog, RecordingRecord, RecordingWithFiles, FileRecord } from '../types.js';
+import type { FileState, NewFile, RecordingCatalog, RecordingFilter, RecordingRecord, RecordingSummary, RecordingWithFiles, FileRecord } from '../types.js';
 import type { Db } from './database.js';
 import { toFile, toRecording, type FileRow, type RecordingRow } from './rows.js';
 
@@ -47,15 +47,40 @@ export class SqliteCatalog implements RecordingCatalog {
     return { ...toRecording(row), files: files.map(toFile) };
   }
 
-  async listRecordings(filter: { app?: string; streamId?: string; limit?: number; offset?: number } = {}): Promise<RecordingRecord[]> {
+  async listRecordings(
+    filter: RecordingFilter & { limit?: number; offset?: number; after?: { startedAt: string; recordingId: string } } = {},
+  ): Promise<RecordingSummary[]> {
     const rows = this.db
       .prepare(
-        `SELECT * FROM recordings
-         WHERE (@app IS NULL OR app = @app) AND (@streamId IS NULL OR stream_id = @streamId)
+        `SELECT * FROM (${SUMMARY_SQL}) WHERE ${FILTER_SQL}
+           AND (@afterStarted IS NULL OR started_at < @afterStarted OR (started_at = @afterStarted AND id < @afterId))
          ORDER BY started_at DESC, id DESC LIMIT @limit OFFSET @offset`,
       )
-      .all({ app: filter.app ?? null, streamId: filter.streamId ?? null, limit: filter.limit ?? 100, offset: filter.offset ?? 0 }) as RecordingRow[];
-    return rows.map(toRecording);
+      .all({
+        ...filterParams(filter),
+        afterStarted: filter.after?.startedAt ?? null,
+        afterId: filter.after?.recordingId ?? null,
+        limit: filter.limit ?? 100,
+        offset: filter.offset ?? 0,
+      }) as SummaryRow[];
+    return rows.map(toSummary);
+  }
+
+  async countRecordings(filter: RecordingFilter = {}): Promise<number> {
+    const row = this.db.prepare(`SELECT COUNT(*) AS n FROM (${SUMMARY_SQL}) WHERE ${FILTER_SQL}`).get(filterParams(filter)) as { n: number };
+    return row.n;
+  }
+
+  async deleteRecording(recordingId: string): Promise<boolean> {
+    // recording_files rows go with it (ON DELETE CASCADE).
+    return this.db.prepare('DELETE FROM recordings WHERE id = ?').run(recordingId).changes === 1;
+  }
+
+  async uploadBacklog(): Promise<{ files: number; bytes: number; oldestCreatedAt?: string }> {
+    const row = this.db
+      .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, MIN(created_at) AS oldest FROM recording_files WHERE state IN ('queued', 'uploading')`)
+      .get() as { n: number; bytes: number; oldest: string | null };
+    return { files: row.n, bytes: row.bytes, oldestCreatedAt: row.oldest ?? undefined };
   }
 
   async findFile(app: string, name: string): Promise<FileRecord | undefined> {
@@ -87,4 +112,44 @@ export class SqliteCatalog implements RecordingCatalog {
     for (const r of rows) out[r.state] = r.n;
     return out;
   }
+}
+
+/** Each recording with its files counted by state and its upload state (see `RecordingUploadState`). */
+const SUMMARY_SQL = `
+  SELECT r.*, c.n_local, c.n_queued, c.n_uploading, c.n_uploaded, c.n_failed,
+    CASE WHEN c.n_uploading > 0 THEN 'uploading' WHEN c.n_failed > 0 THEN 'failed' WHEN c.n_queued > 0 THEN 'queued'
+         WHEN c.n_uploaded > 0 THEN 'uploaded' ELSE 'local' END AS upload_state
+  FROM recordings r JOIN (
+    SELECT r2.id AS rid,
+      COALESCE(SUM(f.state = 'local'), 0) AS n_local, COALESCE(SUM(f.state = 'queued'), 0) AS n_queued,
+      COALESCE(SUM(f.state = 'uploading'), 0) AS n_uploading, COALESCE(SUM(f.state = 'uploaded'), 0) AS n_uploaded,
+      COALESCE(SUM(f.state = 'failed'), 0) AS n_failed
+    FROM recordings r2 LEFT JOIN recording_files f ON f.recording_id = r2.id GROUP BY r2.id
+  ) c ON c.rid = r.id`;
+
+const FILTER_SQL = `(@app IS NULL OR app = @app) AND (@streamId IS NULL OR stream_id = @streamId)
+  AND (@state IS NULL OR upload_state = @state)
+  AND (@from IS NULL OR started_at >= @from) AND (@before IS NULL OR started_at < @before)`;
+
+function filterParams(f: RecordingFilter): Record<string, string | null> {
+  // Stored times are ISO strings in UTC with milliseconds, so comparing normalized strings compares instants.
+  const iso = (v?: string) => (v === undefined ? null : new Date(v).toISOString());
+  return { app: f.app ?? null, streamId: f.streamId ?? null, state: f.uploadState ?? null, from: iso(f.startedFrom), before: iso(f.startedBefore) };
+}
+
+interface SummaryRow extends RecordingRow {
+  n_local: number;
+  n_queued: number;
+  n_uploading: number;
+  n_uploaded: number;
+  n_failed: number;
+  upload_state: RecordingSummary['uploadState'];
+}
+
+function toSummary(r: SummaryRow): RecordingSummary {
+  return {
+    ...toRecording(r),
+    uploadState: r.upload_state,
+    fileCounts: { local: r.n_local, queued: r.n_queued, uploading: r.n_uploading, uploaded: r.n_uploaded, failed: r.n_failed },
+  };
 }

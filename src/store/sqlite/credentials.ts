@@ -69,17 +69,36 @@ export class SqliteCredentialStore implements CredentialStore {
 
   async list(opts: { pageSize?: number; pageToken?: string } = {}): Promise<CredentialPage> {
     const size = Math.min(1000, Math.max(1, opts.pageSize ?? 50));
-    // The page token is the last id of the previous page (ids are random, so order by creation then id).
-    const after = opts.pageToken ? this.row(decodeToken(opts.pageToken)) : undefined;
-    if (opts.pageToken && !after) throw new AppError('page_token_invalid', 'page token is not valid', 400);
+    // A page token names the row a page continues from (ids are random, so order by creation then id):
+    // the last row of the page before it, or — for a previous page — the first row of the page after it.
+    const token = opts.pageToken ? decodeToken(opts.pageToken) : undefined;
+    const from = token ? this.row(token.id) : undefined;
+    if (token && !from) throw new AppError('page_token_invalid', 'page token is not valid', 400);
+    const params = { created: from?.created_at ?? null, id: from?.id ?? null, limit: size + 1 };
+    if (token?.backwards) {
+      const rows = this.db
+        .prepare(`SELECT * FROM credentials WHERE created_at < @created OR (created_at = @created AND id < @id) ORDER BY created_at DESC, id DESC LIMIT @limit`)
+        .all(params) as CredentialRow[];
+      const items = rows.slice(0, size).reverse().map(toCredential);
+      return {
+        items,
+        // The page after this one starts right after its last row.
+        ...(items.length ? { nextPageToken: encodeToken(items[items.length - 1].id, false) } : {}),
+        ...(rows.length > size && items.length ? { previousPageToken: encodeToken(items[0].id, true) } : {}),
+      };
+    }
     const rows = this.db
       .prepare(
         `SELECT * FROM credentials WHERE (@created IS NULL OR created_at > @created OR (created_at = @created AND id > @id))
          ORDER BY created_at, id LIMIT @limit`,
       )
-      .all({ created: after?.created_at ?? null, id: after?.id ?? null, limit: size + 1 }) as CredentialRow[];
+      .all(params) as CredentialRow[];
     const items = rows.slice(0, size).map(toCredential);
-    return rows.length > size ? { items, nextPageToken: Buffer.from(items[items.length - 1].id).toString('base64url') } : { items };
+    return {
+      items,
+      ...(rows.length > size ? { nextPageToken: encodeToken(items[items.length - 1].id, false) } : {}),
+      ...(token && items.length ? { previousPageToken: encodeToken(items[0].id, true) } : {}),
+    };
   }
 
   async updateFriendlyName(id: string, friendlyName: string): Promise<StoredCredential> {
@@ -104,6 +123,12 @@ export class SqliteCredentialStore implements CredentialStore {
   }
 }
 
-function decodeToken(token: string): string {
-  return Buffer.from(token, 'base64url').toString('utf8');
+/** `<id` pages backwards from a row; a plain id (the first token format) pages forwards after it. */
+function encodeToken(id: string, backwards: boolean): string {
+  return Buffer.from(backwards ? `<${id}` : id).toString('base64url');
+}
+
+function decodeToken(token: string): { id: string; backwards: boolean } {
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  return text.startsWith('<') ? { id: text.slice(1), backwards: true } : { id: text, backwards: false };
 }

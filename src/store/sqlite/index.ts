@@ -5,6 +5,10 @@ import { openDatabase, type Db } from './database.js';
 import { SqliteCatalog } from './catalog.js';
 import { SqliteUploadQueue } from './queue.js';
 import { SqliteCredentialStore } from './credentials.js';
+import { SqliteAppSettingsStore } from './app-settings.js';
+import { SqliteAuthStore } from './auth.js';
+import { SqlitePublishCredentialStore } from './publish-credentials.js';
+import { SqliteWebhookOutbox } from './outbox.js';
 
 export interface SqliteStore extends Store {
   /** The open database (tests, diagnostics). */
@@ -33,6 +37,10 @@ export function openSqliteStore(options: { dataDir: string; secretKey?: string; 
     catalog: new SqliteCatalog(db),
     queue: new SqliteUploadQueue(db),
     credentials: new SqliteCredentialStore(db, key.box),
+    appSettings: new SqliteAppSettingsStore(db, key.box),
+    auth: new SqliteAuthStore(db),
+    publishCredentials: new SqlitePublishCredentialStore(db, key.box),
+    outbox: new SqliteWebhookOutbox(db),
     async close() {
       if (closed) return;
       closed = true;

@@ -66,4 +66,82 @@ export const MIGRATIONS: string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  // 2: the admin API: settings saved through it, the admin account, sessions, API tokens,
+  // publish credentials, the webhook outbox.
+  `
+  CREATE TABLE app_settings (
+    name TEXT PRIMARY KEY,
+    sealed TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  CREATE TABLE admin_users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    password_changed_at TEXT NOT NULL
+  );
+
+  CREATE TABLE admin_sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES admin_users (id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    ip TEXT,
+    user_agent TEXT
+  );
+  CREATE INDEX admin_sessions_by_user ON admin_sessions (user_id);
+
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES admin_users (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    hint TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    expires_at INTEGER,
+    last_used_at TEXT
+  );
+
+  CREATE TABLE stream_keys (
+    app TEXT NOT NULL,
+    stream_id TEXT NOT NULL,
+    key_hash TEXT NOT NULL,
+    hint TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    PRIMARY KEY (app, stream_id)
+  );
+
+  CREATE TABLE signing_secrets (
+    app TEXT PRIMARY KEY,
+    sealed TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    app TEXT NOT NULL,
+    event TEXT NOT NULL,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    last_error TEXT,
+    last_status INTEGER,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+  CREATE INDEX webhook_deliveries_by_app ON webhook_deliveries (app, created_at);
+  `,
 ];

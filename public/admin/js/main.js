@@ -1,0 +1,147 @@
+/**
+ * The panel's entry point: checks the session (`GET /auth/me`), shows the
+ * login view or the routed view, and keeps the events channel open while
+ * logged in. Routes live in the URL hash (`#/apps/live/storage`), so a view
+ * can be bookmarked and reloaded.
+ *
+ * State for people and tests: `<body data-session="in|out" data-view="…">`.
+ * Each view module exports `render(main, params, query)` and may return a
+ * cleanup function, called when the user leaves the view.
+ */
+import { api, onSessionEnded, request, setCsrfToken } from './api.js';
+import { connect, disconnect } from './events.js';
+import { fill, h, toast } from './dom.js';
+import { session } from './session.js';
+import * as login from './views/login.js';
+import * as streams from './views/streams.js';
+import * as recordings from './views/recordings.js';
+import * as apps from './views/apps.js';
+import * as appSettings from './views/app-settings.js';
+import * as credentials from './views/credentials.js';
+import * as account from './views/account.js';
+
+const main = document.getElementById('main');
+const ROUTES = [
+  { pattern: /^\/streams$/, view: streams, nav: 'streams' },
+  { pattern: /^\/recordings$/, view: recordings, nav: 'recordings' },
+  { pattern: /^\/apps$/, view: apps, nav: 'apps' },
+  { pattern: /^\/apps\/([^/]+)(?:\/([a-z-]+))?$/, view: appSettings, nav: 'apps', keys: ['app', 'tab'] },
+  { pattern: /^\/credentials$/, view: credentials, nav: 'credentials' },
+  { pattern: /^\/account$/, view: account, nav: 'account' },
+];
+const DEFAULT_ROUTE = '#/streams';
+let cleanup = null;
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, '') || '';
+  const [path, qs] = raw.split('?');
+  return { path: path || '/', query: new URLSearchParams(qs || '') };
+}
+
+function leaveView() {
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch {
+      // A view that fails to clean up must not block the next one.
+    }
+  }
+  cleanup = null;
+}
+
+function route() {
+  if (session.state !== 'in') return;
+  const { path, query } = parseHash();
+  const r = ROUTES.find((x) => x.pattern.test(path));
+  if (!r) {
+    location.replace(DEFAULT_ROUTE);
+    return;
+  }
+  const m = r.pattern.exec(path);
+  const params = Object.fromEntries((r.keys || []).map((k, i) => [k, m[i + 1] ? decodeURIComponent(m[i + 1]) : undefined]));
+  leaveView();
+  document.body.dataset.view = r.nav === 'apps' && params.app ? 'app-settings' : r.nav;
+  for (const a of document.querySelectorAll('#nav a')) {
+    if (a.dataset.nav === r.nav) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  fill(main);
+  cleanup = r.view.render(main, params, query) || null;
+  // Moves focus to the new view's heading, as a page load would, for screen readers and keyboards.
+  const heading = main.querySelector('h1');
+  if (heading) {
+    heading.setAttribute('tabindex', '-1');
+    heading.focus({ preventScroll: true });
+  }
+}
+
+function showSessionTools(visible) {
+  document.getElementById('nav').hidden = !visible;
+  document.getElementById('session-tools').hidden = !visible;
+}
+
+/** Logged in: remember the CSRF token, open the events channel, show the routed view. */
+function enter(me) {
+  setCsrfToken(me.csrfToken);
+  session.state = 'in';
+  session.user = me.user;
+  document.body.dataset.session = 'in';
+  showSessionTools(true);
+  connect(() => leave('Your session ended. Log in again to continue.'));
+  loadServerInfo();
+  // A new hash routes through `hashchange`; the same one is routed here.
+  if (!location.hash || location.hash === '#/login') location.replace(DEFAULT_ROUTE);
+  else route();
+}
+
+/** Logged out (or the session ended): the login view, with an optional reason. */
+function leave(reason) {
+  if (session.state === 'out') return;
+  session.state = 'out';
+  setCsrfToken(null);
+  disconnect();
+  leaveView();
+  document.body.dataset.session = 'out';
+  document.body.dataset.view = 'login';
+  showSessionTools(false);
+  fill(main);
+  login.render(main, { reason, onLoggedIn: enter });
+}
+
+async function loadServerInfo() {
+  try {
+    const s = await api.get('/server');
+    session.server = s;
+    fill(document.getElementById('foot'), `bucketcast ${s.version} · RTMP port ${s.rtmpPort}`);
+  } catch {
+    // Only the footer needs it; views that need the RTMP port ask the API themselves.
+  }
+}
+
+onSessionEnded(() => leave('Your session ended. Log in again to continue.'));
+window.addEventListener('hashchange', route);
+const logoutButton = document.getElementById('logout');
+logoutButton.addEventListener('click', async () => {
+  logoutButton.disabled = true;
+  try {
+    await api.post('/auth/logout');
+    leave('You are logged out.');
+  } catch (err) {
+    if (!err.sessionEnded) toast(`Logging out failed: ${err.message}`, 'error');
+  } finally {
+    logoutButton.disabled = false;
+  }
+});
+
+(async function boot() {
+  try {
+    const me = await request('GET', '/auth/me', { quiet401: true }).catch((err) => {
+      if (err.status === 401) return null;
+      throw err;
+    });
+    if (me) enter(me);
+    else leave();
+  } catch (err) {
+    fill(main, h('div', { class: 'error-box', role: 'alert' }, `The panel cannot start: ${err.message}`));
+  }
+})();

@@ -1,0 +1,146 @@
+/**
+ * Live streams: a card per publisher with its preview thumbnail (reloaded
+ * every few seconds with a cache-busting query, a placeholder until the
+ * first preview exists), protocol, codecs, resolution, bitrate and duration,
+ * a recording on/off switch, kick, and a play button (the player page).
+ * The list follows the events channel (streams starting and ending,
+ * recordings starting and completing) and is re-read every few seconds for
+ * the bitrate.
+ *
+ * State for tests: `article[data-stream="<app>/<streamId>"][data-recording]`,
+ * its `img[data-thumb="loading|loaded|none"][data-loads]`.
+ */
+import { api, seg } from '../api.js';
+import { act, errorBox, fill, fmtBitrate, fmtDuration, h, showError } from '../dom.js';
+import { confirmDialog } from '../dialogs.js';
+import { on } from '../events.js';
+
+const REFRESH_MS = 5000;
+const THUMB_MS = 3000;
+const FALLBACK = 'img/no-preview.svg';
+
+export function render(main) {
+  const grid = h('div', { class: 'grid', id: 'streams', 'aria-live': 'polite' }, h('p', { class: 'loading', 'aria-busy': 'true' }, 'Loading…'));
+  const problems = errorBox();
+  fill(main, h('h1', {}, 'Live streams'), problems, grid);
+  const cards = new Map();
+  let loading = null;
+
+  const load = async () => {
+    if (loading) return loading;
+    loading = (async () => {
+      try {
+        const { streams } = await api.get('/streams');
+        problems.hidden = true;
+        const keys = new Set(streams.map((s) => `${s.app}/${s.streamId}`));
+        for (const [k, c] of cards) if (!keys.has(k)) (c.dispose(), cards.delete(k));
+        for (const s of streams) {
+          const k = `${s.app}/${s.streamId}`;
+          if (!cards.has(k)) cards.set(k, streamCard(s, problems, load));
+          cards.get(k).update(s);
+        }
+        const els = [...cards.values()].map((c) => c.el);
+        // Re-attached only when the set changed, so focus inside a card survives the periodic refresh.
+        const same = els.length === grid.children.length && els.every((e, i) => grid.children[i] === e);
+        if (!same) fill(grid, els.length ? els : h('p', { class: 'empty', id: 'no-streams' }, 'No live streams. Publish with OBS or ffmpeg to rtmp://<host>:<port>/<app>/<streamId>, or over WHIP.'));
+      } catch (err) {
+        if (!err.sessionEnded) showError(problems, err, 'Live streams could not be loaded: ');
+      } finally {
+        loading = null;
+      }
+    })();
+    return loading;
+  };
+  load();
+  const timer = setInterval(load, REFRESH_MS);
+  const offs = ['stream.started', 'stream.ended', 'recording.started', 'recording.completed', 'reconnected'].map((t) => on(t, () => load()));
+  return () => {
+    clearInterval(timer);
+    offs.forEach((off) => off());
+    for (const c of cards.values()) c.dispose();
+  };
+}
+
+function streamCard(s, problems, reload) {
+  const img = h('img', { alt: `Preview of ${s.streamId}`, src: FALLBACK, 'data-thumb': 'loading', 'data-loads': '0', width: 320, height: 180 });
+  const info = h('dl', {});
+  const recBadge = h('span', { class: 'badge' });
+  const toggle = h('button', { type: 'button', class: 'secondary small', 'data-action': 'toggle-recording' });
+  const kick = h('button', { type: 'button', class: 'danger small', 'data-action': 'kick' }, 'Kick');
+  const play = h('a', { class: 'button small', target: '_blank', rel: 'noopener', 'data-action': 'play', href: s.urls.player }, '▶ Play');
+  const title = h('h2', {}, h('code', {}, `${s.app}/${s.streamId}`));
+  const el = h(
+    'article',
+    { class: 'card stream', 'data-stream': `${s.app}/${s.streamId}` },
+    h('div', { class: 'thumb' }, img, h('span', { class: 'badge live' }, 'LIVE')),
+    h('div', { class: 'body' }, title, info, h('div', { class: 'row' }, recBadge), h('div', { class: 'row' }, play, toggle, kick)),
+  );
+  let current = s;
+  let loads = 0;
+  // Loads the next preview off-screen and swaps it in only when it decoded, so a missing one never flashes.
+  const refreshThumb = () => {
+    const probe = new Image();
+    probe.onload = () => {
+      loads += 1;
+      img.src = probe.src;
+      img.dataset.thumb = 'loaded';
+      img.dataset.loads = String(loads);
+    };
+    probe.onerror = () => {
+      if (loads === 0) {
+        img.src = FALLBACK;
+        img.dataset.thumb = 'none';
+      }
+    };
+    probe.src = `${current.urls.preview}?t=${Date.now()}`;
+  };
+  refreshThumb();
+  const thumbTimer = setInterval(refreshThumb, THUMB_MS);
+  let started = Date.now() - s.durationSeconds * 1000;
+  const tick = () => {
+    const d = info.querySelector('[data-duration]');
+    if (d) d.textContent = fmtDuration((Date.now() - started) / 1000);
+  };
+  const tickTimer = setInterval(tick, 1000);
+
+  toggle.addEventListener('click', () =>
+    act(toggle, problems, async () => {
+      const path = `/streams/${seg(current.app)}/${seg(current.streamId)}/recording`;
+      if (current.recording) await api.del(path);
+      else await api.post(path);
+      await reload();
+    }),
+  );
+  kick.addEventListener('click', async () => {
+    const ok = await confirmDialog({ title: `Kick ${current.app}/${current.streamId}?`, text: 'The publisher is disconnected and its recording finalized. It can publish again (revoke its key to stop that).', confirmLabel: 'Kick', danger: true });
+    if (ok) await act(kick, problems, async () => (await api.post(`/streams/${seg(current.app)}/${seg(current.streamId)}/kick`), reload()));
+  });
+
+  return {
+    el,
+    update(next) {
+      current = next;
+      started = Date.now() - next.durationSeconds * 1000;
+      const v = next.video;
+      const rows = [
+        ['Protocol', next.protocol.toUpperCase()],
+        ['Video', v ? `${v.codec}${v.fps ? `, ${Math.round(v.fps)} fps` : ''}` : 'none yet'],
+        ['Resolution', v && v.width ? `${v.width}×${v.height}` : '—'],
+        ['Audio', next.audio ? next.audio.codec : 'none'],
+        ['Bitrate', fmtBitrate(next.bitrate)],
+        ['Duration', fmtDuration(next.durationSeconds), 'duration'],
+        ['From', next.remoteAddress],
+      ];
+      fill(info, rows.map(([k, val, key]) => [h('dt', {}, k), h('dd', key ? { 'data-duration': '' } : {}, val)]));
+      el.dataset.recording = next.recording ? 'on' : 'off';
+      recBadge.className = `badge ${next.recording ? 'bad' : ''}`;
+      fill(recBadge, next.recording ? `● Recording ${next.recording.name}` : 'Not recording');
+      toggle.textContent = next.recording ? 'Stop recording' : 'Start recording';
+      play.href = next.urls.player;
+    },
+    dispose() {
+      clearInterval(thumbTimer);
+      clearInterval(tickTimer);
+    },
+  };
+}

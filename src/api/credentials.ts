@@ -1,0 +1,105 @@
+/**
+ * `/api/v1/credentials/aws`, after Twilio's AWS Credential resource: create
+ * from `credentials=AKID:SECRET` (+ `friendlyName`, at most 64 characters) as
+ * `application/x-www-form-urlencoded` (Twilio's encoding; `Credentials` and
+ * `FriendlyName` are accepted too) or JSON; fetch; list with `pageSize`
+ * (at most 1000) and page tokens, with Twilio's `meta` block (in camelCase);
+ * rename (POST as Twilio, or PATCH); delete (409 while an app's
+ * `s3.credentials.credentialId` names it). The secret is never in an answer.
+ */
+import type { Request } from 'express';
+import type { AppLookup } from '../apps/app-registry.js';
+import type { CredentialStore, StoredCredential } from '../store/types.js';
+import { AppError, ValidationError } from '../errors.js';
+import { Fields, bodyObject, jsonOrFormBody, param, query, route, type Route } from './http.js';
+
+export interface CredentialRoutesOptions {
+  /** The encrypted credential store. */
+  credentials: CredentialStore;
+  /** Current applications (which use a credential). */
+  apps: AppLookup;
+}
+
+const BASE = '/api/v1/credentials/aws';
+const SID = /^CR[0-9a-fA-F]{32}$/;
+
+export function credentialRoutes(o: CredentialRoutesOptions): Route[] {
+  const usedBy = (sid: string) => o.apps.list().filter((a) => a.s3.credentials.credentialId === sid).map((a) => a.name);
+  const view = (c: StoredCredential) => ({
+    sid: c.id,
+    friendlyName: c.friendlyName,
+    accessKeyIdHint: c.accessKeyIdHint,
+    dateCreated: c.createdAt,
+    dateUpdated: c.updatedAt,
+    url: `${BASE}/${c.id}`,
+    usedBy: usedBy(c.id),
+  });
+  const find = async (req: Request) => {
+    const sid = param(req, 'sid');
+    const c = SID.test(sid) ? await o.credentials.get(sid) : undefined;
+    if (!c) throw new AppError('credential_not_found', `no stored credential "${sid}"`, 404);
+    return c;
+  };
+  const rename = async (req: Request) => {
+    const c = await find(req);
+    const f = new Fields(bodyObject(req, true)).only('friendlyName', 'FriendlyName');
+    const friendlyName = f.string('friendlyName', { required: true, max: 64, aliases: ['FriendlyName'] });
+    f.check();
+    return view(await o.credentials.updateFriendlyName(c.id, friendlyName!));
+  };
+  return [
+    route('post', '/credentials/aws', jsonOrFormBody, async (req, res) => {
+      const f = new Fields(bodyObject(req)).only('credentials', 'Credentials', 'friendlyName', 'FriendlyName');
+      const pair = f.string('credentials', { required: true, max: 400, aliases: ['Credentials'] });
+      const friendlyName = f.string('friendlyName', { max: 64, aliases: ['FriendlyName'] });
+      f.check();
+      let c: StoredCredential;
+      try {
+        c = await o.credentials.create({ credentials: pair!, friendlyName });
+      } catch (err) {
+        // The store's message never repeats the input (it holds the secret).
+        if (err instanceof AppError && err.code === 'credentials_invalid') throw new ValidationError([{ path: 'credentials', message: err.message }]);
+        throw err;
+      }
+      res.status(201).setHeader('Location', `${BASE}/${c.id}`);
+      return view(c);
+    }),
+    route('get', '/credentials/aws', async (req) => {
+      const pageSize = query.int(req, 'pageSize', 1, 1000, query.int(req, 'PageSize', 1, 1000, 50));
+      const page = query.int(req, 'page', 0, 1_000_000, query.int(req, 'Page', 0, 1_000_000, 0));
+      const pageToken = query.string(req, 'pageToken') ?? query.string(req, 'PageToken');
+      let result;
+      try {
+        result = await o.credentials.list({ pageSize, pageToken: pageToken || undefined });
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'page_token_invalid') throw new AppError('invalid_parameter', 'query parameter pageToken: not a page token from this API', 400);
+        throw err;
+      }
+      const urlOf = (p: number, token?: string) => `${BASE}?pageSize=${pageSize}&page=${p}${token ? `&pageToken=${encodeURIComponent(token)}` : ''}`;
+      return {
+        credentials: result.items.map(view),
+        meta: {
+          key: 'credentials',
+          page,
+          pageSize,
+          url: urlOf(page, pageToken || undefined),
+          firstPageUrl: urlOf(0),
+          nextPageUrl: result.nextPageToken ? urlOf(page + 1, result.nextPageToken) : null,
+          previousPageUrl: result.previousPageToken ? urlOf(Math.max(0, page - 1), result.previousPageToken) : null,
+          nextPageToken: result.nextPageToken ?? null,
+          previousPageToken: result.previousPageToken ?? null,
+        },
+      };
+    }),
+    route('get', '/credentials/aws/:sid', async (req) => view(await find(req))),
+    route('post', '/credentials/aws/:sid', jsonOrFormBody, rename),
+    route('patch', '/credentials/aws/:sid', jsonOrFormBody, rename),
+    route('delete', '/credentials/aws/:sid', async (req, res) => {
+      const c = await find(req);
+      const apps = usedBy(c.id);
+      if (apps.length) throw new AppError('credential_in_use', `credential ${c.id} is used by ${apps.map((a) => `"${a}"`).join(', ')} (s3.credentials.credentialId); point those applications elsewhere first`, 409);
+      await o.credentials.delete(c.id);
+      res.status(204).end();
+    }),
+  ];
+}

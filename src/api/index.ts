@@ -1,0 +1,165 @@
+/**
+ * The admin API for `main.ts`: the express router (`/api/v1/…` and
+ * `/metrics`), the live events channel on the HTTP server's upgrades, and the
+ * metrics registry whose forwarding hook main hands to the forwarding module.
+ * Every route but login and the OpenAPI document needs an admin (session
+ * cookie + CSRF header, or an API token).
+ */
+import type { Server } from 'node:http';
+import { Router } from 'express';
+import type { AppRegistry } from '../apps/app-registry.js';
+import { AppAdmin } from '../apps/app-admin.js';
+import type { ApiSettings } from '../config/api-schema.js';
+import type { AppSettings } from '../config/schema.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { BusEvents } from '../events/types.js';
+import type { Lifecycle } from '../lifecycle.js';
+import type { Logger } from '../log/logger.js';
+import type { PublisherSession } from '../ingest/types.js';
+import type { ActiveRecording } from '../recording/recording-manager.js';
+import type { Store } from '../store/types.js';
+import type { FailureCounts } from '../storage/failure-stats.js';
+import type { RecordingDeletion } from '../storage/recording-delete.js';
+import type { ValidationReport } from '../storage/validate.js';
+import type { AuthService } from '../auth/auth-service.js';
+import type { PublishCredentials } from '../auth/publish-credentials.js';
+import type { DeliveryCounts } from '../webhooks/webhook-sender.js';
+import { requireAdmin } from '../auth/http-auth.js';
+import { AppError } from '../errors.js';
+import { apiErrorHandler, mount, route, type Route } from './http.js';
+import { authRoutes } from './auth-routes.js';
+import { applicationRoutes } from './applications.js';
+import { publishSecurityRoutes } from './publish-security.js';
+import { storageValidationRoutes } from './storage-validation.js';
+import { streamRoutes } from './streams.js';
+import { recordingRoutes } from './recordings.js';
+import { credentialRoutes } from './credentials.js';
+import { webhookRoutes } from './webhook-deliveries.js';
+import { serverRoutes } from './server-info.js';
+import { Metrics, metricsRoute } from './metrics.js';
+import { EventsChannel, EVENTS_PATH } from './events-channel.js';
+import { UploadProgress } from './upload-progress.js';
+import { openApiDocument } from './openapi.js';
+
+export interface ApiOptions {
+  /** The `api` config section. */
+  settings: ApiSettings;
+  /** The durable store (catalog, credentials, app settings, outbox …). */
+  store: Store;
+  /** Current applications; changes go through `AppAdmin` into it. */
+  apps: AppRegistry;
+  /** Apps whose settings the API saved (from `loadApps`). */
+  savedApps: Set<string>;
+  /** Events the live channel forwards and upload progress is read from. */
+  events: EventBus<BusEvents>;
+  /** The live publishers (the stream registry). */
+  streams: { list(): PublisherSession[]; get(app: string, streamId: string): PublisherSession | undefined };
+  /** Recordings in progress, and starting/stopping them. */
+  recordings: { list(): ActiveRecording[]; startFor(s: PublisherSession): void; stopFor(app: string, streamId: string): Promise<void> };
+  /** The storage module: validation, retries, deletion, failure counts. */
+  storage: {
+    validate(app: string, candidate?: AppSettings): Promise<ValidationReport | undefined>;
+    retry(filter: { recordingId: string }): Promise<number>;
+    deleteRecording(id: string, opts: { keepObjects?: boolean }): Promise<RecordingDeletion>;
+    failures(): FailureCounts;
+  };
+  /** The webhooks module: wake on retries, test pings, delivery counts. */
+  webhooks: { wake(): void; ping(app: string, url: string): Promise<string>; counts: DeliveryCounts };
+  /** Admin authentication (sessions, tokens). */
+  auth: AuthService;
+  /** Stream keys and signing secrets. */
+  publishCredentials: PublishCredentials;
+  /** The RTMP listener's port (for publish URLs). */
+  rtmpPort: () => number;
+  log: Logger;
+}
+
+/** Every route of `/api/v1`, unguarded ones first (the OpenAPI test walks this list). */
+export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgress): { open: Route[]; guarded: Route[] } {
+  const urls = { rtmpPort: o.rtmpPort };
+  return {
+    open: [route('get', '/openapi.json', () => openApiDocument()), ...authRoutes({ auth: o.auth })],
+    guarded: [
+      ...serverRoutes({ rtmpPort: o.rtmpPort, publicUrl: o.settings.publicUrl }),
+      ...applicationRoutes({ apps: o.apps, admin, streams: o.streams, ...urls }),
+      ...storageValidationRoutes({ admin, storage: o.storage }),
+      ...publishSecurityRoutes({ credentials: o.publishCredentials, ...urls }),
+      ...webhookRoutes({ outbox: o.store.outbox, apps: o.apps, webhooks: o.webhooks }),
+      ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings }),
+      ...recordingRoutes({ catalog: o.store.catalog, storage: o.storage, progress }),
+      ...credentialRoutes({ credentials: o.store.credentials, apps: o.apps }),
+      route('get', '/events', () => {
+        throw new AppError('upgrade_required', `${EVENTS_PATH} is a WebSocket: connect with ws:// or wss://`, 426);
+      }),
+    ],
+  };
+}
+
+export class Api implements Lifecycle {
+  readonly router = Router();
+  readonly metrics: Metrics;
+  private readonly progress: UploadProgress;
+  private channel?: EventsChannel;
+  private server?: Server;
+  private readonly log: Logger;
+
+  constructor(private readonly o: ApiOptions) {
+    this.log = o.log.child({ module: 'api' });
+    this.progress = new UploadProgress(o.events);
+    const admin = new AppAdmin({
+      registry: o.apps,
+      store: o.store.appSettings,
+      saved: o.savedApps,
+      liveStreams: (app) => o.streams.list().filter((s) => s.app === app).length,
+      onDeleted: (name) => o.store.publishCredentials.deleteApp(name),
+      log: this.log,
+    });
+    this.metrics = new Metrics({
+      apps: () => o.apps.list().map((a) => a.name),
+      streams: () => o.streams.list(),
+      recordings: () => o.recordings.list(),
+      catalog: o.store.catalog,
+      failures: () => o.storage.failures(),
+      outbox: o.store.outbox,
+      webhookCounts: () => o.webhooks.counts,
+    });
+
+    const v1 = Router();
+    v1.use((_req, res, next) => {
+      res.setHeader('Cache-Control', 'no-store');
+      next();
+    });
+    const { open, guarded } = apiRoutes(o, admin, this.progress);
+    mount(v1, open);
+    v1.use(requireAdmin(o.auth));
+    mount(v1, guarded);
+    v1.use((req) => {
+      throw new AppError('not_found', `${req.method} /api/v1${req.path} not found`, 404);
+    });
+    v1.use(apiErrorHandler(this.log));
+    this.router.use('/api/v1', v1);
+
+    const m = Router();
+    mount(m, [metricsRoute(this.metrics)].map((r) => ({ ...r, handlers: [requireAdmin(o.auth, { optional: () => o.settings.metrics.public }), ...r.handlers] })));
+    m.use(apiErrorHandler(this.log));
+    this.router.use(m);
+  }
+
+  /** The HTTP server whose upgrades carry the events channel (before `start`). */
+  attach(server: Server): void {
+    this.server = server;
+  }
+
+  async start(): Promise<void> {
+    await this.progress.start();
+    if (this.server) {
+      this.channel = new EventsChannel({ server: this.server, events: this.o.events, auth: this.o.auth, catalog: this.o.store.catalog, log: this.o.log });
+      await this.channel.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.channel?.stop();
+    await this.progress.stop();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * `/api/v1/recordings`: finished recordings from the catalog, newest first,
+ * filtered by app, stream, upload state and start time, paged with
+ * `limit` + `pageToken`; one recording with its files (state, attempts, last
+ * error, bucket and key of each) and stable URLs; retry its failed uploads;
+ * delete it from the bucket, local disk and catalog. Recordings in progress
+ * are on `/api/v1/streams` (their `recording`).
+ */
+import type { Request } from 'express';
+import type { FileKind } from '../events/types.js';
+import type { FileRecord, RecordingCatalog, RecordingRecord, RecordingSummary, RecordingUploadState, RecordingWithFiles } from '../store/types.js';
+import type { RecordingDeletion } from '../storage/recording-delete.js';
+import { uploadStateOf } from '../store/upload-state.js';
+import { AppError } from '../errors.js';
+import { param, query, route, type Route } from './http.js';
+import type { UploadProgress } from './upload-progress.js';
+
+export interface RecordingRoutesOptions {
+  /** The recording catalog. */
+  catalog: RecordingCatalog;
+  /** Retries and deletion (bucket, disk, catalog). */
+  storage: {
+    retry(filter: { recordingId: string }): Promise<number>;
+    deleteRecording(recordingId: string, opts: { keepObjects?: boolean }): Promise<RecordingDeletion>;
+  };
+  /** Bytes sent of files being uploaded. */
+  progress: UploadProgress;
+}
+
+const STATES: readonly RecordingUploadState[] = ['local', 'queued', 'uploading', 'uploaded', 'failed'];
+const PREVIEW_KINDS: ReadonlySet<FileKind> = new Set(['preview', 'poster']);
+const enc = encodeURIComponent;
+
+/** The stable URL a recorded file is served at (from disk, or forwarded to the bucket). */
+export function fileUrl(app: string, f: { kind: FileKind; name: string }): string {
+  return `/${enc(app)}/${PREVIEW_KINDS.has(f.kind) ? 'previews' : 'streams'}/${enc(f.name)}`;
+}
+
+/** The recording's playback URLs: main file (MP4, else WebM), HLS playlist, poster, and the player page. */
+export function recordingUrls(r: { app: string; name: string }, files: ReadonlyArray<{ kind: FileKind; name: string }>) {
+  const url = (...kinds: FileKind[]) => {
+    const f = kinds.map((k) => files.find((x) => x.kind === k)).find(Boolean);
+    return f ? fileUrl(r.app, f) : null;
+  };
+  return { mp4: url('mp4', 'webm'), hls: url('hls-playlist'), poster: url('poster'), player: `/play.html?app=${enc(r.app)}&name=${enc(r.name)}` };
+}
+
+export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
+  // One catalog read per listed recording (small, indexed) gives exact URLs.
+  const summary = async (r: RecordingSummary) => ({ ...r, urls: recordingUrls(r, (await o.catalog.getRecording(r.recordingId))?.files ?? []) });
+  const file = (r: RecordingWithFiles, f: FileRecord) => ({
+    id: f.id,
+    kind: f.kind,
+    name: f.name,
+    size: f.size,
+    url: fileUrl(r.app, f),
+    state: f.state,
+    local: f.localPath !== null && !f.localDeletedAt,
+    progress: f.state === 'uploading' ? (o.progress.of(r.recordingId, f.name) ?? null) : null,
+    bucket: f.bucket ?? null,
+    key: f.key ?? null,
+    objectUrl: f.url ?? null,
+    sha256: f.sha256 ?? null,
+    etag: f.etag ?? null,
+    verifiedBy: f.verifiedBy ?? null,
+    attempts: f.attempts,
+    lastError: f.lastError ?? null,
+    errorCode: f.errorCode ?? null,
+    errorClass: f.errorClass ?? null,
+    nextAttemptAt: f.state === 'queued' && f.nextAttemptAt ? new Date(f.nextAttemptAt).toISOString() : null,
+    uploadedAt: f.uploadedAt ?? null,
+    localDeletedAt: f.localDeletedAt ?? null,
+  });
+  const find = async (req: Request) => {
+    const r = await o.catalog.getRecording(param(req, 'id'));
+    if (!r) throw new AppError('recording_not_found', `no recording "${param(req, 'id')}"`, 404);
+    return r;
+  };
+  return [
+    route('get', '/recordings', async (req) => {
+      const filter = {
+        app: query.string(req, 'app') || undefined,
+        streamId: query.string(req, 'streamId') || undefined,
+        uploadState: query.oneOf(req, 'state', STATES),
+        startedFrom: query.date(req, 'from'),
+        startedBefore: query.date(req, 'to'),
+      };
+      const limit = query.int(req, 'limit', 1, 500, 50);
+      const token = query.string(req, 'pageToken');
+      const after = token ? decodePageToken(token) : undefined;
+      const rows = await o.catalog.listRecordings({ ...filter, limit: limit + 1, after });
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        recordings: await Promise.all(page.map(summary)),
+        total: await o.catalog.countRecordings(filter),
+        nextPageToken: rows.length > limit ? encodePageToken(last) : null,
+      };
+    }),
+    route('get', '/recordings/:id', async (req) => {
+      const r = await find(req);
+      const { files, ...rec } = r;
+      const counts = Object.fromEntries(STATES.map((s) => [s, files.filter((f) => f.state === s).length]));
+      return { ...rec, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), files: files.map((f) => file(r, f)) };
+    }),
+    route('post', '/recordings/:id/retry', async (req) => {
+      const r = await find(req);
+      return { recordingId: r.recordingId, requeued: await o.storage.retry({ recordingId: r.recordingId }) };
+    }),
+    route('delete', '/recordings/:id', async (req) => o.storage.deleteRecording(param(req, 'id'), { keepObjects: query.bool(req, 'keepObjects') })),
+  ];
+}
+
+function encodePageToken(r: RecordingRecord): string {
+  return Buffer.from(JSON.stringify([r.startedAt, r.recordingId])).toString('base64url');
+}
+
+function decodePageToken(token: string): { startedAt: string; recordingId: string } {
+  try {
+    const [startedAt, recordingId] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown[];
+    if (typeof startedAt === 'string' && typeof recordingId === 'string' && !Number.isNaN(Date.parse(startedAt))) return { startedAt, recordingId };
+  } catch {
+    // fall through to the error below
+  }
+  throw new AppError('invalid_parameter', 'query parameter pageToken: not a page token from this API (use nextPageToken as given)', 400);
+}

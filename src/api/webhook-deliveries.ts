@@ -1,0 +1,73 @@
+/**
+ * Webhook deliveries (the outbox) for the panel and scripts: list them with
+ * their state, attempts and last error, look at one (with its body), send a
+ * failed one again, and send a `ping` to one of an app's webhooks.
+ */
+import type { Request } from 'express';
+import type { AppLookup } from '../apps/app-registry.js';
+import type { DeliveryState, WebhookDelivery, WebhookOutbox } from '../store/admin-types.js';
+import { AppError } from '../errors.js';
+import { Fields, bodyObject, jsonBody, param, query, route, type Route } from './http.js';
+
+export interface WebhookRoutesOptions {
+  /** The deliveries. */
+  outbox: WebhookOutbox;
+  /** Each app's webhooks (for pings). */
+  apps: AppLookup;
+  /** Sends due deliveries now; queues pings. */
+  webhooks: { wake(): void; ping(app: string, url: string): Promise<string> };
+}
+
+const STATES: readonly DeliveryState[] = ['pending', 'delivering', 'delivered', 'failed'];
+
+export function webhookRoutes(o: WebhookRoutesOptions): Route[] {
+  const view = (d: WebhookDelivery, withBody = false) => ({
+    id: d.id,
+    app: d.app,
+    event: d.event,
+    url: d.url,
+    state: d.state,
+    attempts: d.attempts,
+    nextAttemptAt: d.state === 'pending' && d.nextAttemptAt ? new Date(d.nextAttemptAt).toISOString() : null,
+    lastStatus: d.lastStatus ?? null,
+    lastError: d.lastError ?? null,
+    createdAt: d.createdAt,
+    deliveredAt: d.deliveredAt ?? null,
+    ...(withBody ? { body: JSON.parse(d.body) as unknown } : {}),
+  });
+  const find = async (req: Request) => {
+    const d = await o.outbox.get(param(req, 'id'));
+    if (!d) throw new AppError('delivery_not_found', `no webhook delivery "${param(req, 'id')}"`, 404);
+    return d;
+  };
+  return [
+    route('get', '/webhooks/deliveries', async (req) => {
+      const limit = query.int(req, 'limit', 1, 500, 50);
+      const offset = query.int(req, 'offset', 0, 1_000_000, 0);
+      const rows = await o.outbox.list({ app: query.string(req, 'app') || undefined, state: query.oneOf(req, 'state', STATES), limit, offset });
+      return { deliveries: rows.map((d) => view(d)), limit, offset };
+    }),
+    route('get', '/webhooks/deliveries/:id', async (req) => view(await find(req), true)),
+    route('post', '/webhooks/deliveries/:id/retry', async (req) => {
+      const d = await find(req);
+      if (!(await o.outbox.retry(d.id))) throw new AppError('delivery_not_retryable', `delivery ${d.id} is ${d.state}; only failed or pending deliveries are sent again`, 409);
+      const queued = view((await o.outbox.get(d.id))!);
+      o.webhooks.wake();
+      return queued;
+    }),
+    route('post', '/applications/:name/webhooks/test', jsonBody, async (req, res) => {
+      const name = param(req, 'name');
+      const app = o.apps.get(name);
+      if (!app) throw new AppError('app_not_found', `no application "${name}"`, 404);
+      if (!app.webhooks.length) throw new AppError('webhook_not_found', `application "${name}" has no webhooks`, 404);
+      const f = new Fields(bodyObject(req, true)).only('url');
+      const url = f.string('url', { required: app.webhooks.length !== 1 });
+      f.check();
+      const hook = url === undefined ? app.webhooks[0] : app.webhooks.find((h) => h.url === url);
+      if (!hook) throw new AppError('webhook_not_found', `application "${name}" has no webhook with url ${url}`, 404);
+      const id = await o.webhooks.ping(name, hook.url);
+      res.status(202);
+      return view((await o.outbox.get(id))!);
+    }),
+  ];
+}

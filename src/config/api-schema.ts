@@ -1,0 +1,65 @@
+/**
+ * Server-wide settings of the admin API (top-level `api`): sessions, login
+ * lockout, who may read `/metrics`, webhook delivery, and the public URL used
+ * for absolute links in webhooks. Kept apart from schema.ts so the API's
+ * contract reads in one place.
+ */
+import { z } from 'zod';
+
+/** An http(s) base URL without credentials, query or fragment; a trailing slash is dropped. */
+const baseUrl = z
+  .string()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && !u.search && !u.hash;
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL such as https://media.example.com (no query, fragment or credentials)')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+export const apiSettings = z
+  .strictObject({
+    /** Base URL viewers reach this server at (e.g. `https://media.example.com`), for absolute URLs in webhooks. */
+    publicUrl: baseUrl.optional(),
+    /** Hours a panel session lasts without a request (each request extends it). */
+    sessionIdleHours: z.number().min(0.05).max(720).default(12),
+    /** Hours a panel session lasts at most, however active. */
+    sessionMaxHours: z.number().min(0.05).max(8760).default(168),
+    login: z
+      .strictObject({
+        /** Failed logins from one address within `windowSeconds` before it is locked out. */
+        maxFailuresPerIp: z.number().int().min(1).max(1000).default(10),
+        /** Failed logins for one user (from any address) within `windowSeconds` before the user is locked out. */
+        maxFailuresPerUser: z.number().int().min(1).max(1000).default(5),
+        /** Window in which failures are counted. */
+        windowSeconds: z.number().int().min(1).max(86_400).default(900),
+        /** How long a lockout lasts. */
+        lockoutSeconds: z.number().int().min(1).max(86_400).default(300),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        /** Serve `/metrics` without authentication (e.g. on a private network); otherwise an API token or a session is needed. */
+        public: z.boolean().default(false),
+      })
+      .prefault({}),
+    webhooks: z
+      .strictObject({
+        /** Seconds one delivery attempt may take. */
+        timeoutSeconds: z.number().min(1).max(120).default(10),
+        /** Longest wait between two attempts (exponential backoff with jitter up to it). */
+        retryMaxDelaySeconds: z.number().min(1).max(86_400).default(3600),
+        /** Attempts before a delivery is given up (marked failed; it can be retried through the API). */
+        maxAttempts: z.number().int().min(1).max(1000).default(20),
+        /** Deliveries sent at once. */
+        concurrency: z.number().int().min(1).max(64).default(4),
+        /** Days delivered and failed deliveries are kept for the API before they are pruned. */
+        keepDays: z.number().min(0.01).max(3650).default(14),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type ApiSettings = z.output<typeof apiSettings>;

@@ -1,0 +1,183 @@
+/**
+ * Sends queued webhook deliveries: leased from the outbox (so a delivery
+ * survives a restart, and is sent again if the node died mid-attempt), POSTed
+ * with the signature of the moment, done on a 2xx answer. Anything else — a
+ * non-2xx status, a timeout, no connection — is retried with exponential
+ * backoff and jitter until `maxAttempts`, then the delivery is marked failed
+ * (the API can send it again). The webhook's URL and secret are looked up in
+ * the app's current settings at each attempt: a removed webhook gets nothing.
+ */
+import type { AppLookup } from '../apps/app-registry.js';
+import type { ApiSettings } from '../config/api-schema.js';
+import type { Logger } from '../log/logger.js';
+import type { WebhookDelivery, WebhookOutbox } from '../store/admin-types.js';
+import { errorMessage } from '../errors.js';
+import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
+
+const LEASE_MS = 120_000;
+const POLL_MS = 5_000;
+const BASE_DELAY_MS = 1_000;
+
+export interface WebhookSenderOptions {
+  /** Where deliveries are leased from. */
+  outbox: WebhookOutbox;
+  /** Each app's current webhooks (URL and secret). */
+  apps: AppLookup;
+  /** Timeouts, retries, concurrency. */
+  settings: ApiSettings['webhooks'];
+  /** Lease owner (this node). */
+  nodeId: string;
+  log: Logger;
+}
+
+/** Deliveries sent, retried and given up since start (metrics). */
+export interface DeliveryCounts {
+  delivered: number;
+  retried: number;
+  failed: number;
+}
+
+export class WebhookSender {
+  private readonly inFlight = new Map<string, AbortController>();
+  private readonly running = new Set<Promise<void>>();
+  readonly counts: DeliveryCounts = { delivered: 0, retried: 0, failed: 0 };
+  private timer?: NodeJS.Timeout;
+  private pumping?: Promise<void>;
+  private again = false;
+  private stopping = true;
+
+  constructor(private readonly o: WebhookSenderOptions) {}
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    const resumed = await this.o.outbox.releaseOwner(this.o.nodeId);
+    if (resumed) this.o.log.info({ resumed }, 'webhook deliveries interrupted by the last stop are due again');
+    this.wake();
+  }
+
+  /** Looks at the outbox now. */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      if (this.again) this.wake();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await this.pumping;
+    for (const ac of this.inFlight.values()) ac.abort();
+    await Promise.allSettled([...this.running]);
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        while (!this.stopping && this.inFlight.size < this.o.settings.concurrency) {
+          const d = await this.o.outbox.claim(this.o.nodeId, LEASE_MS);
+          if (!d) break;
+          const ac = new AbortController();
+          this.inFlight.set(d.id, ac);
+          const run: Promise<void> = this.send(d, ac.signal)
+            .catch((err) => this.o.log.error({ err: errorMessage(err), deliveryId: d.id }, 'webhook bookkeeping failed'))
+            .finally(() => {
+              this.inFlight.delete(d.id);
+              this.running.delete(run);
+              this.wake();
+            });
+          this.running.add(run);
+        }
+      } while (this.again && !this.stopping);
+      clearTimeout(this.timer);
+      if (this.stopping) return;
+      const due = await this.o.outbox.nextDueAt();
+      const next = due === undefined ? POLL_MS : Math.min(POLL_MS, due - Date.now());
+      this.timer = setTimeout(() => this.wake(), Math.max(50, next));
+    } catch (err) {
+      this.o.log.error({ err: errorMessage(err) }, 'webhook outbox failed; looking again shortly');
+      clearTimeout(this.timer);
+      if (!this.stopping) this.timer = setTimeout(() => this.wake(), POLL_MS);
+    }
+  }
+
+  private async send(d: WebhookDelivery, signal: AbortSignal): Promise<void> {
+    const { outbox, nodeId, settings } = this.o;
+    const log = this.o.log.child({ app: d.app, event: d.event, deliveryId: d.id, url: printable(d.url) });
+    const hook = this.o.apps.get(d.app)?.webhooks.find((h) => h.url === d.url);
+    if (!hook || !hook.enabled) {
+      const why = hook ? 'the webhook is disabled (enabled: false)' : 'the webhook is no longer in the application settings';
+      await outbox.fail(d.id, nodeId, why);
+      this.counts.failed++;
+      log.warn({ reason: why }, 'webhook delivery dropped');
+      return;
+    }
+    const attempt = d.attempts + 1;
+    let status: number | undefined;
+    let error: string;
+    try {
+      const res = await fetch(d.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'User-Agent': 'bucketcast-webhooks/1',
+          'X-Bucketcast-Event': d.event,
+          'X-Bucketcast-Delivery': d.id,
+          [SIGNATURE_HEADER]: signatureHeader(hook.secret, d.body, Math.floor(Date.now() / 1000)),
+        },
+        body: d.body,
+        redirect: 'manual',
+        signal: AbortSignal.any([signal, AbortSignal.timeout(settings.timeoutSeconds * 1000)]),
+      });
+      status = res.status;
+      // The answer's body is not needed; reading it frees the connection.
+      await res.arrayBuffer().catch(() => undefined);
+      if (status >= 200 && status < 300) {
+        await outbox.complete(d.id, nodeId, status);
+        this.counts.delivered++;
+        log.info({ status, attempts: attempt }, 'webhook delivered');
+        return;
+      }
+      error = `the receiver answered ${status}`;
+    } catch (err) {
+      if (signal.aborted && this.stopping) {
+        await outbox.release(d.id, nodeId);
+        return;
+      }
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      error = (err as Error).name === 'TimeoutError' ? `no answer within ${settings.timeoutSeconds} s` : `could not reach the receiver (${cause?.code ?? cause?.message ?? errorMessage(err)})`;
+    }
+    if (attempt >= settings.maxAttempts) {
+      await outbox.fail(d.id, nodeId, `${error}; gave up after ${attempt} attempts`, status);
+      this.counts.failed++;
+      log.error({ status, attempts: attempt, err: error }, 'webhook delivery given up');
+      return;
+    }
+    const delay = backoffMs(attempt, settings.retryMaxDelaySeconds * 1000);
+    await outbox.retryLater(d.id, nodeId, Date.now() + delay, error, status);
+    this.counts.retried++;
+    log.warn({ status, attempts: attempt, err: error, retryInMs: delay }, 'webhook delivery failed, will retry');
+  }
+}
+
+/** Exponential backoff with "equal jitter", capped. */
+function backoffMs(attempt: number, maxMs: number): number {
+  const d = Math.min(maxMs, BASE_DELAY_MS * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(d / 2 + (Math.random() * d) / 2);
+}
+
+/** A URL as it may be logged: no query (it may hold a token of the receiver's). */
+function printable(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
