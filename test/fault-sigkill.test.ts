@@ -134,6 +134,8 @@ test(`SIGKILL at random moments across ${RUNS} push → record → upload runs (
     t.diagnostic(`${expected.size} recordings in the bucket exactly once after ${RUNS} kills`);
   } catch (err) {
     process.stderr.write(`fault-sigkill failed with seed ${SEED}; schedule so far:\n${schedule.join('\n')}\n`);
+    // The last server's warnings and errors, to see why without replaying.
+    for (const l of server?.logs ?? []) if (Number(l.level) >= 40 || l.level === 'warn' || l.level === 'error') process.stderr.write(`${JSON.stringify(l)}\n`);
     throw err;
   } finally {
     await server?.stop();

@@ -26,6 +26,9 @@ import { finalizeRecording } from '../src/recording/finalizer.js';
 import { DataLayout } from '../src/recording/layout.js';
 import { recordingPaths } from '../src/recording/paths.js';
 import { writeManifest, type RecordingManifest } from '../src/recording/manifest.js';
+import { RecordingManager } from '../src/recording/recording-manager.js';
+import { EventBus } from '../src/events/event-bus.js';
+import type { BusEvents, RecordingCompleted } from '../src/events/types.js';
 import { appSettings } from '../src/config/schema.js';
 import { browserLikeOffer } from './helpers/whip.js';
 import { handshake, message, u32 } from './helpers/rtmp-fuzz.js';
@@ -179,6 +182,51 @@ test('finalizer: with no room for the remux the live file and its manifest are k
     const done = await finalizeRecording(m, p, { ...opts, freeBytes: () => 10 * 1024 * MiB });
     assert.ok(done && done.durationSeconds > 1.5, 'finalized once there is room');
     assert.ok(existsSync(p.final) && !existsSync(p.live));
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('recovery: a recording finalized and handed over before a crash is announced again as it was, never finalized twice over files already uploaded', async () => {
+  // The sigkill fault test found it: killed after `recording.completed` was handled by storage (files
+  // queued) but before the work dir was removed, the next start finalized again while the queue was
+  // uploading and deleting the files; the missing playlist made it delete the HLS segments not yet uploaded.
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bc-refinalize-'));
+  try {
+    const layout = new DataLayout(dataDir);
+    layout.ensureApp('live');
+    const m: RecordingManifest = { version: 1, recordingId: randomUUID(), app: 'live', streamId: 'cam', protocol: 'rtmp', name: 'cam_20261122T130000Z', startedAt: '2026-11-22T13:00:00.000Z', liveContainer: 'fmp4', mp4: true, hls: true, previews: false, previewFormat: 'jpg', previewHeight: 240 };
+    const p = recordingPaths(layout, m);
+    writeManifest(p.workDir, m);
+    execFileSync('ffmpeg', [
+      // The input is 4 s long (an input option): both outputs end with it.
+      '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-t', '4', '-i', 'testsrc2=size=320x240:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25',
+      '-map', '0', '-f', 'mp4', '-movflags', '+empty_moov+default_base_moof', '-frag_duration', '500000', p.live,
+      '-map', '0', '-c:v', 'copy', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'event', '-hls_segment_filename', `${p.streamsDir}/${p.segmentPrefix}%05d.ts`, p.playlist,
+    ]);
+    const events = new EventBus<BusEvents>();
+    const announced: RecordingCompleted[] = [];
+    // The first announcement is handled by "storage", whose uploads delete the MP4 and the playlist, and then another listener fails.
+    events.on('recording.completed', (r) => {
+      announced.push(r);
+      if (announced.length > 1) return;
+      rmSync(p.final);
+      rmSync(p.playlist);
+      throw new Error('a listener failed after the upload queue took the files');
+    });
+    const manager = new RecordingManager({ layout, apps: new AppRegistry([appSettings.parse({ name: 'live' })]), ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', events, log: createLogger('silent') });
+    await manager.start();
+    await manager.whenRecovered();
+    for (let i = 0; i < 100 && announced.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    await manager.stop();
+    assert.equal(announced.length, 2, 'announced again after the listener failed');
+    const [first, second] = announced;
+    assert.deepEqual(second.files.map((f) => f.name), first.files.map((f) => f.name), 'the same files, as finalized the first time');
+    assert.equal(second.durationSeconds, first.durationSeconds);
+    const segments = first.files.filter((f) => f.kind === 'hls-segment');
+    assert.ok(segments.length >= 3, `${segments.length} segments`);
+    for (const f of segments) assert.ok(existsSync(f.path), `${f.name} is still on disk for its upload`);
+    assert.ok(!existsSync(p.workDir), 'the work dir is gone once the announcement was handled');
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -9,7 +9,8 @@
  * with a message, or a closed connection for protocol garbage); the server
  * keeps serving, a publisher alongside records completely, and no secret
  * (AWS keys, a stored credential, the credential key, a publish token)
- * appears in any answer or log line.
+ * appears in any answer or log line. The admin API and its events channel
+ * get the same: unauthenticated, forged and oversized calls are refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,11 +36,12 @@ const SECRETS = {
   storedSecret: 'stored/Credential+Secret/0002-never-shown',
   secretKey: 'hostile-test-passphrase-for-credentials-0003',
   token: 'publish-token-0004-never-shown',
+  adminPassword: 'hostile-admin-password-0005',
 };
 const FOUR_XX = Array.from({ length: 100 }, (_, i) => 400 + i);
 
 /** Every file-serving route, as a path prefix that a file name follows. */
-const FILE_ROUTES = ['/live/streams/', '/live/previews/', '/vendor/', '/', '/live/whip/cam1/'];
+const FILE_ROUTES = ['/live/streams/', '/live/previews/', '/vendor/', '/', '/admin/', '/live/whip/cam1/'];
 
 function cases(): HostileCase[] {
   const rows: HostileCase[] = [];
@@ -125,6 +127,26 @@ function cases(): HostileCase[] {
   rows.push({ name: 'WHIP PATCH of 1 MB', method: 'PATCH', path: '/live/whip/cam1/00000000-0000-0000-0000-000000000000', headers: { 'content-type': 'application/trickle-ice-sdpfrag' }, body: Buffer.alloc(1024 * 1024, 0x61), expect: { status: [404, 413] } });
   rows.push({ name: 'WHIP DELETE of an unknown session', method: 'DELETE', path: '/live/whip/cam1/not-a-session', expect: { status: [404] } });
   rows.push({ name: 'WHIP GET on the endpoint', method: 'GET', path: '/live/whip/cam1', expect: { status: [405] } });
+
+  // The admin API and the events channel, unauthenticated and hostile: refused, never a 5xx.
+  const api = (name: string, method: string, p: string, status: number[], headers: Record<string, string> = {}, body?: string | Buffer) =>
+    rows.push({ name: `API ${name}`, method, path: p, headers, body, expect: { status } });
+  const json = { 'content-type': 'application/json' };
+  api('login with a 2 MB body', 'POST', '/api/v1/auth/login', [413], json, JSON.stringify({ username: 'admin', password: 'p'.repeat(2 * 1024 * 1024) }));
+  api('login with JSON nested 100 000 deep', 'POST', '/api/v1/auth/login', [400, 413, 422], json, `${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+  api('login with a prototype-polluting body', 'POST', '/api/v1/auth/login', [401, 422, 429], json, '{"__proto__":{"admin":true},"constructor":{"prototype":{"admin":true}},"username":"admin","password":"x"}');
+  api('login with a non-string password', 'POST', '/api/v1/auth/login', [422, 429], json, '{"username":"admin","password":{"$ne":""}}');
+  api('login with SQL in the user name', 'POST', '/api/v1/auth/login', [401, 422, 429], json, `{"username":"admin' OR '1'='1","password":"x"}`);
+  api('a 10 KB bearer token', 'GET', '/api/v1/applications', [401], { authorization: `Bearer bct_${'A'.repeat(10_000)}` });
+  api('a forged session cookie', 'GET', '/api/v1/recordings', [401], { cookie: `bucketcast_session=${'B'.repeat(43)}` });
+  api('a thousand cookies', 'GET', '/api/v1/streams', [401, 431], { cookie: Array.from({ length: 1000 }, (_, i) => `c${i}=v`).join('; ') });
+  api('a traversal in an application name', 'GET', '/api/v1/applications/..%2f..%2fbucketcast.db', [400, 401, 404]);
+  api('creating a credential unauthenticated', 'POST', '/api/v1/credentials/aws', [401], { 'content-type': 'application/x-www-form-urlencoded' }, `credentials=${SECRETS.storedKeyId}:x&friendlyName=evil`);
+  api('metrics unauthenticated', 'GET', '/metrics', [401]);
+  const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+  api('the events channel unauthenticated', 'GET', '/api/v1/events', [401], upgrade);
+  api('the events channel with a bad token', 'GET', '/api/v1/events', [401], { ...upgrade, authorization: 'Bearer bct_nope' });
+  api('the events channel from another site', 'GET', '/api/v1/events', [401, 403], { ...upgrade, origin: 'https://evil.example', cookie: `bucketcast_session=${'C'.repeat(43)}` });
   return rows;
 }
 
@@ -143,7 +165,7 @@ test('hostile HTTP requests get clear refusals; no crash, no leak, a publisher a
   const src = await fixture({ seconds: 25, width: 426, height: 240, fps: 25, videoKbps: 300 });
   const server = await startServer({
     dataDir,
-    env: { AWS_ACCESS_KEY_ID: SECRETS.awsKeyId, AWS_SECRET_ACCESS_KEY: SECRETS.awsSecret, BUCKETCAST_SECRET_KEY: SECRETS.secretKey },
+    env: { AWS_ACCESS_KEY_ID: SECRETS.awsKeyId, AWS_SECRET_ACCESS_KEY: SECRETS.awsSecret, BUCKETCAST_SECRET_KEY: SECRETS.secretKey, BUCKETCAST_ADMIN_PASSWORD: SECRETS.adminPassword },
     config: {
       applications: [
         {

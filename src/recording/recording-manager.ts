@@ -21,11 +21,11 @@ import type { Logger } from '../log/logger.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { BusEvents } from '../events/types.js';
+import type { BusEvents, RecordingCompleted } from '../events/types.js';
 import type { MediaFeed, PublisherSession } from '../ingest/types.js';
 import { AppError, errorMessage } from '../errors.js';
 import type { DataLayout } from './layout.js';
-import { readManifests, removeWorkDir, writeManifest, type RecordingManifest } from './manifest.js';
+import { readCompleted, readManifests, removeWorkDir, writeCompleted, writeManifest, type RecordingManifest } from './manifest.js';
 import { uniqueRecordingName } from './naming.js';
 import { recordingPaths } from './paths.js';
 import { recordingPlan } from './ffmpeg-args.js';
@@ -260,17 +260,23 @@ export class RecordingManager implements Lifecycle {
    */
   private async complete(m: RecordingManifest, log: Logger, endedAt: Date | undefined, recovered: boolean): Promise<void> {
     const paths = recordingPaths(this.options.layout, m);
-    let done;
-    try {
-      done = await finalizeRecording(m, paths, { ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath, log, endedAt, recovered, freeBytes: this.options.disk && (() => this.options.disk!.freeBytes()) });
-    } catch (err) {
-      this.finalizeLater(m, endedAt, recovered, log, isDiskFull(err) ? 'no room on the disk' : 'finalization failed', errorMessage(err), isDiskFull(err));
-      return;
-    }
+    // Finalized before (then a listener failed, or the process died): announced again as it was, never finalized twice.
+    let done: RecordingCompleted | null | undefined = readCompleted(paths.workDir);
     if (!done) {
-      removeWorkDir(paths.workDir);
-      this.pending.delete(m.recordingId);
-      return;
+      try {
+        done = await finalizeRecording(m, paths, { ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath, log, endedAt, recovered, freeBytes: this.options.disk && (() => this.options.disk!.freeBytes()) });
+        if (done) writeCompleted(paths.workDir, done);
+      } catch (err) {
+        this.finalizeLater(m, endedAt, recovered, log, isDiskFull(err) ? 'no room on the disk' : 'finalization failed', errorMessage(err), isDiskFull(err));
+        return;
+      }
+      if (!done) {
+        removeWorkDir(paths.workDir);
+        this.pending.delete(m.recordingId);
+        return;
+      }
+    } else if (recovered && !done.recovered) {
+      done = { ...done, recovered: true };
     }
     log.info(
       { durationSeconds: done.durationSeconds, sizeBytes: done.sizeBytes, files: done.files.length, recovered },
