@@ -35,6 +35,8 @@ import { loadApps } from './apps/app-admin.js';
 import { createAuth } from './auth/index.js';
 import { Api } from './api/index.js';
 import { Webhooks } from './webhooks/index.js';
+import { DiskSpace } from './recording/disk-space.js';
+import { EventLoopMonitor } from './health/event-loop.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -59,12 +61,21 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   apps.onChange((a) => layout.ensureApp(a.name));
 
   const events = new EventBus<BusEvents>(log.child({ module: 'events' }));
+  const disk = new DiskSpace({ dir: layout.root, minFreeBytes: server.minFreeDiskMiB * 1024 * 1024, log });
+  const loop = new EventLoopMonitor();
   const security = createAuth({ store, apps, settings: config.api, initialPassword: readSecretEnv('BUCKETCAST_ADMIN_PASSWORD'), log });
-  const registry = new StreamRegistry({ authorizer: new BasicPublishAuthorizer({ apps, next: security.publishAuthorizer }), log: log.child({ module: 'ingest' }) });
+  const registry = new StreamRegistry({
+    authorizer: new BasicPublishAuthorizer({ apps, next: security.publishAuthorizer }),
+    log: log.child({ module: 'ingest' }),
+    admission: () => {
+      const reason = disk.refusal();
+      return reason ? { ok: false, code: 'insufficient_storage', reason } : null;
+    },
+  });
   // Storage catalogs and queues every finished recording, webhooks store their deliveries (both listening before recovery announces any).
   const storage = createStorage({ config, apps, events, store, log });
   const webhooks = new Webhooks({ events, apps, outbox: store.outbox, catalog: store.catalog, settings: config.api, nodeId: nodeIdOf(config), log });
-  const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log });
+  const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log, disk });
 
   registry.onPublished.subscribe((s) => {
     recordings.record(s);
@@ -97,11 +108,20 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       playerAssets(),
       mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id), missing: forwarding.missing }),
     ],
-    health: () => ({ liveStreams: registry.list().length, recording: recordings.list().length, draining: registry.isDraining }),
+    health: () => ({
+      liveStreams: registry.list().length,
+      recording: recordings.list().length,
+      awaitingFinalization: recordings.pendingCount(),
+      draining: registry.isDraining,
+      disk: disk.figures(),
+      eventLoopDelay: loop.read(),
+      memory: loop.memory(),
+    }),
   });
   const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
   api.attach(http.server);
 
+  loop.start();
   await storage.start();
   await security.auth.start();
   await webhooks.start();
@@ -127,6 +147,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       await storage.stop();
       await http.stop();
       await forwarding.stop();
+      loop.stop();
     },
   };
 }

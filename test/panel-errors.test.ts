@@ -105,6 +105,8 @@ test('invalid settings show their problems next to the fields and save nothing',
   await page.fill('dialog[open] input[name="secretAccessKey"]', 'dialog-secret');
   await page.click('dialog[open] [data-action="create-credential"]');
   await page.waitForSelector('dialog[open]', { state: 'detached' });
+  // The list of credentials is read again after the dialog closes, then the new one selected.
+  await page.waitForFunction((sel) => /^CR/.test((document.querySelector(sel) as HTMLSelectElement | null)?.value ?? ''), field('#storage-form', 's3.credentials.credentialId'));
   const sid = await page.inputValue(field('#storage-form', 's3.credentials.credentialId'));
   assert.match(sid, /^CR[0-9a-f]{32}$/);
   assert.equal((await api.get(`/api/v1/credentials/aws/${sid}`)).json.friendlyName, 'from the dialog');

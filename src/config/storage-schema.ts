@@ -168,6 +168,11 @@ export const storageSettings = z
     concurrentUploads: z.number().int().min(1).max(64).default(2),
     /** Longest wait between two attempts while an error stays retryable (exponential backoff with jitter). */
     retryMaxDelaySeconds: z.number().min(1).max(3600).default(300),
+    /**
+     * Seconds an S3 request may go without a byte sent or received before the attempt is
+     * aborted and retried (a stalled connection otherwise hangs an upload forever).
+     */
+    inactivityTimeoutSeconds: z.number().min(1).max(3600).default(60),
   })
   .prefault({});
 

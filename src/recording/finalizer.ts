@@ -12,7 +12,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Logger } from '../log/logger.js';
 import type { RecordedFile, RecordingCompleted } from '../events/types.js';
-import { errorMessage } from '../errors.js';
+import { AppError, errorMessage } from '../errors.js';
+import { isDiskFull } from './disk-space.js';
 import type { RecordingManifest } from './manifest.js';
 import type { RecordingPaths } from './paths.js';
 import { closePlaylist, playlistDuration } from './hls-playlist.js';
@@ -24,7 +25,12 @@ export interface FinalizeOptions {
   ffmpegPath: string;
   ffprobePath: string;
   log: Logger;
+  /** Free bytes of the data dir's filesystem (the remux writes a second copy of the live file). */
+  freeBytes?: () => number;
 }
+
+/** Room kept free beyond the remuxed copy itself (playlist rewrite, poster, SQLite). */
+const REMUX_HEADROOM = 8 * 1024 * 1024;
 
 /**
  * Finalizes a recording. Returns the completed-recording description, or null
@@ -90,6 +96,9 @@ async function remuxLiveFile(m: RecordingManifest, p: RecordingPaths, opts: Fina
   }
   const tmp = `${p.final}.tmp`;
   const format = m.liveContainer === 'webm' ? ['-f', 'webm'] : ['-movflags', '+faststart', '-f', 'mp4'];
+  const needed = statSync(p.live).size + REMUX_HEADROOM;
+  const free = opts.freeBytes?.() ?? Number.POSITIVE_INFINITY;
+  if (free < needed) throw noRoom(needed, free);
   try {
     await run(opts.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', '-i', p.live, '-map', '0', '-c', 'copy', ...format, tmp]);
     fsyncFile(tmp);
@@ -97,11 +106,19 @@ async function remuxLiveFile(m: RecordingManifest, p: RecordingPaths, opts: Fina
     rmSync(p.live, { force: true });
   } catch (err) {
     rmSync(tmp, { force: true });
+    // A full disk is not a damaged recording: keep the live file and its manifest, and finalize later.
+    if (isDiskFull(err)) throw noRoom(needed, opts.freeBytes?.() ?? 0, err);
     // A live file with no complete fragment cannot be remuxed; keep it for inspection only if it had data.
     opts.log.error({ err: errorMessage(err), file: p.live }, 'remux of the live recording failed');
     const kept = path.join(p.streamsDir, `${m.name}.damaged${path.extname(p.live)}`);
     renameSync(p.live, kept);
   }
+}
+
+/** The error that makes the recording manager keep a recording and finalize it once there is room. */
+function noRoom(needed: number, free: number, cause?: unknown): AppError {
+  const mib = (n: number) => Math.floor(n / (1024 * 1024));
+  return new AppError('insufficient_storage', `no room to finalize the recording: the remux needs ${mib(needed)} MiB, ${mib(free)} MiB free`, 507, { cause });
 }
 
 function closeHls(p: RecordingPaths, log: Logger): RecordedFile[] {
@@ -136,8 +153,9 @@ function hlsDuration(p: RecordingPaths): number {
 
 async function previewsAndPoster(m: RecordingManifest, p: RecordingPaths, opts: FinalizeOptions, duration: number): Promise<RecordedFile[]> {
   const re = previewRegex(m, p);
-  // Images ffmpeg was writing when it died (atomic_writing leaves `<name>.tmp`).
+  // Images ffmpeg was writing when it died (atomic_writing leaves `<name>.tmp`), the stream's latest preview too.
   removeMatching(p.previewsDir, new RegExp(`${re.source.slice(0, -1)}\\.tmp$`));
+  rmSync(`${p.latestPreview}.tmp`, { force: true });
   const series = readdirSync(p.previewsDir).filter((n) => re.test(n)).sort();
   const out = series.map((n) => fileEntry('preview', path.join(p.previewsDir, n)));
   // The poster is the second preview (~one period in, past fade-ins), else the first.

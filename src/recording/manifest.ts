@@ -2,10 +2,11 @@
  * The manifest of a recording in progress, written atomically into its work
  * dir when it starts. After a crash, start-up finds it and finalizes the
  * recording from it; it is deleted only once `recording.completed` was handled.
+ * Beside it, once finalization succeeded, the record of what it produced.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import path from 'node:path';
-import type { Protocol } from '../events/types.js';
+import type { Protocol, RecordingCompleted } from '../events/types.js';
 
 export interface RecordingManifest {
   version: 1;
@@ -28,19 +29,46 @@ export interface RecordingManifest {
 }
 
 const FILE = 'manifest.json';
+const COMPLETED = 'completed.json';
 
-/** Creates the work dir and writes the manifest durably. */
-export function writeManifest(workDir: string, m: RecordingManifest): void {
-  mkdirSync(workDir, { recursive: true });
-  const tmp = path.join(workDir, `${FILE}.tmp`);
-  writeFileSync(tmp, JSON.stringify(m, null, 2));
+/** Writes `name` in `dir` durably: a temp file, fsynced, renamed into place. */
+function writeDurably(dir: string, name: string, data: unknown): void {
+  const tmp = path.join(dir, `${name}.tmp`);
+  writeFileSync(tmp, JSON.stringify(data, null, 2));
   const fd = openSync(tmp, 'r');
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, path.join(workDir, FILE));
+  renameSync(tmp, path.join(dir, name));
+}
+
+/** Creates the work dir and writes the manifest durably. */
+export function writeManifest(workDir: string, m: RecordingManifest): void {
+  mkdirSync(workDir, { recursive: true });
+  writeDurably(workDir, FILE, m);
+}
+
+/**
+ * Records that a recording was finalized, with what finalization found,
+ * before it is announced. From then on its files belong to the listeners
+ * (uploaded, and deleted locally, possibly before the work dir is removed):
+ * a retry or a recovery after a crash announces this record again instead of
+ * finalizing a second time over files that may be gone.
+ */
+export function writeCompleted(workDir: string, done: RecordingCompleted): void {
+  writeDurably(workDir, COMPLETED, done);
+}
+
+/** The finalization record of a recording, if it was finalized before. */
+export function readCompleted(workDir: string): RecordingCompleted | undefined {
+  try {
+    const done = JSON.parse(readFileSync(path.join(workDir, COMPLETED), 'utf8')) as RecordingCompleted;
+    return done.recordingId && Array.isArray(done.files) ? done : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads every manifest under the work root; unreadable ones are returned as errors. */

@@ -7,6 +7,13 @@
  *
  * It knows nothing of what happens to a finished recording: it emits
  * `recording.completed` and forgets the recording once every listener succeeded.
+ * A recording that cannot be finalized or announced yet (no room on the disk
+ * for the remux, a listener failed) keeps its files and manifest and is tried
+ * again with backoff, without waiting for a restart.
+ *
+ * When ffmpeg fails because the disk is full, the publisher is disconnected
+ * (its encoder sees the error and reconnects; admission refuses it until there
+ * is room again) instead of recording nothing while it stays live.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -14,16 +21,29 @@ import type { Logger } from '../log/logger.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { BusEvents } from '../events/types.js';
+import type { BusEvents, RecordingCompleted } from '../events/types.js';
 import type { MediaFeed, PublisherSession } from '../ingest/types.js';
 import { AppError, errorMessage } from '../errors.js';
 import type { DataLayout } from './layout.js';
-import { readManifests, removeWorkDir, writeManifest, type RecordingManifest } from './manifest.js';
+import { readCompleted, readManifests, removeWorkDir, writeCompleted, writeManifest, type RecordingManifest } from './manifest.js';
 import { uniqueRecordingName } from './naming.js';
 import { recordingPaths } from './paths.js';
 import { recordingPlan } from './ffmpeg-args.js';
 import { Recorder } from './recorder.js';
 import { finalizeRecording } from './finalizer.js';
+import { isDiskFull } from './disk-space.js';
+
+/** First retry of a recording that could not be finalized or announced; doubled up to the maximum. */
+const PENDING_RETRY_MS = 2_000;
+const PENDING_RETRY_MAX_MS = 60_000;
+/** Retry of a recording waiting for disk space: checking is cheap (the finalizer measures before it remuxes). */
+const PENDING_DISK_RETRY_MS = 3_000;
+
+/** The disk as the recording manager needs it. */
+export interface DiskLevel {
+  freeBytes(): number;
+  isLow(): boolean;
+}
 
 export interface RecordingManagerOptions {
   layout: DataLayout;
@@ -35,6 +55,17 @@ export interface RecordingManagerOptions {
   log: Logger;
   /** Milliseconds ffmpeg gets to finish after end-of-input before SIGINT. */
   stopGraceMs?: number;
+  /** Free space of the data dir; without it the disk is never considered full. */
+  disk?: DiskLevel;
+}
+
+/** A recording kept on disk until it can be finalized and announced. */
+interface Pending {
+  manifest: RecordingManifest;
+  endedAt?: Date;
+  recovered: boolean;
+  failures: number;
+  dueAt: number;
 }
 
 /** What the manager keeps of a stream it records. */
@@ -59,6 +90,9 @@ export interface ActiveRecording {
 export class RecordingManager implements Lifecycle {
   private readonly active = new Map<string, Active>();
   private readonly names = new Set<string>();
+  private readonly pending = new Map<string, Pending>();
+  private pendingTimer?: NodeJS.Timeout;
+  private retrying?: Promise<void>;
   private recovery: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly log: Logger;
@@ -158,7 +192,7 @@ export class RecordingManager implements Lifecycle {
         app: session.app,
         streamId: session.streamId,
         protocol: session.protocol,
-        name: uniqueRecordingName(session.streamId, startedAt, [layout.streamsDir(session.app)], (n) => this.names.has(n)),
+        name: uniqueRecordingName(session.streamId, startedAt, [layout.streamsDir(session.app)], (n) => this.names.has(n) || this.isPendingName(n)),
         startedAt: startedAt.toISOString(),
         // WebRTC's VP8/VP9 is kept as sent, in WebM, unless the app requires MP4 (then it is transcoded).
         liveContainer: feed.format === 'sdp' && (feed.videoCodec === 'vp8' || feed.videoCodec === 'vp9') && !app.whip.requireMp4 ? 'webm' : 'fmp4',
@@ -193,6 +227,12 @@ export class RecordingManager implements Lifecycle {
         if (!exit.ok) {
           failures++;
           rlog.error({ err: exit.error, failures }, 'ffmpeg failed while recording');
+          if (!sessionOver && (isDiskFull(exit.error) || this.options.disk?.isLow())) {
+            // Restarting would fail the same way and record nothing: let the encoder see it and come back later.
+            rlog.error('the recording disk is full: disconnecting the publisher; what was recorded is kept');
+            entry.wanted = false;
+            session.close('insufficient storage');
+          }
         } else {
           failures = 0;
         }
@@ -214,21 +254,87 @@ export class RecordingManager implements Lifecycle {
     }
   }
 
-  /** Finalizes, announces, and forgets a recording once every listener succeeded. */
+  /**
+   * Finalizes, announces, and forgets a recording once every listener succeeded.
+   * Never throws: what cannot be done now is kept and tried again later.
+   */
   private async complete(m: RecordingManifest, log: Logger, endedAt: Date | undefined, recovered: boolean): Promise<void> {
     const paths = recordingPaths(this.options.layout, m);
-    const done = await finalizeRecording(m, paths, { ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath, log, endedAt, recovered });
+    // Finalized before (then a listener failed, or the process died): announced again as it was, never finalized twice.
+    let done: RecordingCompleted | null | undefined = readCompleted(paths.workDir);
     if (!done) {
-      removeWorkDir(paths.workDir);
-      return;
+      try {
+        done = await finalizeRecording(m, paths, { ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath, log, endedAt, recovered, freeBytes: this.options.disk && (() => this.options.disk!.freeBytes()) });
+        if (done) writeCompleted(paths.workDir, done);
+      } catch (err) {
+        this.finalizeLater(m, endedAt, recovered, log, isDiskFull(err) ? 'no room on the disk' : 'finalization failed', errorMessage(err), isDiskFull(err));
+        return;
+      }
+      if (!done) {
+        removeWorkDir(paths.workDir);
+        this.pending.delete(m.recordingId);
+        return;
+      }
+    } else if (recovered && !done.recovered) {
+      done = { ...done, recovered: true };
     }
     log.info(
       { durationSeconds: done.durationSeconds, sizeBytes: done.sizeBytes, files: done.files.length, recovered },
       'recording completed',
     );
     const handled = await this.options.events.emit('recording.completed', done);
-    if (handled) removeWorkDir(paths.workDir);
-    else log.error('a listener failed on recording.completed; the recording will be announced again at next start');
+    if (handled) {
+      removeWorkDir(paths.workDir);
+      this.pending.delete(m.recordingId);
+    } else {
+      this.finalizeLater(m, endedAt, recovered, log, 'a listener failed on recording.completed', 'see the listener error above');
+    }
+  }
+
+  /** Keeps a recording (files and manifest stay) and schedules another try with backoff. */
+  private finalizeLater(m: RecordingManifest, endedAt: Date | undefined, recovered: boolean, log: Logger, why: string, err: string, diskFull = false): void {
+    const p = this.pending.get(m.recordingId) ?? { manifest: m, endedAt, recovered, failures: 0, dueAt: 0 };
+    p.failures++;
+    const delay = diskFull ? PENDING_DISK_RETRY_MS : Math.min(PENDING_RETRY_MAX_MS, PENDING_RETRY_MS * 2 ** Math.min(p.failures - 1, 10));
+    p.dueAt = Date.now() + delay;
+    this.pending.set(m.recordingId, p);
+    // Waiting for space is logged once, not every few seconds.
+    if (!diskFull || p.failures === 1) log.error({ err, attempts: p.failures, retryInMs: delay }, `recording kept, not finalized yet: ${why}; trying again`);
+    this.schedulePending();
+  }
+
+  private schedulePending(): void {
+    clearTimeout(this.pendingTimer);
+    if (this.stopping || this.pending.size === 0 || this.retrying) return;
+    const next = Math.min(...[...this.pending.values()].map((p) => p.dueAt));
+    this.pendingTimer = setTimeout(() => {
+      this.retrying = this.retryPending().finally(() => {
+        this.retrying = undefined;
+        this.schedulePending();
+      });
+    }, Math.max(50, next - Date.now()));
+    this.pendingTimer.unref();
+  }
+
+  private async retryPending(): Promise<void> {
+    for (const p of [...this.pending.values()]) {
+      if (this.stopping) return;
+      if (p.dueAt > Date.now()) continue;
+      const m = p.manifest;
+      const log = this.log.child({ app: m.app, streamId: m.streamId, recordingId: m.recordingId, name: m.name });
+      log.info({ attempts: p.failures }, 'finalizing a kept recording');
+      await this.complete(m, log, p.endedAt, p.recovered);
+    }
+  }
+
+  private isPendingName(name: string): boolean {
+    for (const p of this.pending.values()) if (p.manifest.name === name) return true;
+    return false;
+  }
+
+  /** Recordings kept on disk, waiting to be finalized or announced (health, tests). */
+  pendingCount(): number {
+    return this.pending.size;
   }
 
   private async recover(): Promise<void> {
@@ -240,11 +346,7 @@ export class RecordingManager implements Lifecycle {
       const m = found.manifest;
       const log = this.log.child({ app: m.app, streamId: m.streamId, recordingId: m.recordingId, name: m.name });
       log.warn('finalizing a recording left by a previous run');
-      try {
-        await this.complete(m, log, undefined, true);
-      } catch (err) {
-        log.error({ err: errorMessage(err) }, 'could not finalize a recording left by a previous run');
-      }
+      await this.complete(m, log, undefined, true);
     }
   }
 
@@ -253,9 +355,10 @@ export class RecordingManager implements Lifecycle {
     this.stopping = true;
   }
 
-  /** Stops every recording and waits until each is final. */
+  /** Stops every recording and waits until each is final (kept ones wait for the next start). */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.pendingTimer);
     const all = [...this.active.values()];
     for (const a of all) {
       a.wanted = false;
@@ -263,6 +366,7 @@ export class RecordingManager implements Lifecycle {
     }
     await Promise.all(all.map((a) => a.loop));
     await this.recovery;
+    await this.retrying;
   }
 }
 

@@ -41,6 +41,12 @@ export interface ObjectUpload {
   onProgress?: (loaded: number, total: number) => void;
   /** Called with the UploadId before the first part is sent. */
   onMultipartCreated?: (uploadId: string) => void | Promise<void>;
+  /**
+   * Look first whether the object is already there with this very content (an
+   * earlier attempt completed it, then the process died before recording that):
+   * then it is not written again.
+   */
+  skipIfPresent?: boolean;
 }
 
 export interface VerifiedObject {
@@ -82,6 +88,14 @@ export async function uploadObject(u: ObjectUpload): Promise<VerifiedObject> {
     throw classifyS3Error(err, contextOf(t, 'read the local file', key));
   }
 
+  if (u.skipIfPresent) {
+    const etag = await presentWithContent(t, key, digest);
+    if (etag !== undefined) {
+      u.onProgress?.(digest.size, digest.size);
+      return { size: digest.size, sha256: digest.sha256, etag, verifiedBy: 'head', confirmedBy: 'already-in-bucket', parts: digest.partMd5s.length, partSize: digest.partSize };
+    }
+  }
+
   const partEtags = new Map<number, string>();
   const unregister = u.tracker.register(t.bucket, key, { digest, onMultipartCreated: u.onMultipartCreated, partEtags });
   let answer: UploadResponse;
@@ -113,6 +127,20 @@ export async function uploadObject(u: ObjectUpload): Promise<VerifiedObject> {
   const { verifiedBy, confirmedBy } = await verify(t, key, digest, answer);
   u.onProgress?.(digest.size, digest.size);
   return { size: digest.size, sha256: digest.sha256, etag: answer.etag, verifiedBy, confirmedBy, parts: digest.partMd5s.length, partSize: digest.partSize };
+}
+
+/**
+ * The ETag of the object at `key` when it holds exactly this file (size and our
+ * SHA-256 metadata), else undefined — also when HEAD is denied or fails: the
+ * upload then simply goes ahead.
+ */
+async function presentWithContent(t: Target, key: string, d: FileDigest): Promise<string | undefined> {
+  try {
+    const head = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: key }));
+    return head.ContentLength === d.size && head.Metadata?.sha256 === d.sha256 ? normalizeEtag(head.ETag) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** ETags are not MD5s with SSE-KMS (set here, or the bucket's default as the answer says) and SSE-C. */

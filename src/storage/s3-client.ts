@@ -76,6 +76,8 @@ export interface ClientSpec {
   credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** The SDK's requestChecksumCalculation and responseChecksumValidation. */
   checksumCalculation: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+  /** Milliseconds a request may go without a byte either way before it is aborted (retryable). */
+  inactivityTimeoutMs: number;
 }
 
 interface BuildArgs {
@@ -94,7 +96,10 @@ export function createS3Client(spec: ClientSpec, tracker: UploadTracker): S3Clie
     responseChecksumValidation: spec.checksumCalculation,
     // Our queue retries with its own backoff; the SDK only smooths over single hiccups.
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    // socketTimeout is the idle timeout (no byte either way): a stalled server fails the attempt
+    // instead of hanging it. `requestTimeout` would bound a whole part upload on a slow link, and
+    // without throwOnRequestTimeout it only prints a warning to the console.
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: spec.inactivityTimeoutMs },
   });
 
   client.middlewareStack.add(

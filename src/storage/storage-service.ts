@@ -82,7 +82,7 @@ export class StorageService implements Lifecycle {
     this.log = o.log.child({ module: 'storage' });
     this.embedded = new EmbeddedS3({ dataDir: o.dataDir, port: o.settings.embeddedS3Port, log: o.log });
     const tracker = new UploadTracker();
-    this.resolver = new TargetResolver({ credentials: o.store.credentials, embedded: this.embedded, tracker });
+    this.resolver = new TargetResolver({ credentials: o.store.credentials, embedded: this.embedded, tracker, inactivityTimeoutMs: o.settings.inactivityTimeoutSeconds * 1000 });
     this.worker = new UploadWorker({
       queue: o.store.queue,
       catalog: o.store.catalog,

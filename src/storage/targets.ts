@@ -43,6 +43,8 @@ export interface TargetResolverOptions {
   embedded: EmbeddedStore;
   /** Wired into every client's middlewares. */
   tracker: UploadTracker;
+  /** Milliseconds an S3 request may go without a byte before it is aborted (default 60 s). */
+  inactivityTimeoutMs?: number;
 }
 
 /** Error context for a target (messages name bucket, region and endpoint). */
@@ -63,6 +65,10 @@ export class TargetResolver {
   private readonly cache = new Map<string, { fingerprint: string; target: Promise<Target> }>();
 
   constructor(private readonly options: TargetResolverOptions) {}
+
+  private get inactivityMs(): number {
+    return this.options.inactivityTimeoutMs ?? 60_000;
+  }
 
   /** The target for an app's current settings. */
   async resolve(app: AppSettings): Promise<Target> {
@@ -105,7 +111,7 @@ export class TargetResolver {
         prefix: s.prefix || app.name,
         settings: s,
         client: createS3Client(
-          { region: ep.region, endpoint: ep.endpoint, forcePathStyle: true, credentials: { accessKeyId: ep.accessKeyId, secretAccessKey: ep.secretAccessKey }, checksumCalculation: s.checksumCalculation },
+          { region: ep.region, endpoint: ep.endpoint, forcePathStyle: true, credentials: { accessKeyId: ep.accessKeyId, secretAccessKey: ep.secretAccessKey }, checksumCalculation: s.checksumCalculation, inactivityTimeoutMs: this.inactivityMs },
           tracker,
         ),
         credentialSource: 'embedded store',
@@ -121,7 +127,7 @@ export class TargetResolver {
       forcePathStyle: s.forcePathStyle,
       prefix: s.prefix,
       settings: s,
-      client: createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle, credentials: provider, checksumCalculation: s.checksumCalculation }, tracker),
+      client: createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle, credentials: provider, checksumCalculation: s.checksumCalculation, inactivityTimeoutMs: this.inactivityMs }, tracker),
       credentialSource: source,
     };
   }

@@ -96,6 +96,8 @@ export async function runUploadJob(
     metadata: { 'recording-id': file.recordingId },
     tracker: deps.tracker,
     signal: opts.signal,
+    // Claimed before: an earlier attempt may have completed the object just before a crash.
+    skipIfPresent: file.claims > 1,
     onProgress: opts.onProgress,
     onMultipartCreated: async (uploadId) => {
       state.uploadId = uploadId;

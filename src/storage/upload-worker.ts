@@ -25,6 +25,8 @@ const LEASE_MS = 60_000;
 const POLL_MS = 5_000;
 /** Throttle of `upload.progress` events per file. */
 const PROGRESS_EVERY_MS = 500;
+/** Longest wait for the abort of a failed attempt's multipart upload. */
+const ABORT_TIMEOUT_MS = 15_000;
 /** First retry delay; doubled per attempt up to the configured maximum. */
 const BASE_DELAY_MS = 1_000;
 
@@ -172,7 +174,8 @@ export class UploadWorker {
       if (file.kind === 'metadata') log.info({ bucket: completed.bucket, key: completed.key }, 'recording uploaded');
     } catch (err) {
       const e = classifyS3Error(err, state.target ? contextOf(state.target, 'upload', state.key) : { operation: 'upload', bucket: '(unresolved)', region: '(unresolved)' });
-      await abortAfterFailure(file.id, state, this.o, log, this.stopping ? AbortSignal.timeout(2000) : undefined);
+      // Bounded: against a stalled server the abort would hang too, and hold up the retry; the next attempt aborts it.
+      await abortAfterFailure(file.id, state, this.o, log, AbortSignal.timeout(this.stopping ? 2000 : ABORT_TIMEOUT_MS));
       if (this.stopping && ac.signal.aborted) {
         await this.o.queue.release(file.id, this.o.nodeId);
         log.info('upload interrupted by shutdown; it starts again at next start');

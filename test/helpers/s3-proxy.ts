@@ -8,7 +8,12 @@
  * - faults on request: answer a matching request with an S3 error, or pass
  *   it on and rewrite the ETag of the answer;
  * - outages: `halt()` stops listening and drops every connection,
- *   `restart()` listens again on the same port.
+ *   `restart()` listens again on the same port;
+ * - fault windows (hardening suite): `failFor()` answers every request with
+ *   rotating S3 errors for a while, `resetAfter()` resets the connection of
+ *   matching requests once part of their body went through, `stall()` stops
+ *   every byte in both directions (in flight and new requests) for a while,
+ *   and `traffic` says when bytes were forwarded, to prove the silence.
  *
  * SigV4 signs the Host header, which is passed on unchanged, so the server
  * checks signatures as if it were reached directly.
@@ -34,6 +39,8 @@ export interface SeenRequest {
   amz: Record<string, string>;
   /** Status of the answer (undefined while in flight or when the connection broke). */
   status?: number;
+  /** When the request arrived. */
+  at: number;
 }
 
 export interface Fault {
@@ -57,6 +64,19 @@ export interface S3Proxy {
   halt(): Promise<void>;
   restart(): Promise<void>;
   close(): Promise<void>;
+  /** Answers every request with these errors in turn for `ms` milliseconds (from now). */
+  failFor(ms: number, errors: Array<{ status: number; code: string; message: string }>): void;
+  /** Resets (TCP RST) the client connection of matching requests once `afterBytes` of their body were forwarded. */
+  resetAfter(match: (r: SeenRequest) => boolean, afterBytes: number, times?: number): void;
+  /** Forwards no byte either way, for requests in flight and new ones, for `ms` milliseconds (from now); resolves when it ends. */
+  stall(ms: number): Promise<void>;
+  /**
+   * Starts a `stall(ms)` once a matching request has forwarded `afterBytes` of its body (so it
+   * stalls mid-request); resolves with when the stall started and ended.
+   */
+  stallAfter(match: (r: SeenRequest) => boolean, afterBytes: number, ms: number): Promise<{ from: number; to: number; trigger: SeenRequest }>;
+  /** When bytes went through (request bodies up, answers down): one entry per chunk. */
+  traffic: Array<{ at: number; bytes: number; dir: 'up' | 'down' }>;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'expect', 'proxy-connection', 'upgrade']);
@@ -86,6 +106,7 @@ export function describe(req: http.IncomingMessage): SeenRequest {
     contentMd5: typeof h['content-md5'] === 'string' ? h['content-md5'] : undefined,
     accessKeyId: cred?.[1],
     sessionToken: 'x-amz-security-token' in h,
+    at: Date.now(),
     checksumHeaders: Object.keys(h).filter((k) => /^x-amz-(checksum-|sdk-checksum|trailer|decoded-content-length)/.test(k) || (k === 'content-encoding' && /aws-chunked/.test(String(h[k])))),
     amz,
   };
@@ -112,9 +133,54 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
   let server: http.Server | undefined;
   let port = 0;
 
+  const traffic: S3Proxy['traffic'] = [];
+  let failUntil = 0;
+  let failErrors: Array<{ status: number; code: string; message: string }> = [];
+  let failed = 0;
+  const resets: Array<{ match: (r: SeenRequest) => boolean; afterBytes: number; left: number }> = [];
+  let stallTrigger: { match: (r: SeenRequest) => boolean; afterBytes: number; ms: number; fire: (r: SeenRequest) => void } | undefined;
+  let stalledUntil = 0;
+  const held = new Set<() => void>();
+  const isStalled = () => Date.now() < stalledUntil;
+
+  const stall = async (ms: number) => {
+    stalledUntil = Date.now() + ms;
+    await new Promise((r) => setTimeout(r, ms));
+    stalledUntil = 0;
+    const waiting = [...held];
+    held.clear();
+    for (const h of waiting) h();
+  };
+
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const seen = describe(req);
     requests.push(seen);
+    // A stalled server accepts the connection and says nothing until the stall ends.
+    if (isStalled()) {
+      req.pause();
+      held.add(() => {
+        if (!req.socket.destroyed) forward(req, res, seen);
+      });
+      return;
+    }
+    forward(req, res, seen);
+  };
+
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, seen: SeenRequest) => {
+    if (Date.now() < failUntil && failErrors.length) {
+      const e = failErrors[failed++ % failErrors.length];
+      req.resume();
+      req.once('end', () => {
+        seen.status = e.status;
+        const body = req.method === 'HEAD' ? '' : errorXml(e.code, e.message);
+        res.writeHead(e.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+      return;
+    }
+    const reset = resets.find((r) => r.left > 0 && r.match(seen));
+    if (reset) reset.left--;
+    const trigger = stallTrigger?.match(seen) ? stallTrigger : undefined;
     const fault = faults.find((f) => f.left > 0 && f.match(seen));
     if (fault) fault.left--;
     if (fault?.error) {
@@ -138,7 +204,7 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
       const headers = passOn(answer.headers);
       if (fault?.etag === undefined) {
         res.writeHead(answer.statusCode ?? 502, headers);
-        answer.pipe(res);
+        pump(answer, res, 'down');
         return;
       }
       const chunks: Buffer[] = [];
@@ -158,10 +224,53 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
     req.on('close', () => {
       if (!req.complete) out.destroy();
     });
+    // A request the server received whole is left to finish even when the client has gone: the server may
+    // still store the object, and the write must be counted.
     res.on('close', () => {
-      if (!res.writableFinished) out.destroy();
+      if (!res.writableFinished && !req.complete) out.destroy();
     });
-    req.pipe(out);
+    let sent = 0;
+    pump(req, out, 'up', (n) => {
+      sent += n;
+      if (reset && sent >= reset.afterBytes) {
+        // Mid-body, as a dropped connection or a load balancer reset looks to the client.
+        req.socket.resetAndDestroy();
+        out.destroy();
+        return false;
+      }
+      if (trigger && trigger === stallTrigger && sent >= trigger.afterBytes) {
+        stallTrigger = undefined;
+        trigger.fire(seen);
+      }
+      return true;
+    });
+  };
+
+  /**
+   * Copies a stream chunk by chunk, logging the traffic; while the proxy is
+   * stalled the chunk is held (and the source paused) until the stall ends.
+   */
+  const pump = (from: http.IncomingMessage, to: NodeJS.WritableStream & { destroyed?: boolean }, dir: 'up' | 'down', onChunk?: (n: number) => boolean) => {
+    const write = (chunk: Buffer) => {
+      traffic.push({ at: Date.now(), bytes: chunk.length, dir });
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    };
+    from.on('data', (chunk: Buffer) => {
+      if (onChunk && !onChunk(chunk.length)) return;
+      if (!isStalled()) return write(chunk);
+      from.pause();
+      held.add(() => {
+        write(chunk);
+        from.resume();
+      });
+    });
+    from.on('end', () => {
+      if (!isStalled()) return void to.end();
+      held.add(() => to.end());
+    });
   };
 
   const listen = () =>
@@ -202,8 +311,33 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
       await listen();
     },
     async close() {
+      stalledUntil = 0;
+      for (const h of [...held]) h();
+      held.clear();
       await halt();
       agent.destroy();
     },
+    failFor(ms, errors) {
+      failUntil = Date.now() + ms;
+      failErrors = errors;
+    },
+    resetAfter(match, afterBytes, times = 1) {
+      resets.push({ match, afterBytes, left: times });
+    },
+    stall,
+    stallAfter(match, afterBytes, ms) {
+      return new Promise((resolve) => {
+        stallTrigger = {
+          match,
+          afterBytes,
+          ms,
+          fire: (trigger) => {
+            const from = Date.now();
+            void stall(ms).then(() => resolve({ from, to: Date.now(), trigger }));
+          },
+        };
+      });
+    },
+    traffic,
   };
 }

@@ -36,7 +36,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { addMultipartOperations } from '../../src/storage/embedded/s3rver-multipart.js';
-import { startS3Proxy, type Fault, type SeenRequest } from './s3-proxy.js';
+import { startS3Proxy, type Fault, type S3Proxy, type SeenRequest } from './s3-proxy.js';
 import { actionsOf, allows, type AccessGrant } from './s3-policy.js';
 
 export type { Fault, SeenRequest } from './s3-proxy.js';
@@ -112,6 +112,8 @@ export interface S3TestTarget extends SharedS3Target {
   rejectChecksumHeaders(bucket: string): void;
   /** Adds an access key with full access (e.g. the one a fake STS hands out); `grant` makes restricted ones. */
   addAccessKey(accessKeyId: string, secretAccessKey: string): void;
+  /** The fault-injecting proxy in front of s3rver (error windows, resets, stalls, traffic log). */
+  proxy: S3Proxy;
 }
 
 /** The read-side helpers of a target, from a client factory (owner credentials). */
@@ -271,6 +273,7 @@ export async function startS3rver(opts: { directory?: string } = {}): Promise<S3
     addAccessKey(accessKeyId, secretAccessKey) {
       AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
     },
+    proxy,
     stop: stopAll,
     async cleanup() {
       await stopAll();

@@ -22,13 +22,33 @@ import { FlvFeed } from './flv-feed.js';
 
 /** Chunk streams a client may open; real encoders use fewer than 10. */
 const MAX_CHUNK_STREAMS = 64;
+/**
+ * Message buffers one connection may hold at once, over all its chunk streams.
+ * Before its publish is accepted a client only sends commands (a few hundred
+ * bytes each); afterwards media, whose largest messages are keyframes. NMS
+ * keeps one buffer per chunk stream, sized by the length a header declares,
+ * so without a cap 64 chunk streams declaring 16 MiB each cost 1 GiB.
+ */
+const MAX_BUFFERED_BEFORE_PUBLISH = 1024 * 1024;
+const MAX_BUFFERED_PUBLISHING = 48 * 1024 * 1024;
+/** RTMP's largest chunk size: the first bit of Set Chunk Size must be 0. */
+const MAX_CHUNK_SIZE = 0x7fffffff;
+const TYPE_SET_CHUNK_SIZE = 1;
 
 type Command = Parameters<Rtmp['onPublish']>[0];
+
+interface ParserState {
+  inPackets: Map<number, { capacity: number }>;
+  parserPacket: { header: { length: number; type: number }; payload: Buffer; capacity: number };
+}
 
 /** NMS's protocol engine with its command handlers routed to the connection. */
 class GuardedRtmp extends Rtmp {
   constructor(private readonly conn: RtmpConnection) {
     super();
+    // NMS gives every connection an FLV byte-stream parser with a 1 MiB buffer it never uses for RTMP:
+    // dropped at once, so an idle or half-open connection does not pin a megabyte.
+    (this as unknown as { flv: unknown }).flv = null;
   }
 
   override onConnect(msg: Command): void {
@@ -51,9 +71,38 @@ class GuardedRtmp extends Rtmp {
 
   /** Caps the per-connection parser state a hostile client can make NMS allocate. */
   packetAlloc(): void {
-    const self = this as unknown as { inPackets: Map<number, unknown> };
+    const self = this as unknown as ParserState;
     if (self.inPackets.size > MAX_CHUNK_STREAMS) throw new Error(`more than ${MAX_CHUNK_STREAMS} chunk streams`);
-    (Rtmp.prototype as unknown as { packetAlloc(this: Rtmp): void }).packetAlloc.call(this);
+    const packet = self.parserPacket;
+    if (packet.capacity >= packet.header.length) return;
+    const limit = this.conn.publishing ? MAX_BUFFERED_PUBLISHING : MAX_BUFFERED_BEFORE_PUBLISH;
+    let held = packet.header.length;
+    for (const p of self.inPackets.values()) if (p !== packet) held += p.capacity;
+    if (held > limit) throw new Error(`message of ${packet.header.length} bytes would hold ${held} bytes of buffers (limit ${limit})`);
+    // NMS zero-fills the declared length at once (Buffer.alloc): memory for bytes a client only announced.
+    // Unfilled, only the pages the message's bytes are written to become resident; a message is handled
+    // only once all its declared bytes were written.
+    packet.payload = Buffer.allocUnsafeSlow(packet.header.length + 1024);
+    packet.capacity = packet.header.length + 1024;
+  }
+
+  /** Drops every message buffer at once (the connection is closing; its socket may linger a moment). */
+  release(): void {
+    const self = this as unknown as ParserState;
+    for (const p of self.inPackets.values()) Object.assign(p, { payload: Buffer.alloc(0), capacity: 0 });
+    self.inPackets.clear();
+    Object.assign(self.parserPacket, { payload: Buffer.alloc(0), capacity: 0 });
+  }
+
+  /** Refuses chunk sizes NMS would divide by (0) or that the spec forbids, and truncated control messages. */
+  controlHandler(): void {
+    const packet = (this as unknown as ParserState).parserPacket;
+    if (packet.header.type === TYPE_SET_CHUNK_SIZE) {
+      if (packet.header.length < 4) throw new Error('truncated Set Chunk Size message');
+      const size = packet.payload.readUInt32BE(0);
+      if (size < 1 || size > MAX_CHUNK_SIZE) throw new Error(`invalid chunk size ${size}`);
+    }
+    (Rtmp.prototype as unknown as { controlHandler(this: Rtmp): void }).controlHandler.call(this);
   }
 }
 
@@ -63,6 +112,8 @@ export interface RtmpConnectionOptions {
   log: Logger;
   /** Milliseconds without a byte from the client before it is dropped. */
   idleTimeoutMs: number;
+  /** Milliseconds a connection may take from connect to an accepted publish (a slow drip of bytes keeps it from idling out). */
+  publishDeadlineMs: number;
 }
 
 export class RtmpConnection implements PublisherSession {
@@ -96,6 +147,11 @@ export class RtmpConnection implements PublisherSession {
     };
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs, () => this.close('idle timeout'));
+    const deadline = setTimeout(() => {
+      if (this.state === 'connected') this.close('no publish in time');
+    }, options.publishDeadlineMs);
+    deadline.unref();
+    void this.closed.then(() => clearTimeout(deadline));
     socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'rtmp socket error'));
     socket.on('close', () => this.onSocketClose());
@@ -156,9 +212,17 @@ export class RtmpConnection implements PublisherSession {
   }
 
   private refuse(code: RefusalCode, reason: string): void {
-    const status = code === 'unauthorized' ? 'NetStream.Publish.Unauthorized' : 'NetStream.Publish.BadName';
+    const status = code === 'unauthorized' ? 'NetStream.Publish.Unauthorized' : code === 'insufficient_storage' ? 'NetStream.Failed' : 'NetStream.Publish.BadName';
     this.rtmp.sendStatusMessage(this.rtmp.streamId, 'error', status, reason);
     this.close(`refused: ${code}`);
+  }
+
+  /**
+   * True once the publish was accepted. Encoders wait for `Publish.Start` before sending media, so
+   * until then (also while the publish is being decided) only the small pre-publish budget applies.
+   */
+  get publishing(): boolean {
+    return this.state === 'publishing';
   }
 
   async openMedia(): Promise<MediaFeed> {
@@ -184,6 +248,7 @@ export class RtmpConnection implements PublisherSession {
     if (this.state === 'closing') return;
     this.closeReason = reason;
     this.state = 'closing';
+    this.rtmp.release();
     const { socket } = this.options;
     socket.end();
     // A peer that does not finish the close handshake is cut off.
@@ -192,6 +257,7 @@ export class RtmpConnection implements PublisherSession {
 
   private onSocketClose(): void {
     this.state = 'closing';
+    this.rtmp.release();
     this.feed.end();
     this.options.registry.release(this, this.closeReason);
     this.resolveClosed(this.closeReason);

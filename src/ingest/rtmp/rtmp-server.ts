@@ -7,6 +7,7 @@ import type { Logger } from '../../log/logger.js';
 import type { Lifecycle } from '../../lifecycle.js';
 import type { StreamRegistry } from '../stream-registry.js';
 import { RtmpConnection } from './rtmp-connection.js';
+import { routeNmsLogger } from './nms-logger.js';
 
 export interface RtmpServerOptions {
   /** Bind address. */
@@ -20,6 +21,9 @@ export interface RtmpServerOptions {
   idleTimeoutMs: number;
 }
 
+/** A connection must have published within this many idle timeouts (at least 10 s) of connecting. */
+const PUBLISH_DEADLINE_IDLE_TIMEOUTS = 3;
+
 export class RtmpServer implements Lifecycle {
   private readonly server = net.createServer((s) => this.accept(s));
   private readonly connections = new Set<RtmpConnection>();
@@ -28,6 +32,7 @@ export class RtmpServer implements Lifecycle {
 
   constructor(private readonly options: RtmpServerOptions) {
     this.log = options.log.child({ module: 'rtmp' });
+    routeNmsLogger(this.log);
   }
 
   async start(): Promise<void> {
@@ -49,7 +54,9 @@ export class RtmpServer implements Lifecycle {
   }
 
   private accept(socket: net.Socket): void {
-    const conn = new RtmpConnection({ socket, registry: this.options.registry, log: this.log, idleTimeoutMs: this.options.idleTimeoutMs });
+    const { idleTimeoutMs } = this.options;
+    const publishDeadlineMs = Math.max(10_000, idleTimeoutMs * PUBLISH_DEADLINE_IDLE_TIMEOUTS);
+    const conn = new RtmpConnection({ socket, registry: this.options.registry, log: this.log, idleTimeoutMs, publishDeadlineMs });
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));
   }

@@ -50,8 +50,12 @@ export const SUPPORTED_CODECS = 'video H264, VP8 or VP9; audio Opus';
 export function planOffer(sdp: string): OfferPlan {
   const lines = sdp.split(/\r?\n/).filter((l) => l.length > 0);
   if (lines[0] !== 'v=0') throw bad('SDP must start with "v=0"');
+  // SDP text may hold any byte but NUL, CR and LF outside line ends (RFC 8866 section 9); other controls are garbage too.
+  if (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(sdp)) throw bad('the offer contains NUL or control characters');
   const badLine = lines.find((l) => !/^[a-z]=/.test(l));
   if (badLine !== undefined) throw bad(`not an SDP line: "${truncate(badLine)}"`);
+  const numbers = badNumber(lines);
+  if (numbers) throw bad(numbers);
   // Checked before parsing: werift's parser fails on these with internal messages.
   if (!/^m=(audio|video) /m.test(sdp)) throw bad('the offer has no audio or video track');
   if (!/^a=ice-ufrag:\S/m.test(sdp) || !/^a=ice-pwd:\S/m.test(sdp)) throw bad('no a=ice-ufrag/a=ice-pwd (ICE credentials)');
@@ -134,6 +138,21 @@ export function fmtpValue(fmtp: string | undefined, key: string): string | undef
     if (k.toLowerCase() === key) return v;
   }
   return undefined;
+}
+
+/** Ports, payload types and clock rates out of range (werift would take them as they are). */
+function badNumber(lines: string[]): string | null {
+  for (const l of lines) {
+    const m = /^m=\S+ (\d+)(?:\/\d+)? \S+(.*)$/.exec(l);
+    if (m) {
+      if (Number(m[1]) > 65535) return `port out of range in "${truncate(l)}"`;
+      if (/RTP/.test(l) && m[2].trim().split(/\s+/).some((pt) => pt && !(/^\d{1,3}$/.test(pt) && Number(pt) <= 127))) return `payload type out of range (0-127) in "${truncate(l)}"`;
+      continue;
+    }
+    const r = /^a=rtpmap:(\S+) [^/\s]+\/(\S+?)(?:\/\S+)?$/.exec(l);
+    if (r && !(/^\d{1,3}$/.test(r[1]) && Number(r[1]) <= 127 && /^\d{1,7}$/.test(r[2]) && Number(r[2]) >= 1000 && Number(r[2]) <= 1_000_000)) return `payload type or clock rate out of range in "${truncate(l)}"`;
+  }
+  return null;
 }
 
 function bad(message: string): AppError {

@@ -1,0 +1,46 @@
+/**
+ * Event-loop delay of the server process (perf_hooks' histogram), shown in
+ * `/healthz` so a soak run or a monitor can see the loop stay responsive.
+ * Each read reports the window since the previous read and starts a new one.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+/** Delay figures of one window, in milliseconds. */
+export interface LoopDelay {
+  meanMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Seconds the window covered. */
+  windowSeconds: number;
+}
+
+export class EventLoopMonitor {
+  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  private since = Date.now();
+
+  start(): void {
+    this.histogram.enable();
+  }
+
+  stop(): void {
+    this.histogram.disable();
+  }
+
+  /** The process's memory in MiB: resident, V8 heap in use, and buffers outside it. */
+  memory(): { rssMiB: number; heapUsedMiB: number; externalMiB: number; arrayBuffersMiB: number } {
+    const m = process.memoryUsage();
+    const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+    return { rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers) };
+  }
+
+  /** The figures since the last read; the next window starts now. */
+  read(): LoopDelay {
+    const h = this.histogram;
+    const ms = (ns: number) => (Number.isFinite(ns) ? Math.round(ns / 1e4) / 100 : 0);
+    const out = { meanMs: ms(h.mean), p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max), windowSeconds: Math.round((Date.now() - this.since) / 100) / 10 };
+    h.reset();
+    this.since = Date.now();
+    return out;
+  }
+}
