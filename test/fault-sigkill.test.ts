@@ -19,6 +19,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
 import { push } from './helpers/media.js';
 import { credentialEnv, s3SettingsFor, startS3Target } from './helpers/s3.js';
+import { prng } from './helpers/rtmp-fuzz.js';
 import { assertHealthy, assertInBucketOnce, assertNothingLeftLocally, freshPushUploads, waitSettled } from './helpers/fault.js';
 
 const BUCKET = 'sigkill';
@@ -26,18 +27,6 @@ const RUNS = Number(process.env.SIGKILL_RUNS ?? 20);
 const SEED = Number(process.env.SEED ?? Math.floor(Math.random() * 1e9));
 /** Seconds after the push starts within which the kill falls: pushing (4 s), finalizing, uploading. */
 const SPAN_S = 8;
-
-/** mulberry32: a small seeded PRNG, so a schedule replays exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,0 +1,50 @@
+/** Building blocks of the OpenAPI document (src/api/openapi.ts): operations with their auth responses, common answers, tags. */
+import { json, ref, type Schema } from './openapi-schemas.js';
+
+
+export interface Op {
+  summary: string;
+  description?: string;
+  tags: string[];
+  parameters?: unknown[];
+  body?: Schema | { content: Record<string, { schema: Schema }> };
+  bodyRequired?: boolean;
+  responses: Record<string, unknown>;
+  /** Unauthenticated (login, this document). */
+  open?: boolean;
+  /** State-changing with a session: X-CSRF-Token needed. */
+  unsafe?: boolean;
+}
+
+export const errorResponse = (description: string) => ({ description, ...json(ref('Error')) });
+
+export function op(o: Op) {
+  const responses: Record<string, unknown> = { ...o.responses };
+  if (!o.open) {
+    responses['401'] ??= errorResponse('not authenticated (`unauthenticated`, `invalid_token`, `token_expired`, `session_expired`, `session_invalid`)');
+    if (o.unsafe) responses['403'] ??= errorResponse('`csrf_failed` (session without X-CSRF-Token) or `origin_mismatch`');
+  }
+  const body = o.body && ('content' in o.body ? o.body : json(o.body as Schema));
+  return {
+    summary: o.summary,
+    ...(o.description ? { description: o.description } : {}),
+    tags: o.tags,
+    ...(o.parameters ? { parameters: o.parameters } : {}),
+    ...(body ? { requestBody: { required: o.bodyRequired ?? true, ...body } } : {}),
+    responses,
+    ...(o.open ? { security: [] } : {}),
+  };
+}
+
+export const ok = (description: string, schema?: Schema) => ({ description, ...(schema ? json(schema) : {}) });
+export const E = {
+  e400: errorResponse('a request that cannot be read: malformed JSON (`invalid_json`), a bad query parameter (`invalid_parameter`)'),
+  e404: errorResponse('no such resource'),
+  e409: errorResponse('conflicts with the current state (the code says which)'),
+  e415: errorResponse('wrong Content-Type (`unsupported_media_type`)'),
+  e422: errorResponse('fields that do not validate (`validation_failed`; `details` names each field); nothing was changed'),
+};
+
+
+/** Tags, one per group of routes. */
+export const T = { auth: ['auth'], apps: ['applications'], pub: ['publish security'], streams: ['streams'], recs: ['recordings'], creds: ['credentials'], hooks: ['webhooks'], srv: ['server'] };

@@ -1,0 +1,113 @@
+/** OpenAPI paths: live streams, recordings, stored credentials, metrics. */
+import { STREAM, arr, bool, int, json, nullable, obj, pathParam, queryParam, ref, str } from './openapi-schemas.js';
+import { E, T, ok, op, errorResponse } from './openapi-ops.js';
+
+export function mediaPaths(): Record<string, Record<string, unknown>> {
+  return {
+    '/api/v1/streams': {
+      get: op({ summary: 'Live streams (every protocol)', tags: T.streams, parameters: [queryParam('app', 'only this application')], responses: { 200: ok('streams', obj({ streams: arr(ref('Stream')) })) } }),
+    },
+    '/api/v1/streams/{app}/{streamId}': { get: op({ summary: 'One live stream', tags: T.streams, parameters: STREAM, responses: { 200: ok('the stream', ref('Stream')), 404: E.e404 } }) },
+    '/api/v1/streams/{app}/{streamId}/kick': {
+      post: op({
+        summary: 'Disconnect the publisher',
+        description: 'Its recording is finalized as usual. An encoder that reconnects is accepted again unless its key is revoked.',
+        tags: T.streams,
+        unsafe: true,
+        parameters: STREAM,
+        responses: { 200: ok('disconnected', obj({ app: str(), streamId: str(), sessionId: str(), ended: bool() })), 404: E.e404 },
+      }),
+    },
+    '/api/v1/streams/{app}/{streamId}/recording': {
+      post: op({ summary: 'Start recording a live stream (at its next keyframe)', tags: T.streams, unsafe: true, parameters: STREAM, responses: { 202: ok('starting', obj({ app: str(), streamId: str(), recording: str() })), 404: E.e404, 409: errorResponse('`already_recording`') } }),
+      delete: op({
+        summary: 'Stop recording a live stream (it stays live); answers once the recording is final',
+        tags: T.streams,
+        unsafe: true,
+        parameters: STREAM,
+        responses: { 200: ok('stopped', obj({ app: str(), streamId: str(), recording: str(), recordingId: nullable(str()) })), 404: E.e404, 409: errorResponse('`not_recording`') },
+      }),
+    },
+    '/api/v1/recordings': {
+      get: op({
+        summary: 'Finished recordings, newest first',
+        tags: T.recs,
+        parameters: [
+          queryParam('app', 'application'),
+          queryParam('streamId', 'stream id'),
+          queryParam('state', 'upload state: local | queued | uploading | uploaded | failed'),
+          queryParam('from', 'started at or after (ISO 8601 date or date-time with zone)'),
+          queryParam('to', 'started before (ISO 8601)'),
+          queryParam('limit', '1–500 (50)', { type: 'integer' }),
+          queryParam('pageToken', 'nextPageToken of the previous page'),
+        ],
+        responses: { 200: ok('a page', obj({ recordings: arr(ref('RecordingSummary')), total: int('matching the filters'), nextPageToken: nullable(str()) })), 400: E.e400 },
+      }),
+    },
+    '/api/v1/recordings/{id}': {
+      get: op({ summary: 'One recording with its files, upload state and URLs', tags: T.recs, parameters: [pathParam('id', 'recording id')], responses: { 200: ok('the recording', ref('Recording')), 404: E.e404 } }),
+      delete: op({
+        summary: 'Delete a recording: bucket objects, local files, catalog entry',
+        description: 'The bucket first: when it refuses (no s3:DeleteObject) the answer is 403 `bucket_delete_denied` and nothing was deleted; `keepObjects=true` leaves the objects in the bucket.',
+        tags: T.recs,
+        unsafe: true,
+        parameters: [pathParam('id', 'recording id'), queryParam('keepObjects', 'true: leave the bucket objects', { type: 'boolean' })],
+        responses: {
+          200: ok('deleted', ref('RecordingDeletion')),
+          403: errorResponse('`bucket_delete_denied` (or CSRF)'),
+          404: E.e404,
+          409: errorResponse('`upload_in_progress`, or `app_not_found` (its app is gone: use keepObjects)'),
+          503: errorResponse('`bucket_unavailable`: try again'),
+        },
+      }),
+    },
+    '/api/v1/recordings/{id}/retry': {
+      post: op({ summary: 'Queue the recording\'s failed uploads again, now', tags: T.recs, unsafe: true, parameters: [pathParam('id', 'recording id')], responses: { 200: ok('queued', obj({ recordingId: str(), requeued: int() })), 404: E.e404 } }),
+    },
+    '/api/v1/credentials/aws': {
+      get: op({
+        summary: 'List stored AWS credentials (Twilio-style paging)',
+        tags: T.creds,
+        parameters: [queryParam('pageSize', '1–1000 (50); also PageSize', { type: 'integer' }), queryParam('pageToken', 'from meta.nextPageUrl / previousPageUrl; also PageToken'), queryParam('page', 'page index, for the client\'s own state; also Page', { type: 'integer' })],
+        responses: {
+          200: ok(
+            'a page',
+            obj({
+              credentials: arr(ref('Credential')),
+              meta: obj({ key: str(), page: int(), pageSize: int(), url: str(), firstPageUrl: str(), nextPageUrl: nullable(str()), previousPageUrl: nullable(str()), nextPageToken: nullable(str()), previousPageToken: nullable(str()) }),
+            }),
+          ),
+          400: E.e400,
+        },
+      }),
+      post: op({
+        summary: 'Store an AWS credential (encrypted); the secret is never returned',
+        tags: T.creds,
+        unsafe: true,
+        body: { content: { 'application/x-www-form-urlencoded': { schema: ref('CredentialInput') }, 'application/json': { schema: ref('CredentialInput') } } },
+        responses: { 201: ok('stored', ref('Credential')), 415: E.e415, 422: E.e422 },
+      }),
+    },
+    '/api/v1/credentials/aws/{sid}': {
+      get: op({ summary: 'Fetch a stored credential', tags: T.creds, parameters: [pathParam('sid', 'CR…')], responses: { 200: ok('the credential', ref('Credential')), 404: E.e404 } }),
+      post: op({
+        summary: 'Rename (Twilio\'s update)',
+        tags: T.creds,
+        unsafe: true,
+        parameters: [pathParam('sid', 'CR…')],
+        body: { content: { 'application/x-www-form-urlencoded': { schema: obj({ friendlyName: str(undefined, { maxLength: 64 }) }) }, 'application/json': { schema: obj({ friendlyName: str(undefined, { maxLength: 64 }) }) } } },
+        responses: { 200: ok('renamed', ref('Credential')), 404: E.e404, 422: E.e422 },
+      }),
+      patch: op({ summary: 'Rename (same as POST)', tags: T.creds, unsafe: true, parameters: [pathParam('sid', 'CR…')], body: obj({ friendlyName: str(undefined, { maxLength: 64 }) }), responses: { 200: ok('renamed', ref('Credential')), 404: E.e404, 422: E.e422 } }),
+      delete: op({ summary: 'Delete a stored credential', tags: T.creds, unsafe: true, parameters: [pathParam('sid', 'CR…')], responses: { 204: ok('deleted'), 404: E.e404, 409: errorResponse('`credential_in_use`: an application uses it') } }),
+    },
+    '/metrics': {
+      get: op({
+        summary: 'Prometheus metrics',
+        description: 'An API token (Prometheus: `authorization: {credentials: <token>}`) or a session; no authentication with `api.metrics.public: true`.',
+        tags: T.srv,
+        responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      }),
+    },
+  };
+}
