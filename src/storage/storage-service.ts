@@ -110,7 +110,7 @@ export class StorageService implements Lifecycle {
     this.removers.push(this.o.apps.onChange((app, previous) => this.onSettingsChanged(app, previous)));
     this.started = true;
     this.sweeper.start();
-    this.worker.wake();
+    this.worker.start();
     this.log.info({ nodeId: this.o.nodeId, resumed: released, retriedFailed: retried, concurrentUploads: this.o.settings.concurrentUploads }, 'upload queue started');
   }
 

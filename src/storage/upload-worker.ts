@@ -13,10 +13,10 @@ import type { Logger } from '../log/logger.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents, UploadSubject } from '../events/types.js';
 import type { UploadJob } from '../store/types.js';
-import { errorMessage } from '../errors.js';
 import { classifyS3Error, type StorageError } from './errors.js';
 import { contextOf } from './targets.js';
 import type { FailureStats } from './failure-stats.js';
+import { JobPump } from '../queue/job-pump.js';
 import { abortAfterFailure, runUploadJob, type AttemptState, type UploadJobDeps } from './upload-job.js';
 
 /** Lease of a running upload; renewed every third of it. */
@@ -54,28 +54,35 @@ export function backoffMs(attempt: number, maxMs: number): number {
 }
 
 export class UploadWorker {
-  private readonly inFlight = new Map<number, AbortController>();
-  private readonly running = new Set<Promise<void>>();
   private readonly paused = new Map<string, { failures: number; until: number }>();
-  private timer?: NodeJS.Timeout;
-  private pumping?: Promise<void>;
-  private again = false;
-  private stopping = false;
+  private readonly pump: JobPump<UploadJob>;
 
-  constructor(private readonly o: UploadWorkerOptions) {}
+  constructor(private readonly o: UploadWorkerOptions) {
+    this.pump = new JobPump({
+      name: 'upload queue',
+      concurrency: () => o.concurrency,
+      claim: () => o.queue.claim(o.nodeId, LEASE_MS, { excludeApps: this.pausedApps() }),
+      run: (job, ac) => this.process(job, ac),
+      nextDueInMs: async () => {
+        const now = Date.now();
+        const due = await o.queue.nextDueAt({ excludeApps: this.pausedApps() });
+        const resumes = [...this.paused.values()].filter((p) => p.until > now).map((p) => p.until);
+        const at = Math.min(due ?? Infinity, ...resumes);
+        return Number.isFinite(at) ? at - now : undefined;
+      },
+      pollMs: POLL_MS,
+      log: o.log,
+    });
+  }
+
+  /** Starts working the queue. */
+  start(): void {
+    this.pump.start();
+  }
 
   /** Looks at the queue now (new work, a retry request, changed settings). */
   wake(): void {
-    if (this.stopping) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = this.pump().finally(() => {
-      this.pumping = undefined;
-      // A wake that came in after the last look: look again.
-      if (this.again) this.wake();
-    });
+    this.pump.wake();
   }
 
   /** Lifts an app's outage pause (its settings changed). */
@@ -85,17 +92,12 @@ export class UploadWorker {
 
   /** Uploads in progress. */
   get active(): number {
-    return this.inFlight.size;
+    return this.pump.active;
   }
 
   /** Interrupts running uploads (they are queued again, not counted as failures) and stops. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
-    // A claim in progress finishes first, so every running upload is seen below.
-    await this.pumping;
-    for (const ac of this.inFlight.values()) ac.abort();
-    await Promise.allSettled([...this.running]);
+  stop(): Promise<void> {
+    return this.pump.stop();
   }
 
   private pausedApps(): string[] {
@@ -103,49 +105,9 @@ export class UploadWorker {
     return [...this.paused].filter(([, p]) => p.until > now).map(([app]) => app);
   }
 
-  private async pump(): Promise<void> {
-    try {
-      do {
-        this.again = false;
-        while (!this.stopping && this.inFlight.size < this.o.concurrency) {
-          const job = await this.o.queue.claim(this.o.nodeId, LEASE_MS, { excludeApps: this.pausedApps() });
-          if (!job) break;
-          const run: Promise<void> = this.process(job)
-            .catch((err) => this.o.log.error({ err: errorMessage(err) }, 'upload bookkeeping failed'))
-            .finally(() => {
-              this.running.delete(run);
-              this.wake();
-            });
-          this.running.add(run);
-        }
-      } while (this.again && !this.stopping);
-      await this.schedule();
-    } catch (err) {
-      this.o.log.error({ err: errorMessage(err) }, 'upload queue failed; looking again shortly');
-      clearTimeout(this.timer);
-      if (!this.stopping) this.timer = setTimeout(() => this.wake(), POLL_MS);
-    }
-  }
-
-  private async schedule(): Promise<void> {
-    clearTimeout(this.timer);
-    if (this.stopping) return;
-    const now = Date.now();
-    let next = POLL_MS;
-    if (this.inFlight.size < this.o.concurrency) {
-      const due = await this.o.queue.nextDueAt({ excludeApps: this.pausedApps() });
-      if (due !== undefined) next = Math.min(next, due - now);
-      for (const p of this.paused.values()) if (p.until > now) next = Math.min(next, p.until - now);
-    }
-    this.timer = setTimeout(() => this.wake(), Math.max(50, next));
-  }
-
-  private async process(job: UploadJob): Promise<void> {
+  private async process(job: UploadJob, ac: AbortController): Promise<void> {
     const { file } = job;
     const log = this.o.log.child({ app: file.app, recordingId: file.recordingId, file: file.name, kind: file.kind });
-    const ac = new AbortController();
-    if (this.stopping) ac.abort();
-    this.inFlight.set(file.id, ac);
     const renew = setInterval(() => {
       void this.o.queue.renew(file.id, this.o.nodeId, LEASE_MS).then((held) => {
         if (!held && !ac.signal.aborted) {
@@ -175,8 +137,8 @@ export class UploadWorker {
     } catch (err) {
       const e = classifyS3Error(err, state.target ? contextOf(state.target, 'upload', state.key) : { operation: 'upload', bucket: '(unresolved)', region: '(unresolved)' });
       // Bounded: against a stalled server the abort would hang too, and hold up the retry; the next attempt aborts it.
-      await abortAfterFailure(file.id, state, this.o, log, AbortSignal.timeout(this.stopping ? 2000 : ABORT_TIMEOUT_MS));
-      if (this.stopping && ac.signal.aborted) {
+      await abortAfterFailure(file.id, state, this.o, log, AbortSignal.timeout(this.pump.stopping ? 2000 : ABORT_TIMEOUT_MS));
+      if (this.pump.stopping && ac.signal.aborted) {
         await this.o.queue.release(file.id, this.o.nodeId);
         log.info('upload interrupted by shutdown; it starts again at next start');
         return;
@@ -184,7 +146,6 @@ export class UploadWorker {
       await this.recordFailure(job, e, subject(), log);
     } finally {
       clearInterval(renew);
-      this.inFlight.delete(file.id);
     }
   }
 

@@ -12,6 +12,7 @@ import type { ApiSettings } from '../config/api-schema.js';
 import type { Logger } from '../log/logger.js';
 import type { WebhookDelivery, WebhookOutbox } from '../store/admin-types.js';
 import { errorMessage } from '../errors.js';
+import { JobPump } from '../queue/job-pump.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
 
 const LEASE_MS = 120_000;
@@ -38,73 +39,37 @@ export interface DeliveryCounts {
 }
 
 export class WebhookSender {
-  private readonly inFlight = new Map<string, AbortController>();
-  private readonly running = new Set<Promise<void>>();
   readonly counts: DeliveryCounts = { delivered: 0, retried: 0, failed: 0 };
-  private timer?: NodeJS.Timeout;
-  private pumping?: Promise<void>;
-  private again = false;
-  private stopping = true;
+  private readonly pump: JobPump<WebhookDelivery>;
 
-  constructor(private readonly o: WebhookSenderOptions) {}
+  constructor(private readonly o: WebhookSenderOptions) {
+    this.pump = new JobPump({
+      name: 'webhook outbox',
+      concurrency: () => o.settings.concurrency,
+      claim: () => o.outbox.claim(o.nodeId, LEASE_MS),
+      run: (d, ac) => this.send(d, ac.signal),
+      nextDueInMs: async () => {
+        const due = await o.outbox.nextDueAt();
+        return due === undefined ? undefined : due - Date.now();
+      },
+      pollMs: POLL_MS,
+      log: o.log,
+    });
+  }
 
   async start(): Promise<void> {
-    this.stopping = false;
     const resumed = await this.o.outbox.releaseOwner(this.o.nodeId);
     if (resumed) this.o.log.info({ resumed }, 'webhook deliveries interrupted by the last stop are due again');
-    this.wake();
+    this.pump.start();
   }
 
   /** Looks at the outbox now. */
   wake(): void {
-    if (this.stopping) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = this.pump().finally(() => {
-      this.pumping = undefined;
-      if (this.again) this.wake();
-    });
+    this.pump.wake();
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
-    await this.pumping;
-    for (const ac of this.inFlight.values()) ac.abort();
-    await Promise.allSettled([...this.running]);
-  }
-
-  private async pump(): Promise<void> {
-    try {
-      do {
-        this.again = false;
-        while (!this.stopping && this.inFlight.size < this.o.settings.concurrency) {
-          const d = await this.o.outbox.claim(this.o.nodeId, LEASE_MS);
-          if (!d) break;
-          const ac = new AbortController();
-          this.inFlight.set(d.id, ac);
-          const run: Promise<void> = this.send(d, ac.signal)
-            .catch((err) => this.o.log.error({ err: errorMessage(err), deliveryId: d.id }, 'webhook bookkeeping failed'))
-            .finally(() => {
-              this.inFlight.delete(d.id);
-              this.running.delete(run);
-              this.wake();
-            });
-          this.running.add(run);
-        }
-      } while (this.again && !this.stopping);
-      clearTimeout(this.timer);
-      if (this.stopping) return;
-      const due = await this.o.outbox.nextDueAt();
-      const next = due === undefined ? POLL_MS : Math.min(POLL_MS, due - Date.now());
-      this.timer = setTimeout(() => this.wake(), Math.max(50, next));
-    } catch (err) {
-      this.o.log.error({ err: errorMessage(err) }, 'webhook outbox failed; looking again shortly');
-      clearTimeout(this.timer);
-      if (!this.stopping) this.timer = setTimeout(() => this.wake(), POLL_MS);
-    }
+  stop(): Promise<void> {
+    return this.pump.stop();
   }
 
   private async send(d: WebhookDelivery, signal: AbortSignal): Promise<void> {
@@ -146,7 +111,7 @@ export class WebhookSender {
       }
       error = `the receiver answered ${status}`;
     } catch (err) {
-      if (signal.aborted && this.stopping) {
+      if (signal.aborted && this.pump.stopping) {
         await outbox.release(d.id, nodeId);
         return;
       }
