@@ -2,6 +2,9 @@
  * Event-loop delay of the server process (perf_hooks' histogram), shown in
  * `/healthz` so a soak run or a monitor can see the loop stay responsive.
  * Each read reports the window since the previous read and starts a new one.
+ * The histogram records the time between two of its timer callbacks, so an
+ * idle loop reads the sampling resolution itself; that is subtracted, and the
+ * figures are how late the loop was.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
@@ -15,8 +18,11 @@ export interface LoopDelay {
   windowSeconds: number;
 }
 
+/** Sampling interval of the histogram, in milliseconds. */
+const RESOLUTION_MS = 20;
+
 export class EventLoopMonitor {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   private since = Date.now();
 
   start(): void {
@@ -37,7 +43,7 @@ export class EventLoopMonitor {
   /** The figures since the last read; the next window starts now. */
   read(): LoopDelay {
     const h = this.histogram;
-    const ms = (ns: number) => (Number.isFinite(ns) ? Math.round(ns / 1e4) / 100 : 0);
+    const ms = (ns: number) => (Number.isFinite(ns) && h.count > 0 ? Math.max(0, Math.round(ns / 1e4) / 100 - RESOLUTION_MS) : 0);
     const out = { meanMs: ms(h.mean), p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max), windowSeconds: Math.round((Date.now() - this.since) / 100) / 10 };
     h.reset();
     this.since = Date.now();
