@@ -21,6 +21,7 @@ import { EventBus } from './events/event-bus.js';
 import type { BusEvents } from './events/types.js';
 import { AppRegistry } from './apps/app-registry.js';
 import { StreamRegistry } from './ingest/stream-registry.js';
+import type { PublisherSession } from './ingest/types.js';
 import { BasicPublishAuthorizer } from './ingest/publish-authorizer.js';
 import { RtmpServer } from './ingest/rtmp/rtmp-server.js';
 import { WhipServer } from './ingest/whip/whip-server.js';
@@ -77,21 +78,13 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const webhooks = new Webhooks({ events, apps, outbox: store.outbox, catalog: store.catalog, settings: config.api, nodeId: nodeIdOf(config), log });
   const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log, disk });
 
+  const sessionOf = (s: PublisherSession) => ({ app: s.app, streamId: s.streamId, protocol: s.protocol, sessionId: s.id, remoteAddress: s.remoteAddress, startedAt: s.startedAt.toISOString() });
   registry.onPublished.subscribe((s) => {
     recordings.record(s);
-    void events.emit('stream.started', { app: s.app, streamId: s.streamId, protocol: s.protocol, sessionId: s.id, remoteAddress: s.remoteAddress, startedAt: s.startedAt.toISOString() });
+    void events.emit('stream.started', sessionOf(s));
   });
   registry.onUnpublished.subscribe((s, reason) => {
-    void events.emit('stream.ended', {
-      app: s.app,
-      streamId: s.streamId,
-      protocol: s.protocol,
-      sessionId: s.id,
-      remoteAddress: s.remoteAddress,
-      startedAt: s.startedAt.toISOString(),
-      endedAt: new Date().toISOString(),
-      reason,
-    });
+    void events.emit('stream.ended', { ...sessionOf(s), endedAt: new Date().toISOString(), reason });
   });
 
   const api = new Api({ ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, log });

@@ -19,7 +19,7 @@ import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { MiB, MAX_PARTS, MIN_PART_SIZE, digestBuffer, expectedEtag, hashFile, partCount, partSizeFor } from '../src/storage/integrity.js';
 import { objectUrl, renderKey } from '../src/storage/keys.js';
 import { classifyS3Error, type ErrorContext } from '../src/storage/errors.js';
-import { backoffMs } from '../src/storage/upload-worker.js';
+import { backoffMs } from '../src/queue/backoff.js';
 import { keyTemplateProblem } from '../src/config/storage-schema.js';
 import { loadConfig } from '../src/config/load.js';
 

@@ -17,6 +17,7 @@ import { classifyS3Error, type StorageError } from './errors.js';
 import { contextOf } from './targets.js';
 import type { FailureStats } from './failure-stats.js';
 import { JobPump } from '../queue/job-pump.js';
+import { backoffMs } from '../queue/backoff.js';
 import { abortAfterFailure, runUploadJob, type AttemptState, type UploadJobDeps } from './upload-job.js';
 
 /** Lease of a running upload; renewed every third of it. */
@@ -27,8 +28,6 @@ const POLL_MS = 5_000;
 const PROGRESS_EVERY_MS = 500;
 /** Longest wait for the abort of a failed attempt's multipart upload. */
 const ABORT_TIMEOUT_MS = 15_000;
-/** First retry delay; doubled per attempt up to the configured maximum. */
-const BASE_DELAY_MS = 1_000;
 
 /** Errors that mean the app's target is wrong, not one file: every queued file of the app fails with them. */
 const TARGET_ERRORS = new Set(['invalid_credentials', 'credentials_missing', 'credential_not_found', 'credential_unreadable', 'role_denied', 'bucket_not_found', 'wrong_region', 'kms_denied', 'sse_rejected', 'acl_not_supported', 'checksum_unsupported', 'clock_skew', 'bad_setting', 'uploads_disabled', 'app_removed']);
@@ -45,12 +44,6 @@ export interface UploadWorkerOptions extends UploadJobDeps {
   /** Failure counters by class and code. */
   stats: FailureStats;
   log: Logger;
-}
-
-/** Backoff with "equal jitter": half the exponential delay, plus a random part of the other half. */
-export function backoffMs(attempt: number, maxMs: number): number {
-  const d = Math.min(maxMs, BASE_DELAY_MS * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(d / 2 + (Math.random() * d) / 2);
 }
 
 export class UploadWorker {

@@ -13,11 +13,11 @@ import type { Logger } from '../log/logger.js';
 import type { WebhookDelivery, WebhookOutbox } from '../store/admin-types.js';
 import { errorMessage } from '../errors.js';
 import { JobPump } from '../queue/job-pump.js';
+import { backoffMs } from '../queue/backoff.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
 
 const LEASE_MS = 120_000;
 const POLL_MS = 5_000;
-const BASE_DELAY_MS = 1_000;
 
 export interface WebhookSenderOptions {
   /** Where deliveries are leased from. */
@@ -129,12 +129,6 @@ export class WebhookSender {
     this.counts.retried++;
     log.warn({ status, attempts: attempt, err: error, retryInMs: delay }, 'webhook delivery failed, will retry');
   }
-}
-
-/** Exponential backoff with "equal jitter", capped. */
-function backoffMs(attempt: number, maxMs: number): number {
-  const d = Math.min(maxMs, BASE_DELAY_MS * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(d / 2 + (Math.random() * d) / 2);
 }
 
 /** A URL as it may be logged: no query (it may hold a token of the receiver's). */
