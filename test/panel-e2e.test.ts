@@ -209,6 +209,8 @@ test('credentials: a credential in use is not deleted (said plainly); renaming w
   assert.equal(first.length, 20, 'first page');
   await page.click('#credentials-list button >> text=Next');
   await page.waitForSelector('#credentials-list >> text=Page 2');
+  // The page label can change before the rows do: wait until page 1's rows are gone.
+  await page.waitForSelector(`tr[data-credential="${first[0]}"]`, { state: 'detached' });
   const second = await attrs(page, 'tr[data-credential]', 'data-credential');
   assert.equal(second.length, 2, 'second page');
   assert.equal(new Set([...first, ...second]).size, 22, 'every credential once');
