@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -186,6 +186,44 @@ test('finalizer: with no room for the remux the live file and its manifest are k
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('finalizer: a live file killed before its first fragment (header only) is no recording: nothing announced, nothing left', async () => {
+  // The sigkill fault test found it (seed 990612808): killed within the first half second of media, the
+  // remux of the header-only live file "succeeded" with an MP4 of no streams, announced as a 0 s recording.
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bc-headeronly-'));
+  try {
+    const layout = new DataLayout(dataDir);
+    layout.ensureApp('live');
+    const m: RecordingManifest = { version: 1, recordingId: randomUUID(), app: 'live', streamId: 'cam', protocol: 'rtmp', name: 'cam_20261123T010000Z', startedAt: '2026-11-23T01:00:00.000Z', liveContainer: 'fmp4', mp4: true, hls: false, previews: true, previewFormat: 'jpg', previewHeight: 240 };
+    const p = recordingPaths(layout, m);
+    writeManifest(p.workDir, m);
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-t', '2', '-i', 'testsrc2=size=320x240:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mp4', '-movflags', '+empty_moov+default_base_moof', '-frag_duration', '500000', p.live]);
+    truncateSync(p.live, headerLength(readFileSync(p.live)));
+    // The first keyframe's preview was written; the recording it would illustrate holds nothing.
+    writeFileSync(path.join(p.previewsDir, `${p.previewPrefix}0000.jpg`), 'jpeg');
+    const lines: Array<Record<string, unknown>> = [];
+    const log = createLogger('debug', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const done = await finalizeRecording(m, p, { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', log, recovered: true });
+    assert.equal(done, null, 'not announced as a recording');
+    assert.ok(lines.some((l) => l.msg === 'recording holds no media, nothing to keep' && l.name === m.name));
+    assert.deepEqual(readdirSync(p.streamsDir), [], 'no empty MP4 left');
+    assert.deepEqual(readdirSync(p.previewsDir).filter((n) => n.startsWith(p.previewPrefix)), [], 'no orphan preview left');
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+/** Bytes of an fMP4's `ftyp` + `moov`, before the first fragment. */
+function headerLength(buf: Buffer): number {
+  let at = 0;
+  while (at + 8 <= buf.length) {
+    const size = buf.readUInt32BE(at);
+    const type = buf.toString('latin1', at + 4, at + 8);
+    at += size;
+    if (type === 'moov') return at;
+  }
+  throw new Error('no moov box');
+}
 
 test('recovery: a recording finalized and handed over before a crash is announced again as it was, never finalized twice over files already uploaded', async () => {
   // The sigkill fault test found it: killed after `recording.completed` was handled by storage (files

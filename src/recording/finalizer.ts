@@ -6,7 +6,8 @@
  * again after a crash part-way (the live file is deleted only after the final
  * file was renamed into place).
  */
-import { existsSync, statSync, readdirSync, readFileSync, rmSync, renameSync, copyFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, statSync, readdirSync, readFileSync, rmSync, renameSync, copyFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -48,11 +49,18 @@ export async function finalizeRecording(
   if (m.mp4) {
     await remuxLiveFile(m, p, opts);
     if (existsSync(p.final)) {
-      files.push(fileEntry(m.liveContainer === 'webm' ? 'webm' : 'mp4', p.final));
       probed = await probe(opts.ffprobePath, p.final).catch((err) => {
         log.warn({ err: errorMessage(err), file: p.final }, 'ffprobe failed');
         return undefined;
       });
+      if (probed && !probed.video && !probed.audio) {
+        // Killed before the first fragment was written: the live file held only its header, and so does the remux.
+        log.warn({ file: p.final }, 'the recorded file holds no audio or video, removing it');
+        rmSync(p.final, { force: true });
+        probed = undefined;
+      } else {
+        files.push(fileEntry(m.liveContainer === 'webm' ? 'webm' : 'mp4', p.final));
+      }
     }
   }
 
@@ -101,7 +109,7 @@ async function remuxLiveFile(m: RecordingManifest, p: RecordingPaths, opts: Fina
   if (free < needed) throw noRoom(needed, free);
   try {
     await run(opts.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', '-i', p.live, '-map', '0', '-c', 'copy', ...format, tmp]);
-    fsyncFile(tmp);
+    await fsyncFile(tmp);
     renameSync(tmp, p.final);
     rmSync(p.live, { force: true });
   } catch (err) {
@@ -195,11 +203,12 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function fsyncFile(file: string): void {
-  const fd = openSync(file, 'r');
+/** Flushes a file to disk off the event loop (a long recording's remux is gigabytes; a sync fsync blocked every stream). */
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r');
   try {
-    fsyncSync(fd);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
