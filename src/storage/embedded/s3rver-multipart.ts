@@ -6,22 +6,15 @@
  * filesystem layout, behind its own signature check, so the embedded store
  * and the tests behave like S3 does.
  *
- * Its UploadPart is replaced too: s3rver's creates the upload's folder if it
- * is missing, so a part still arriving when its upload was aborted brought
- * the folder back (parts left behind), and a part whose request was cut off
- * never settled. Here a part of an unknown or aborted upload is NoSuchUpload,
- * as on S3, and a cut-off part is dropped.
+ * Its object and part writes are replaced too (`s3rver-writes.ts`).
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type S3rver from 's3rver';
 import type { KoaContext } from 's3rver';
 import authentication from 's3rver/lib/middleware/authentication.js';
 import S3Error from 's3rver/lib/models/error.js';
+import { guardWrites, NO_SUCH_UPLOAD } from './s3rver-writes.js';
 
 /** An incomplete multipart upload in the store. */
 export interface PendingUpload {
@@ -40,42 +33,9 @@ export function pendingUploads(app: S3rver, bucket: string): PendingUpload[] {
     .sort((a, b) => a.initiated.getTime() - b.initiated.getTime());
 }
 
-const NO_SUCH_UPLOAD = 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.';
-
-/** UploadPart into an existing upload folder only (never recreating an aborted one). */
-function guardParts(app: S3rver): void {
-  app.store.putPart = async (bucket: string, uploadId: string, partNumber: string | number, content: Readable) => {
-    const dir = path.join(app.store.getResourcePath(bucket, undefined, 'uploads'), path.basename(String(uploadId)));
-    const noSuchUpload = () => new S3Error('NoSuchUpload', NO_SUCH_UPLOAD, { UploadId: String(uploadId) });
-    if (!/^[0-9a-f]+$/i.test(String(uploadId)) || !/^\d{1,5}$/.test(String(partNumber)) || !existsSync(path.join(dir, 'key'))) throw noSuchUpload();
-    const partPath = path.join(dir, String(Number(partNumber)));
-    const md5 = createHash('md5');
-    let size = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        md5.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
-    try {
-      // Opening fails (ENOENT) once the upload is aborted; a cut-off request rejects (premature close).
-      await pipeline(content, count, createWriteStream(partPath));
-      const digest = md5.digest('hex');
-      await writeFile(`${partPath}.md5`, digest);
-      return { size, md5: digest };
-    } catch (err) {
-      rmSync(partPath, { force: true });
-      rmSync(`${partPath}.md5`, { force: true });
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw noSuchUpload();
-      throw err;
-    }
-  };
-}
-
 /** Adds the two operations to an s3rver instance, and its guarded UploadPart; call before `run()`. */
 export function addMultipartOperations(app: S3rver): void {
-  guardParts(app);
+  guardWrites(app);
   const auth = authentication();
   const handler = async (ctx: KoaContext, next: () => Promise<void>) => {
     // Path-style: `/<bucket>/` (the SDK adds the slash) or `/<bucket>/<key>`.
