@@ -49,7 +49,9 @@ test('S3 silent for 2 minutes mid-part: the attempt times out, uploads recover, 
     const resent = s3.requests.find((r) => r.at > from && r.uploadId === trigger.uploadId && r.partNumber === trigger.partNumber);
     assert.ok(resent, 'the stalled part was sent again during the stall');
     const gaveUpAfter = resent.at - from;
-    assert.ok(gaveUpAfter >= INACTIVITY_S * 1000 - 1000 && gaveUpAfter <= INACTIVITY_S * 1000 + 8000, `the stalled part was given up ${gaveUpAfter} ms into the stall (inactivity timeout ${INACTIVITY_S} s)`);
+    // Not before the inactivity timeout; and long before the stall ended, so it was the timeout (plus a retry
+    // backoff of up to 8 s, and whatever a loaded machine adds) that gave up, not S3 answering again.
+    assert.ok(gaveUpAfter >= INACTIVITY_S * 1000 - 1000 && gaveUpAfter < STALL_MS / 2, `the stalled part was given up ${gaveUpAfter} ms into the stall (inactivity timeout ${INACTIVITY_S} s)`);
     t.diagnostic(`stalled part given up and resent ${(gaveUpAfter / 1000).toFixed(1)} s into the stall; the attempt failed ${((failedAt - from) / 1000).toFixed(1)} s in; ${s3.requests.filter((r) => r.at > from && r.at < to).length} requests arrived during the ${STALL_MS / 1000} s stall`);
     const during = s3.proxy.traffic.filter((t) => t.at > from && t.at < to - 50);
     assert.deepEqual(during, [], 'not a byte went through during the stall');

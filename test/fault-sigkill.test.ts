@@ -32,8 +32,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What the logs say a run had reached when it was killed. */
 function phase(s: TestServer, streamId: string): string {
-  const has = (msg: string) => s.logs.some((l) => l.msg === msg && (l.streamId === streamId || msg.startsWith('upload')));
-  if (s.logs.some((l) => l.msg === 'recording uploaded' && String(l.key).includes(`/${streamId}_`))) return 'uploaded';
+  const has = (msg: string) => s.logs.some((l) => l.msg === msg && (l.streamId === streamId || String(l.key).includes(`/${streamId}_`)));
+  if (has('recording uploaded')) return 'uploaded';
   if (has('upload started')) return 'uploading';
   if (has('recording completed')) return 'finalized';
   if (has('recording started')) return 'recording';
@@ -60,6 +60,7 @@ test(`SIGKILL at random moments across ${RUNS} push → record → upload runs (
   /** Recordings that must end up in the bucket: started, and not dropped for holding no media. */
   const expected = new Set<string>();
   const streamIds: string[] = [];
+  const finalizedBeforeKill: string[] = [];
   const schedule: string[] = [];
   let server: TestServer | undefined;
 
@@ -106,6 +107,7 @@ test(`SIGKILL at random moments across ${RUNS} push → record → upload runs (
       await p.stop('SIGKILL');
       settle(server);
       schedule.push(`run ${run}: kill ${killAtMs} ms after the push of ${streamId} started (${reached})`);
+      if (reached === 'finalized' || reached === 'uploading' || reached === 'uploaded') finalizedBeforeKill.push(streamId);
     }
     t.diagnostic(schedule.join('\n'));
 
@@ -113,7 +115,10 @@ test(`SIGKILL at random moments across ${RUNS} push → record → upload runs (
     const last = server;
     await waitSettled(s3, BUCKET, () => (settle(last), [...expected]), dataDir, streamIds);
     settle(server);
-    assert.ok(expected.size >= RUNS / 2, `${expected.size} recordings survived ${RUNS} kills`);
+    // How many survive depends on where the seed put the kills (one within the first half second of media
+    // leaves nothing to keep); every recording finalized before its kill must be among them.
+    assert.ok(expected.size > 0, `${expected.size} recordings survived ${RUNS} kills`);
+    for (const streamId of finalizedBeforeKill) assert.ok([...expected].some((n) => n.startsWith(`${streamId}_`)), `${streamId}, finalized before its kill, survived`);
     const docs = await assertInBucketOnce(s3, BUCKET, [...expected]);
     for (const [name, doc] of docs) assert.ok(doc.durationSeconds > 0, `${name} holds media (${doc.durationSeconds} s)`);
     assertNothingLeftLocally(dataDir, 'live', streamIds);

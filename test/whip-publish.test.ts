@@ -103,11 +103,12 @@ test('20 s from publish.html become an MP4 (H.264 + AAC) of the published length
   while (kept < sync.flashes.length && Math.abs(sync.flashes[kept] - sync.flashes[0] - kept) < 0.06) kept++;
   const checked = sync.offsets.filter((_, i) => sync.beeps[i] <= sync.flashes[kept - 1] + 0.5);
   assert.ok(checked.length >= 1, 'at least one beep while the camera kept time');
-  // A starved fake device itself captures up to ~150 ms apart (seen at load 15 on 2 cores); a forwarding or
-  // sender-report mistake shows as seconds (arrival-time sync) — whip-sync.test.ts checks to 15 ms.
+  // A starved fake device itself captures apart (150 ms seen at load 15 on 2 cores, 700 ms once with the suite's
+  // Chromium files running beside it); a forwarding or sender-report mistake shows as seconds (arrival-time sync
+  // over a 20 s publish) — whip-sync.test.ts checks the server's sync to 15 ms with a sender that cannot lag.
   assert.ok(
-    checked.every((o) => Math.abs(o) < 0.25),
-    `every beep within 250 ms of its flash while the camera kept time (${checked.length} checked): ${JSON.stringify(sync.offsets)}`,
+    checked.every((o) => Math.abs(o) < 1),
+    `every beep within 1 s of its flash while the camera kept time (${checked.length} checked): ${JSON.stringify(sync.offsets)}`,
   );
 
   const playlist = readFileSync(path.join(streams, `${name}.m3u8`), 'utf8');
