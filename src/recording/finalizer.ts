@@ -17,7 +17,8 @@ import { AppError, errorMessage } from '../errors.js';
 import { isDiskFull } from './disk-space.js';
 import type { RecordingManifest } from './manifest.js';
 import type { RecordingPaths } from './paths.js';
-import { closePlaylist, playlistDuration } from './hls-playlist.js';
+import { closePlaylist, lastSegmentNumber, playlistDuration, playlistSegments } from './hls-playlist.js';
+import { salvageSegments } from './hls-salvage.js';
 import { probe, type ProbeResult } from './probe.js';
 
 const run = promisify(execFile);
@@ -64,7 +65,7 @@ export async function finalizeRecording(
     }
   }
 
-  if (m.hls) files.push(...closeHls(p, log));
+  if (m.hls) files.push(...(await closeHls(p, opts)));
 
   const durationSeconds = probed?.durationSeconds || hlsDuration(p);
   if (!probed && existsSync(p.playlist)) probed = await probe(opts.ffprobePath, p.playlist).catch(() => undefined);
@@ -129,23 +130,23 @@ function noRoom(needed: number, free: number, cause?: unknown): AppError {
   return new AppError('insufficient_storage', `no room to finalize the recording: the remux needs ${mib(needed)} MiB, ${mib(free)} MiB free`, 507, { cause });
 }
 
-function closeHls(p: RecordingPaths, log: Logger): RecordedFile[] {
+async function closeHls(p: RecordingPaths, opts: FinalizeOptions): Promise<RecordedFile[]> {
+  const { log } = opts;
   const segRe = new RegExp(`^${escapeRe(p.segmentPrefix)}\\d{5}\\.ts$`);
-  // Half-written segments of a crashed ffmpeg (temp_file flag) never made it into the playlist.
-  removeMatching(p.streamsDir, new RegExp(`^${escapeRe(p.segmentPrefix)}\\d{5}\\.ts\\.tmp$`));
   rmSync(`${p.playlist}.tmp`, { force: true });
-  if (!existsSync(p.playlist)) {
-    removeMatching(p.streamsDir, segRe);
-    return [];
-  }
-  const listed = closePlaylist(p.playlist, (name) => segRe.test(name) && existsSync(path.join(p.streamsDir, name)));
+  const exists = (name: string) => segRe.test(name) && existsSync(path.join(p.streamsDir, name));
+  const listedBefore = existsSync(p.playlist) ? playlistSegments(readFileSync(p.playlist, 'utf8')).filter(exists) : [];
+  // The segment ffmpeg was writing when it stopped short (and any it did not list yet) is kept, not lost.
+  const appended = await salvageSegments(p.streamsDir, p.segmentPrefix, lastSegmentNumber(listedBefore), opts);
+  removeMatching(p.streamsDir, new RegExp(`^${escapeRe(p.segmentPrefix)}\\d{5}\\.ts\\.tmp$`));
+  const listed = existsSync(p.playlist) || appended.length ? closePlaylist(p.playlist, exists, appended) : null;
   if (!listed) {
-    log.warn({ playlist: p.playlist }, 'hls playlist lists no segment, removing it');
+    if (existsSync(p.playlist)) log.warn({ playlist: p.playlist }, 'hls playlist lists no segment, removing it');
     rmSync(p.playlist, { force: true });
     removeMatching(p.streamsDir, segRe);
     return [];
   }
-  // Segments on disk that the playlist does not list (ffmpeg died between rename and playlist write) are dropped.
+  // Segments on disk that the playlist does not list (before a gap) are dropped.
   const keep = new Set(listed);
   removeMatching(p.streamsDir, segRe, (n) => !keep.has(n));
   return [fileEntry('hls-playlist', p.playlist), ...listed.map((n) => fileEntry('hls-segment', path.join(p.streamsDir, n)))];

@@ -1,10 +1,11 @@
 /**
  * Closing a recording's HLS playlist: ffmpeg writes an EVENT playlist while
  * live; the finished recording gets a VOD playlist ending in `#EXT-X-ENDLIST`.
- * After a crash the playlist lacks the end tag and half-written segments are
- * left as `.tmp` files (ffmpeg renames a segment into place when complete).
+ * After a crash the playlist lacks the end tag and the segment being written
+ * is left as a `.tmp` file (ffmpeg renames a segment into place when
+ * complete); `hls-salvage.ts` makes it final and it is appended here.
  */
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 
 /** Sum of the segment durations of a playlist's text. */
 export function playlistDuration(text: string): number {
@@ -21,12 +22,24 @@ export function playlistSegments(text: string): string[] {
     .filter((l) => l && !l.startsWith('#'));
 }
 
+/** A segment to list, with its duration in seconds. */
+export interface PlaylistEntry {
+  name: string;
+  duration: number;
+}
+
+/** Highest segment number (`..._00012.ts` → 12) among names, -1 for none. */
+export function lastSegmentNumber(names: string[]): number {
+  return names.reduce((max, n) => Math.max(max, Number(/(\d{5})\.ts$/.exec(n)?.[1] ?? -1)), -1);
+}
+
 /**
  * Rewrites the playlist as VOD with an end tag, keeping only segments that
- * exist. Returns the segment names it lists, or null when it lists none.
+ * exist, then `appended` ones (written from scratch when ffmpeg never wrote
+ * the playlist). Returns the segment names it lists, or null when it lists none.
  */
-export function closePlaylist(file: string, segmentExists: (name: string) => boolean): string[] | null {
-  const text = readFileSync(file, 'utf8');
+export function closePlaylist(file: string, segmentExists: (name: string) => boolean, appended: PlaylistEntry[] = []): string[] | null {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:0\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-INDEPENDENT-SEGMENTS\n';
   const out: string[] = [];
   const segments: string[] = [];
   let pending: string[] = [];
@@ -47,8 +60,16 @@ export function closePlaylist(file: string, segmentExists: (name: string) => boo
       pending = [];
     }
   }
+  for (const e of appended) {
+    out.push(`#EXTINF:${e.duration.toFixed(6)},`, e.name);
+    segments.push(e.name);
+  }
   if (segments.length === 0) return null;
   if (!out.some((l) => l.startsWith('#EXT-X-PLAYLIST-TYPE'))) out.splice(1, 0, '#EXT-X-PLAYLIST-TYPE:VOD');
+  // The target duration must cover the longest segment, appended ones included.
+  const longest = Math.max(0, ...appended.map((e) => e.duration));
+  const target = out.findIndex((l) => l.startsWith('#EXT-X-TARGETDURATION:'));
+  if (target >= 0) out[target] = `#EXT-X-TARGETDURATION:${Math.max(Number(out[target].split(':')[1]) || 0, Math.ceil(longest), 1)}`;
   out.push('#EXT-X-ENDLIST', '');
   const tmp = `${file}.closing`;
   writeFileSync(tmp, out.join('\n'));
