@@ -9,7 +9,6 @@ import http from 'node:http';
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -23,15 +22,13 @@ import { RtmpServer } from '../src/ingest/rtmp/rtmp-server.js';
 import { planOffer } from '../src/ingest/whip/offer.js';
 import { createS3Client, UploadTracker } from '../src/storage/s3-client.js';
 import { finalizeRecording } from '../src/recording/finalizer.js';
-import { DataLayout } from '../src/recording/layout.js';
-import { recordingPaths } from '../src/recording/paths.js';
-import { writeManifest, type RecordingManifest } from '../src/recording/manifest.js';
 import { RecordingManager } from '../src/recording/recording-manager.js';
 import { EventBus } from '../src/events/event-bus.js';
 import type { BusEvents, RecordingCompleted } from '../src/events/types.js';
 import { appSettings } from '../src/config/schema.js';
 import { browserLikeOffer } from './helpers/whip.js';
 import { handshake, message, u32 } from './helpers/rtmp-fuzz.js';
+import { recordingFixture } from './helpers/recording-fixture.js';
 
 const MiB = 1024 * 1024;
 v8.setFlagsFromString('--expose-gc');
@@ -167,11 +164,7 @@ test('s3 client: a server that goes silent fails the request by the inactivity t
 test('finalizer: with no room for the remux the live file and its manifest are kept (not renamed .damaged), and finalized once there is room', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bc-noroom-'));
   try {
-    const layout = new DataLayout(dataDir);
-    layout.ensureApp('live');
-    const m: RecordingManifest = { version: 1, recordingId: randomUUID(), app: 'live', streamId: 'cam', protocol: 'rtmp', name: 'cam_20261122T120000Z', startedAt: '2026-11-22T12:00:00.000Z', liveContainer: 'fmp4', mp4: true, hls: false, previews: false, previewFormat: 'jpg', previewHeight: 240 };
-    const p = recordingPaths(layout, m);
-    writeManifest(p.workDir, m);
+    const { m, p } = recordingFixture(dataDir, { startedAt: '2026-11-22T12:00:00.000Z' });
     execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mp4', '-movflags', '+empty_moov+default_base_moof', '-frag_duration', '500000', p.live]);
     const log = createLogger('silent');
     const opts = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', log, recovered: false };
@@ -192,11 +185,7 @@ test('finalizer: a live file killed before its first fragment (header only) is n
   // remux of the header-only live file "succeeded" with an MP4 of no streams, announced as a 0 s recording.
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bc-headeronly-'));
   try {
-    const layout = new DataLayout(dataDir);
-    layout.ensureApp('live');
-    const m: RecordingManifest = { version: 1, recordingId: randomUUID(), app: 'live', streamId: 'cam', protocol: 'rtmp', name: 'cam_20261123T010000Z', startedAt: '2026-11-23T01:00:00.000Z', liveContainer: 'fmp4', mp4: true, hls: false, previews: true, previewFormat: 'jpg', previewHeight: 240 };
-    const p = recordingPaths(layout, m);
-    writeManifest(p.workDir, m);
+    const { m, p } = recordingFixture(dataDir, { startedAt: '2026-11-23T01:00:00.000Z', previews: true });
     execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-t', '2', '-i', 'testsrc2=size=320x240:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mp4', '-movflags', '+empty_moov+default_base_moof', '-frag_duration', '500000', p.live]);
     truncateSync(p.live, headerLength(readFileSync(p.live)));
     // The first keyframe's preview was written; the recording it would illustrate holds nothing.
@@ -231,11 +220,7 @@ test('recovery: a recording finalized and handed over before a crash is announce
   // uploading and deleting the files; the missing playlist made it delete the HLS segments not yet uploaded.
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bc-refinalize-'));
   try {
-    const layout = new DataLayout(dataDir);
-    layout.ensureApp('live');
-    const m: RecordingManifest = { version: 1, recordingId: randomUUID(), app: 'live', streamId: 'cam', protocol: 'rtmp', name: 'cam_20261122T130000Z', startedAt: '2026-11-22T13:00:00.000Z', liveContainer: 'fmp4', mp4: true, hls: true, previews: false, previewFormat: 'jpg', previewHeight: 240 };
-    const p = recordingPaths(layout, m);
-    writeManifest(p.workDir, m);
+    const { layout, m, p } = recordingFixture(dataDir, { startedAt: '2026-11-22T13:00:00.000Z', hls: true });
     execFileSync('ffmpeg', [
       // The input is 4 s long (an input option): both outputs end with it.
       '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-t', '4', '-i', 'testsrc2=size=320x240:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25',

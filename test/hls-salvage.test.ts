@@ -8,23 +8,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../src/log/logger.js';
 import { finalizeRecording } from '../src/recording/finalizer.js';
-import { DataLayout } from '../src/recording/layout.js';
-import { recordingPaths, type RecordingPaths } from '../src/recording/paths.js';
-import { writeManifest, type RecordingManifest } from '../src/recording/manifest.js';
+import type { RecordingPaths } from '../src/recording/paths.js';
+import type { RecordingManifest } from '../src/recording/manifest.js';
 import { ffprobe } from './helpers/media.js';
+import { recordingFixture } from './helpers/recording-fixture.js';
 
 /** A recording with HLS only, its four 1 s segments written by ffmpeg; the caller then breaks it. */
 function hlsRecording(dataDir: string): { m: RecordingManifest; p: RecordingPaths; seg: (n: number) => string } {
-  const layout = new DataLayout(dataDir);
-  layout.ensureApp('live');
-  const m: RecordingManifest = { version: 1, recordingId: randomUUID(), app: 'live', streamId: 'cam', protocol: 'rtmp', name: 'cam_20261123T020000Z', startedAt: '2026-11-23T02:00:00.000Z', liveContainer: 'fmp4', mp4: false, hls: true, previews: false, previewFormat: 'jpg', previewHeight: 240 };
-  const p = recordingPaths(layout, m);
-  writeManifest(p.workDir, m);
+  const { m, p } = recordingFixture(dataDir, { startedAt: '2026-11-23T02:00:00.000Z', mp4: false, hls: true });
   execFileSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-t', '4', '-i', 'testsrc2=size=320x240:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25',
     '-f', 'hls', '-hls_time', '1', '-hls_list_size', '0', '-hls_playlist_type', 'event', '-hls_segment_filename', p.segmentPattern, p.playlist,
