@@ -6,7 +6,7 @@
  * the API's events channel, recordings (recovery of a previous run), HTTP,
  * RTMP, WHIP. Stop order, the reverse: refuse new publishers, close them,
  * finalize every recording (queued for upload), close the events channel,
- * stop webhooks and uploading, close HTTP. A second signal exits at once
+ * stop webhooks, close HTTP, stop uploading and close the store. A second signal exits at once
  * (anything unfinished is finalized and uploaded after the next start).
  */
 import { execFile } from 'node:child_process';
@@ -137,9 +137,10 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       await api.stop();
       await webhooks.stop();
       await security.auth.stop();
-      await storage.stop();
+      // HTTP answers from the catalog and the (embedded) bucket until it is closed: close it first.
       await http.stop();
       await forwarding.stop();
+      await storage.stop();
       loop.stop();
     },
   };

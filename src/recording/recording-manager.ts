@@ -16,6 +16,7 @@
  * is room again) instead of recording nothing while it stays live.
  */
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Logger } from '../log/logger.js';
 import type { Lifecycle } from '../lifecycle.js';
@@ -32,6 +33,7 @@ import { recordingPlan } from './ffmpeg-args.js';
 import { Recorder } from './recorder.js';
 import { finalizeRecording } from './finalizer.js';
 import { isDiskFull } from './disk-space.js';
+import { Slots } from '../queue/slots.js';
 
 /** First retry of a recording that could not be finalized or announced; doubled up to the maximum. */
 const PENDING_RETRY_MS = 2_000;
@@ -57,6 +59,8 @@ export interface RecordingManagerOptions {
   stopGraceMs?: number;
   /** Free space of the data dir; without it the disk is never considered full. */
   disk?: DiskLevel;
+  /** Recordings finalized at once (remux, probe, playlist); the others wait. Default: one per CPU. */
+  finalizeConcurrency?: number;
 }
 
 /** A recording kept on disk until it can be finalized and announced. */
@@ -96,9 +100,11 @@ export class RecordingManager implements Lifecycle {
   private recovery: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly log: Logger;
+  private readonly finalizing: Slots;
 
   constructor(private readonly options: RecordingManagerOptions) {
     this.log = options.log.child({ module: 'recording' });
+    this.finalizing = new Slots(options.finalizeConcurrency ?? Math.max(1, os.availableParallelism()));
   }
 
   /** Finalizes, in the background, recordings a killed process left in progress. */
@@ -264,7 +270,8 @@ export class RecordingManager implements Lifecycle {
     let done: RecordingCompleted | null | undefined = readCompleted(paths.workDir);
     if (!done) {
       try {
-        done = await finalizeRecording(m, paths, { ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath, log, endedAt, recovered, freeBytes: this.options.disk && (() => this.options.disk!.freeBytes()) });
+        const opts = { ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath, log, endedAt, recovered, freeBytes: this.options.disk && (() => this.options.disk!.freeBytes()) };
+        done = await this.finalizing.run(() => finalizeRecording(m, paths, opts));
         if (done) writeCompleted(paths.workDir, done);
       } catch (err) {
         this.finalizeLater(m, endedAt, recovered, log, isDiskFull(err) ? 'no room on the disk' : 'finalization failed', errorMessage(err), isDiskFull(err));
