@@ -81,7 +81,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const file = path.join(configDir, 'config.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
   env.BUCKETCAST_CONFIG = file;
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // CPU_PROFILE_DIR=<dir>: each server writes a V8 CPU profile there when it exits (bench/cpu-blocks.mjs reads it).
+  const profile = process.env.CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-interval=2000', `--cpu-prof-dir=${process.env.CPU_PROFILE_DIR}`] : [];
+  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   started.add(proc);
   const logs: LogLine[] = [];
   const otherOutput: string[] = [];
