@@ -16,7 +16,7 @@ import type { RecordedFile, RecordingCompleted } from '../events/types.js';
 import { AppError, errorMessage } from '../errors.js';
 import { isDiskFull } from './disk-space.js';
 import type { RecordingManifest } from './manifest.js';
-import type { RecordingPaths } from './paths.js';
+import { escapeRe, type RecordingPaths } from './paths.js';
 import { closePlaylist, lastSegmentNumber, playlistDuration, playlistSegments } from './hls-playlist.js';
 import { salvageSegments } from './hls-salvage.js';
 import { probe, type ProbeResult } from './probe.js';
@@ -198,10 +198,6 @@ function removeMatching(dir: string, re: RegExp, also: (name: string) => boolean
     return;
   }
   for (const n of names) if (re.test(n) && also(n)) rmSync(path.join(dir, n), { force: true });
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Flushes a file to disk off the event loop (a long recording's remux is gigabytes; a sync fsync blocked every stream). */

@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.js';
 import { errorMessage } from '../errors.js';
 import { probe } from './probe.js';
 import type { PlaylistEntry } from './hls-playlist.js';
+import { escapeRe } from './paths.js';
 
 const TS_PACKET = 188;
 
@@ -21,7 +22,7 @@ const TS_PACKET = 188;
  * nothing playable are removed.
  */
 export async function salvageSegments(streamsDir: string, segmentPrefix: string, lastListed: number, opts: { ffprobePath: string; log: Logger }): Promise<PlaylistEntry[]> {
-  const re = new RegExp(`^${segmentPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d{5})\\.ts(\\.tmp)?$`);
+  const re = new RegExp(`^${escapeRe(segmentPrefix)}(\\d{5})\\.ts(\\.tmp)?$`);
   const found = new Map<number, string[]>();
   for (const n of readdirSync(streamsDir)) {
     const m = re.exec(n);

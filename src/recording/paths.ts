@@ -52,3 +52,8 @@ export function recordingPaths(layout: DataLayout, m: RecordingManifest): Record
     previewsDir,
   };
 }
+
+/** A file name (or prefix) as a literal inside a regular expression. */
+export function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
