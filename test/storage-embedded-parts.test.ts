@@ -10,15 +10,25 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import { startS3rver } from './helpers/s3.js';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startS3rver, type S3TestTarget } from './helpers/s3.js';
 
 const MiB = 1024 * 1024;
 
-test('a part of an aborted or unknown upload is NoSuchUpload and leaves nothing behind', async () => {
+/** Runs a case against a fresh embedded store (s3rver with bucketcast's additions) and its client. */
+async function withStore(fn: (s3: S3TestTarget, client: S3Client) => Promise<void>): Promise<void> {
   const s3 = await startS3rver();
   const client = s3.client();
   try {
+    await fn(s3, client);
+  } finally {
+    client.destroy();
+    await s3.cleanup();
+  }
+}
+
+test('a part of an aborted or unknown upload is NoSuchUpload and leaves nothing behind', () =>
+  withStore(async (s3, client) => {
     await s3.createBucket('parts');
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'parts', Key: 'a.mp4' }));
     await client.send(new UploadPartCommand({ Bucket: 'parts', Key: 'a.mp4', UploadId, PartNumber: 1, Body: Buffer.alloc(1024, 1) }));
@@ -32,17 +42,12 @@ test('a part of an aborted or unknown upload is NoSuchUpload and leaves nothing 
       });
     }
     assert.deepEqual(s3.pendingUploadDirs('parts'), [], 'the aborted upload did not come back');
-  } finally {
-    client.destroy();
-    await s3.cleanup();
-  }
-});
+  }),
+);
 
-test('completing with a part never uploaded, a wrong ETag or parts out of order is InvalidPart / InvalidPartOrder; the store keeps serving and the upload still completes', async () => {
+test('completing with a part never uploaded, a wrong ETag or parts out of order is InvalidPart / InvalidPartOrder; the store keeps serving and the upload still completes', () =>
   // s3rver's own completion opened each listed part unchecked: a missing one crashed the whole process.
-  const s3 = await startS3rver();
-  const client = s3.client();
-  try {
+  withStore(async (s3, client) => {
     await s3.createBucket('complete');
     const Bucket = 'complete';
     const Key = 'b.mp4';
@@ -67,16 +72,11 @@ test('completing with a part never uploaded, a wrong ETag or parts out of order 
     const got = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToByteArray());
     assert.ok(got.equals(Buffer.concat(bodies)), 'the object is the parts in order');
     assert.deepEqual(s3.pendingUploadDirs(Bucket), []);
-  } finally {
-    client.destroy();
-    await s3.cleanup();
-  }
-});
+  }),
+);
 
-test('a PutObject or UploadPart cut off mid-body stores nothing, and does not remove the part a retry already wrote', async () => {
-  const s3 = await startS3rver();
-  const client = s3.client();
-  try {
+test('a PutObject or UploadPart cut off mid-body stores nothing, and does not remove the part a retry already wrote', () =>
+  withStore(async (s3, client) => {
     await s3.createBucket('cut');
     const Bucket = 'cut';
     /** Sends half of `size` bytes, then is aborted once `until` settles. */
@@ -107,8 +107,5 @@ test('a PutObject or UploadPart cut off mid-body stores nothing, and does not re
     await client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag }] } }));
     const got = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToByteArray());
     assert.ok(got.equals(body), 'the retry\'s part survived the cut-off first attempt');
-  } finally {
-    client.destroy();
-    await s3.cleanup();
-  }
-});
+  }),
+);

@@ -14,7 +14,7 @@ import type S3rver from 's3rver';
 import type { KoaContext } from 's3rver';
 import authentication from 's3rver/lib/middleware/authentication.js';
 import S3Error from 's3rver/lib/models/error.js';
-import { guardWrites, NO_SUCH_UPLOAD } from './s3rver-writes.js';
+import { guardWrites, noSuchUpload, uploadFolder } from './s3rver-writes.js';
 
 /** An incomplete multipart upload in the store. */
 export interface PendingUpload {
@@ -33,7 +33,7 @@ export function pendingUploads(app: S3rver, bucket: string): PendingUpload[] {
     .sort((a, b) => a.initiated.getTime() - b.initiated.getTime());
 }
 
-/** Adds the two operations to an s3rver instance, and its guarded UploadPart; call before `run()`. */
+/** Adds the two operations to an s3rver instance, and its guarded writes; call before `run()`. */
 export function addMultipartOperations(app: S3rver): void {
   guardWrites(app);
   const auth = authentication();
@@ -64,12 +64,8 @@ export function addMultipartOperations(app: S3rver): void {
         };
         return;
       }
-      const uploadId = String(ctx.query.uploadId);
-      const dir = path.join(app.store.getResourcePath(bucket, undefined, 'uploads'), path.basename(uploadId));
-      const keyFile = path.join(dir, 'key');
-      if (!/^[0-9a-f]+$/i.test(uploadId) || !existsSync(keyFile) || readFileSync(keyFile, 'utf8') !== key) {
-        throw new S3Error('NoSuchUpload', NO_SUCH_UPLOAD, { UploadId: uploadId });
-      }
+      const dir = uploadFolder(app, bucket, ctx.query.uploadId);
+      if (readFileSync(path.join(dir, 'key'), 'utf8') !== key) throw noSuchUpload(ctx.query.uploadId);
       rmSync(dir, { recursive: true, force: true });
       ctx.status = 204;
       ctx.body = '';

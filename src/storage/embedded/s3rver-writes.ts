@@ -25,7 +25,7 @@ import { pipeline } from 'node:stream/promises';
 import type S3rver from 's3rver';
 import S3Error from 's3rver/lib/models/error.js';
 
-export const NO_SUCH_UPLOAD = 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.';
+const NO_SUCH_UPLOAD = 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.';
 const INVALID_PART =
   "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have match the part's entity tag.";
 const INVALID_PART_ORDER = 'The list of parts was not in ascending order. The parts list must be specified in order by part number.';
@@ -45,11 +45,22 @@ interface Store {
   putPart(bucket: string, uploadId: string, partNumber: string | number, content: Readable): Promise<{ size: number; md5: string }>;
 }
 
+/** S3's answer for an unknown, malformed, aborted or completed upload id. */
+export function noSuchUpload(uploadId: unknown): S3Error {
+  return new S3Error('NoSuchUpload', NO_SUCH_UPLOAD, { UploadId: String(uploadId) });
+}
+
+/** The folder of a pending multipart upload; NoSuchUpload when there is none. */
+export function uploadFolder(app: S3rver, bucket: string, uploadId: unknown): string {
+  const id = String(uploadId);
+  const dir = path.join(app.store.getResourcePath(bucket, undefined, 'uploads'), path.basename(id));
+  if (!/^[0-9a-f]+$/i.test(id) || !existsSync(path.join(dir, 'key'))) throw noSuchUpload(id);
+  return dir;
+}
+
 /** Replaces the store's PutObject, UploadPart and CompleteMultipartUpload writes; call before `run()`. */
 export function guardWrites(app: S3rver): void {
   const store = app.store as unknown as Store;
-  const uploadDir = (bucket: string, uploadId: string) => path.join(store.getResourcePath(bucket, undefined, 'uploads'), path.basename(String(uploadId)));
-  const noSuchUpload = (uploadId: string) => new S3Error('NoSuchUpload', NO_SUCH_UPLOAD, { UploadId: String(uploadId) });
 
   store.putObject = async (object) => {
     const file = store.getResourcePath(object.bucket, object.key, 'object');
@@ -61,8 +72,8 @@ export function guardWrites(app: S3rver): void {
   };
 
   store.putPart = async (bucket, uploadId, partNumber, content) => {
-    const dir = uploadDir(bucket, uploadId);
-    if (!/^[0-9a-f]+$/i.test(String(uploadId)) || !/^\d{1,5}$/.test(String(partNumber)) || !existsSync(path.join(dir, 'key'))) throw noSuchUpload(uploadId);
+    const dir = uploadFolder(app, bucket, uploadId);
+    if (!/^\d{1,5}$/.test(String(partNumber))) throw noSuchUpload(uploadId);
     const partPath = path.join(dir, String(Number(partNumber)));
     try {
       // The temp file's open fails (ENOENT) once the upload is aborted; a cut-off request rejects.
@@ -75,8 +86,7 @@ export function guardWrites(app: S3rver): void {
   };
 
   store.putObjectMultipart = async (bucket, uploadId, parts) => {
-    const dir = uploadDir(bucket, uploadId);
-    if (!/^[0-9a-f]+$/i.test(String(uploadId)) || !existsSync(path.join(dir, 'key'))) throw noSuchUpload(uploadId);
+    const dir = uploadFolder(app, bucket, uploadId);
     for (let i = 1; i < parts.length; i++) if (!(parts[i].number > parts[i - 1].number)) throw new S3Error('InvalidPartOrder', INVALID_PART_ORDER);
     for (const part of parts) {
       const file = path.join(dir, String(part.number));
