@@ -7,6 +7,13 @@
  * so the first recording starts at the very first packet; afterwards the cache
  * holds the current GOP, so a recorder started mid-stream starts at a keyframe.
  * Each reader's timestamps are rebased to start at 0.
+ *
+ * Flow control: a publisher may send faster than real time (a file pushed
+ * without `-re`, an encoder's burst after a network stall). A reader that falls
+ * behind is never cut off (that would lose the recording): while any reader's
+ * buffer is full, or while the preroll cache is full and no reader has opened
+ * yet, the feed asks its owner to stop reading the publisher's socket, so TCP
+ * pushes back on the publisher until the recorder catches up.
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type AVPacket from 'node-media-server/src/core/avpacket.js';
@@ -19,8 +26,13 @@ const SCRIPT = 18;
 
 /** Packets kept before the first reader opens (bytes); past it only the current GOP is kept. */
 const PREROLL_LIMIT = 48 * 1024 * 1024;
-/** A reader further behind than this is cut off instead of buffering without bound. */
-const READER_BACKLOG_LIMIT = 96 * 1024 * 1024;
+/** Bytes a reader may have buffered before the publisher is paused (its recorder reads slower than the publisher sends). */
+const READER_HIGH_WATER = 1024 * 1024;
+/**
+ * How long a full preroll cache holds the publisher back waiting for the first reader;
+ * past it (no recorder is coming) the cache falls back to the current GOP and reading resumes.
+ */
+const PREROLL_HOLD_MS = 15_000;
 
 interface Tag {
   type: number;
@@ -43,6 +55,15 @@ interface Reader {
   base: number | null;
 }
 
+/** Lets the feed slow its publisher down: the owner stops and restarts reading the publisher's input. */
+export interface FlowControl {
+  pause(): void;
+  resume(): void;
+}
+
+/** The marker under which a full preroll cache holds the publisher (readers hold it under their own entry). */
+const PREROLL_HOLD = Symbol('preroll');
+
 export class FlvFeed {
   private metadata: Tag | null = null;
   private audioHeader: Tag | null = null;
@@ -56,7 +77,13 @@ export class FlvFeed {
   private readonly info: FeedInfo = { hasVideo: false, hasAudio: false };
   private readonly readyWaiters: Array<() => void> = [];
   private ended = false;
+  /** What currently holds the publisher back: readers with a full buffer, or the full preroll cache. */
+  private readonly holds = new Set<Reader | typeof PREROLL_HOLD>();
+  private prerollTimer: NodeJS.Timeout | null = null;
+  private prerollExpired = false;
   readonly meter = new BitrateMeter();
+
+  constructor(private readonly flow?: FlowControl) {}
 
   /** Takes one parsed RTMP message. Must copy `packet.data` now: the parser reuses it. */
   push(packet: AVPacket): void {
@@ -83,7 +110,7 @@ export class FlvFeed {
         this.info.videoCodec = videoCodecName(packet.codec_id);
         break;
       case 3:
-        if (this.everOpened || this.cacheBytes > PREROLL_LIMIT) this.clearCache();
+        if (this.everOpened || (this.prerollExpired && this.cacheBytes > PREROLL_LIMIT)) this.clearCache();
         this.sawKeyframe = true;
         this.cacheTag(tag);
         break;
@@ -103,6 +130,27 @@ export class FlvFeed {
   private cacheTag(tag: Tag): void {
     this.cache.push(tag);
     this.cacheBytes += tag.data.length;
+    if (!this.everOpened && !this.prerollExpired && this.cacheBytes > PREROLL_LIMIT && !this.holds.has(PREROLL_HOLD)) {
+      // The first recorder is still starting: hold the publisher rather than drop the start of the stream.
+      this.hold(PREROLL_HOLD);
+      this.prerollTimer = setTimeout(() => {
+        this.prerollExpired = true;
+        this.release(PREROLL_HOLD);
+      }, PREROLL_HOLD_MS);
+      this.prerollTimer.unref();
+    }
+  }
+
+  private hold(by: Reader | typeof PREROLL_HOLD): void {
+    if (this.holds.has(by)) return;
+    this.holds.add(by);
+    if (this.holds.size === 1) this.flow?.pause();
+  }
+
+  private release(by: Reader | typeof PREROLL_HOLD): void {
+    if (!this.holds.delete(by)) return;
+    if (by === PREROLL_HOLD && this.prerollTimer) clearTimeout(this.prerollTimer);
+    if (this.holds.size === 0 && !this.ended) this.flow?.resume();
   }
 
   private clearCache(): void {
@@ -149,27 +197,32 @@ export class FlvFeed {
 
   /** Opens an FLV byte stream for a recorder. */
   open(): Readable {
-    const reader: Reader = { out: new PassThrough({ highWaterMark: 1024 * 1024 }), base: null };
+    const reader: Reader = { out: new PassThrough({ highWaterMark: READER_HIGH_WATER }), base: null };
     this.everOpened = true;
-    reader.out.write(flvHeader(this.info.hasAudio, this.info.hasVideo));
-    for (const t of [this.metadata, this.audioHeader, this.videoHeader]) if (t) reader.out.write(flvTag(t.type, 0, t.data));
+    // Whoever consumes the stream may destroy it with an error; that must not become an uncaught exception.
+    reader.out.on('error', () => undefined);
+    reader.out.on('drain', () => this.release(reader));
+    reader.out.once('close', () => this.dropReader(reader));
+    this.put(reader, flvHeader(this.info.hasAudio, this.info.hasVideo));
+    for (const t of [this.metadata, this.audioHeader, this.videoHeader]) if (t) this.put(reader, flvTag(t.type, 0, t.data));
     for (const t of this.cache) this.write(reader, t);
     if (this.ended) reader.out.end();
     else this.readers.add(reader);
-    reader.out.once('close', () => this.readers.delete(reader));
+    // The preroll did its job: the first reader has it. From now on only its own buffer holds the publisher.
+    this.release(PREROLL_HOLD);
     return reader.out;
+  }
+
+  private dropReader(r: Reader): void {
+    this.readers.delete(r);
+    this.release(r);
   }
 
   private broadcast(tag: Tag): void {
     for (const r of this.readers) {
       if (r.out.writableEnded || r.out.destroyed) {
         // The recorder ended its input (stop recording); it gets nothing more.
-        this.readers.delete(r);
-        continue;
-      }
-      if (r.out.writableLength > READER_BACKLOG_LIMIT) {
-        this.readers.delete(r);
-        r.out.destroy(new Error('recorder fell too far behind the live stream'));
+        this.dropReader(r);
         continue;
       }
       this.write(r, tag);
@@ -178,11 +231,16 @@ export class FlvFeed {
 
   private write(r: Reader, tag: Tag): void {
     if (tag.type === SCRIPT) {
-      r.out.write(flvTag(tag.type, 0, tag.data));
+      this.put(r, flvTag(tag.type, 0, tag.data));
       return;
     }
     if (r.base === null) r.base = tag.dts;
-    r.out.write(flvTag(tag.type, Math.max(0, tag.dts - r.base), tag.data));
+    this.put(r, flvTag(tag.type, Math.max(0, tag.dts - r.base), tag.data));
+  }
+
+  /** Writes to a reader; a full buffer holds the publisher back until the reader drains. */
+  private put(r: Reader, chunk: Buffer): void {
+    if (!r.out.write(chunk)) this.hold(r);
   }
 
   /** What is known of the stream's tracks. */
@@ -196,6 +254,8 @@ export class FlvFeed {
     this.ended = true;
     for (const r of this.readers) r.out.end();
     this.readers.clear();
+    if (this.prerollTimer) clearTimeout(this.prerollTimer);
+    this.holds.clear();
     this.clearCache();
     this.checkReady();
   }

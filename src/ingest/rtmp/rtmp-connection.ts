@@ -127,7 +127,7 @@ export class RtmpConnection implements PublisherSession {
   /** The app named in the RTMP `connect` command (may carry a `?query`). */
   connectApp = '';
   private readonly rtmp: GuardedRtmp;
-  private readonly feed = new FlvFeed();
+  private readonly feed: FlvFeed;
   private state: 'connected' | 'authorizing' | 'publishing' | 'closing' = 'connected';
   private closeReason = 'publisher closed';
   private resolveClosed!: (reason: string) => void;
@@ -139,6 +139,19 @@ export class RtmpConnection implements PublisherSession {
     this.log = options.log.child({ protocol: 'rtmp', remoteAddress: this.remoteAddress });
     this.closed = new Promise((r) => (this.resolveClosed = r));
     this.rtmp = new GuardedRtmp(this);
+    // A recorder behind the publisher (a file pushed faster than real time) stops reads from the socket, so TCP
+    // slows the publisher down. The idle timeout is off meanwhile: the silence is ours, not the publisher's.
+    this.feed = new FlvFeed({
+      pause: () => {
+        socket.pause();
+        socket.setTimeout(0);
+      },
+      resume: () => {
+        if (socket.destroyed) return;
+        socket.setTimeout(options.idleTimeoutMs);
+        socket.resume();
+      },
+    });
     this.rtmp.onOutputCallback = (buf) => {
       if (!socket.destroyed) socket.write(buf);
     };
