@@ -110,21 +110,21 @@ test('rtmp: idle connections do not pin NMS\'s unused 1 MiB FLV parser buffer ea
   }
 });
 
-test('rtmp: node-media-server\'s own log lines go to the JSON log, not raw to stdout', async () => {
+test('rtmp: a malformed command prints nothing raw to stdout and closes the connection with a JSON log line', async () => {
   const { server, lines } = await rtmpServer();
   const printed: unknown[] = [];
   const original = console.log;
   console.log = (...a: unknown[]) => void printed.push(a);
   try {
-    // A command NMS's AMF decoder does not know: it logs "Unknown command".
-    const garbage = message(3, 20, Buffer.from([0x02, 0x00, 0x03, 0x66, 0x6f, 0x6f, 0x0d, 0x0d, 0x0d]));
+    // A command with unsupported AMF markers after its name.
+    const garbage = message(3, 20, Buffer.from([0x02, 0x00, 0x03, 0x66, 0x6f, 0x6f, 0x20, 0x0d, 0x0d]));
     await send(server.port, Buffer.concat([handshake(), garbage]), 500);
   } finally {
     console.log = original;
     await server.stop();
   }
-  assert.deepEqual(printed, [], 'nothing printed by NMS');
-  assert.ok(lines.some((l) => l.msg === 'node-media-server message'), 'its message is in the JSON log');
+  assert.deepEqual(printed, [], 'nothing printed raw');
+  assert.ok(lines.some((l) => l.msg === 'rtmp protocol error, closing connection'), 'the refusal is in the JSON log');
 });
 
 test('whip: offers with NUL or control characters, or ports, payload types and clock rates out of range, are bad_offer', () => {

@@ -5,12 +5,9 @@
  * streams, chunk size 0 or huge, deep AMF nesting …).
  */
 import net from 'node:net';
-import { createRequire } from 'node:module';
-import type RtmpType from 'node-media-server/src/protocol/rtmp.js';
 import { push } from './media.js';
-
-const require = createRequire(import.meta.url);
-const Rtmp = require('node-media-server/src/protocol/rtmp.js') as typeof RtmpType;
+import { ChunkParser } from '../../src/ingest/rtmp/chunk-parser.js';
+import { Amf0Reader } from '../../src/ingest/rtmp/amf0.js';
 
 /** mulberry32: small, seeded, replayable. */
 export function prng(seed: number): () => number {
@@ -61,20 +58,24 @@ export async function capturePublish(rtmpPort: number, app: string, streamId: st
   await p.done;
   await new Promise((r) => tap.close(r));
   const bytes = Buffer.concat(chunks).subarray(0, limit);
-  // Find where the publish command ends by replaying the bytes through the same protocol engine, byte by byte.
-  const parser = new Rtmp() as RtmpType & { onPublish(): void };
+  // Find where the publish command ends by replaying the chunk stream (after C0, C1, C2) through the server's parser, byte by byte.
   let afterPublish = -1;
-  let offset = 0;
-  parser.onOutputCallback = () => undefined;
-  parser.onPublish = () => {
-    if (afterPublish < 0) afterPublish = offset;
-  };
+  let chunkSize = 128;
+  let offset = 1 + 2 * 1536;
+  const parser: ChunkParser = new ChunkParser({
+    maxChunkStreams: 64,
+    maxBuffered: () => 64 * 1024 * 1024,
+    onMessage: (type, _sid, _ts, payload) => {
+      if (type === 1) parser.setChunkSize((chunkSize = payload.readUInt32BE(0)));
+      if (type === 20 && afterPublish < 0 && new Amf0Reader(payload).read() === 'publish') afterPublish = offset;
+    },
+  });
   for (; offset < bytes.length && afterPublish < 0; ) {
     offset++;
-    parser.parserData(bytes.subarray(offset - 1, offset));
+    parser.push(bytes.subarray(offset - 1, offset));
   }
   if (afterPublish < 0) throw new Error('the captured session has no publish command');
-  return { bytes, afterPublish, chunkSize: parser.inChunkSize };
+  return { bytes, afterPublish, chunkSize };
 }
 
 /** Replaces every occurrence of `from` by `to` (same length, so no length field changes). */

@@ -16,8 +16,7 @@
  * pushes back on the publisher until the recorder catches up.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import type AVPacket from 'node-media-server/src/core/avpacket.js';
-import { decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
+import { Amf0Reader } from './amf0.js';
 import { BitrateMeter } from '../bitrate-meter.js';
 
 const AUDIO = 8;
@@ -85,43 +84,50 @@ export class FlvFeed {
 
   constructor(private readonly flow?: FlowControl) {}
 
-  /** Takes one parsed RTMP message. Must copy `packet.data` now: the parser reuses it. */
-  push(packet: AVPacket): void {
+  /**
+   * Takes one RTMP media or metadata message (type 8 audio, 9 video, 18 `onMetaData`). `data` is
+   * kept as it is: the caller must not reuse its memory.
+   */
+  push(type: number, dts: number, data: Buffer): void {
     if (this.ended) return;
-    const type = packet.codec_type;
     if (type !== AUDIO && type !== VIDEO && type !== SCRIPT) return;
-    const tag: Tag = { type, dts: packet.dts, data: Buffer.from(packet.data.subarray(0, packet.size)) };
-    this.meter.add(packet.size);
+    if (data.length === 0) return;
+    const tag: Tag = { type, dts, data };
+    this.meter.add(data.length);
     if (this.firstPacketAt === 0) this.firstPacketAt = Date.now();
-    switch (packet.flags) {
-      case 5:
-        this.metadata = { ...tag, dts: 0 };
-        this.readMetadata(tag.data);
-        this.broadcast(this.metadata);
-        return;
-      case 0:
-        this.audioHeader = tag;
+    if (type === SCRIPT) {
+      this.metadata = { ...tag, dts: 0 };
+      this.readMetadata(data);
+      this.broadcast(this.metadata);
+      return;
+    }
+    if (type === AUDIO) {
+      const format = data[0] >> 4;
+      // AAC sequence header (legacy), or an enhanced-RTMP audio sequence start (format 9, packet type 0).
+      const header = (format === 10 && data[1] === 0) || (format === 9 && (data[0] & 0x0f) === 0);
+      if (!this.info.hasAudio || header) {
         this.info.hasAudio = true;
-        this.info.audioCodec = audioCodecName(packet.codec_id);
-        break;
-      case 2:
-        this.videoHeader = tag;
-        this.info.hasVideo = true;
-        this.info.videoCodec = videoCodecName(packet.codec_id);
-        break;
-      case 3:
-        if (this.everOpened || (this.prerollExpired && this.cacheBytes > PREROLL_LIMIT)) this.clearCache();
-        this.sawKeyframe = true;
-        this.cacheTag(tag);
-        break;
-      case 6:
-        return;
-      default:
-        if (type === AUDIO && !this.info.hasAudio) {
-          this.info.hasAudio = true;
-          this.info.audioCodec = audioCodecName(packet.codec_id);
-        }
-        this.cacheTag(tag);
+        this.info.audioCodec = audioCodecName(format === 9 && data.length >= 5 ? data.readUInt32BE(1) : format);
+      }
+      if (header) this.audioHeader = tag;
+      else this.cacheTag(tag);
+      this.broadcast(tag);
+      this.checkReady();
+      return;
+    }
+    const v = classifyVideo(data);
+    if (v.kind === 'header') {
+      this.videoHeader = tag;
+      this.info.hasVideo = true;
+      this.info.videoCodec = videoCodecName(v.codec);
+    } else if (v.kind === 'key') {
+      if (this.everOpened || (this.prerollExpired && this.cacheBytes > PREROLL_LIMIT)) this.clearCache();
+      this.sawKeyframe = true;
+      this.cacheTag(tag);
+    } else if (v.kind === 'frame') {
+      this.cacheTag(tag);
+    } else {
+      return; // HDR metadata and other enhanced-RTMP side packets: not recorded
     }
     this.broadcast(tag);
     this.checkReady();
@@ -160,7 +166,10 @@ export class FlvFeed {
 
   private readMetadata(data: Buffer): void {
     try {
-      const m = decodeAmf0Data(data).dataObj ?? {};
+      const r = new Amf0Reader(data);
+      r.read(); // "onMetaData"
+      const v = r.read();
+      const m = v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) ? v : {};
       if (typeof m.width === 'number') this.info.width = m.width;
       if (typeof m.height === 'number') this.info.height = m.height;
       if (typeof m.framerate === 'number') this.info.fps = m.framerate;
@@ -280,6 +289,23 @@ function flvTag(type: number, dts: number, data: Buffer): Buffer {
   return b;
 }
 
+/** What one FLV video payload is: a sequence header, a keyframe, another frame, or a side packet. */
+function classifyVideo(data: Buffer): { kind: 'header' | 'key' | 'frame' | 'other'; codec: number } {
+  const frameType = (data[0] >> 4) & 0x07;
+  if (data[0] & 0x80) {
+    // Enhanced RTMP: packet type in the low nibble, then a FourCC codec id.
+    const packetType = data[0] & 0x0f;
+    const codec = data.length >= 5 ? data.readUInt32BE(1) : 0;
+    if (packetType === 0) return { kind: 'header', codec };
+    if (packetType === 1 || packetType === 3) return { kind: frameType === 1 ? 'key' : 'frame', codec };
+    return { kind: 'other', codec };
+  }
+  const codec = data[0] & 0x0f;
+  // H.264 and the widespread HEVC-in-FLV extension (12) share the AVC packet layout.
+  if ((codec === 7 || codec === 12) && data.length > 1 && data[1] === 0) return { kind: 'header', codec };
+  return { kind: frameType === 1 && (codec === 7 || codec === 12) ? 'key' : 'frame', codec };
+}
+
 function videoCodecName(id: number): string {
   switch (id) {
     case 7:
@@ -302,7 +328,12 @@ function audioCodecName(id: number): string {
       return 'aac';
     case 2:
     case 14:
+    case 0x2e6d7033: // '.mp3'
       return 'mp3';
+    case 0x6d703461: // 'mp4a'
+      return 'aac';
+    case 0x4f707573: // 'Opus'
+      return 'opus';
     case 11:
       return 'speex';
     case 6:

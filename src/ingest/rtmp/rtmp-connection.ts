@@ -1,110 +1,46 @@
 /**
- * One RTMP client connection, on node-media-server's protocol engine.
+ * One RTMP client connection: handshake, chunk stream, commands, and media
+ * into the stream's FLV feed.
  *
- * Design note: NMS 4 answers `publish` with `NetStream.Publish.Start` before any
- * check, refuses bad names by its own narrower rules, and reports the end of a
- * publish ~30 s after the socket closes (a resume grace). So this class takes
- * over the `connect`/`publish`/`play` commands: it answers `Publish.Start` only
- * after the registry accepted the stream, answers a refusal with an error status,
- * and ends the session the moment the socket closes. Playback over RTMP is not
- * offered (viewers use HLS).
+ * Design note: the server answers `publish` with `NetStream.Publish.Start` only
+ * after the registry accepted the stream, answers a refusal with an error
+ * status, and ends the session the moment the socket closes (or the publisher
+ * sends `deleteStream`). Playback over RTMP is not offered (viewers use HLS).
+ * Until the publish is accepted media messages are dropped and only a small
+ * buffer budget applies, so a client that never publishes costs little.
  */
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
-import Rtmp from 'node-media-server/src/protocol/rtmp.js';
-import type AVPacket from 'node-media-server/src/core/avpacket.js';
 import type { Logger } from '../../log/logger.js';
 import { errorMessage } from '../../errors.js';
 import type { StreamRegistry } from '../stream-registry.js';
 import type { MediaFeed, PublisherSession, RefusalCode, StreamStats } from '../types.js';
 import { FlvFeed } from './flv-feed.js';
+import { ChunkParser, RtmpProtocolError } from './chunk-parser.js';
+import { HANDSHAKE_SIZE, RTMP_VERSION, handshakeReply } from './handshake.js';
+import { Amf0Reader, type Amf0Value } from './amf0.js';
+import * as out from './rtmp-writer.js';
+import { MSG } from './rtmp-writer.js';
 
 /** Chunk streams a client may open; real encoders use fewer than 10. */
 const MAX_CHUNK_STREAMS = 64;
 /**
- * Message buffers one connection may hold at once, over all its chunk streams.
- * Before its publish is accepted a client only sends commands (a few hundred
- * bytes each); afterwards media, whose largest messages are keyframes. NMS
- * keeps one buffer per chunk stream, sized by the length a header declares,
- * so without a cap 64 chunk streams declaring 16 MiB each cost 1 GiB.
+ * Bytes of partly received messages one connection may hold, over all its chunk
+ * streams. Before its publish is accepted a client only sends commands (a few
+ * hundred bytes each); afterwards media, whose largest messages are keyframes.
+ * Without a cap 64 chunk streams declaring 16 MiB each would cost 1 GiB.
  */
 const MAX_BUFFERED_BEFORE_PUBLISH = 1024 * 1024;
 const MAX_BUFFERED_PUBLISHING = 48 * 1024 * 1024;
 /** RTMP's largest chunk size: the first bit of Set Chunk Size must be 0. */
 const MAX_CHUNK_SIZE = 0x7fffffff;
-const TYPE_SET_CHUNK_SIZE = 1;
+/** The acknowledgement window the server announces (bytes the client may send between acks). */
+const WINDOW_ACK_SIZE = 5_000_000;
+/** The message stream id `createStream` answers with; one publish per connection. */
+const MEDIA_STREAM_ID = 1;
 
-type Command = Parameters<Rtmp['onPublish']>[0];
-
-interface ParserState {
-  inPackets: Map<number, { capacity: number }>;
-  parserPacket: { header: { length: number; type: number }; payload: Buffer; capacity: number };
-}
-
-/** NMS's protocol engine with its command handlers routed to the connection. */
-class GuardedRtmp extends Rtmp {
-  constructor(private readonly conn: RtmpConnection) {
-    super();
-    // NMS gives every connection an FLV byte-stream parser with a 1 MiB buffer it never uses for RTMP:
-    // dropped at once, so an idle or half-open connection does not pin a megabyte.
-    (this as unknown as { flv: unknown }).flv = null;
-  }
-
-  override onConnect(msg: Command): void {
-    const app = typeof msg.cmdObj?.app === 'string' ? msg.cmdObj.app : '';
-    // NMS parses tcUrl with `new URL`, which throws on garbage; give it a harmless one.
-    const tcUrl = typeof msg.cmdObj?.tcUrl === 'string' && URL.canParse(msg.cmdObj.tcUrl) ? msg.cmdObj.tcUrl : 'rtmp://invalid/';
-    super.onConnect({ ...msg, cmdObj: { ...msg.cmdObj, tcUrl } });
-    this.conn.connectApp = app;
-  }
-
-  override onPublish(msg: Command): void {
-    this.streamId = this.parserPacket.header.stream_id;
-    this.conn.handlePublish(String(msg.streamName ?? ''));
-  }
-
-  override onPlay(msg: Command): void {
-    this.streamId = this.parserPacket.header.stream_id;
-    this.conn.handlePlay(String(msg.streamName ?? ''));
-  }
-
-  /** Caps the per-connection parser state a hostile client can make NMS allocate. */
-  packetAlloc(): void {
-    const self = this as unknown as ParserState;
-    if (self.inPackets.size > MAX_CHUNK_STREAMS) throw new Error(`more than ${MAX_CHUNK_STREAMS} chunk streams`);
-    const packet = self.parserPacket;
-    if (packet.capacity >= packet.header.length) return;
-    const limit = this.conn.publishing ? MAX_BUFFERED_PUBLISHING : MAX_BUFFERED_BEFORE_PUBLISH;
-    let held = packet.header.length;
-    for (const p of self.inPackets.values()) if (p !== packet) held += p.capacity;
-    if (held > limit) throw new Error(`message of ${packet.header.length} bytes would hold ${held} bytes of buffers (limit ${limit})`);
-    // NMS zero-fills the declared length at once (Buffer.alloc): memory for bytes a client only announced.
-    // Unfilled, only the pages the message's bytes are written to become resident; a message is handled
-    // only once all its declared bytes were written.
-    packet.payload = Buffer.allocUnsafeSlow(packet.header.length + 1024);
-    packet.capacity = packet.header.length + 1024;
-  }
-
-  /** Drops every message buffer at once (the connection is closing; its socket may linger a moment). */
-  release(): void {
-    const self = this as unknown as ParserState;
-    for (const p of self.inPackets.values()) Object.assign(p, { payload: Buffer.alloc(0), capacity: 0 });
-    self.inPackets.clear();
-    Object.assign(self.parserPacket, { payload: Buffer.alloc(0), capacity: 0 });
-  }
-
-  /** Refuses chunk sizes NMS would divide by (0) or that the spec forbids, and truncated control messages. */
-  controlHandler(): void {
-    const packet = (this as unknown as ParserState).parserPacket;
-    if (packet.header.type === TYPE_SET_CHUNK_SIZE) {
-      if (packet.header.length < 4) throw new Error('truncated Set Chunk Size message');
-      const size = packet.payload.readUInt32BE(0);
-      if (size < 1 || size > MAX_CHUNK_SIZE) throw new Error(`invalid chunk size ${size}`);
-    }
-    (Rtmp.prototype as unknown as { controlHandler(this: Rtmp): void }).controlHandler.call(this);
-  }
-}
+type Phase = 'c0' | 'c1' | 'c2' | 'chunks';
 
 export interface RtmpConnectionOptions {
   socket: Socket;
@@ -126,9 +62,18 @@ export class RtmpConnection implements PublisherSession {
   streamId = '';
   /** The app named in the RTMP `connect` command (may carry a `?query`). */
   connectApp = '';
-  private readonly rtmp: GuardedRtmp;
+  private readonly parser: ChunkParser;
   private readonly feed: FlvFeed;
   private state: 'connected' | 'authorizing' | 'publishing' | 'closing' = 'connected';
+  private phase: Phase = 'c0';
+  private handshake: Buffer | null = Buffer.allocUnsafe(HANDSHAKE_SIZE);
+  private handshakeGot = 0;
+  private connected = false;
+  /** Message stream id of the `publish` command, for its status replies. */
+  private publishStreamId = 0;
+  private bytesIn = 0;
+  private lastAck = 0;
+  private ackWindow = WINDOW_ACK_SIZE;
   private closeReason = 'publisher closed';
   private resolveClosed!: (reason: string) => void;
   private log: Logger;
@@ -138,7 +83,11 @@ export class RtmpConnection implements PublisherSession {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.log = options.log.child({ protocol: 'rtmp', remoteAddress: this.remoteAddress });
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.rtmp = new GuardedRtmp(this);
+    this.parser = new ChunkParser({
+      maxChunkStreams: MAX_CHUNK_STREAMS,
+      maxBuffered: () => (this.publishing ? MAX_BUFFERED_PUBLISHING : MAX_BUFFERED_BEFORE_PUBLISH),
+      onMessage: (type, sid, ts, payload) => this.onMessage(type, sid, ts, payload),
+    });
     // A recorder behind the publisher (a file pushed faster than real time) stops reads from the socket, so TCP
     // slows the publisher down. The idle timeout is off meanwhile: the silence is ours, not the publisher's.
     this.feed = new FlvFeed({
@@ -152,12 +101,6 @@ export class RtmpConnection implements PublisherSession {
         socket.resume();
       },
     });
-    this.rtmp.onOutputCallback = (buf) => {
-      if (!socket.destroyed) socket.write(buf);
-    };
-    this.rtmp.onPacketCallback = (packet: AVPacket) => {
-      if (this.state === 'publishing' || this.state === 'authorizing') this.feed.push(packet);
-    };
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs, () => this.close('idle timeout'));
     const deadline = setTimeout(() => {
@@ -170,21 +113,207 @@ export class RtmpConnection implements PublisherSession {
     socket.on('close', () => this.onSocketClose());
   }
 
+  private send(buf: Buffer): void {
+    const { socket } = this.options;
+    if (!socket.destroyed && socket.writable) socket.write(buf);
+  }
+
+  /** Socket data: nothing thrown here may leave the handler (it would be an uncaught exception). */
   private onData(data: Buffer): void {
     if (this.state === 'closing') return;
-    let err: string | null;
     try {
-      err = this.rtmp.parserData(data);
+      this.bytesIn += data.length;
+      const rest = this.phase === 'chunks' ? data : this.readHandshake(data);
+      if (rest && rest.length > 0) this.parser.push(rest);
+      if (this.bytesIn - this.lastAck >= this.ackWindow && (this.state as string) !== 'closing') {
+        this.lastAck = this.bytesIn;
+        this.send(out.ack(this.bytesIn % 0x100000000));
+      }
     } catch (e) {
-      err = errorMessage(e);
-    }
-    if (err) {
+      const err = errorMessage(e);
+      if (!(e instanceof RtmpProtocolError)) this.log.error({ err }, 'rtmp connection failed');
       this.log.warn({ err }, 'rtmp protocol error, closing connection');
       this.close('protocol error');
     }
   }
 
-  /** Called by the protocol engine on `publish`. */
+  /** Consumes handshake bytes; returns what follows the handshake in this read. */
+  private readHandshake(data: Buffer): Buffer | null {
+    let pos = 0;
+    if (this.phase === 'c0') {
+      if (data[0] !== RTMP_VERSION) throw new RtmpProtocolError(`unsupported rtmp version ${data[0]}`);
+      this.phase = 'c1';
+      pos = 1;
+    }
+    while (pos < data.length && this.phase !== 'chunks') {
+      const n = Math.min(HANDSHAKE_SIZE - this.handshakeGot, data.length - pos);
+      if (this.phase === 'c1') data.copy(this.handshake!, this.handshakeGot, pos, pos + n);
+      this.handshakeGot += n;
+      pos += n;
+      if (this.handshakeGot < HANDSHAKE_SIZE) break;
+      this.handshakeGot = 0;
+      if (this.phase === 'c1') {
+        this.send(handshakeReply(this.handshake!));
+        this.phase = 'c2';
+      } else {
+        this.handshake = null; // C2 is not checked: encoders differ in what they echo
+        this.phase = 'chunks';
+      }
+    }
+    return this.phase === 'chunks' ? data.subarray(pos) : null;
+  }
+
+  private onMessage(type: number, sid: number, ts: number, payload: Buffer): void {
+    if (this.state === 'closing') return;
+    switch (type) {
+      case MSG.SET_CHUNK_SIZE: {
+        if (payload.length < 4) throw new RtmpProtocolError('truncated Set Chunk Size message');
+        const size = payload.readUInt32BE(0);
+        if (size < 1 || size > MAX_CHUNK_SIZE) throw new RtmpProtocolError(`invalid chunk size ${size}`);
+        this.parser.setChunkSize(size);
+        return;
+      }
+      case MSG.ABORT:
+        if (payload.length >= 4) this.parser.abort(payload.readUInt32BE(0));
+        return;
+      case MSG.WINDOW_ACK_SIZE:
+        // The client's window: how many bytes it sends before it wants our acknowledgement.
+        if (payload.length >= 4) this.ackWindow = Math.max(4096, payload.readUInt32BE(0));
+        return;
+      case MSG.COMMAND_AMF0:
+        return this.onCommand(sid, payload);
+      case MSG.COMMAND_AMF3:
+        return this.onCommand(sid, payload.subarray(1));
+      case MSG.AUDIO:
+      case MSG.VIDEO:
+        if (this.acceptsMedia) this.feed.push(type, ts, payload);
+        return;
+      case MSG.DATA_AMF0:
+        return this.onData0(payload);
+      case MSG.DATA_AMF3:
+        return this.onData0(payload.subarray(1));
+      case MSG.AGGREGATE:
+        if (this.acceptsMedia) this.onAggregate(ts, payload);
+        return;
+      default:
+        return; // Ack, User Control (ping replies), Set Peer Bandwidth, shared objects: nothing to do
+    }
+  }
+
+  private get acceptsMedia(): boolean {
+    return this.state === 'publishing' || this.state === 'authorizing';
+  }
+
+  /** `@setDataFrame onMetaData {…}` (or a bare `onMetaData`): recorded as the stream's metadata. */
+  private onData0(payload: Buffer): void {
+    if (!this.acceptsMedia) return;
+    let body = payload;
+    try {
+      const r = new Amf0Reader(payload);
+      let name = r.read();
+      if (name === '@setDataFrame') {
+        body = payload.subarray(3 + Buffer.byteLength(name));
+        name = new Amf0Reader(body).read();
+      }
+      if (name !== 'onMetaData') return;
+    } catch {
+      return; // metadata is advisory; broken AMF is dropped, the stream goes on
+    }
+    this.feed.push(MSG.DATA_AMF0, 0, body);
+  }
+
+  /** Aggregate message: FLV-style sub-messages whose timestamps are relative to the aggregate's. */
+  private onAggregate(ts: number, payload: Buffer): void {
+    let pos = 0;
+    let first: number | null = null;
+    while (pos + 11 <= payload.length) {
+      const type = payload[pos];
+      const size = payload.readUIntBE(pos + 1, 3);
+      const subTs = (payload.readUIntBE(pos + 4, 3) | (payload[pos + 7] << 24)) >>> 0;
+      const body = pos + 11;
+      if (body + size > payload.length) return; // truncated: the rest is dropped
+      if (first === null) first = subTs;
+      const at = (ts + subTs - first) >>> 0;
+      if (type === MSG.AUDIO || type === MSG.VIDEO) this.feed.push(type, at, payload.subarray(body, body + size));
+      else if (type === MSG.DATA_AMF0) this.onData0(payload.subarray(body, body + size));
+      pos = body + size + 4; // the sub-message and its back pointer
+    }
+  }
+
+  private onCommand(sid: number, payload: Buffer): void {
+    const r = new Amf0Reader(payload);
+    let name: Amf0Value;
+    let txn: Amf0Value;
+    let obj: Amf0Value;
+    try {
+      name = r.read();
+      txn = r.done ? 0 : r.read();
+      obj = r.done ? null : r.read();
+    } catch (e) {
+      throw new RtmpProtocolError(`malformed command: ${errorMessage(e)}`);
+    }
+    const tid = typeof txn === 'number' ? txn : 0;
+    const arg = (): Amf0Value => {
+      try {
+        return r.done ? undefined : r.read();
+      } catch (e) {
+        throw new RtmpProtocolError(`malformed ${String(name)} command: ${errorMessage(e)}`);
+      }
+    };
+    switch (name) {
+      case 'connect':
+        return this.onConnect(tid, obj);
+      case 'releaseStream':
+      case 'FCPublish':
+        if (tid) this.send(out.command(0, '_result', tid, null, undefined));
+        return;
+      case 'createStream':
+        this.send(out.command(0, '_result', tid, null, MEDIA_STREAM_ID));
+        return;
+      case 'publish': {
+        const streamName = arg();
+        this.publishStreamId = sid;
+        if (!this.connected) throw new RtmpProtocolError('publish before connect');
+        return this.handlePublish(typeof streamName === 'string' ? streamName : '');
+      }
+      case 'play': {
+        this.publishStreamId = sid;
+        const streamName = arg();
+        return this.handlePlay(typeof streamName === 'string' ? streamName : '');
+      }
+      case 'FCUnpublish':
+      case 'deleteStream':
+      case 'closeStream':
+        // The publisher is done: the session ends now rather than when the socket closes.
+        if (this.state === 'publishing' || this.state === 'authorizing') this.close('publisher closed');
+        return;
+      default:
+        return; // _checkbw, getStreamLength, …: nothing a publisher waits for
+    }
+  }
+
+  private onConnect(tid: number, obj: Amf0Value): void {
+    if (this.connected) throw new RtmpProtocolError('connect sent twice');
+    const cmd = obj && typeof obj === 'object' && !Array.isArray(obj) && !(obj instanceof Date) ? obj : {};
+    this.connectApp = typeof cmd.app === 'string' ? cmd.app : '';
+    this.connected = true;
+    const objectEncoding = typeof cmd.objectEncoding === 'number' ? cmd.objectEncoding : 0;
+    this.send(
+      Buffer.concat([
+        out.windowAckSize(WINDOW_ACK_SIZE),
+        out.setPeerBandwidth(WINDOW_ACK_SIZE),
+        out.setChunkSize(out.OUT_CHUNK_SIZE),
+        out.command(0, '_result', tid, { fmsVer: 'FMS/3,0,1,123', capabilities: 31 }, {
+          level: 'status',
+          code: 'NetConnection.Connect.Success',
+          description: 'Connection succeeded.',
+          objectEncoding,
+        }),
+      ]),
+    );
+  }
+
+  /** Called on `publish`. */
   handlePublish(rawName: string): void {
     if (this.state !== 'connected') {
       this.refuse('bad_stream_id', 'only one publish per connection');
@@ -209,24 +338,23 @@ export class RtmpConnection implements PublisherSession {
         }
         if (!decision.ok) return this.refuse(decision.code, decision.reason);
         this.state = 'publishing';
-        this.rtmp.streamApp = this.app;
-        this.rtmp.streamName = this.streamId;
-        this.rtmp.respondPublish();
+        this.send(out.streamBegin(this.publishStreamId));
+        this.send(out.onStatus(this.publishStreamId, 'status', 'NetStream.Publish.Start', `/${this.app}/${this.streamId} is now published.`));
       },
       (e) => this.refuse('unauthorized', `publish check failed: ${errorMessage(e)}`),
     );
   }
 
-  /** Called by the protocol engine on `play`: bucketcast serves viewers over HLS, not RTMP. */
+  /** Called on `play`: bucketcast serves viewers over HLS, not RTMP. */
   handlePlay(rawName: string): void {
     this.log.warn({ name: rawName.split('?')[0] }, 'rtmp play refused: playback is over HLS');
-    this.rtmp.sendStatusMessage(this.rtmp.streamId, 'error', 'NetStream.Play.Failed', 'RTMP playback is not offered; use HLS');
+    this.send(out.onStatus(this.publishStreamId, 'error', 'NetStream.Play.Failed', 'RTMP playback is not offered; use HLS'));
     this.close('play refused');
   }
 
   private refuse(code: RefusalCode, reason: string): void {
     const status = code === 'unauthorized' ? 'NetStream.Publish.Unauthorized' : code === 'insufficient_storage' ? 'NetStream.Failed' : 'NetStream.Publish.BadName';
-    this.rtmp.sendStatusMessage(this.rtmp.streamId, 'error', status, reason);
+    this.send(out.onStatus(this.publishStreamId, 'error', status, reason));
     this.close(`refused: ${code}`);
   }
 
@@ -261,7 +389,7 @@ export class RtmpConnection implements PublisherSession {
     if (this.state === 'closing') return;
     this.closeReason = reason;
     this.state = 'closing';
-    this.rtmp.release();
+    this.parser.release();
     const { socket } = this.options;
     socket.end();
     // A peer that does not finish the close handshake is cut off.
@@ -270,7 +398,7 @@ export class RtmpConnection implements PublisherSession {
 
   private onSocketClose(): void {
     this.state = 'closing';
-    this.rtmp.release();
+    this.parser.release();
     this.feed.end();
     this.options.registry.release(this, this.closeReason);
     this.resolveClosed(this.closeReason);

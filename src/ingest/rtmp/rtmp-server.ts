@@ -7,7 +7,6 @@ import type { Logger } from '../../log/logger.js';
 import type { Lifecycle } from '../../lifecycle.js';
 import type { StreamRegistry } from '../stream-registry.js';
 import { RtmpConnection } from './rtmp-connection.js';
-import { routeNmsLogger } from './nms-logger.js';
 
 export interface RtmpServerOptions {
   /** Bind address. */
@@ -32,7 +31,6 @@ export class RtmpServer implements Lifecycle {
 
   constructor(private readonly options: RtmpServerOptions) {
     this.log = options.log.child({ module: 'rtmp' });
-    routeNmsLogger(this.log);
   }
 
   async start(): Promise<void> {
