@@ -93,6 +93,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const http = new HttpServer({
     host: server.host,
     port: server.httpPort,
+    headersTimeoutMs: server.httpHeadersTimeoutSeconds * 1000,
     log,
     routers: [
       api.router,
@@ -112,7 +113,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     }),
   });
   const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
-  api.attach(http.server);
+  api.attach(http.upgrades);
 
   loop.start();
   await storage.start();

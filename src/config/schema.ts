@@ -73,6 +73,8 @@ export const serverSettings = z
     shutdownTimeoutSeconds: z.number().min(1).max(600).default(8),
     /** Seconds without a byte from an RTMP publisher before it is dropped. */
     rtmpIdleTimeoutSeconds: z.number().min(1).max(600).default(10),
+    /** Seconds an HTTP client has to send a request's headers (an idle new connection is closed after this). */
+    httpHeadersTimeoutSeconds: z.number().min(1).max(600).default(20),
     /** Free space (MiB) the data dir's disk must have for a new publisher to be accepted. */
     minFreeDiskMiB: z.number().min(0).max(1_048_576).default(512),
   })
