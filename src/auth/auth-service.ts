@@ -16,7 +16,7 @@ import type { ApiSettings } from '../config/api-schema.js';
 import type { AdminUser, ApiTokenRecord, AuthStore } from '../store/admin-types.js';
 import { AppError, ValidationError, errorMessage } from '../errors.js';
 import { LoginLimiter } from './login-limiter.js';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, dummyHash, generatePassword, hashPassword, verifyPassword } from './passwords.js';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, dummyHash, generatePassword, hashPassword, passwordPool, verifyPassword } from './passwords.js';
 import { hintOf, newSecret, sha256 } from './secrets.js';
 
 /** The admin account's user name. */
@@ -78,6 +78,7 @@ export class AuthService implements Lifecycle {
     this.log = o.log.child({ module: 'auth' });
     this.now = o.now ?? Date.now;
     this.limiter = new LoginLimiter(o.settings.login, this.now);
+    passwordPool.configure(o.settings.login.maxConcurrentChecks, o.settings.login.maxQueuedChecks);
   }
 
   /** Creates the admin account on first start; removes expired sessions now and then. */
@@ -92,6 +93,7 @@ export class AuthService implements Lifecycle {
 
   async stop(): Promise<void> {
     clearInterval(this.sweep);
+    await passwordPool.close();
   }
 
   private async bootstrap(): Promise<void> {
@@ -119,12 +121,14 @@ export class AuthService implements Lifecycle {
   /** Checks a password login; throws 401 (wrong) or 429 (locked out, with `retryAfterSeconds`). */
   async login(input: { username: string; password: string; ip: string; userAgent?: string }): Promise<NewSession> {
     const { username, ip } = input;
-    this.throwIfLocked(ip, username);
+    // The attempt counts as a failure before it is checked (a success takes it back), so N guesses sent
+    // at once do not all get checked: the ones past the limit are refused here, unchecked.
+    this.attempt(ip, username);
     const user = await this.o.store.getUserByName(username);
     // Unknown names cost a bcrypt check too, so timing does not tell which names exist.
     const ok = await verifyPassword(input.password, user?.passwordHash ?? (await dummyHash()));
     if (!user || !ok) {
-      const lock = this.limiter.fail(ip, username);
+      const lock = this.limiter.check(ip, username);
       this.log.warn({ ip, username, lockedOut: lock.locked ? lock.scope : undefined }, 'login failed');
       if (lock.locked) throw lockedError(lock.retryAfterSeconds);
       throw new AppError('invalid_credentials', 'wrong user name or password', 401);
@@ -135,11 +139,14 @@ export class AuthService implements Lifecycle {
     return session;
   }
 
-  private throwIfLocked(ip: string, username: string): void {
+  /** Refuses a locked-out address or user, else counts the attempt as a failure until it succeeds. */
+  private attempt(ip: string, username: string): void {
     const lock = this.limiter.check(ip, username);
-    if (!lock.locked) return;
-    this.log.warn({ ip, username, scope: lock.scope, retryAfterSeconds: lock.retryAfterSeconds }, 'login refused: locked out');
-    throw lockedError(lock.retryAfterSeconds);
+    if (lock.locked) {
+      this.log.warn({ ip, username, scope: lock.scope, retryAfterSeconds: lock.retryAfterSeconds }, 'login refused: locked out');
+      throw lockedError(lock.retryAfterSeconds);
+    }
+    this.limiter.fail(ip, username);
   }
 
   private async createSession(user: AdminUser, ip: string, userAgent?: string): Promise<NewSession> {
@@ -199,15 +206,16 @@ export class AuthService implements Lifecycle {
   async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string; ip: string }): Promise<{ sessionsEnded: number }> {
     const problems = passwordProblems(input.newPassword, 'newPassword');
     if (problems.length) throw new ValidationError(problems);
-    this.throwIfLocked(input.ip, principal.username);
+    this.attempt(input.ip, principal.username);
     const user = await this.o.store.getUser(principal.userId);
     if (!user) throw new AppError('session_invalid', 'the account no longer exists', 401);
     if (!(await verifyPassword(input.currentPassword, user.passwordHash))) {
-      const lock = this.limiter.fail(input.ip, user.username);
+      const lock = this.limiter.check(input.ip, user.username);
       this.log.warn({ ip: input.ip, username: user.username }, 'password change refused: wrong current password');
       if (lock.locked) throw lockedError(lock.retryAfterSeconds);
       throw new AppError('wrong_password', 'currentPassword is not the current password', 403);
     }
+    this.limiter.succeed(input.ip, user.username);
     if (input.newPassword === input.currentPassword) throw new ValidationError([{ path: 'newPassword', message: 'must differ from the current password' }]);
     await this.o.store.setPassword(user.id, await hashPassword(input.newPassword));
     const sessionsEnded = await this.o.store.deleteUserSessions(user.id, principal.sessionHash);
