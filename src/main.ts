@@ -38,6 +38,9 @@ import { Api } from './api/index.js';
 import { Webhooks } from './webhooks/index.js';
 import { DiskSpace } from './recording/disk-space.js';
 import { EventLoopMonitor } from './health/event-loop.js';
+import { ConnectionLimiter } from './limits/connection-limiter.js';
+import { publisherCaps } from './limits/publisher-caps.js';
+import { openPublishingWarning } from './apps/open-publishing.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -65,12 +68,16 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const disk = new DiskSpace({ dir: layout.root, minFreeBytes: server.minFreeDiskMiB * 1024 * 1024, log });
   const loop = new EventLoopMonitor();
   const security = createAuth({ store, apps, settings: config.api, initialPassword: readSecretEnv('BUCKETCAST_ADMIN_PASSWORD'), log });
-  const registry = new StreamRegistry({
+  const { limits } = server;
+  const onRefused = (kind: string, scope: string) => api.metrics.onRefused(kind, scope);
+  const limiter = (kind: string, max: number, maxPerIp: number) => new ConnectionLimiter({ kind, max, maxPerIp, log, onRefused });
+  const registry: StreamRegistry = new StreamRegistry({
     authorizer: new BasicPublishAuthorizer({ apps, next: security.publishAuthorizer }),
     log: log.child({ module: 'ingest' }),
-    admission: () => {
+    admission: (req) => {
       const reason = disk.refusal();
-      return reason ? { ok: false, code: 'insufficient_storage', reason } : null;
+      if (reason) return { ok: false, code: 'insufficient_storage', reason };
+      return publisherCaps(req, registry.list(), apps.get(req.app)?.maxPublishers ?? 0, limits.publishersPerIp, onRefused);
     },
   });
   // Storage catalogs and queues every finished recording, webhooks store their deliveries (both listening before recovery announces any).
@@ -87,13 +94,15 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     void events.emit('stream.ended', { ...sessionOf(s), endedAt: new Date().toISOString(), reason });
   });
 
-  const api = new Api({ ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, log });
+  const warnings = () => [openPublishingWarning(server.host, apps.list())].filter((w) => w !== null);
+  const api = new Api({ ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, warnings, log });
   const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects, onResponse: api.metrics.onForwardingResponse });
-  const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log }) : undefined;
+  const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log, sessions: limiter('whip', limits.whipSessions, limits.whipSessionsPerIp) }) : undefined;
   const http = new HttpServer({
     host: server.host,
     port: server.httpPort,
     headersTimeoutMs: server.httpHeadersTimeoutSeconds * 1000,
+    connections: limiter('http', limits.httpConnections, limits.httpConnectionsPerIp),
     log,
     routers: [
       api.router,
@@ -112,7 +121,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       memory: loop.memory(),
     }),
   });
-  const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
+  const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000, connections: limiter('rtmp', limits.rtmpConnections, limits.rtmpConnectionsPerIp) });
   api.attach(http.upgrades);
 
   loop.start();
@@ -124,6 +133,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await http.start();
   await rtmp.start();
   await whip?.start();
+  for (const w of warnings()) log.warn({ code: w.code, apps: w.apps }, w.message);
   log.info({ httpPort: http.port, rtmpPort: rtmp.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
 
   return {

@@ -71,6 +71,8 @@ export interface ApiOptions {
   publishCredentials: PublishCredentials;
   /** The RTMP listener's port (for publish URLs). */
   rtmpPort: () => number;
+  /** Conditions the panel shows as a banner (`GET /server` → `warnings`). */
+  warnings?: () => unknown[];
   log: Logger;
 }
 
@@ -80,7 +82,7 @@ export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgre
   return {
     open: [route('get', '/openapi.json', () => openApiDocument()), ...authRoutes({ auth: o.auth })],
     guarded: [
-      ...serverRoutes({ rtmpPort: o.rtmpPort, publicUrl: o.settings.publicUrl }),
+      ...serverRoutes({ rtmpPort: o.rtmpPort, publicUrl: o.settings.publicUrl, warnings: o.warnings }),
       ...applicationRoutes({ apps: o.apps, admin, streams: o.streams, ...urls }),
       ...storageValidationRoutes({ admin, storage: o.storage }),
       ...publishSecurityRoutes({ credentials: o.publishCredentials, ...urls }),

@@ -4,6 +4,7 @@
  * requests with 503 and lets in-flight ones finish.
  */
 import http from 'node:http';
+import type { Socket } from 'node:net';
 
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
@@ -17,6 +18,13 @@ import { UpgradeRouter, type UpgradeRoutes } from './upgrades.js';
 /** The public/ folder: player and panel pages. */
 export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 
+/** Admits a new socket or closes it (src/limits/connection-limiter.ts). */
+export interface SocketGate {
+  admitSocket(socket: Socket, refusal?: string): boolean;
+}
+
+const BUSY = 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 79\r\n\r\n{"error":{"code":"too_many_connections","message":"too many open connections"}}';
+
 export interface HttpServerOptions {
   host: string;
   /** 0 picks a free port (see `port` after start). */
@@ -26,6 +34,8 @@ export interface HttpServerOptions {
   routers: Router[];
   /** Milliseconds a client has to send a request's headers (default 20 s). */
   headersTimeoutMs?: number;
+  /** Caps open connections (refused ones get 503 and are closed). */
+  connections?: SocketGate;
   /** Health details merged into `GET /healthz`. */
   health: () => Record<string, unknown>;
 }
@@ -73,6 +83,8 @@ export class HttpServer implements Lifecycle {
     this.server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: Math.max(60_000, headersTimeout), headersTimeout, connectionsCheckingInterval: 1_000 }, app);
     this.server.keepAliveTimeout = 5_000;
     this.upgradeRouter = new UpgradeRouter(this.server);
+    const gate = options.connections;
+    if (gate) this.server.on('connection', (socket: Socket) => void gate.admitSocket(socket, BUSY));
   }
 
   /** Upgrade paths other modules serve; every other upgrade is refused (404) and its socket closed. */

@@ -113,6 +113,11 @@ async function loadServerInfo() {
     const s = await api.get('/server');
     session.server = s;
     fill(document.getElementById('foot'), `bucketcast ${s.version} · RTMP port ${s.rtmpPort}`);
+    // Conditions the operator should fix (e.g. open publishing on a public address), shown until they are.
+    const box = document.getElementById('warnings');
+    const list = Array.isArray(s.warnings) ? s.warnings : [];
+    fill(box, ...list.map((w) => Object.assign(document.createElement('p'), { textContent: `⚠ ${w.message}` })));
+    box.hidden = list.length === 0;
   } catch {
     // Only the footer needs it; views that need the RTMP port ask the API themselves.
   }
