@@ -11,9 +11,10 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { privateDir } from './store/private-files.js';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, readSecretEnv } from './config/load.js';
+import { loadConfig, readAdminPassword, readSecretKey } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { AppError, errorMessage } from './errors.js';
@@ -55,10 +56,16 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await checkBinary(server.ffmpegPath, 'ffmpeg');
   await checkBinary(server.ffprobePath, 'ffprobe');
 
+  const initialPassword = readAdminPassword();
+  const secretKey = readSecretKey();
   const layout = new DataLayout(server.dataDir);
-  mkdirSync(layout.root, { recursive: true });
+  if (!privateDir(layout.root)) log.warn({ dataDir: layout.root }, 'could not make the data dir private (mode 0700): it holds the database and recordings');
+  const keyFile = secretKey ? secretKey.file : path.join(layout.root, 'secret.key');
+  if (keyFile && !path.relative(layout.root, keyFile).startsWith('..')) {
+    log.warn({ keyFile }, 'the key that encrypts stored secrets is in the data dir beside the database: a backup of the data dir holds both; keep it elsewhere with BUCKETCAST_SECRET_KEY_FILE');
+  }
   // The store first: applications saved through the API override the config file's (see src/apps/app-admin.ts).
-  const store = openStore({ config, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY'), log });
+  const store = openStore({ config, secretKey: secretKey?.material, log });
   const loaded = await loadApps(config.applications, store.appSettings, log);
   const apps = new AppRegistry(loaded.apps);
   for (const a of apps.list()) layout.ensureApp(a.name);
@@ -67,7 +74,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const events = new EventBus<BusEvents>(log.child({ module: 'events' }));
   const disk = new DiskSpace({ dir: layout.root, minFreeBytes: server.minFreeDiskMiB * 1024 * 1024, log });
   const loop = new EventLoopMonitor();
-  const security = createAuth({ store, apps, settings: config.api, initialPassword: readSecretEnv('BUCKETCAST_ADMIN_PASSWORD'), log });
+  const security = createAuth({ store, apps, settings: config.api, initialPassword, dataDir: layout.root, log });
   const { limits } = server;
   const onRefused = (kind: string, scope: string) => api.metrics.onRefused(kind, scope);
   const limiter = (kind: string, max: number, maxPerIp: number) => new ConnectionLimiter({ kind, max, maxPerIp, log, onRefused });

@@ -10,6 +10,8 @@
  * API tokens (`bct_…`, 256 bits) are shown once and stored as SHA-256.
  */
 import { randomBytes, createHmac } from 'node:crypto';
+import { rmSync, writeFileSync, chmodSync } from 'node:fs';
+import path from 'node:path';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import type { ApiSettings } from '../config/api-schema.js';
@@ -21,6 +23,9 @@ import { hintOf, newSecret, sha256 } from './secrets.js';
 
 /** The admin account's user name. */
 export const ADMIN_USERNAME = 'admin';
+/** The file under the data dir a generated admin password is written to. */
+export const ADMIN_PASSWORD_FILE = 'admin-password.txt';
+
 /** Prefix of API tokens. */
 export const TOKEN_PREFIX = 'bct_';
 
@@ -37,6 +42,8 @@ export interface Principal {
   expiresAt?: number;
   /** Token: its id. */
   tokenId?: string;
+  /** The account's password was generated and not yet changed: only the auth routes answer it. */
+  mustChangePassword?: boolean;
 }
 
 export type Authentication = { ok: true; principal: Principal } | { ok: false; code: 'unauthenticated' | 'invalid_token' | 'token_expired' | 'session_invalid' | 'session_expired'; message: string };
@@ -49,6 +56,8 @@ export interface NewSession {
   /** Seconds the cookie may live (the session's maximum age). */
   maxAgeSeconds: number;
   user: { username: string };
+  /** The password must be changed before anything else is allowed. */
+  mustChangePassword: boolean;
 }
 
 export interface AuthServiceOptions {
@@ -58,6 +67,8 @@ export interface AuthServiceOptions {
   settings: ApiSettings;
   /** `BUCKETCAST_ADMIN_PASSWORD`, used when the admin account is created. */
   initialPassword?: string;
+  /** Where a generated admin password is written (`admin-password.txt`, mode 0600). */
+  dataDir?: string;
   log: Logger;
   /** The clock (tests). */
   now?: () => number;
@@ -104,18 +115,26 @@ export class AuthService implements Lifecycle {
     const generated = this.o.initialPassword === undefined;
     const password = this.o.initialPassword ?? generatePassword();
     const at = new Date(this.now()).toISOString();
-    const user: AdminUser = { id: `usr_${randomBytes(8).toString('hex')}`, username: ADMIN_USERNAME, passwordHash: await hashPassword(password), createdAt: at, passwordChangedAt: at };
-    if (!(await this.o.store.createUser(user))) return;
+    const user: AdminUser = { id: `usr_${randomBytes(8).toString('hex')}`, username: ADMIN_USERNAME, passwordHash: await hashPassword(password), createdAt: at, passwordChangedAt: at, mustChangePassword: generated };
+    // The generated password goes to a file only this user can read, never into the log (logs are shipped and kept).
+    const file = generated ? this.passwordFile() : undefined;
+    if (file) writePrivate(file, `${password}\n`);
+    if (!(await this.o.store.createUser(user))) {
+      if (file) rmSync(file, { force: true });
+      return;
+    }
     if (generated) {
-      // The one log line that carries a secret, on purpose: the operator has no other way to learn it. It is never repeated.
       this.log.warn(
-        { username: ADMIN_USERNAME, generatedPassword: password },
-        'created the admin account with a generated password, shown only this once: log in with it and change it (or set BUCKETCAST_ADMIN_PASSWORD before the first start)',
+        { username: ADMIN_USERNAME, passwordFile: file },
+        'created the admin account with a generated password in passwordFile (mode 0600): log in with it, then change it (required); or set BUCKETCAST_ADMIN_PASSWORD before the first start',
       );
     } else {
       this.log.info({ username: ADMIN_USERNAME }, 'created the admin account from BUCKETCAST_ADMIN_PASSWORD');
-      if (password.length < MIN_PASSWORD_LENGTH) this.log.warn({ minLength: MIN_PASSWORD_LENGTH }, 'BUCKETCAST_ADMIN_PASSWORD is short; change the password to a longer one');
     }
+  }
+
+  private passwordFile(): string {
+    return path.join(this.o.dataDir ?? '.', ADMIN_PASSWORD_FILE);
   }
 
   /** Checks a password login; throws 401 (wrong) or 429 (locked out, with `retryAfterSeconds`). */
@@ -154,7 +173,7 @@ export class AuthService implements Lifecycle {
     const now = this.now();
     const expiresAt = Math.min(now + this.idleMs, now + this.maxMs);
     await this.o.store.createSession({ idHash: sha256(sessionId), userId: user.id, createdAt: new Date(now).toISOString(), expiresAt, lastSeenAt: now, ip, userAgent: userAgent?.slice(0, 256) });
-    return { sessionId, csrfToken: csrfTokenOf(sessionId), expiresAt, maxAgeSeconds: Math.round(this.maxMs / 1000), user: { username: user.username } };
+    return { sessionId, csrfToken: csrfTokenOf(sessionId), expiresAt, maxAgeSeconds: Math.round(this.maxMs / 1000), user: { username: user.username }, mustChangePassword: user.mustChangePassword ?? false };
   }
 
   /** Ends a session (logout). */
@@ -180,7 +199,7 @@ export class AuthService implements Lifecycle {
     const user = await this.o.store.getUser(record.userId);
     if (!user) return { ok: false, code: 'invalid_token', message: 'the API token is not valid' };
     if (!record.lastUsedAt || now - Date.parse(record.lastUsedAt) > TOUCH_EVERY_MS) await this.o.store.touchToken(record.id, new Date(now).toISOString());
-    return { ok: true, principal: { userId: user.id, username: user.username, method: 'token', tokenId: record.id } };
+    return { ok: true, principal: { userId: user.id, username: user.username, method: 'token', tokenId: record.id, mustChangePassword: user.mustChangePassword } };
   }
 
   private async bySession(sessionId: string): Promise<Authentication> {
@@ -199,7 +218,7 @@ export class AuthService implements Lifecycle {
       expiresAt = Math.min(now + this.idleMs, Date.parse(s.createdAt) + this.maxMs);
       await this.o.store.touchSession(idHash, now, expiresAt);
     }
-    return { ok: true, principal: { userId: user.id, username: user.username, method: 'session', sessionHash: idHash, csrfToken: csrfTokenOf(sessionId), expiresAt } };
+    return { ok: true, principal: { userId: user.id, username: user.username, method: 'session', sessionHash: idHash, csrfToken: csrfTokenOf(sessionId), expiresAt, mustChangePassword: user.mustChangePassword } };
   }
 
   /** Changes the password after checking the current one (throttled like logins); ends the user's other sessions. */
@@ -218,6 +237,8 @@ export class AuthService implements Lifecycle {
     this.limiter.succeed(input.ip, user.username);
     if (input.newPassword === input.currentPassword) throw new ValidationError([{ path: 'newPassword', message: 'must differ from the current password' }]);
     await this.o.store.setPassword(user.id, await hashPassword(input.newPassword));
+    // The generated password no longer works: its file goes.
+    if (user.mustChangePassword) rmSync(this.passwordFile(), { force: true });
     const sessionsEnded = await this.o.store.deleteUserSessions(user.id, principal.sessionHash);
     this.log.info({ username: user.username, sessionsEnded }, 'admin password changed');
     return { sessionsEnded };
@@ -256,6 +277,12 @@ export class AuthService implements Lifecycle {
   private get maxMs(): number {
     return this.o.settings.sessionMaxHours * 3_600_000;
   }
+}
+
+/** Writes a file only this user can read (also when it existed before with another mode). */
+function writePrivate(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600);
 }
 
 /** The CSRF token of a session: an HMAC of its id (see the design note). */

@@ -12,7 +12,7 @@ import { PasswordPool } from './password-pool.js';
 const COST = 11;
 
 /** The shortest password the API accepts. */
-export const MIN_PASSWORD_LENGTH = 10;
+export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 1024;
 
 /** The process's bcrypt workers: 2 checks at once, 16 waiting (`api.login.maxConcurrentChecks` / `maxQueuedChecks` apply at start). */

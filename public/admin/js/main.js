@@ -89,6 +89,13 @@ function enter(me) {
   showSessionTools(true);
   connect(() => leave('Your session ended. Log in again to continue.'));
   loadServerInfo();
+  // A generated password must be changed before anything else answers: straight to Account.
+  if (me.mustChangePassword) {
+    toast('Change the generated admin password to continue.', 'error');
+    if (location.hash === '#/account') route();
+    else location.replace('#/account');
+    return;
+  }
   // A new hash routes through `hashchange`; the same one is routed here.
   if (!location.hash || location.hash === '#/login') location.replace(DEFAULT_ROUTE);
   else route();
