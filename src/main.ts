@@ -11,9 +11,10 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { privateDir } from './store/private-files.js';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, readSecretEnv } from './config/load.js';
+import { loadConfig, readAdminPassword, readSecretKey } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { AppError, errorMessage } from './errors.js';
@@ -38,6 +39,9 @@ import { Api } from './api/index.js';
 import { Webhooks } from './webhooks/index.js';
 import { DiskSpace } from './recording/disk-space.js';
 import { EventLoopMonitor } from './health/event-loop.js';
+import { ConnectionLimiter } from './limits/connection-limiter.js';
+import { publisherCaps } from './limits/publisher-caps.js';
+import { openPublishingWarning } from './apps/open-publishing.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -52,10 +56,16 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await checkBinary(server.ffmpegPath, 'ffmpeg');
   await checkBinary(server.ffprobePath, 'ffprobe');
 
+  const initialPassword = readAdminPassword();
+  const secretKey = readSecretKey();
   const layout = new DataLayout(server.dataDir);
-  mkdirSync(layout.root, { recursive: true });
+  if (!privateDir(layout.root)) log.warn({ dataDir: layout.root }, 'could not make the data dir private (mode 0700): it holds the database and recordings');
+  const keyFile = secretKey ? secretKey.file : path.join(layout.root, 'secret.key');
+  if (keyFile && !path.relative(layout.root, keyFile).startsWith('..')) {
+    log.warn({ keyFile }, 'the key that encrypts stored secrets is in the data dir beside the database: a backup of the data dir holds both; keep it elsewhere with BUCKETCAST_SECRET_KEY_FILE');
+  }
   // The store first: applications saved through the API override the config file's (see src/apps/app-admin.ts).
-  const store = openStore({ config, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY'), log });
+  const store = openStore({ config, secretKey: secretKey?.material, log });
   const loaded = await loadApps(config.applications, store.appSettings, log);
   const apps = new AppRegistry(loaded.apps);
   for (const a of apps.list()) layout.ensureApp(a.name);
@@ -64,13 +74,17 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const events = new EventBus<BusEvents>(log.child({ module: 'events' }));
   const disk = new DiskSpace({ dir: layout.root, minFreeBytes: server.minFreeDiskMiB * 1024 * 1024, log });
   const loop = new EventLoopMonitor();
-  const security = createAuth({ store, apps, settings: config.api, initialPassword: readSecretEnv('BUCKETCAST_ADMIN_PASSWORD'), log });
-  const registry = new StreamRegistry({
+  const security = createAuth({ store, apps, settings: config.api, initialPassword, dataDir: layout.root, log });
+  const { limits } = server;
+  const onRefused = (kind: string, scope: string) => api.metrics.onRefused(kind, scope);
+  const limiter = (kind: string, max: number, maxPerIp: number) => new ConnectionLimiter({ kind, max, maxPerIp, log, onRefused });
+  const registry: StreamRegistry = new StreamRegistry({
     authorizer: new BasicPublishAuthorizer({ apps, next: security.publishAuthorizer }),
     log: log.child({ module: 'ingest' }),
-    admission: () => {
+    admission: (req) => {
       const reason = disk.refusal();
-      return reason ? { ok: false, code: 'insufficient_storage', reason } : null;
+      if (reason) return { ok: false, code: 'insufficient_storage', reason };
+      return publisherCaps(req, registry.list(), apps.get(req.app)?.maxPublishers ?? 0, limits.publishersPerIp, onRefused);
     },
   });
   // Storage catalogs and queues every finished recording, webhooks store their deliveries (both listening before recovery announces any).
@@ -87,12 +101,15 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     void events.emit('stream.ended', { ...sessionOf(s), endedAt: new Date().toISOString(), reason });
   });
 
-  const api = new Api({ ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, log });
+  const warnings = () => [openPublishingWarning(server.host, apps.list())].filter((w) => w !== null);
+  const api = new Api({ ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, warnings, log });
   const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects, onResponse: api.metrics.onForwardingResponse });
-  const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log }) : undefined;
+  const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log, sessions: limiter('whip', limits.whipSessions, limits.whipSessionsPerIp) }) : undefined;
   const http = new HttpServer({
     host: server.host,
     port: server.httpPort,
+    headersTimeoutMs: server.httpHeadersTimeoutSeconds * 1000,
+    connections: limiter('http', limits.httpConnections, limits.httpConnectionsPerIp),
     log,
     routers: [
       api.router,
@@ -111,8 +128,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       memory: loop.memory(),
     }),
   });
-  const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
-  api.attach(http.server);
+  const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000, connections: limiter('rtmp', limits.rtmpConnections, limits.rtmpConnectionsPerIp) });
+  api.attach(http.upgrades);
 
   loop.start();
   await storage.start();
@@ -123,6 +140,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await http.start();
   await rtmp.start();
   await whip?.start();
+  for (const w of warnings()) log.warn({ code: w.code, apps: w.apps }, w.message);
   log.info({ httpPort: http.port, rtmpPort: rtmp.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
 
   return {

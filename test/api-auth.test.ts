@@ -7,6 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -34,28 +35,37 @@ function attempt(password: string, ip: string, base = server.httpUrl) {
   return new ApiClient(base).post('/api/v1/auth/login', { username: 'admin', password }, { headers: { 'x-forwarded-for': ip } });
 }
 
-test('the first start generates an admin password, prints it once at warn level, and never again', async () => {
+test('the first start generates an admin password into a 0600 file (never the log), which must be changed at the first login', async () => {
   const first = await startServer();
   let dataDir = first.dataDir;
   try {
-    const lines = first.logs.filter((l) => typeof l.generatedPassword === 'string');
+    const lines = first.logs.filter((l) => typeof l.passwordFile === 'string');
     assert.equal(lines.length, 1);
     assert.equal(lines[0].level, 'warn');
-    assert.match(String(lines[0].msg), /shown only this once/);
-    const generated = String(lines[0].generatedPassword);
+    const file = String(lines[0].passwordFile);
+    assert.equal(file, path.join(first.dataDir, 'admin-password.txt'));
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'the password file is readable by the server user only');
+    const generated = readFileSync(file, 'utf8').trim();
     assert.ok(generated.length >= 20);
+    assert.ok(!allOutput(first).includes(generated), 'the password is in no log line');
     const session = await login(first, generated);
-    assert.equal((await session.get('/api/v1/auth/me')).json.user.username, 'admin');
+    assert.equal((await session.get('/api/v1/auth/me')).json.mustChangePassword, true);
+    const blocked = await session.get('/api/v1/streams');
+    assert.equal(blocked.status, 403);
+    assert.equal(blocked.json.error.code, 'password_change_required');
+    const changed = await session.post('/api/v1/auth/password', { currentPassword: generated, newPassword: ADMIN_PASSWORD });
+    assert.equal(changed.status, 200);
+    assert.ok(!existsSync(file), 'the file of the generated password is removed once it is changed');
+    assert.equal((await session.get('/api/v1/streams')).status, 200, 'everything answers after the change');
     await first.stop();
-    // A restart (even with BUCKETCAST_ADMIN_PASSWORD now set) keeps the account and prints nothing.
-    const again = await startServer({ dataDir, env: adminEnv() });
+    // A restart (even with BUCKETCAST_ADMIN_PASSWORD now set) keeps the account and writes nothing.
+    const again = await startServer({ dataDir, env: adminEnv({ BUCKETCAST_ADMIN_PASSWORD: 'another-long-password-0001' }) });
     dataDir = again.dataDir;
     try {
-      assert.ok(!again.logs.some((l) => 'generatedPassword' in l), 'the password is not printed again');
+      assert.ok(!again.logs.some((l) => 'passwordFile' in l), 'no new password');
       assert.ok(again.logs.some((l) => /BUCKETCAST_ADMIN_PASSWORD ignored/.test(String(l.msg))));
-      assert.equal((await attempt(ADMIN_PASSWORD, '192.0.2.200', again.httpUrl)).status, 401);
-      assert.equal((await attempt(generated, '192.0.2.200', again.httpUrl)).status, 200);
-      assert.ok(!allOutput(again).includes(generated));
+      assert.equal((await attempt(generated, '192.0.2.200', again.httpUrl)).status, 401);
+      assert.equal((await attempt(ADMIN_PASSWORD, '192.0.2.200', again.httpUrl)).status, 200);
     } finally {
       await again.stop();
       again.cleanup();
@@ -245,7 +255,7 @@ test('password change: checks the current one and the length, ends other session
   assert.equal(wrong.json.error.code, 'wrong_password');
   const short = await mine.post('/api/v1/auth/password', { currentPassword: ADMIN_PASSWORD, newPassword: 'short' });
   assert.equal(short.status, 422);
-  assert.match(short.json.error.message, /newPassword: must be at least 10 characters/);
+  assert.match(short.json.error.message, /newPassword: must be at least 12 characters/);
   assert.equal((await attempt(ADMIN_PASSWORD, '192.0.2.51')).status, 200, 'nothing changed');
   const next = 'a-new-password-for-tests';
   const ok = await mine.post('/api/v1/auth/password', { currentPassword: ADMIN_PASSWORD, newPassword: next });

@@ -58,7 +58,7 @@ test('a wrong login says so; repeated failures show the lockout and keep the but
   await page.click('#login-submit');
   await page.waitForSelector('#login-error:not([hidden])');
   assert.equal(await page.textContent('#login-error'), 'Wrong user name or password.');
-  assert.match(String(await page.textContent('#login-hint')), /BUCKETCAST_ADMIN_PASSWORD.*generatedPassword/s, 'where the first password comes from');
+  assert.match(String(await page.textContent('#login-hint')), /BUCKETCAST_ADMIN_PASSWORD.*admin-password\.txt/s, 'where the first password comes from');
   for (const guess of ['guess-2', 'guess-3']) {
     await page.fill('#login-form input[name="password"]', guess);
     await page.click('#login-submit');

@@ -20,6 +20,7 @@ export interface AuthRoutesOptions {
 
 export function authRoutes({ auth }: AuthRoutesOptions): Route[] {
   const guard = requireAdmin(auth);
+  const pending = requireAdmin(auth, { passwordChangePending: true });
   return [
     route('post', '/auth/login', jsonBody, async (req, res) => {
       // JSON only (a cross-site HTML form cannot send it) and never from another site's page: no login CSRF.
@@ -31,15 +32,15 @@ export function authRoutes({ auth }: AuthRoutesOptions): Route[] {
       f.check();
       const s = await auth.login({ username, password: password!, ip: clientIp(req), userAgent: req.get('user-agent') });
       res.setHeader('Set-Cookie', sessionCookie(s, req.secure));
-      return { user: s.user, csrfToken: s.csrfToken, expiresAt: new Date(s.expiresAt).toISOString() };
+      return { user: s.user, csrfToken: s.csrfToken, expiresAt: new Date(s.expiresAt).toISOString(), mustChangePassword: s.mustChangePassword };
     }),
-    route('post', '/auth/logout', guard, async (req, res) => {
+    route('post', '/auth/logout', pending, async (req, res) => {
       await auth.logout(principalOf(res));
       res.setHeader('Set-Cookie', clearedSessionCookie(req.secure));
       res.status(204).end();
     }),
-    route('get', '/auth/me', guard, (_req, res) => me(principalOf(res))),
-    route('post', '/auth/password', guard, jsonBody, async (req, res) => {
+    route('get', '/auth/me', pending, (_req, res) => me(principalOf(res))),
+    route('post', '/auth/password', pending, jsonBody, async (req, res) => {
       const f = new Fields(bodyObject(req)).only('currentPassword', 'newPassword');
       const currentPassword = f.string('currentPassword', { required: true, max: 1024 });
       const newPassword = f.string('newPassword', { required: true });
@@ -67,6 +68,7 @@ function me(p: Principal) {
   return {
     user: { username: p.username },
     authenticatedBy: p.method,
+    mustChangePassword: p.mustChangePassword ?? false,
     ...(p.method === 'session' ? { csrfToken: p.csrfToken, expiresAt: new Date(p.expiresAt!).toISOString() } : { tokenId: p.tokenId }),
   };
 }

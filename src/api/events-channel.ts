@@ -19,7 +19,7 @@
  * still valid; one that ended (logout, expiry, password change) is closed
  * with code 4401. On shutdown every socket is closed with 1001.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AuthService, Principal } from '../auth/auth-service.js';
@@ -31,6 +31,7 @@ import type { Logger } from '../log/logger.js';
 import type { RecordingCatalog } from '../store/types.js';
 import { uploadStateOf } from '../store/upload-state.js';
 import { errorMessage } from '../errors.js';
+import { refuseUpgrade, type UpgradeRoutes } from '../http/upgrades.js';
 
 export const EVENTS_PATH = '/api/v1/events';
 const HEARTBEAT_MS = 25_000;
@@ -39,8 +40,8 @@ const PROGRESS_EVERY_MS = 1_000;
 const SLOW_CLIENT_BYTES = 1 << 20;
 
 export interface EventsChannelOptions {
-  /** The HTTP server whose upgrades carry the channel. */
-  server: Server;
+  /** The HTTP server's upgrade paths (the channel takes `EVENTS_PATH`; others are refused there). */
+  upgrades: UpgradeRoutes;
   /** Where the events come from. */
   events: EventBus<BusEvents>;
   /** Checks the cookie or token of each upgrade (and again at each heartbeat). */
@@ -74,14 +75,12 @@ export class EventsChannel implements Lifecycle {
 
   async start(): Promise<void> {
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (pathOf(req) !== EVENTS_PATH) return;
       this.upgrade(req, socket, head).catch((err) => {
         this.log.error({ err: errorMessage(err) }, 'events upgrade failed');
         refuse(socket, 500, 'internal', 'internal error');
       });
     };
-    this.o.server.on('upgrade', onUpgrade);
-    this.removers.push(() => this.o.server.off('upgrade', onUpgrade));
+    this.removers.push(this.o.upgrades.add(EVENTS_PATH, onUpgrade));
     const { events } = this.o;
     const forward = <K extends keyof BusEvents>(name: K, map: (p: BusEvents[K]) => unknown = (p) => p) =>
       this.removers.push(events.on(name, (p) => this.broadcast(name, (p as { app: string }).app, map(p))));
@@ -150,6 +149,7 @@ export class EventsChannel implements Lifecycle {
     const sessionId = sessionIdFrom(req.headers);
     const r = await this.o.auth.authenticate({ authorization, sessionId });
     if (!r.ok) return refuse(socket, 401, r.code, r.message);
+    if (r.principal.mustChangePassword) return refuse(socket, 403, 'password_change_required', 'change the generated admin password first');
     // Cookies ride along on cross-site WebSocket handshakes too (only SameSite stops them): check where it comes from.
     if (r.principal.method === 'session' && fromAnotherSite(req.headers, req.headers.host)) {
       return refuse(socket, 403, 'origin_mismatch', `connections from ${req.headers.origin ?? 'another site'} are not accepted`);
@@ -199,16 +199,7 @@ function send(c: Client, type: string, data: unknown): void {
   c.ws.send(JSON.stringify({ type, data, at: new Date().toISOString() }));
 }
 
-function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
-}
-
-/** Answers an upgrade with an HTTP error (JSON like the rest of the API) and closes the socket. */
+/** Answers an upgrade with an HTTP error and closes the socket. */
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ error: { code, message } });
-  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ?? 'Error';
-  const extra = status === 401 ? 'WWW-Authenticate: Bearer realm="bucketcast"\r\n' : '';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
+  refuseUpgrade(socket, status, code, message, status === 401 ? { 'WWW-Authenticate': 'Bearer realm="bucketcast"' } : {});
 }

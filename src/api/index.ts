@@ -5,7 +5,7 @@
  * Every route but login and the OpenAPI document needs an admin (session
  * cookie + CSRF header, or an API token).
  */
-import type { Server } from 'node:http';
+import type { UpgradeRoutes } from '../http/upgrades.js';
 import { Router } from 'express';
 import type { AppRegistry } from '../apps/app-registry.js';
 import { AppAdmin } from '../apps/app-admin.js';
@@ -71,6 +71,8 @@ export interface ApiOptions {
   publishCredentials: PublishCredentials;
   /** The RTMP listener's port (for publish URLs). */
   rtmpPort: () => number;
+  /** Conditions the panel shows as a banner (`GET /server` → `warnings`). */
+  warnings?: () => unknown[];
   log: Logger;
 }
 
@@ -80,7 +82,7 @@ export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgre
   return {
     open: [route('get', '/openapi.json', () => openApiDocument()), ...authRoutes({ auth: o.auth })],
     guarded: [
-      ...serverRoutes({ rtmpPort: o.rtmpPort, publicUrl: o.settings.publicUrl }),
+      ...serverRoutes({ rtmpPort: o.rtmpPort, publicUrl: o.settings.publicUrl, warnings: o.warnings }),
       ...applicationRoutes({ apps: o.apps, admin, streams: o.streams, ...urls }),
       ...storageValidationRoutes({ admin, storage: o.storage }),
       ...publishSecurityRoutes({ credentials: o.publishCredentials, ...urls }),
@@ -100,7 +102,7 @@ export class Api implements Lifecycle {
   readonly metrics: Metrics;
   private readonly progress: UploadProgress;
   private channel?: EventsChannel;
-  private server?: Server;
+  private upgrades?: UpgradeRoutes;
   private readonly log: Logger;
 
   constructor(private readonly o: ApiOptions) {
@@ -145,15 +147,15 @@ export class Api implements Lifecycle {
     this.router.use(m);
   }
 
-  /** The HTTP server whose upgrades carry the events channel (before `start`). */
-  attach(server: Server): void {
-    this.server = server;
+  /** The HTTP server's upgrade paths, which carry the events channel (before `start`). */
+  attach(upgrades: UpgradeRoutes): void {
+    this.upgrades = upgrades;
   }
 
   async start(): Promise<void> {
     await this.progress.start();
-    if (this.server) {
-      this.channel = new EventsChannel({ server: this.server, events: this.o.events, auth: this.o.auth, catalog: this.o.store.catalog, log: this.o.log });
+    if (this.upgrades) {
+      this.channel = new EventsChannel({ upgrades: this.upgrades, events: this.o.events, auth: this.o.auth, catalog: this.o.store.catalog, log: this.o.log });
       await this.channel.start();
     }
   }

@@ -42,6 +42,7 @@ const PROTOCOLS: Protocol[] = ['rtmp', 'whip'];
 export class Metrics {
   readonly registry = new Registry();
   private readonly forwarding: Counter<'mode' | 'status'>;
+  private readonly refusals: Counter<'kind' | 'scope'>;
 
   constructor(s: MetricsSources) {
     const registers = [this.registry];
@@ -126,6 +127,12 @@ export class Metrics {
         for (const f of s.failures().byClassAndCode) this.inc({ class: f.failureClass, code: f.code }, f.count);
       },
     });
+    this.refusals = new Counter({
+      name: 'bucketcast_connections_refused_total',
+      help: 'Connections, WHIP sessions and publishers refused by a cap (server.limits, maxPublishers), by kind and scope (global, per_ip, app)',
+      labelNames: ['kind', 'scope'],
+      registers,
+    });
     this.forwarding = new Counter({
       name: 'bucketcast_forwarding_responses_total',
       help: 'Answers for media files not on local disk, by forwarding mode (none: not forwarded) and HTTP status',
@@ -151,6 +158,11 @@ export class Metrics {
       },
     });
   }
+
+  /** Counts a refusal by a connection or publisher cap. */
+  readonly onRefused = (kind: string, scope: string): void => {
+    this.refusals.inc({ kind, scope });
+  };
 
   /** The forwarding module's `onResponse` hook. */
   readonly onForwardingResponse = (mode: string, status: number): void => {

@@ -28,10 +28,10 @@ export function adminPaths(): Record<string, Record<string, unknown>> {
     '/api/v1/auth/password': {
       post: op({
         summary: 'Change the admin password',
-        description: `At least 10 characters. Ends every other session of the user (API tokens stay). A wrong currentPassword counts as a failed login.`,
+        description: `At least 12 characters. Ends every other session of the user (API tokens stay). A wrong currentPassword counts as a failed login.`,
         tags: T.auth,
         unsafe: true,
-        body: obj({ currentPassword: str(), newPassword: str(undefined, { minLength: 10 }) }),
+        body: obj({ currentPassword: str(), newPassword: str(undefined, { minLength: 12 }) }),
         responses: { 200: ok('changed', obj({ sessionsEnded: int() })), 403: errorResponse('`wrong_password` (or CSRF)'), 422: E.e422, 429: errorResponse('`too_many_attempts`') },
       }),
     },

@@ -4,7 +4,7 @@ import { route, type Route } from './http.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-export function serverRoutes(o: { rtmpPort: () => number; publicUrl?: string }): Route[] {
+export function serverRoutes(o: { rtmpPort: () => number; publicUrl?: string; warnings?: () => unknown[] }): Route[] {
   return [
     route('get', '/server', () => ({
       name: 'bucketcast',
@@ -13,6 +13,7 @@ export function serverRoutes(o: { rtmpPort: () => number; publicUrl?: string }):
       publicUrl: o.publicUrl ?? null,
       uptimeSeconds: Math.round(process.uptime()),
       time: new Date().toISOString(),
+      warnings: o.warnings?.() ?? [],
     })),
   ];
 }

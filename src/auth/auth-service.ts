@@ -10,17 +10,22 @@
  * API tokens (`bct_…`, 256 bits) are shown once and stored as SHA-256.
  */
 import { randomBytes, createHmac } from 'node:crypto';
+import { rmSync, writeFileSync, chmodSync } from 'node:fs';
+import path from 'node:path';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import type { ApiSettings } from '../config/api-schema.js';
 import type { AdminUser, ApiTokenRecord, AuthStore } from '../store/admin-types.js';
 import { AppError, ValidationError, errorMessage } from '../errors.js';
 import { LoginLimiter } from './login-limiter.js';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, dummyHash, generatePassword, hashPassword, verifyPassword } from './passwords.js';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, dummyHash, generatePassword, hashPassword, passwordPool, verifyPassword } from './passwords.js';
 import { hintOf, newSecret, sha256 } from './secrets.js';
 
 /** The admin account's user name. */
 export const ADMIN_USERNAME = 'admin';
+/** The file under the data dir a generated admin password is written to. */
+export const ADMIN_PASSWORD_FILE = 'admin-password.txt';
+
 /** Prefix of API tokens. */
 export const TOKEN_PREFIX = 'bct_';
 
@@ -37,6 +42,8 @@ export interface Principal {
   expiresAt?: number;
   /** Token: its id. */
   tokenId?: string;
+  /** The account's password was generated and not yet changed: only the auth routes answer it. */
+  mustChangePassword?: boolean;
 }
 
 export type Authentication = { ok: true; principal: Principal } | { ok: false; code: 'unauthenticated' | 'invalid_token' | 'token_expired' | 'session_invalid' | 'session_expired'; message: string };
@@ -49,6 +56,8 @@ export interface NewSession {
   /** Seconds the cookie may live (the session's maximum age). */
   maxAgeSeconds: number;
   user: { username: string };
+  /** The password must be changed before anything else is allowed. */
+  mustChangePassword: boolean;
 }
 
 export interface AuthServiceOptions {
@@ -58,6 +67,8 @@ export interface AuthServiceOptions {
   settings: ApiSettings;
   /** `BUCKETCAST_ADMIN_PASSWORD`, used when the admin account is created. */
   initialPassword?: string;
+  /** Where a generated admin password is written (`admin-password.txt`, mode 0600). */
+  dataDir?: string;
   log: Logger;
   /** The clock (tests). */
   now?: () => number;
@@ -78,6 +89,7 @@ export class AuthService implements Lifecycle {
     this.log = o.log.child({ module: 'auth' });
     this.now = o.now ?? Date.now;
     this.limiter = new LoginLimiter(o.settings.login, this.now);
+    passwordPool.configure(o.settings.login.maxConcurrentChecks, o.settings.login.maxQueuedChecks);
   }
 
   /** Creates the admin account on first start; removes expired sessions now and then. */
@@ -92,6 +104,7 @@ export class AuthService implements Lifecycle {
 
   async stop(): Promise<void> {
     clearInterval(this.sweep);
+    await passwordPool.close();
   }
 
   private async bootstrap(): Promise<void> {
@@ -102,29 +115,39 @@ export class AuthService implements Lifecycle {
     const generated = this.o.initialPassword === undefined;
     const password = this.o.initialPassword ?? generatePassword();
     const at = new Date(this.now()).toISOString();
-    const user: AdminUser = { id: `usr_${randomBytes(8).toString('hex')}`, username: ADMIN_USERNAME, passwordHash: await hashPassword(password), createdAt: at, passwordChangedAt: at };
-    if (!(await this.o.store.createUser(user))) return;
+    const user: AdminUser = { id: `usr_${randomBytes(8).toString('hex')}`, username: ADMIN_USERNAME, passwordHash: await hashPassword(password), createdAt: at, passwordChangedAt: at, mustChangePassword: generated };
+    // The generated password goes to a file only this user can read, never into the log (logs are shipped and kept).
+    const file = generated ? this.passwordFile() : undefined;
+    if (file) writePrivate(file, `${password}\n`);
+    if (!(await this.o.store.createUser(user))) {
+      if (file) rmSync(file, { force: true });
+      return;
+    }
     if (generated) {
-      // The one log line that carries a secret, on purpose: the operator has no other way to learn it. It is never repeated.
       this.log.warn(
-        { username: ADMIN_USERNAME, generatedPassword: password },
-        'created the admin account with a generated password, shown only this once: log in with it and change it (or set BUCKETCAST_ADMIN_PASSWORD before the first start)',
+        { username: ADMIN_USERNAME, passwordFile: file },
+        'created the admin account with a generated password in passwordFile (mode 0600): log in with it, then change it (required); or set BUCKETCAST_ADMIN_PASSWORD before the first start',
       );
     } else {
       this.log.info({ username: ADMIN_USERNAME }, 'created the admin account from BUCKETCAST_ADMIN_PASSWORD');
-      if (password.length < MIN_PASSWORD_LENGTH) this.log.warn({ minLength: MIN_PASSWORD_LENGTH }, 'BUCKETCAST_ADMIN_PASSWORD is short; change the password to a longer one');
     }
+  }
+
+  private passwordFile(): string {
+    return path.join(this.o.dataDir ?? '.', ADMIN_PASSWORD_FILE);
   }
 
   /** Checks a password login; throws 401 (wrong) or 429 (locked out, with `retryAfterSeconds`). */
   async login(input: { username: string; password: string; ip: string; userAgent?: string }): Promise<NewSession> {
     const { username, ip } = input;
-    this.throwIfLocked(ip, username);
+    // The attempt counts as a failure before it is checked (a success takes it back), so N guesses sent
+    // at once do not all get checked: the ones past the limit are refused here, unchecked.
+    this.attempt(ip, username);
     const user = await this.o.store.getUserByName(username);
     // Unknown names cost a bcrypt check too, so timing does not tell which names exist.
     const ok = await verifyPassword(input.password, user?.passwordHash ?? (await dummyHash()));
     if (!user || !ok) {
-      const lock = this.limiter.fail(ip, username);
+      const lock = this.limiter.check(ip, username);
       this.log.warn({ ip, username, lockedOut: lock.locked ? lock.scope : undefined }, 'login failed');
       if (lock.locked) throw lockedError(lock.retryAfterSeconds);
       throw new AppError('invalid_credentials', 'wrong user name or password', 401);
@@ -135,11 +158,14 @@ export class AuthService implements Lifecycle {
     return session;
   }
 
-  private throwIfLocked(ip: string, username: string): void {
+  /** Refuses a locked-out address or user, else counts the attempt as a failure until it succeeds. */
+  private attempt(ip: string, username: string): void {
     const lock = this.limiter.check(ip, username);
-    if (!lock.locked) return;
-    this.log.warn({ ip, username, scope: lock.scope, retryAfterSeconds: lock.retryAfterSeconds }, 'login refused: locked out');
-    throw lockedError(lock.retryAfterSeconds);
+    if (lock.locked) {
+      this.log.warn({ ip, username, scope: lock.scope, retryAfterSeconds: lock.retryAfterSeconds }, 'login refused: locked out');
+      throw lockedError(lock.retryAfterSeconds);
+    }
+    this.limiter.fail(ip, username);
   }
 
   private async createSession(user: AdminUser, ip: string, userAgent?: string): Promise<NewSession> {
@@ -147,7 +173,7 @@ export class AuthService implements Lifecycle {
     const now = this.now();
     const expiresAt = Math.min(now + this.idleMs, now + this.maxMs);
     await this.o.store.createSession({ idHash: sha256(sessionId), userId: user.id, createdAt: new Date(now).toISOString(), expiresAt, lastSeenAt: now, ip, userAgent: userAgent?.slice(0, 256) });
-    return { sessionId, csrfToken: csrfTokenOf(sessionId), expiresAt, maxAgeSeconds: Math.round(this.maxMs / 1000), user: { username: user.username } };
+    return { sessionId, csrfToken: csrfTokenOf(sessionId), expiresAt, maxAgeSeconds: Math.round(this.maxMs / 1000), user: { username: user.username }, mustChangePassword: user.mustChangePassword ?? false };
   }
 
   /** Ends a session (logout). */
@@ -173,7 +199,7 @@ export class AuthService implements Lifecycle {
     const user = await this.o.store.getUser(record.userId);
     if (!user) return { ok: false, code: 'invalid_token', message: 'the API token is not valid' };
     if (!record.lastUsedAt || now - Date.parse(record.lastUsedAt) > TOUCH_EVERY_MS) await this.o.store.touchToken(record.id, new Date(now).toISOString());
-    return { ok: true, principal: { userId: user.id, username: user.username, method: 'token', tokenId: record.id } };
+    return { ok: true, principal: { userId: user.id, username: user.username, method: 'token', tokenId: record.id, mustChangePassword: user.mustChangePassword } };
   }
 
   private async bySession(sessionId: string): Promise<Authentication> {
@@ -192,24 +218,27 @@ export class AuthService implements Lifecycle {
       expiresAt = Math.min(now + this.idleMs, Date.parse(s.createdAt) + this.maxMs);
       await this.o.store.touchSession(idHash, now, expiresAt);
     }
-    return { ok: true, principal: { userId: user.id, username: user.username, method: 'session', sessionHash: idHash, csrfToken: csrfTokenOf(sessionId), expiresAt } };
+    return { ok: true, principal: { userId: user.id, username: user.username, method: 'session', sessionHash: idHash, csrfToken: csrfTokenOf(sessionId), expiresAt, mustChangePassword: user.mustChangePassword } };
   }
 
   /** Changes the password after checking the current one (throttled like logins); ends the user's other sessions. */
   async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string; ip: string }): Promise<{ sessionsEnded: number }> {
     const problems = passwordProblems(input.newPassword, 'newPassword');
     if (problems.length) throw new ValidationError(problems);
-    this.throwIfLocked(input.ip, principal.username);
+    this.attempt(input.ip, principal.username);
     const user = await this.o.store.getUser(principal.userId);
     if (!user) throw new AppError('session_invalid', 'the account no longer exists', 401);
     if (!(await verifyPassword(input.currentPassword, user.passwordHash))) {
-      const lock = this.limiter.fail(input.ip, user.username);
+      const lock = this.limiter.check(input.ip, user.username);
       this.log.warn({ ip: input.ip, username: user.username }, 'password change refused: wrong current password');
       if (lock.locked) throw lockedError(lock.retryAfterSeconds);
       throw new AppError('wrong_password', 'currentPassword is not the current password', 403);
     }
+    this.limiter.succeed(input.ip, user.username);
     if (input.newPassword === input.currentPassword) throw new ValidationError([{ path: 'newPassword', message: 'must differ from the current password' }]);
     await this.o.store.setPassword(user.id, await hashPassword(input.newPassword));
+    // The generated password no longer works: its file goes.
+    if (user.mustChangePassword) rmSync(this.passwordFile(), { force: true });
     const sessionsEnded = await this.o.store.deleteUserSessions(user.id, principal.sessionHash);
     this.log.info({ username: user.username, sessionsEnded }, 'admin password changed');
     return { sessionsEnded };
@@ -248,6 +277,12 @@ export class AuthService implements Lifecycle {
   private get maxMs(): number {
     return this.o.settings.sessionMaxHours * 3_600_000;
   }
+}
+
+/** Writes a file only this user can read (also when it existed before with another mode). */
+function writePrivate(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600);
 }
 
 /** The CSRF token of a session: an HMAC of its id (see the design note). */

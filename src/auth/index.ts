@@ -23,12 +23,14 @@ export interface CreateAuthOptions {
   settings: ApiSettings;
   /** `BUCKETCAST_ADMIN_PASSWORD`. */
   initialPassword?: string;
+  /** The data dir (a generated admin password is written there, mode 0600). */
+  dataDir?: string;
   log: Logger;
 }
 
 export function createAuth(o: CreateAuthOptions) {
   return {
-    auth: new AuthService({ store: o.store.auth, settings: o.settings, initialPassword: o.initialPassword, log: o.log }),
+    auth: new AuthService({ store: o.store.auth, settings: o.settings, initialPassword: o.initialPassword, dataDir: o.dataDir, log: o.log }),
     publishAuthorizer: new PublishSecurityAuthorizer({ apps: o.apps, store: o.store.publishCredentials }),
     publishCredentials: new PublishCredentials({ store: o.store.publishCredentials, apps: o.apps, log: o.log }),
   };

@@ -37,6 +37,10 @@ export const apiSettings = z
         windowSeconds: z.number().int().min(1).max(86_400).default(900),
         /** How long a lockout lasts. */
         lockoutSeconds: z.number().int().min(1).max(86_400).default(300),
+        /** Password checks (bcrypt, in worker threads) run at once. */
+        maxConcurrentChecks: z.number().int().min(1).max(16).default(2),
+        /** Password checks that may wait for a worker; more are answered 503 `login_busy`. */
+        maxQueuedChecks: z.number().int().min(0).max(1000).default(16),
       })
       .prefault({}),
     metrics: z

@@ -48,12 +48,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
 }
 
 /** Environment variables that belong to other modules' contracts (read through the config module too). */
-const ENV_READ_ELSEWHERE = new Set<string>(['BUCKETCAST_ADMIN_PASSWORD', 'BUCKETCAST_SECRET_KEY']);
+const ENV_READ_ELSEWHERE = new Set<string>(['BUCKETCAST_ADMIN_PASSWORD', 'BUCKETCAST_SECRET_KEY', 'BUCKETCAST_SECRET_KEY_FILE']);
 
 /** Values of environment variables that are read as they are (secrets, not part of the config tree). */
-export function readSecretEnv(name: 'BUCKETCAST_ADMIN_PASSWORD' | 'BUCKETCAST_SECRET_KEY', env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function readSecretEnv(name: 'BUCKETCAST_ADMIN_PASSWORD' | 'BUCKETCAST_SECRET_KEY' | 'BUCKETCAST_SECRET_KEY_FILE', env: NodeJS.ProcessEnv = process.env): string | undefined {
   const v = env[name];
   return v === undefined || v === '' ? undefined : v;
+}
+
+/** The shortest `BUCKETCAST_ADMIN_PASSWORD` accepted (the API's minimum too). */
+export const MIN_ADMIN_PASSWORD_LENGTH = 12;
+
+/** `BUCKETCAST_ADMIN_PASSWORD`, refused (`config_invalid`) when shorter than 12 characters. */
+export function readAdminPassword(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const v = readSecretEnv('BUCKETCAST_ADMIN_PASSWORD', env);
+  if (v !== undefined && v.length < MIN_ADMIN_PASSWORD_LENGTH) {
+    throw new AppError('config_invalid', `BUCKETCAST_ADMIN_PASSWORD must be at least ${MIN_ADMIN_PASSWORD_LENGTH} characters (it has ${v.length}); choose a longer one`, 500);
+  }
+  return v;
+}
+
+/**
+ * The key material that encrypts stored secrets: `BUCKETCAST_SECRET_KEY`, or the
+ * contents of the file `BUCKETCAST_SECRET_KEY_FILE` names (Docker and systemd
+ * secrets), or undefined (then `<dataDir>/secret.key`). Both set is an error.
+ */
+export function readSecretKey(env: NodeJS.ProcessEnv = process.env): { material: string; file?: string } | undefined {
+  const direct = readSecretEnv('BUCKETCAST_SECRET_KEY', env);
+  const file = readSecretEnv('BUCKETCAST_SECRET_KEY_FILE', env);
+  if (direct !== undefined && file !== undefined) throw new AppError('config_invalid', 'set BUCKETCAST_SECRET_KEY or BUCKETCAST_SECRET_KEY_FILE, not both', 500);
+  if (direct !== undefined) return { material: direct };
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(file), 'utf8').trim();
+  } catch (err) {
+    throw new AppError('config_invalid', `BUCKETCAST_SECRET_KEY_FILE: cannot read ${file}: ${(err as Error).message}`, 500);
+  }
+  if (!text) throw new AppError('config_invalid', `BUCKETCAST_SECRET_KEY_FILE: ${file} is empty`, 500);
+  return { material: text, file: path.resolve(file) };
 }
 
 function readJson(file: string): Record<string, unknown> {

@@ -51,7 +51,29 @@ export const appSettings = z.strictObject({
   ...webhookFields,
   /** WebRTC (WHIP) publishers of this app. */
   whip: whipAppSettings,
+  /** Live publishers this app takes at once (0: no cap). */
+  maxPublishers: z.number().int().min(0).max(100_000).default(0),
 }).superRefine(checkForwarding);
+
+/** Caps on what clients may hold at once (0: no cap). Per address: IPv6 by /64; 127.0.0.1 and ::1 are not capped per address. */
+export const limitSettings = z
+  .strictObject({
+    /** Open HTTP connections, all clients. */
+    httpConnections: z.number().int().min(0).max(1_000_000).default(4096),
+    /** Open HTTP connections from one address (a reverse proxy on another machine counts as one: raise it or set 0 there). */
+    httpConnectionsPerIp: z.number().int().min(0).max(1_000_000).default(512),
+    /** Open RTMP connections, all clients (a connection that has not published yet counts too). */
+    rtmpConnections: z.number().int().min(0).max(1_000_000).default(1024),
+    /** Open RTMP connections from one address. */
+    rtmpConnectionsPerIp: z.number().int().min(0).max(1_000_000).default(32),
+    /** WHIP sessions (peer connections, including those still negotiating), all clients. */
+    whipSessions: z.number().int().min(0).max(100_000).default(256),
+    /** WHIP sessions from one address. */
+    whipSessionsPerIp: z.number().int().min(0).max(100_000).default(8),
+    /** Live publishers (RTMP and WHIP) from one address. */
+    publishersPerIp: z.number().int().min(0).max(100_000).default(16),
+  })
+  .prefault({});
 
 export const serverSettings = z
   .strictObject({
@@ -73,8 +95,12 @@ export const serverSettings = z
     shutdownTimeoutSeconds: z.number().min(1).max(600).default(8),
     /** Seconds without a byte from an RTMP publisher before it is dropped. */
     rtmpIdleTimeoutSeconds: z.number().min(1).max(600).default(10),
+    /** Seconds an HTTP client has to send a request's headers (an idle new connection is closed after this). */
+    httpHeadersTimeoutSeconds: z.number().min(1).max(600).default(20),
     /** Free space (MiB) the data dir's disk must have for a new publisher to be accepted. */
     minFreeDiskMiB: z.number().min(0).max(1_048_576).default(512),
+    /** Connection, session and publisher caps. */
+    limits: limitSettings,
   })
   .prefault({});
 

@@ -4,6 +4,7 @@
  * requests with 503 and lets in-flight ones finish.
  */
 import http from 'node:http';
+import type { Socket } from 'node:net';
 
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
@@ -12,9 +13,17 @@ import type { Lifecycle } from '../lifecycle.js';
 import { AppError } from '../errors.js';
 import { pathGuard } from './path-guard.js';
 import { panelHeaders } from './panel-headers.js';
+import { UpgradeRouter, type UpgradeRoutes } from './upgrades.js';
 
 /** The public/ folder: player and panel pages. */
 export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+
+/** Admits a new socket or closes it (src/limits/connection-limiter.ts). */
+export interface SocketGate {
+  admitSocket(socket: Socket, refusal?: string): boolean;
+}
+
+const BUSY = 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 79\r\n\r\n{"error":{"code":"too_many_connections","message":"too many open connections"}}';
 
 export interface HttpServerOptions {
   host: string;
@@ -23,6 +32,10 @@ export interface HttpServerOptions {
   log: Logger;
   /** Routers mounted in order, after health and before the static pages. */
   routers: Router[];
+  /** Milliseconds a client has to send a request's headers (default 20 s). */
+  headersTimeoutMs?: number;
+  /** Caps open connections (refused ones get 503 and are closed). */
+  connections?: SocketGate;
   /** Health details merged into `GET /healthz`. */
   health: () => Record<string, unknown>;
 }
@@ -30,6 +43,7 @@ export interface HttpServerOptions {
 export class HttpServer implements Lifecycle {
   readonly app: Express;
   readonly server: http.Server;
+  private readonly upgradeRouter: UpgradeRouter;
   private draining = false;
   private readonly log: Logger;
 
@@ -63,11 +77,23 @@ export class HttpServer implements Lifecycle {
       res.status(status).json({ error: { code, message } });
     });
     this.app = app;
-    this.server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 20_000 }, app);
+    const headersTimeout = options.headersTimeoutMs ?? 20_000;
+    // Node checks the timeouts every `connectionsCheckingInterval` (30 s by default): checked every second,
+    // a connection that sends nothing is closed close to `headersTimeout`, not up to 30 s later.
+    this.server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: Math.max(60_000, headersTimeout), headersTimeout, connectionsCheckingInterval: 1_000 }, app);
     this.server.keepAliveTimeout = 5_000;
+    this.upgradeRouter = new UpgradeRouter(this.server);
+    const gate = options.connections;
+    if (gate) this.server.on('connection', (socket: Socket) => void gate.admitSocket(socket, BUSY));
+  }
+
+  /** Upgrade paths other modules serve; every other upgrade is refused (404) and its socket closed. */
+  get upgrades(): UpgradeRoutes {
+    return this.upgradeRouter;
   }
 
   async start(): Promise<void> {
+    this.upgradeRouter.start();
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.options.port, this.options.host, () => {
@@ -96,6 +122,7 @@ export class HttpServer implements Lifecycle {
     const timer = setTimeout(() => this.server.closeAllConnections(), 3000);
     await closed;
     clearTimeout(timer);
+    this.upgradeRouter.stop();
   }
 }
 

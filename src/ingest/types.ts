@@ -14,7 +14,7 @@ export interface PublishRequest {
   token?: string;
 }
 
-export type RefusalCode = 'bad_stream_id' | 'unknown_app' | 'unauthorized' | 'stream_busy' | 'shutting_down' | 'insufficient_storage';
+export type RefusalCode = 'bad_stream_id' | 'unknown_app' | 'unauthorized' | 'stream_busy' | 'shutting_down' | 'insufficient_storage' | 'too_many_publishers';
 
 export type PublishDecision = { ok: true } | { ok: false; code: RefusalCode; reason: string };
 

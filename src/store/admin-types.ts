@@ -33,6 +33,8 @@ export interface AdminUser {
   passwordHash: string;
   createdAt: string;
   passwordChangedAt: string;
+  /** The password was generated: every route but the password change refuses the account until it is changed. */
+  mustChangePassword?: boolean;
 }
 
 export interface SessionRecord {

@@ -89,6 +89,13 @@ function enter(me) {
   showSessionTools(true);
   connect(() => leave('Your session ended. Log in again to continue.'));
   loadServerInfo();
+  // A generated password must be changed before anything else answers: straight to Account.
+  if (me.mustChangePassword) {
+    toast('Change the generated admin password to continue.', 'error');
+    if (location.hash === '#/account') route();
+    else location.replace('#/account');
+    return;
+  }
   // A new hash routes through `hashchange`; the same one is routed here.
   if (!location.hash || location.hash === '#/login') location.replace(DEFAULT_ROUTE);
   else route();
@@ -113,6 +120,11 @@ async function loadServerInfo() {
     const s = await api.get('/server');
     session.server = s;
     fill(document.getElementById('foot'), `bucketcast ${s.version} · RTMP port ${s.rtmpPort}`);
+    // Conditions the operator should fix (e.g. open publishing on a public address), shown until they are.
+    const box = document.getElementById('warnings');
+    const list = Array.isArray(s.warnings) ? s.warnings : [];
+    fill(box, ...list.map((w) => Object.assign(document.createElement('p'), { textContent: `⚠ ${w.message}` })));
+    box.hidden = list.length === 0;
   } catch {
     // Only the footer needs it; views that need the RTMP port ask the API themselves.
   }

@@ -18,6 +18,8 @@ export interface RtmpServerOptions {
   log: Logger;
   /** Milliseconds without a byte from a client before it is dropped. */
   idleTimeoutMs: number;
+  /** Caps open connections: a refused socket is closed at once (src/limits/connection-limiter.ts). */
+  connections?: { admitSocket(socket: net.Socket): boolean };
 }
 
 /** A connection must have published within this many idle timeouts (at least 10 s) of connecting. */
@@ -52,6 +54,7 @@ export class RtmpServer implements Lifecycle {
   }
 
   private accept(socket: net.Socket): void {
+    if (this.options.connections && !this.options.connections.admitSocket(socket)) return;
     const { idleTimeoutMs } = this.options;
     const publishDeadlineMs = Math.max(10_000, idleTimeoutMs * PUBLISH_DEADLINE_IDLE_TIMEOUTS);
     const conn = new RtmpConnection({ socket, registry: this.options.registry, log: this.log, idleTimeoutMs, publishDeadlineMs });

@@ -4,6 +4,7 @@
  * claims their stream in the shared registry with the same publish rules as
  * RTMP, and runs one `WhipSession` per publisher until it ends.
  */
+import { hostOf } from '../../limits/address-key.js';
 import type { Router } from 'express';
 import type { Logger } from '../../log/logger.js';
 import type { Lifecycle } from '../../lifecycle.js';
@@ -27,6 +28,8 @@ export interface WhipServerOptions {
   /** Where publishes are claimed and released (the registry RTMP uses too). */
   registry: PublishClaims;
   log: Logger;
+  /** Caps sessions at once, globally and per address (src/limits/connection-limiter.ts). */
+  sessions?: { acquire(address: string): { ok: true; release: () => void } | { ok: false; scope: string } };
 }
 
 /** What a publisher posted. */
@@ -46,6 +49,7 @@ const REFUSAL_STATUS: Record<RefusalCode, number> = {
   stream_busy: 409,
   shutting_down: 503,
   insufficient_storage: 507,
+  too_many_publishers: 429,
 };
 
 export class WhipServer implements Lifecycle {
@@ -74,6 +78,19 @@ export class WhipServer implements Lifecycle {
   async publish(input: PublishInput): Promise<{ session: WhipSession; answer: string }> {
     if (!this.accepting) throw new AppError('shutting_down', 'server is shutting down', 503);
     const plan = planOffer(input.sdp);
+    // Each session holds a peer connection and ICE ports from here until it ends: capped, so a few dozen
+    // POSTs cannot take every port of a small icePortRange from real publishers.
+    const place = this.options.sessions?.acquire(hostOf(input.remoteAddress));
+    if (place && !place.ok) throw new AppError('too_many_sessions', 'too many WHIP sessions; try again later', place.scope === 'global' ? 503 : 429);
+    try {
+      return await this.negotiate(input, plan, place?.release);
+    } catch (err) {
+      place?.release();
+      throw err;
+    }
+  }
+
+  private async negotiate(input: PublishInput, plan: ReturnType<typeof planOffer>, release?: () => void): Promise<{ session: WhipSession; answer: string }> {
     const session = new WhipSession({
       app: input.app,
       streamId: input.streamId,
@@ -89,7 +106,10 @@ export class WhipServer implements Lifecycle {
     const decision = await this.options.registry.claim(req, session);
     if (!decision.ok) throw new AppError(decision.code, decision.reason, REFUSAL_STATUS[decision.code]);
     this.sessions.set(session.id, session);
-    void session.done.then(() => this.sessions.delete(session.id));
+    void session.done.then(() => {
+      this.sessions.delete(session.id);
+      release?.();
+    });
     try {
       const answer = await session.answer(input.sdp);
       return { session, answer };

@@ -8,6 +8,7 @@ interface UserRow {
   password_hash: string;
   created_at: string;
   password_changed_at: string;
+  must_change_password: number;
 }
 
 interface SessionRow {
@@ -30,7 +31,7 @@ interface TokenRow {
   last_used_at: string | null;
 }
 
-const toUser = (r: UserRow): AdminUser => ({ id: r.id, username: r.username, passwordHash: r.password_hash, createdAt: r.created_at, passwordChangedAt: r.password_changed_at });
+const toUser = (r: UserRow): AdminUser => ({ id: r.id, username: r.username, passwordHash: r.password_hash, createdAt: r.created_at, passwordChangedAt: r.password_changed_at, mustChangePassword: r.must_change_password === 1 });
 const toSession = (r: SessionRow): SessionRecord => ({
   idHash: r.id_hash,
   userId: r.user_id,
@@ -60,10 +61,10 @@ export class SqliteAuthStore implements AuthStore {
   async createUser(u: AdminUser): Promise<boolean> {
     const r = this.db
       .prepare(
-        `INSERT INTO admin_users (id, username, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO admin_users (id, username, password_hash, created_at, password_changed_at, must_change_password) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING`,
       )
-      .run(u.id, u.username, u.passwordHash, u.createdAt, u.passwordChangedAt);
+      .run(u.id, u.username, u.passwordHash, u.createdAt, u.passwordChangedAt, u.mustChangePassword ? 1 : 0);
     return r.changes === 1;
   }
 
@@ -78,7 +79,7 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   async setPassword(userId: string, passwordHash: string): Promise<void> {
-    this.db.prepare('UPDATE admin_users SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(passwordHash, new Date().toISOString(), userId);
+    this.db.prepare('UPDATE admin_users SET password_hash = ?, password_changed_at = ?, must_change_password = 0 WHERE id = ?').run(passwordHash, new Date().toISOString(), userId);
   }
 
   async createSession(s: SessionRecord): Promise<void> {

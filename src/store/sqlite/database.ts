@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../errors.js';
+import { privateFiles } from '../private-files.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
@@ -20,6 +21,9 @@ export function openDatabase(dataDir: string, file = DB_FILE): Db {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(path.join(dataDir, file));
   db.pragma('journal_mode = WAL');
+  // Readable by this user only: it holds password hashes and sealed secrets (SQLite gives the WAL files the database's mode).
+  const f = path.join(dataDir, file);
+  privateFiles(f, `${f}-wal`, `${f}-shm`);
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   // Several processes (server, validation CLI) may open it; wait for a writer instead of failing.

@@ -144,4 +144,8 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
   CREATE INDEX webhook_deliveries_by_app ON webhook_deliveries (app, created_at);
   `,
+  // Issue 15: an account whose password was generated must change it at its first login.
+  `
+  ALTER TABLE admin_users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -20,7 +20,7 @@ function input(label, attrs, help) {
 
 function passwordCard() {
   const current = input('Current password', { name: 'currentPassword', type: 'password', autocomplete: 'current-password' });
-  const next = input('New password', { name: 'newPassword', type: 'password', autocomplete: 'new-password' }, 'At least 10 characters.');
+  const next = input('New password', { name: 'newPassword', type: 'password', autocomplete: 'new-password' }, 'At least 12 characters.');
   const again = input('New password again', { name: 'confirm', type: 'password', autocomplete: 'new-password' });
   const problems = errorBox();
   const submit = h('button', { type: 'submit', 'data-action': 'change-password' }, 'Change password');

@@ -37,7 +37,7 @@ export function render(main, { reason, onLoggedIn }) {
     try {
       const answer = await request('POST', '/auth/login', { body: { username: username.value.trim() || 'admin', password: password.value }, quiet401: true });
       password.value = '';
-      onLoggedIn({ user: answer.user, csrfToken: answer.csrfToken, expiresAt: answer.expiresAt });
+      onLoggedIn({ user: answer.user, csrfToken: answer.csrfToken, expiresAt: answer.expiresAt, mustChangePassword: answer.mustChangePassword });
     } catch (err) {
       submit.removeAttribute('aria-busy');
       if (err instanceof ApiError && err.status === 429) {
@@ -66,9 +66,9 @@ export function render(main, { reason, onLoggedIn }) {
         h(
           'p',
           {},
-          'Otherwise the server generated one and printed it once in its log (a warning with the field ',
-          h('code', {}, 'generatedPassword'),
-          '). Change it under Account after logging in.',
+          'Otherwise the server generated one into the file ',
+          h('code', {}, 'admin-password.txt'),
+          ' in its data dir (readable by the server\'s user only; the log names the path). You will be asked to change it after logging in.',
         ),
       ),
     ),

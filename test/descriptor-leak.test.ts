@@ -1,0 +1,99 @@
+/**
+ * Issue 15 item 1: an upgrade request to any path but the events channel held
+ * its socket forever (the `upgrade` listener returned without closing it, and
+ * Node no longer times out or closes a socket it handed over), so a loop of
+ * them exhausted the server's descriptors and every graceful shutdown ended in
+ * the forced exit. Every other upgrade is now answered 404 and closed; and the
+ * Done-when flood: 500 `Upgrade: x` connections plus 500 idle ones to each
+ * port, the descriptor count back to its baseline within the header timeout,
+ * a publisher alongside recorded in full.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startServer, until } from './helpers/server.js';
+import { adminEnv } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
+import { decodesCleanly, ffprobe, push } from './helpers/media.js';
+import { descriptors, flood, upgradeRequest } from './helpers/descriptors.js';
+
+const HEADERS_TIMEOUT_S = 4;
+/** Node checks HTTP timeouts every second, opening a flood of 500 takes about a second, and a loaded 2-core machine takes a moment to close 1 500 sockets. */
+const SLACK_MS = 4_000;
+
+test('upgrades to other paths are answered 404 and their sockets closed; the shutdown stays graceful', async () => {
+  const server = await startServer({ env: adminEnv(), config: { server: { httpHeadersTimeoutSeconds: HEADERS_TIMEOUT_S }, applications: [{ name: 'live', s3RecordingEnabled: false }] } });
+  const pid = server.proc.pid!;
+  let f: Awaited<ReturnType<typeof flood>> | undefined;
+  try {
+    const baseline = await until(async () => {
+      const a = descriptors(pid).total;
+      await new Promise((r) => setTimeout(r, 300));
+      return descriptors(pid).total === a ? a : 0;
+    }, 10_000, 'a stable descriptor count');
+    f = await flood(server.httpPort, 200, upgradeRequest('/'));
+    const other = await flood(server.httpPort, 20, upgradeRequest('/api/v1/other'));
+    const t0 = Date.now();
+    await until(() => descriptors(pid).total <= baseline, HEADERS_TIMEOUT_S * 1000 + SLACK_MS, `descriptors back to ${baseline} (now ${descriptors(pid).total})`);
+    const took = Date.now() - t0;
+    await until(() => f!.closedByServer() === 200 && other.closedByServer() === 20, 5_000, 'every upgrade socket closed by the server');
+    assert.ok(f.firstLines.length === 200 && f.firstLines.every((l) => l === 'HTTP/1.1 404 Not Found'), `each was answered 404 (${[...new Set(f.firstLines)].join(', ')})`);
+    assert.ok(took < HEADERS_TIMEOUT_S * 1000, `closed at once, not by a timeout (${took} ms)`);
+    const health = await fetch(`${server.httpUrl}/healthz`);
+    assert.equal(health.status, 200, 'the server still answers');
+    // The flood's client sockets stay open: the shutdown must not need the forced exit.
+    await server.stop();
+    const exit = await server.exited;
+    assert.equal(exit.code, 0, 'graceful shutdown exits 0');
+    assert.ok(!server.logs.some((l) => l.msg === 'shutdown took too long, exiting'), 'no forced exit');
+  } finally {
+    f?.destroy();
+    await server.stop();
+    server.cleanup();
+  }
+});
+
+test('500 upgrades and 500 idle connections to each port: descriptors back to baseline within the header timeout, a publisher recorded in full', async (t) => {
+  const src = await fixture({ seconds: 24, width: 426, height: 240, fps: 25, videoKbps: 300 });
+  const server = await startServer({
+    env: adminEnv(),
+    config: {
+      server: { httpHeadersTimeoutSeconds: HEADERS_TIMEOUT_S, rtmpIdleTimeoutSeconds: HEADERS_TIMEOUT_S },
+      applications: [{ name: 'live', s3RecordingEnabled: false, previews: { enabled: false } }],
+    },
+  });
+  const pid = server.proc.pid!;
+  const floods: Array<Awaited<ReturnType<typeof flood>>> = [];
+  try {
+    const publisher = push(server.rtmpUrl('live', 'legit'), src);
+    const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'legit', 20_000, 'legit recording');
+    // Baseline while the publisher records (its socket and ffmpeg's pipes are part of it).
+    await new Promise((r) => setTimeout(r, 1500));
+    const baseline = descriptors(pid);
+    floods.push(await flood(server.httpPort, 500, upgradeRequest('/')));
+    floods.push(await flood(server.httpPort, 500));
+    floods.push(await flood(server.rtmpPort, 500));
+    const t0 = Date.now();
+    let peak = 0;
+    await until(() => {
+      const d = descriptors(pid);
+      peak = Math.max(peak, d.total);
+      return d.total <= baseline.total;
+    }, HEADERS_TIMEOUT_S * 1000 + SLACK_MS, `descriptors back to ${baseline.total} (now ${descriptors(pid).total})`, 100);
+    t.diagnostic(`descriptors: ${baseline.total} before (${baseline.sockets} sockets), ${peak} at the peak seen, back to baseline ${Date.now() - t0} ms after the last connection opened`);
+    await until(() => floods.every((f) => f.closedByServer() === 500), 5_000, 'every flood socket closed by the server');
+    t.diagnostic(`last close after the start of each flood: upgrades ${floods[0].lastCloseMs()} ms, idle HTTP ${floods[1].lastCloseMs()} ms, idle RTMP ${floods[2].lastCloseMs()} ms`);
+
+    const done = await publisher.done;
+    assert.equal(done.code, 0, `the publisher ran to its end: ${done.stderr}`);
+    const name = String(started.name);
+    const completed = await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'legit recording completed');
+    const probed = await ffprobe(src);
+    assert.ok(Math.abs(Number(completed.durationSeconds) - probed.duration) < 0.5, `the recording is complete (${completed.durationSeconds} s of ${probed.duration} s)`);
+    assert.ok(await decodesCleanly(path.join(server.dataDir, 'live', 'streams', `${name}.mp4`)), 'and decodes cleanly');
+  } finally {
+    for (const f of floods) f.destroy();
+    await server.stop();
+    server.cleanup();
+  }
+});
