@@ -4,8 +4,12 @@
  * media routes before this runs).
  *
  * Resolution: only forwarded extensions go on (others 404); the catalog's
- * object key for a completed upload wins; an unknown name uses the plain
- * mapping `<folder>/<file>`. Then, by the app's mode:
+ * object key for a completed upload wins. An unknown name uses the plain
+ * mapping `<folder>/<file>` only where the request goes to a public base URL
+ * (redirect mode, proxy mode with a base URL); where the server would sign it
+ * with its own credentials (presigned mode, proxy without a base URL) an
+ * unknown name is 404: an anonymous viewer must not reach objects bucketcast
+ * never wrote (issue 15 item 6). Then, by the app's mode:
  * - redirect: 302 to `<base>/<key>?<query>`;
  * - presigned: 302 to a pre-signed URL signed for the request's method; a
  *   playlist is streamed instead, so its relative segment URIs come back here
@@ -77,6 +81,8 @@ export class Forwarder {
       throw new AppError('forwarding_unavailable', `${plan.mode} forwarding needs the app's bucket, and no storage is configured`, 503);
     }
     const located = await this.locate(file);
+    // Signing an unknown name would open the whole bucket (outside the app's prefix too) to anonymous GETs.
+    if (needsSigner && !located) return notFound(res, label);
     const key = located?.key ?? plainKey(file.folder, file.file);
     const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
 
