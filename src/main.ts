@@ -29,6 +29,7 @@ import { DataLayout } from './recording/layout.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { HttpServer } from './http/http-server.js';
 import { mediaRoutes } from './http/media-routes.js';
+import { LocalFileIndex } from './http/local-file-index.js';
 import { Forwarding } from './forwarding/forwarding.js';
 import { playerAssets } from './player/player-assets.js';
 import { createStorage, nodeIdOf, openStore } from './storage/index.js';
@@ -88,19 +89,15 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   });
 
   const api = new Api({ ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, log });
-  const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects, onResponse: api.metrics.onForwardingResponse });
+  const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects, events, onResponse: api.metrics.onForwardingResponse });
+  const localFiles = new LocalFileIndex({ log: log.child({ module: 'http' }) });
   const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log }) : undefined;
   const http = new HttpServer({
     host: server.host,
     port: server.httpPort,
     log,
-    routers: [
-      api.router,
-      ...(whip ? [whip.router] : []),
-      forwarding.policy,
-      playerAssets(),
-      mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id), missing: forwarding.missing }),
-    ],
+    routers: [api.router, ...(whip ? [whip.router] : []), playerAssets()],
+    fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => recordings.livePlaylist(app, id), policy: forwarding.policy, missing: forwarding.missing })],
     health: () => ({
       liveStreams: registry.list().length,
       recording: recordings.list().length,
@@ -120,6 +117,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await webhooks.start();
   await api.start();
   await recordings.start();
+  await forwarding.start();
   await http.start();
   await rtmp.start();
   await whip?.start();
@@ -139,6 +137,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       await security.auth.stop();
       // HTTP answers from the catalog and the (embedded) bucket until it is closed: close it first.
       await http.stop();
+      await localFiles.stop();
       await forwarding.stop();
       await storage.stop();
       loop.stop();

@@ -18,12 +18,13 @@
  * - proxy: streamed through the server from `<base>/<key>`, or from a
  *   pre-signed URL of the app's bucket when no base URL is set.
  */
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { Logger } from '../log/logger.js';
 import { AppError, errorMessage } from '../errors.js';
 import type { MissingFile } from '../http/media-routes.js';
 import { contentTypeFor, extensionOf } from '../http/content-types.js';
+import { sendError } from '../http/fast-route.js';
 import { forwardingPlan, isForwarded, type ForwardingMode, type ForwardingPlan } from './forwarding-plan.js';
 import { objectUrl, plainKey, safeQuery } from './object-url.js';
 import { ObjectProxy, type ProxyTarget } from './object-proxy.js';
@@ -53,13 +54,15 @@ export class Forwarder {
   }
 
   /** The media routes' `missing` hook. */
-  readonly missing = (req: Request, res: Response, next: NextFunction, file: MissingFile): void => {
+  readonly missing = (req: IncomingMessage, res: ServerResponse, file: MissingFile): void => {
     const seen: { mode: ForwardingMode | 'none' } = { mode: 'none' };
     const report = this.options.onResponse;
     if (report) res.once('finish', () => report(seen.mode, res.statusCode));
-    this.forward(req, res, next, file, seen).catch((err: unknown) => {
+    this.forward(req, res, file, seen).catch((err: unknown) => {
       if (!(err instanceof AppError) || err.status >= 500) this.log.warn({ app: file.app, file: `${file.folder}/${file.file}`, err: errorMessage(err) }, 'forwarding failed');
-      next(err);
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof AppError) sendError(res, err.status, err.code, err.message);
+      else sendError(res, 500, 'internal', 'internal error');
     });
   };
 
@@ -68,7 +71,7 @@ export class Forwarder {
     this.proxy.close();
   }
 
-  private async forward(req: Request, res: Response, next: NextFunction, file: MissingFile, seen: { mode: ForwardingMode | 'none' }): Promise<void> {
+  private async forward(req: IncomingMessage, res: ServerResponse, file: MissingFile, seen: { mode: ForwardingMode | 'none' }): Promise<void> {
     const settings = this.options.apps.get(file.app);
     const label = `${file.folder}/${file.file}`;
     const plan = settings && forwardingPlan(settings);
@@ -86,7 +89,7 @@ export class Forwarder {
     const key = located?.key ?? plainKey(file.folder, file.file);
     const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
 
-    if (plan.mode === 'redirect') return redirect(res, objectUrl(plan.base!, key, safeQuery(req.originalUrl)), false);
+    if (plan.mode === 'redirect') return redirect(res, objectUrl(plan.base!, key, safeQuery(req.url ?? '')), false);
 
     const isPlaylist = extensionOf(file.file) === 'm3u8';
     if (plan.mode === 'presigned' && !isPlaylist) {
@@ -102,7 +105,7 @@ export class Forwarder {
       signed,
       label,
     };
-    this.proxy.stream(req, res, next, target);
+    this.proxy.stream(req, res, target);
   }
 
   private async locate(file: MissingFile): Promise<StoredObject | undefined> {
@@ -120,11 +123,11 @@ export class Forwarder {
   }
 }
 
-function notFound(res: Response, label: string): void {
-  res.status(404).json({ error: { code: 'not_found', message: `${label} not found` } });
+function notFound(res: ServerResponse, label: string): void {
+  sendError(res, 404, 'not_found', `${label} not found`);
 }
 
-function redirect(res: Response, location: string, expiring: boolean): void {
+function redirect(res: ServerResponse, location: string, expiring: boolean): void {
   res.statusCode = 302;
   res.setHeader('Location', location);
   // A pre-signed URL expires: nobody may cache the redirect to it.

@@ -10,7 +10,8 @@ import express, { type Express, type NextFunction, type Request, type Response, 
 import type { Logger } from '../log/logger.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { AppError } from '../errors.js';
-import { pathGuard } from './path-guard.js';
+import { pathGuard, pathProblem } from './path-guard.js';
+import { sendError, type FastRoute } from './fast-route.js';
 import { panelHeaders } from './panel-headers.js';
 
 /** The public/ folder: player and panel pages. */
@@ -23,6 +24,8 @@ export interface HttpServerOptions {
   log: Logger;
   /** Routers mounted in order, after health and before the static pages. */
   routers: Router[];
+  /** Tried in order before express, after the same drain check and path guard (the media URLs). */
+  fastRoutes?: FastRoute[];
   /** Health details merged into `GET /healthz`. */
   health: () => Record<string, unknown>;
 }
@@ -63,7 +66,22 @@ export class HttpServer implements Lifecycle {
       res.status(status).json({ error: { code, message } });
     });
     this.app = app;
-    this.server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 20_000 }, app);
+    const fast = options.fastRoutes ?? [];
+    const listener = fast.length === 0 ? app : (req: http.IncomingMessage, res: http.ServerResponse) => {
+      // Draining and bad paths are answered by express's own middleware above, in the same words.
+      if (!this.draining && pathProblem((req.url ?? '/').split('?', 1)[0]) === null) {
+        try {
+          for (const route of fast) if (route(req, res)) return;
+        } catch (err) {
+          this.log.error({ err: (err as Error)?.message, path: req.url?.split('?', 1)[0] }, 'request failed');
+          if (!res.headersSent) sendError(res, 500, 'internal', 'internal error');
+          else res.destroy();
+          return;
+        }
+      }
+      app(req, res);
+    };
+    this.server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 20_000 }, listener);
     this.server.keepAliveTimeout = 5_000;
   }
 
