@@ -4,7 +4,9 @@
  * media routes before this runs).
  *
  * Resolution: only forwarded extensions go on (others 404); the catalog's
- * object key for a completed upload wins. An unknown name uses the plain
+ * object key for a completed upload wins. An object the storage target keeps
+ * as a plain file on this machine (the filesystem target) is served from that
+ * file, whatever the mode (Range, HEAD, ETag, Last-Modified). An unknown name uses the plain
  * mapping `<folder>/<file>` only where the request goes to a public base URL
  * (redirect mode, proxy mode with a base URL); where the server would sign it
  * with its own credentials (presigned mode, proxy without a base URL) an
@@ -25,10 +27,11 @@ import { AppError, errorMessage } from '../errors.js';
 import type { MissingFile } from '../http/media-routes.js';
 import { contentTypeFor, extensionOf } from '../http/content-types.js';
 import { sendError } from '../http/fast-route.js';
+import { sendLocalFile } from '../http/file-sender.js';
 import { forwardingPlan, isForwarded, type ForwardingMode, type ForwardingPlan } from './forwarding-plan.js';
 import { objectUrl, plainKey, safeQuery } from './object-url.js';
 import { ObjectProxy, type ProxyTarget } from './object-proxy.js';
-import type { ObjectLocator, ObjectSigner, StoredObject } from './types.js';
+import type { LocalObjectResolver, ObjectLocator, ObjectSigner, StoredObject } from './types.js';
 
 export interface ForwarderOptions {
   /** Current app settings (forwarding keys included). */
@@ -37,12 +40,17 @@ export interface ForwarderOptions {
   locator?: ObjectLocator;
   /** The storage module's signer; without it presigned mode and proxying the app's own bucket are unavailable. */
   signer?: ObjectSigner;
+  /** Where an uploaded object is a file on this machine (filesystem target); such objects are served from disk. */
+  localObjects?: LocalObjectResolver;
   log: Logger;
   /** Milliseconds a proxied upstream connection may stay silent. */
   proxyIdleTimeoutMs?: number;
-  /** Told the mode (`none` when the file is not forwarded) and status of every answer, for metrics. */
-  onResponse?: (mode: ForwardingMode | 'none', status: number) => void;
+  /** Told the mode (`none` when the file is not forwarded, `local` when served from the filesystem target) and status of every answer, for metrics. */
+  onResponse?: (mode: AnswerMode, status: number) => void;
 }
+
+/** How a forwarded request was answered, for metrics. */
+export type AnswerMode = ForwardingMode | 'none' | 'local';
 
 export class Forwarder {
   private readonly proxy: ObjectProxy;
@@ -55,7 +63,7 @@ export class Forwarder {
 
   /** The media routes' `missing` hook. */
   readonly missing = (req: IncomingMessage, res: ServerResponse, file: MissingFile): void => {
-    const seen: { mode: ForwardingMode | 'none' } = { mode: 'none' };
+    const seen: { mode: AnswerMode } = { mode: 'none' };
     const report = this.options.onResponse;
     if (report) res.once('finish', () => report(seen.mode, res.statusCode));
     this.forward(req, res, file, seen).catch((err: unknown) => {
@@ -71,19 +79,25 @@ export class Forwarder {
     this.proxy.close();
   }
 
-  private async forward(req: IncomingMessage, res: ServerResponse, file: MissingFile, seen: { mode: ForwardingMode | 'none' }): Promise<void> {
+  private async forward(req: IncomingMessage, res: ServerResponse, file: MissingFile, seen: { mode: AnswerMode }): Promise<void> {
     const settings = this.options.apps.get(file.app);
     const label = `${file.folder}/${file.file}`;
     const plan = settings && forwardingPlan(settings);
     if (!plan || !isForwarded(plan, file.folder, file.file)) return notFound(res, label);
     seen.mode = plan.mode;
+    const located = await this.locate(file);
+    const onDisk = located && this.options.localObjects?.localPath(file.app, located.bucket, located.key);
+    if (onDisk) {
+      seen.mode = 'local';
+      const isPlaylist = extensionOf(file.file) === 'm3u8';
+      return sendLocalFile(req, res, onDisk, { contentType: contentTypeFor(file.file), cacheControl: isPlaylist ? 'no-cache' : 'public, max-age=3600', label });
+    }
     const needsSigner = plan.mode === 'presigned' || (plan.mode === 'proxy' && !plan.base);
     if (needsSigner && !this.options.signer) {
       // auto without a base URL and without storage: nothing to forward to, as before forwarding existed.
       if (plan.auto) return notFound(res, label);
       throw new AppError('forwarding_unavailable', `${plan.mode} forwarding needs the app's bucket, and no storage is configured`, 503);
     }
-    const located = await this.locate(file);
     // Signing an unknown name would open the whole bucket (outside the app's prefix too) to anonymous GETs.
     if (needsSigner && !located) return notFound(res, label);
     const key = located?.key ?? plainKey(file.folder, file.file);

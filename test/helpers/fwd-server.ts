@@ -17,7 +17,7 @@ import { LocalFileIndex } from '../../src/http/local-file-index.js';
 import { Forwarding, type UploadEvents } from '../../src/forwarding/forwarding.js';
 import { playerAssets } from '../../src/player/player-assets.js';
 import { createLogger } from '../../src/log/logger.js';
-import type { ObjectLocator, ObjectSigner } from '../../src/forwarding/types.js';
+import type { LocalObjectResolver, ObjectLocator, ObjectSigner } from '../../src/forwarding/types.js';
 import { fixture } from './fixtures.js';
 
 const run = promisify(execFile);
@@ -32,14 +32,14 @@ export interface FwdServer {
   stop(): Promise<void>;
 }
 
-export async function startForwardingServer(opts: { apps: Record<string, unknown>[]; locator?: ObjectLocator; signer?: ObjectSigner; events?: UploadEvents }): Promise<FwdServer> {
+export async function startForwardingServer(opts: { apps: Record<string, unknown>[]; locator?: ObjectLocator; signer?: ObjectSigner; events?: UploadEvents; localObjects?: LocalObjectResolver }): Promise<FwdServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bc-fwd-'));
   const layout = new DataLayout(dataDir);
   const apps = new AppRegistry(opts.apps.map((a) => appSettings.parse(a)));
   for (const a of apps.list()) layout.ensureApp(a.name);
   const logs: string[] = [];
   const log = createLogger('debug', { write: (line: string) => void logs.push(line) });
-  const forwarding = new Forwarding({ apps, log, locator: opts.locator, signer: opts.signer, events: opts.events });
+  const forwarding = new Forwarding({ apps, log, locator: opts.locator, signer: opts.signer, events: opts.events, localObjects: opts.localObjects });
   const index = new LocalFileIndex({ log });
   const http = new HttpServer({
     host: '127.0.0.1',
