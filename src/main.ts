@@ -31,6 +31,7 @@ import { HttpServer } from './http/http-server.js';
 import { mediaRoutes } from './http/media-routes.js';
 import { LocalFileIndex } from './http/local-file-index.js';
 import { Forwarding } from './forwarding/forwarding.js';
+import { PlaybackGuard } from './forwarding/playback-guard.js';
 import { playerAssets } from './player/player-assets.js';
 import { createStorage, nodeIdOf, openStore } from './storage/index.js';
 import { loadApps } from './apps/app-admin.js';
@@ -88,8 +89,18 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     void events.emit('stream.ended', { ...sessionOf(s), endedAt: new Date().toISOString(), reason });
   });
 
-  const api = new Api({ ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, log });
-  const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects, events, onResponse: api.metrics.onForwardingResponse });
+  // Viewing keys by HKDF from the server key: none at rest, and rotating the server key ends every viewing token.
+  const playback = new PlaybackGuard({ apps, keyFor: (app) => store.deriveKey(`playback-token/${app}`) });
+  const api = new Api({ playback, ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, log });
+  const forwarding = new Forwarding({
+    apps,
+    log,
+    locator: storage.objects,
+    signer: storage.objects,
+    events,
+    guard: playback,
+    onResponse: api.metrics.onForwardingResponse,
+  });
   const localFiles = new LocalFileIndex({ log: log.child({ module: 'http' }) });
   const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log }) : undefined;
   const http = new HttpServer({
@@ -97,7 +108,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     port: server.httpPort,
     log,
     routers: [api.router, ...(whip ? [whip.router] : []), playerAssets()],
-    fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => recordings.livePlaylist(app, id), policy: forwarding.policy, missing: forwarding.missing })],
+    fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => recordings.livePlaylist(app, id), policy: forwarding.policy, access: forwarding.access, missing: forwarding.missing })],
     health: () => ({
       liveStreams: registry.list().length,
       recording: recordings.list().length,

@@ -27,7 +27,8 @@ import { AppError, errorMessage } from '../errors.js';
 import type { MissingFile } from '../http/media-routes.js';
 import { contentTypeFor, extensionOf } from '../http/content-types.js';
 import { sendError } from '../http/fast-route.js';
-import { sendLocalFile } from '../http/file-sender.js';
+import { sendLocalFile, sendPlaylist } from '../http/file-sender.js';
+import { mediaCacheControl } from '../http/media-routes.js';
 import { forwardingPlan, isForwarded, type ForwardingMode, type ForwardingPlan } from './forwarding-plan.js';
 import { objectUrl, plainKey, safeQuery } from './object-url.js';
 import { ObjectProxy, type ProxyTarget } from './object-proxy.js';
@@ -89,8 +90,8 @@ export class Forwarder {
     const onDisk = located && this.options.localObjects?.localPath(file.app, located.bucket, located.key);
     if (onDisk) {
       seen.mode = 'local';
-      const isPlaylist = extensionOf(file.file) === 'm3u8';
-      return sendLocalFile(req, res, onDisk, { contentType: contentTypeFor(file.file), cacheControl: isPlaylist ? 'no-cache' : 'public, max-age=3600', label });
+      if (file.token && extensionOf(file.file) === 'm3u8') return sendPlaylist(req, res, onDisk, { token: file.token, label, onNotFound: () => notFound(res, label) });
+      return sendLocalFile(req, res, onDisk, { contentType: contentTypeFor(file.file), cacheControl: mediaCacheControl(file.file, file.token !== undefined), label });
     }
     const needsSigner = plan.mode === 'presigned' || (plan.mode === 'proxy' && !plan.base);
     if (needsSigner && !this.options.signer) {
@@ -103,7 +104,8 @@ export class Forwarder {
     const key = located?.key ?? plainKey(file.folder, file.file);
     const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
 
-    if (plan.mode === 'redirect') return redirect(res, objectUrl(plan.base!, key, safeQuery(req.url ?? '')), false);
+    // A private app's redirect must not be cached where someone without a token could be handed it.
+    if (plan.mode === 'redirect') return redirect(res, objectUrl(plan.base!, key, safeQuery(req.url ?? '')), file.token !== undefined);
 
     const isPlaylist = extensionOf(file.file) === 'm3u8';
     if (plan.mode === 'presigned' && !isPlaylist) {
@@ -115,7 +117,9 @@ export class Forwarder {
     const target: ProxyTarget = {
       url,
       contentType: contentTypeFor(file.file),
-      cacheControl: isPlaylist ? 'no-cache' : 'public, max-age=3600',
+      cacheControl: mediaCacheControl(file.file, file.token !== undefined),
+      forceCacheControl: file.token !== undefined,
+      playlistToken: isPlaylist ? file.token : undefined,
       signed,
       label,
     };
@@ -141,11 +145,11 @@ function notFound(res: ServerResponse, label: string): void {
   sendError(res, 404, 'not_found', `${label} not found`);
 }
 
-function redirect(res: ServerResponse, location: string, expiring: boolean): void {
+function redirect(res: ServerResponse, location: string, uncacheable: boolean): void {
   res.statusCode = 302;
   res.setHeader('Location', location);
-  // A pre-signed URL expires: nobody may cache the redirect to it.
-  if (expiring) res.setHeader('Cache-Control', 'no-store');
+  // A pre-signed URL expires, a private app's answer is for its viewer: nobody may cache the redirect.
+  if (uncacheable) res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Length', '0');
   res.end();
 }

@@ -9,6 +9,8 @@ import type { MediaRoutesOptions } from '../http/media-routes.js';
 import { Forwarder, type ForwarderOptions } from './forwarder.js';
 import { mediaPolicy } from './media-policy.js';
 import { CatalogCache } from './catalog-cache.js';
+import { PlaybackGuard, tokenOf } from './playback-guard.js';
+import { randomBytes } from 'node:crypto';
 
 /** The part of the event bus forwarding listens to. */
 export interface UploadEvents {
@@ -18,6 +20,8 @@ export interface UploadEvents {
 export interface ForwardingOptions extends ForwarderOptions {
   /** Upload events: a completed upload refreshes the cached catalog entry of its file name. */
   events?: UploadEvents;
+  /** Viewing access of private apps (main.ts builds it, the API mints with it); without it one with a random key of this process. */
+  guard?: PlaybackGuard;
 }
 
 export class Forwarding implements Lifecycle {
@@ -25,6 +29,10 @@ export class Forwarding implements Lifecycle {
   readonly policy: NonNullable<MediaRoutesOptions['policy']> = mediaPolicy;
   /** Pass as the media routes' `missing` option. */
   readonly missing: NonNullable<MediaRoutesOptions['missing']>;
+  /** Viewing access of private apps: mints tokens (API) and checks them (media routes, `guard.middleware()` for other `/<app>/…` routes). */
+  readonly guard: PlaybackGuard;
+  /** Pass as the media routes' `access` option. */
+  readonly access: NonNullable<MediaRoutesOptions['access']>;
   private readonly forwarder: Forwarder;
   private readonly cache?: CatalogCache;
   private unsubscribe?: () => void;
@@ -33,6 +41,13 @@ export class Forwarding implements Lifecycle {
     this.cache = options.locator && new CatalogCache(options.locator);
     this.forwarder = new Forwarder({ ...options, locator: this.cache, log: options.log.child({ module: 'forwarding' }) });
     this.missing = this.forwarder.missing;
+    const fallback = randomBytes(32);
+    this.guard = options.guard ?? new PlaybackGuard({ apps: options.apps, keyFor: () => fallback });
+    this.access = (req, res, media, ip) => {
+      const check = this.guard.check(media.settings, req.url ?? '', `${media.folder}/${media.file}`, ip);
+      if (this.guard.refuse(res, check)) return undefined;
+      return { token: check.ok && check.claims ? tokenOf(req.url ?? '') : undefined };
+    };
   }
 
   async start(): Promise<void> {

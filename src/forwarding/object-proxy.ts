@@ -19,9 +19,13 @@ import { pipeline } from 'node:stream';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { Logger } from '../log/logger.js';
 import { sendError } from '../http/fast-route.js';
+import { MAX_PLAYLIST_BYTES, sendPlaylistText } from '../http/file-sender.js';
+import { addTokenToPlaylist } from '../http/playlist-tokens.js';
 
 /** Request headers passed upstream; every other one is dropped. */
 const REQUEST_HEADERS = new Set(['host', 'range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'accept', 'user-agent']);
+/** Request headers passed upstream for a playlist that is rewritten. */
+const PLAYLIST_REQUEST_HEADERS = new Set(['host', 'accept', 'user-agent']);
 /** Response headers passed back to the viewer. */
 const RESPONSE_HEADERS = ['content-length', 'content-range', 'accept-ranges', 'etag', 'last-modified', 'cache-control', 'expires'];
 
@@ -32,6 +36,10 @@ export interface ProxyTarget {
   contentType: string;
   /** Cache-Control answered when the bucket sends none. */
   cacheControl: string;
+  /** Answer `cacheControl` whatever the bucket sends (a private app). */
+  forceCacheControl?: boolean;
+  /** A playlist of a private app: its URIs get this viewing token (read whole, rewritten, no Range). */
+  playlistToken?: string;
   /** True when the URL is signed with our credentials: a 403 then means our credentials, not a missing file. */
   signed: boolean;
   /** What the viewer asked for, for messages: `streams/x.mp4`. */
@@ -67,8 +75,10 @@ export class ObjectProxy {
         xfwd: false,
         proxyTimeout: options.idleTimeoutMs ?? 60_000,
         on: {
-          proxyReq: (proxyReq) => {
-            for (const name of proxyReq.getHeaderNames()) if (!REQUEST_HEADERS.has(name)) proxyReq.removeHeader(name);
+          proxyReq: (proxyReq, req) => {
+            // A playlist to rewrite is fetched whole and fresh: its answer depends on the token, not on the viewer's cache.
+            const keep = this.target(req).playlistToken ? PLAYLIST_REQUEST_HEADERS : REQUEST_HEADERS;
+            for (const name of proxyReq.getHeaderNames()) if (!keep.has(name)) proxyReq.removeHeader(name);
           },
           proxyRes: (proxyRes, req, res) => this.respond(proxyRes, req, res),
           error: (err, req, res) => this.failed(err as NodeJS.ErrnoException, req, res),
@@ -100,13 +110,14 @@ export class ObjectProxy {
   private respond(upstream: http.IncomingMessage, req: http.IncomingMessage, res: http.ServerResponse): void {
     const target = this.target(req);
     const status = upstream.statusCode ?? 502;
+    if (target.playlistToken && status === 200) return this.rewritePlaylist(upstream, req, res, target, target.playlistToken);
     if (status === 200 || status === 206 || status === 304) {
       for (const h of RESPONSE_HEADERS) {
         const v = upstream.headers[h];
         if (v !== undefined) res.setHeader(h, v);
       }
       res.setHeader('Content-Type', target.contentType);
-      if (!upstream.headers['cache-control']) res.setHeader('Cache-Control', target.cacheControl);
+      if (!upstream.headers['cache-control'] || target.forceCacheControl) res.setHeader('Cache-Control', target.cacheControl);
       res.statusCode = status;
       if (req.method === 'HEAD' || status === 304) {
         upstream.resume();
@@ -137,6 +148,33 @@ export class ObjectProxy {
       this.log.warn({ upstream: upstreamWhere, status }, 'bucket error');
       sendError(res, 502, 'bucket_error', `the bucket answered ${status}`);
     }
+  }
+
+  private rewritePlaylist(upstream: http.IncomingMessage, req: http.IncomingMessage, res: http.ServerResponse, target: ProxyTarget, token: string): void {
+    if (req.method === 'HEAD') {
+      // The rewritten length is unknown without the body (and the URL may be signed for HEAD only): no Content-Length.
+      upstream.resume();
+      res.statusCode = 200;
+      res.setHeader('Content-Type', target.contentType);
+      res.setHeader('Cache-Control', 'private, no-cache');
+      res.end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    upstream.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_PLAYLIST_BYTES) {
+        upstream.destroy();
+        if (!res.headersSent) sendError(res, 502, 'playlist_too_large', `${target.label} is too large to serve`);
+        return;
+      }
+      chunks.push(c);
+    });
+    upstream.on('end', () => {
+      if (!res.headersSent) sendPlaylistText(req, res, addTokenToPlaylist(Buffer.concat(chunks).toString('utf8'), token));
+    });
+    upstream.on('error', () => res.destroy());
   }
 
   private failed(err: NodeJS.ErrnoException, req: http.IncomingMessage, res: http.ServerResponse | import('node:net').Socket): void {

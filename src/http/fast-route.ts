@@ -10,8 +10,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/** What the server tells a fast route about a request. */
+export interface FastContext {
+  /** The client's address, as express's `req.ip` gives it (X-Forwarded-For from trusted proxies only). */
+  clientIp(): string;
+}
+
 /** Answers the request and returns true, or returns false to hand it to express. */
-export type FastRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+export type FastRoute = (req: IncomingMessage, res: ServerResponse, ctx: FastContext) => boolean;
 
 /** The server's JSON error answer (`{ error: { code, message } }`), without express. */
 export function sendError(res: ServerResponse, status: number, code: string, message: string): void {

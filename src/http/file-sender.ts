@@ -5,8 +5,10 @@
  * `If-Modified-Since`, `If-Range`, `If-Match` → 412).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
 import send from 'send';
 import { sendError } from './fast-route.js';
+import { addTokenToPlaylist } from './playlist-tokens.js';
 
 export interface SendFileOptions {
   contentType: string;
@@ -36,4 +38,32 @@ export function sendLocalFile(req: IncomingMessage, res: ServerResponse, file: s
     else sendError(res, 500, 'internal', 'internal error');
   });
   stream.pipe(res);
+}
+
+/** Limit of a playlist read into memory to be rewritten. */
+export const MAX_PLAYLIST_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Serves an HLS playlist with a viewing token carried into its URIs (a private
+ * app): read whole, rewritten, answered 200 (no Range, no validators: the body
+ * depends on the token), `private, no-cache`.
+ */
+export function sendPlaylist(req: IncomingMessage, res: ServerResponse, file: string, options: { token: string; label: string; onNotFound: () => void }): void {
+  readFile(file, 'utf8').then(
+    (text) => {
+      if (Buffer.byteLength(text) > MAX_PLAYLIST_BYTES) return sendError(res, 502, 'playlist_too_large', `${options.label} is too large to serve`);
+      sendPlaylistText(req, res, addTokenToPlaylist(text, options.token));
+    },
+    (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? options.onNotFound() : sendError(res, 500, 'internal', 'internal error')),
+  );
+}
+
+/** Answers a (rewritten) playlist body. */
+export function sendPlaylistText(req: IncomingMessage, res: ServerResponse, text: string): void {
+  const body = Buffer.from(text, 'utf8');
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/vnd.apple.mpegurl');
+  res.setHeader('Cache-Control', 'private, no-cache');
+  res.setHeader('Content-Length', body.length);
+  res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -71,7 +71,8 @@ export class HttpServer implements Lifecycle {
       // Draining and bad paths are answered by express's own middleware above, in the same words.
       if (!this.draining && pathProblem((req.url ?? '/').split('?', 1)[0]) === null) {
         try {
-          for (const route of fast) if (route(req, res)) return;
+          const ctx = { clientIp: () => this.clientIp(req) };
+          for (const route of fast) if (route(req, res, ctx)) return;
         } catch (err) {
           this.log.error({ err: (err as Error)?.message, path: req.url?.split('?', 1)[0] }, 'request failed');
           if (!res.headersSent) sendError(res, 500, 'internal', 'internal error');
@@ -94,6 +95,24 @@ export class HttpServer implements Lifecycle {
       });
     });
     this.log.info({ host: this.options.host, port: this.port }, 'http listening');
+  }
+
+  /**
+   * The client's address as express's `req.ip` computes it: X-Forwarded-For is
+   * walked from the right only while the hop is trusted (`trust proxy`).
+   */
+  clientIp(req: http.IncomingMessage): string {
+    const trust = this.app.get('trust proxy fn') as (addr: string, i: number) => boolean;
+    const socketAddr = req.socket.remoteAddress ?? '';
+    const fwd = req.headers['x-forwarded-for'];
+    if (!fwd || !trust(socketAddr, 0)) return socketAddr;
+    const hops = (Array.isArray(fwd) ? fwd.join(',') : fwd).split(',').map((h) => h.trim()).filter(Boolean).reverse();
+    let addr = socketAddr;
+    for (let i = 0; i < hops.length; i++) {
+      addr = hops[i];
+      if (!trust(addr, i + 1)) break;
+    }
+    return addr;
   }
 
   get port(): number {

@@ -15,7 +15,7 @@ import type { AppSettings } from '../config/schema.js';
 import type { DataLayout } from '../recording/layout.js';
 import { contentTypeFor, extensionOf } from './content-types.js';
 import { sendError, type FastRoute } from './fast-route.js';
-import { sendLocalFile } from './file-sender.js';
+import { sendLocalFile, sendPlaylist } from './file-sender.js';
 import type { LocalFileIndex } from './local-file-index.js';
 
 /** A file name we could have written: no separators, no leading dot. */
@@ -28,6 +28,8 @@ export interface MissingFile {
   app: string;
   folder: MediaFolder;
   file: string;
+  /** The viewing token of a private app's request, carried into playlists; undefined for public apps. */
+  token?: string;
 }
 
 /** A media request, as the policy and the access guard see it. */
@@ -46,12 +48,18 @@ export interface MediaRoutesOptions {
   missing?: (req: IncomingMessage, res: ServerResponse, file: MissingFile) => void;
   /** What is on disk, without a `stat` per request; without it every request is `stat`ed. */
   index?: LocalFileIndex;
+  /**
+   * Viewing access (GET and HEAD): answers a refusal and returns undefined, or
+   * returns `{ token }` (the token of a private app's request, to carry into
+   * playlists; undefined for public apps).
+   */
+  access?: (req: IncomingMessage, res: ServerResponse, media: MediaRequest, ip: string) => { token?: string } | undefined;
 }
 
 /** The media URLs as a fast route. */
 export function mediaRoutes(options: MediaRoutesOptions): FastRoute {
   const present = (dir: string, name: string) => (options.index ? options.index.has(dir, name) : isFile(path.join(dir, name)));
-  return (req, res) => {
+  return (req, res, ctx) => {
     const media = matchMedia(req.url ?? '', options.apps);
     if (!media) return false;
     if (options.policy?.(req, res, media)) return true;
@@ -60,6 +68,9 @@ export function mediaRoutes(options: MediaRoutesOptions): FastRoute {
       sendError(res, 400, 'bad_path', 'invalid file name');
       return true;
     }
+    const granted = options.access ? options.access(req, res, media, ctx.clientIp()) : {};
+    if (!granted) return true;
+    const token = granted.token;
     const dir = folder === 'streams' ? options.layout.streamsDir(app) : options.layout.previewsDir(app);
     let local: string | undefined = present(dir, file) ? path.join(dir, file) : undefined;
     if (!local && folder === 'streams' && extensionOf(file) === 'm3u8') {
@@ -67,20 +78,35 @@ export function mediaRoutes(options: MediaRoutesOptions): FastRoute {
       if (live && isFile(live)) local = live;
     }
     const missing = () => {
-      if (options.missing) options.missing(req, res, { app, folder, file });
+      if (options.missing) options.missing(req, res, { app, folder, file, token });
       else sendError(res, 404, 'not_found', `${folder}/${file} not found`);
     };
     if (!local) return missing(), true;
+    const isPlaylist = extensionOf(file) === 'm3u8';
+    if (isPlaylist && token) {
+      sendPlaylist(req, res, local, { token, label: `${folder}/${file}`, onNotFound: missing });
+      return true;
+    }
     sendLocalFile(req, res, local, {
       contentType: contentTypeFor(file),
       // Playlists change while live; every other file name is written once and never reused.
-      cacheControl: extensionOf(file) === 'm3u8' ? 'no-cache' : 'public, max-age=3600',
+      cacheControl: mediaCacheControl(file, token !== undefined),
       label: `${folder}/${file}`,
       // Deleted between the check and the open (uploaded in primary mode): it is in the bucket now.
       onNotFound: missing,
     });
     return true;
   };
+}
+
+/**
+ * Cache-Control of a media answer: playlists change while live, every other
+ * file name is written once and never reused; a private app's answers are for
+ * the viewer only (a shared cache must not serve them without the token).
+ */
+export function mediaCacheControl(file: string, privateApp: boolean): string {
+  if (extensionOf(file) === 'm3u8') return privateApp ? 'private, no-cache' : 'no-cache';
+  return privateApp ? 'private, max-age=3600' : 'public, max-age=3600';
 }
 
 /**

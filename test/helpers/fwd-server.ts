@@ -24,6 +24,8 @@ const run = promisify(execFile);
 
 export interface FwdServer {
   url: string;
+  /** Mints and checks viewing tokens of private apps. */
+  guard: Forwarding['guard'];
   port: number;
   layout: DataLayout;
   apps: AppRegistry;
@@ -46,13 +48,14 @@ export async function startForwardingServer(opts: { apps: Record<string, unknown
     port: 0,
     log,
     routers: [playerAssets()],
-    fastRoutes: [mediaRoutes({ apps, layout, index, livePlaylist: () => undefined, policy: forwarding.policy, missing: forwarding.missing })],
+    fastRoutes: [mediaRoutes({ apps, layout, index, livePlaylist: () => undefined, policy: forwarding.policy, access: forwarding.access, missing: forwarding.missing })],
     health: () => ({}),
   });
   await forwarding.start();
   await http.start();
   return {
     url: `http://127.0.0.1:${http.port}`,
+    guard: forwarding.guard,
     port: http.port,
     layout,
     apps,
