@@ -30,6 +30,7 @@ before(async () => {
       { name: 'priv', playback: { access: 'signed' } },
       { name: 'privcdn', playback: { access: 'signed' }, httpForwardingMode: 'proxy', httpForwardingBaseURL: bucket.url },
       { name: 'pub' },
+      { name: 'privredir', playback: { access: 'signed' }, httpForwardingBaseURL: 'https://cdn.example.com' },
     ],
   });
   for (const app of ['priv', 'pub']) {
@@ -98,6 +99,16 @@ test('a valid token plays: whole file, Range, poster, private caching; a public 
   assert.equal((await get(`/priv/streams/${rec.name}.mp4?token=${scoped}`)).status, 200, 'prefix and address match');
   assert.equal((await get(`/pub/streams/${rec.name}.mp4`)).status, 200);
   assert.equal((await get(`/pub/streams/${rec.name}.mp4`)).headers.get('cache-control'), 'public, max-age=3600');
+});
+
+test('a private app\'s redirect keeps the query but never the viewing token, and is not cacheable', async () => {
+  const t = mint('privredir');
+  const r = await get(`/privredir/streams/x.mp4?a=1&token=${encodeURIComponent(t)}&b=2`);
+  assert.equal(r.status, 302);
+  assert.equal(r.headers.get('location'), 'https://cdn.example.com/streams/x.mp4?a=1&b=2');
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+  const only = await get(`/privredir/streams/x.mp4?token=${encodeURIComponent(t)}`);
+  assert.equal(only.headers.get('location'), 'https://cdn.example.com/streams/x.mp4');
 });
 
 test('the client address behind a trusted proxy is the X-Forwarded-For one', async () => {

@@ -31,6 +31,7 @@ interface Entry {
   expires: number;
 }
 
+/** An `ObjectLocator` in front of the catalog, answering repeated lookups from memory. */
 export class CatalogCache implements ObjectLocator {
   private readonly entries = new Map<string, Entry>();
   private readonly max: number;

@@ -105,7 +105,11 @@ export class Forwarder {
     const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
 
     // A private app's redirect must not be cached where someone without a token could be handed it.
-    if (plan.mode === 'redirect') return redirect(res, objectUrl(plan.base!, key, safeQuery(req.url ?? '')), file.token !== undefined);
+    if (plan.mode === 'redirect') {
+      // The query goes along (Ant Media does), but never a private app's viewing token: it is for this server only.
+      const query = safeQuery(file.token === undefined ? (req.url ?? '') : withoutToken(req.url ?? ''));
+      return redirect(res, objectUrl(plan.base!, key, query), file.token !== undefined);
+    }
 
     const isPlaylist = extensionOf(file.file) === 'm3u8';
     if (plan.mode === 'presigned' && !isPlaylist) {
@@ -139,6 +143,14 @@ export class Forwarder {
   private presign(app: string, key: string, located: StoredObject | undefined, method: 'GET' | 'HEAD', plan: ForwardingPlan): Promise<string> {
     return this.options.signer!.presign({ app, key, bucket: located?.bucket, method, expiresSeconds: plan.expirySeconds });
   }
+}
+
+/** The request URL without its `token` query parameter(s). */
+function withoutToken(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const kept = url.slice(q + 1).split('&').filter((p) => p !== 'token' && !p.startsWith('token='));
+  return kept.length ? `${url.slice(0, q)}?${kept.join('&')}` : url.slice(0, q);
 }
 
 function notFound(res: ServerResponse, label: string): void {

@@ -30,6 +30,7 @@ interface Folder {
 /** Retry a folder that could not be watched after this long. */
 const RETRY_MS = 5_000;
 
+/** The files of the media folders, in memory, kept current by watching the folders. */
 export class LocalFileIndex implements Lifecycle {
   private readonly folders = new Map<string, Folder>();
   private readonly failed = new Map<string, number>();

@@ -56,7 +56,7 @@ export interface MediaRoutesOptions {
   access?: (req: IncomingMessage, res: ServerResponse, media: MediaRequest, ip: string) => { token?: string } | undefined;
 }
 
-/** The media URLs as a fast route. */
+/** The media URLs as a fast route (methods and CORS, viewing access, local file or forwarding). */
 export function mediaRoutes(options: MediaRoutesOptions): FastRoute {
   const present = (dir: string, name: string) => (options.index ? options.index.has(dir, name) : isFile(path.join(dir, name)));
   return (req, res, ctx) => {
