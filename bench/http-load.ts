@@ -1,27 +1,36 @@
 /**
- * A keep-alive HTTP load generator for bench/forward.ts when `wrk` is not
- * installed. Runs in its own process so it does not share an event loop with
- * the server it measures. Prints one JSON line: requests/s, p50 and p99 (ms).
- * Usage: node --import tsx bench/http-load.ts <url> <connections> <seconds>
+ * A keep-alive HTTP load generator for bench/forward.ts: at full speed when
+ * `wrk` is not installed, and at a fixed rate (which wrk cannot do) for the
+ * latency figure. Runs in its own process so it does not share an event loop
+ * with the server it measures. Prints one JSON line: requests/s, p50 and p99 (ms).
+ *
+ * At a fixed rate the schedule is open-loop: request i is due at start + i/rate
+ * and its latency counts from then, so a server that stalls is charged for the
+ * requests that waited behind the stall (no coordinated omission).
+ *
+ * Usage: node --import tsx bench/http-load.ts <url> <connections> <seconds> [rate/s] [expected status]
  */
 import http from 'node:http';
 
-const [url, connArg, secArg] = process.argv.slice(2);
+const [url, connArg, secArg, rateArg, statusArg] = process.argv.slice(2);
 const connections = Number(connArg ?? 50);
 const seconds = Number(secArg ?? 10);
+const rate = Number(rateArg ?? 0);
+const expected = Number(statusArg ?? 302);
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
 const latencies: number[] = [];
 let errors = 0;
-const end = Date.now() + seconds * 1000;
+const started = performance.now();
+const end = started + seconds * 1000;
 
-function one(): Promise<void> {
+/** One request; its latency counts from `due` (ms, performance.now()). */
+function one(due: number): Promise<void> {
   return new Promise((resolve) => {
-    const t0 = process.hrtime.bigint();
     const req = http.get(url, { agent }, (res) => {
       res.resume();
       res.on('end', () => {
-        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        if (res.statusCode !== 302) errors++;
+        latencies.push(performance.now() - due);
+        if (res.statusCode !== expected) errors++;
         resolve();
       });
     });
@@ -32,13 +41,25 @@ function one(): Promise<void> {
   });
 }
 
-async function loop(): Promise<void> {
-  while (Date.now() < end) await one();
+async function closedLoop(): Promise<void> {
+  while (performance.now() < end) await one(performance.now());
 }
 
-const started = Date.now();
-await Promise.all(Array.from({ length: connections }, loop));
-const elapsed = (Date.now() - started) / 1000;
+async function openLoop(): Promise<void> {
+  const pending: Promise<void>[] = [];
+  let sent = 0;
+  for (;;) {
+    const now = performance.now();
+    if (now >= end) break;
+    // Everything due by now goes out; the agent queues what finds no free connection (that wait is counted).
+    for (; started + (sent * 1000) / rate <= now; sent++) pending.push(one(started + (sent * 1000) / rate));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+}
+
+await (rate > 0 ? openLoop() : Promise.all(Array.from({ length: connections }, closedLoop)));
+const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
 process.stdout.write(`${JSON.stringify({ requests: latencies.length, rps: latencies.length / elapsed, p50: pct(50), p99: pct(99), errors })}\n`);

@@ -5,6 +5,9 @@
  *                                      without an extension, .mp4 then .m3u8 is tried
  * Media URLs are the server's stable ones (/<app>/streams/…, /<app>/previews/…); the
  * server serves them from disk or forwards them to the bucket.
+ *   &token=<viewing token>             for an app with playback.access "signed"; the server
+ *                                      carries it into playlists. Without one, a page opened
+ *                                      by a logged-in admin (the panel's Play) mints its own.
  *
  * State for people and tests: <body data-state="loading|offline|not-found|playing|error">,
  * and on the <video>: data-engine (video|hls.js|native), data-source, data-poster,
@@ -22,6 +25,8 @@
   var app = params.get('app') || 'live';
   var id = params.get('id');
   var name = params.get('name');
+  var token = params.get('token');
+  var minted = false;
   var video = document.getElementById('video');
   var message = document.getElementById('message');
   var title = document.getElementById('title');
@@ -45,7 +50,43 @@
 
   function mediaUrl(folder, file) {
     // Relative, so the page also works behind a reverse proxy that adds a path prefix.
-    return encodeURIComponent(app) + '/' + folder + '/' + encodeURIComponent(file);
+    var url = encodeURIComponent(app) + '/' + folder + '/' + encodeURIComponent(file);
+    return token ? url + '?token=' + encodeURIComponent(token) : url;
+  }
+
+  /**
+   * A private app refused us (403 from this server): an admin logged in to the
+   * panel may mint a viewing token (session cookie + CSRF token); resolves
+   * whether a token was obtained. Tried once per page.
+   */
+  function mintToken() {
+    if (minted) return Promise.resolve(false);
+    minted = true;
+    return fetch('api/v1/auth/me', { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
+      if (!r.ok) return false;
+      return r.json().then(function (me) {
+        return fetch('api/v1/applications/' + encodeURIComponent(app) + '/playback-tokens', {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken || '' },
+          body: JSON.stringify({ expiresInSeconds: 3600 }),
+        });
+      }).then(function (r2) {
+        if (!r2.ok) return false;
+        return r2.json().then(function (t) {
+          token = t.token;
+          return true;
+        });
+      });
+    }, function () { return false; });
+  }
+
+  /** After a refusal: mint a token and run `again`, or say the app is private. */
+  function privateApp(again) {
+    return mintToken().then(function (ok) {
+      if (ok) return again();
+      setState('error', 'This application is private: open the link with its viewing token (?token=…).');
+    });
   }
 
   function countError() {
@@ -81,6 +122,8 @@
     return fetch(url, { method: 'HEAD', cache: 'no-store', redirect: redirect || 'follow' }).then(function (r) {
       if (r.type === 'opaqueredirect') return { result: 'redirect' };
       if (r.ok) return { result: 'ok' };
+      // 403 from this server itself (not from a bucket after a redirect): a private app wants a viewing token.
+      if (r.status === 403 && !r.redirected) return { result: 'forbidden' };
       // A bucket without list permission answers 403 for a missing key.
       if (r.status === 404 || r.status === 403 || r.status === 410) return { result: 'missing' };
       return { result: 'error', status: r.status };
@@ -179,6 +222,7 @@
       var url = mediaUrl('streams', file);
       return probe(url).then(function (p) {
         if (p.result === 'ok') return start(file, url);
+        if (p.result === 'forbidden') return privateApp(playRecording);
         if (p.result === 'unknown' && !unknown) unknown = file;
         if (p.result === 'error' && !failed) failed = p.status;
         return next();
@@ -197,6 +241,7 @@
     // A live playlist is always on this server; manual redirects keep the check from reaching into the bucket.
     probe(url, 'manual').then(function (p) {
       if (p.result === 'ok') return start(id + '.m3u8', url);
+      if (p.result === 'forbidden') return privateApp(function () { findPoster(id); waitForLive(); });
       setState('offline', 'Stream "' + id + '" is offline. Waiting for it to start…');
       return sleep(RETRY_MS).then(waitForLive);
     });

@@ -30,7 +30,9 @@ import { DataLayout } from './recording/layout.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { HttpServer } from './http/http-server.js';
 import { mediaRoutes } from './http/media-routes.js';
+import { LocalFileIndex } from './http/local-file-index.js';
 import { Forwarding } from './forwarding/forwarding.js';
+import { PlaybackGuard } from './forwarding/playback-guard.js';
 import { playerAssets } from './player/player-assets.js';
 import { createStorage, nodeIdOf, openStore } from './storage/index.js';
 import { loadApps } from './apps/app-admin.js';
@@ -102,8 +104,19 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   });
 
   const warnings = () => [openPublishingWarning(server.host, apps.list())].filter((w) => w !== null);
-  const api = new Api({ ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, warnings, log });
-  const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects, onResponse: api.metrics.onForwardingResponse });
+  // Viewing keys by HKDF from the server key: none at rest, and rotating the server key ends every viewing token.
+  const playback = new PlaybackGuard({ apps, keyFor: (app) => store.deriveKey(`playback-token/${app}`) });
+  const api = new Api({ playback, ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, warnings, log });
+  const forwarding = new Forwarding({
+    apps,
+    log,
+    locator: storage.objects,
+    signer: storage.objects,
+    events,
+    guard: playback,
+    onResponse: api.metrics.onForwardingResponse,
+  });
+  const localFiles = new LocalFileIndex({ log: log.child({ module: 'http' }) });
   const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log, sessions: limiter('whip', limits.whipSessions, limits.whipSessionsPerIp) }) : undefined;
   const http = new HttpServer({
     host: server.host,
@@ -111,13 +124,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     headersTimeoutMs: server.httpHeadersTimeoutSeconds * 1000,
     connections: limiter('http', limits.httpConnections, limits.httpConnectionsPerIp),
     log,
-    routers: [
-      api.router,
-      ...(whip ? [whip.router] : []),
-      forwarding.policy,
-      playerAssets(),
-      mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id), missing: forwarding.missing }),
-    ],
+    routers: [api.router, ...(whip ? [whip.router] : []), playerAssets()],
+    fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => recordings.livePlaylist(app, id), policy: forwarding.policy, access: forwarding.access, missing: forwarding.missing })],
     health: () => ({
       liveStreams: registry.list().length,
       recording: recordings.list().length,
@@ -137,6 +145,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await webhooks.start();
   await api.start();
   await recordings.start();
+  await forwarding.start();
   await http.start();
   await rtmp.start();
   await whip?.start();
@@ -157,6 +166,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       await security.auth.stop();
       // HTTP answers from the catalog and the (embedded) bucket until it is closed: close it first.
       await http.stop();
+      await localFiles.stop();
       await forwarding.stop();
       await storage.stop();
       loop.stop();

@@ -18,6 +18,7 @@ let server: FwdServer;
 let rec: TestRecording;
 let origin: SlowOrigin;
 const locator = new MemoryLocator();
+let signer: ReturnType<typeof sdkSigner>;
 const EXT = 'mp4,m3u8,jpg,webp';
 const KEY_DIR = 'live/2026/11/22/cam1_20261122T185003Z';
 /** One app per way of forwarding. */
@@ -55,7 +56,7 @@ before(async () => {
       { name: 'down', httpForwardingMode: 'proxy', httpForwardingBaseURL: 'http://127.0.0.1:9' },
     ],
     locator,
-    signer: sdkSigner(gate.endpoint, bucket.bucket),
+    signer: (signer = sdkSigner(gate.endpoint, bucket.bucket)),
   });
   for (const app of MODES) writeFileSync(path.join(server.layout.streamsDir(app), 'local.mp4'), 'LOCAL');
 });
@@ -99,8 +100,8 @@ test('a file the catalog knows is forwarded to its real (date-folder) key in eve
   assert.equal(r.headers.get('location'), `${bucket.url}/${KEY_DIR}/${rec.name}.mp4`);
 });
 
-test('a name unknown to the catalog uses the plain mapping <base>/streams/<file> and <base>/previews/<file>', async () => {
-  for (const app of MODES) {
+test('a name unknown to the catalog uses the plain mapping <base>/streams/<file> and <base>/previews/<file> where a base URL is set', async () => {
+  for (const app of ['redir', 'cdn'] as const) {
     const got = await download(`/${app}/streams/plain.mp4`);
     assert.equal(got.status, 200, app);
     assert.ok(got.body.equals(mp4Bytes()), app);
@@ -111,6 +112,28 @@ test('a name unknown to the catalog uses the plain mapping <base>/streams/<file>
   }
   assert.equal((await get('/redir/streams/plain.mp4')).headers.get('location'), `${bucket.url}/streams/plain.mp4`);
   assert.equal((await get('/redir/previews/plain.jpg')).headers.get('location'), `${bucket.url}/previews/plain.jpg`);
+});
+
+test('issue 15 item 6: where the server signs (presigned, proxy without a base URL), only objects the catalog knows are served', async () => {
+  // streams/plain.mp4 and previews/plain.jpg sit at the bucket root; bucketcast never recorded them.
+  const signs = signer.calls;
+  const reached = gate.seen.length;
+  for (const app of ['signed', 'proxied'] as const) {
+    for (const p of ['streams/plain.mp4', 'previews/plain.jpg', `streams/${rec.name}.mp4x`]) {
+      for (const method of ['GET', 'HEAD']) {
+        const r = await get(`/${app}/${p}`, { method });
+        assert.equal(r.status, 404, `${method} ${app}/${p}`);
+        assert.equal(r.headers.get('location'), null, `${app}/${p}: no signed URL handed out`);
+        if (method === 'GET') assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'not_found');
+      }
+    }
+    // A name the catalog knows under another folder is not found under this one either.
+    assert.equal((await get(`/${app}/previews/${rec.name}.mp4`)).status, 404, app);
+  }
+  assert.equal(signer.calls, signs, 'nothing was signed for an unknown name');
+  assert.equal(gate.seen.length, reached, 'no request reached the bucket');
+  // The known recording still plays in both modes.
+  for (const app of ['signed', 'proxied'] as const) assert.equal((await download(`/${app}/streams/${rec.name}.mp4`)).status, 200, app);
 });
 
 test('extensions not in httpForwardingExtension are never forwarded (exact match)', async () => {
@@ -220,7 +243,8 @@ test('proxy: streams the object with Range, HEAD and conditional requests; no vi
   }
   // Own-bucket proxying went through the private gate with signed URLs only; no viewer credentials leaked.
   const seen = gate.seen.slice(seenBefore);
-  assert.ok(seen.length >= 7, `own-bucket requests went through the gate (${seen.length})`);
+  // full, ranged, tail, beyond, HEAD, conditional; `nothing.mp4` is unknown to the catalog and never asked for.
+  assert.equal(seen.length, 6, `own-bucket requests went through the gate (${seen.length})`);
   assert.ok(seen.every((h) => !h.cookie && !h.authorization && !h.origin), 'no cookie, authorization or origin sent upstream');
   assert.deepEqual(gate.refused.slice(refusedBefore), [], 'every proxied request was signed (HEAD ones for HEAD)');
   // HLS through the proxy: playlist and segments.
@@ -273,8 +297,11 @@ test('bucket failures become clear errors', async () => {
   }
 
   // Wrong credentials: the bucket refuses our signature; that is our fault, not a missing file.
+  const known = new MemoryLocator();
+  known.add('live', 'streams', 'plain.mp4', { bucket: bucket.bucket, key: 'streams/plain.mp4' });
   const wrong = await startForwardingServer({
     apps: [{ name: 'live' }],
+    locator: known,
     signer: { presign: async (r) => (await sdkSigner(gate.endpoint, bucket.bucket).presign(r)).replace(/X-Amz-Signature=[0-9a-f]+/, `X-Amz-Signature=${'1'.repeat(64)}`) },
   });
   try {

@@ -32,8 +32,8 @@ test('a stale pooled upstream connection is retried once, not answered with 502'
   const origin = `http://127.0.0.1:${(bucket.address() as AddressInfo).port}`;
   const proxy = new ObjectProxy({ log: pino({ level: 'silent' }) });
   const app = express();
-  app.get('/obj', (req, res, next) =>
-    proxy.stream(req, res, next, { url: new URL(`${origin}/bucket/obj`), contentType: 'video/mp4', cacheControl: 'no-cache', signed: false, label: 'streams/obj' }),
+  app.get('/obj', (req, res) =>
+    proxy.stream(req, res, { url: new URL(`${origin}/bucket/obj`), contentType: 'video/mp4', cacheControl: 'no-cache', signed: false, label: 'streams/obj' }),
   );
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));

@@ -30,6 +30,8 @@ import { apiErrorHandler, mount, route, type Route } from './http.js';
 import { authRoutes } from './auth-routes.js';
 import { applicationRoutes } from './applications.js';
 import { publishSecurityRoutes } from './publish-security.js';
+import { playbackTokenRoutes } from './playback-tokens.js';
+import type { PlaybackClaims } from '../forwarding/playback-token.js';
 import { storageValidationRoutes } from './storage-validation.js';
 import { streamRoutes } from './streams.js';
 import { recordingRoutes } from './recordings.js';
@@ -73,6 +75,8 @@ export interface ApiOptions {
   rtmpPort: () => number;
   /** Conditions the panel shows as a banner (`GET /server` → `warnings`). */
   warnings?: () => unknown[];
+  /** Mints viewing tokens of private apps (`playback.access: "signed"`). */
+  playback: { mint(claims: PlaybackClaims): string };
   log: Logger;
 }
 
@@ -86,6 +90,7 @@ export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgre
       ...applicationRoutes({ apps: o.apps, admin, streams: o.streams, ...urls }),
       ...storageValidationRoutes({ admin, storage: o.storage }),
       ...publishSecurityRoutes({ credentials: o.publishCredentials, ...urls }),
+      ...playbackTokenRoutes({ apps: o.apps, playback: o.playback }),
       ...webhookRoutes({ outbox: o.store.outbox, apps: o.apps, webhooks: o.webhooks }),
       ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings }),
       ...recordingRoutes({ catalog: o.store.catalog, storage: o.storage, progress }),

@@ -158,6 +158,30 @@ export function adminPaths(): Record<string, Record<string, unknown>> {
         responses: { 201: ok('minted', ref('PublishToken')), 404: E.e404, 422: E.e422 },
       }),
     },
+    '/api/v1/applications/{name}/playback-tokens': {
+      post: op({
+        summary: 'Mint a viewing token (apps with playback.access "signed")',
+        description:
+          'Every media, forwarding and playback URL of a private app needs `?token=<token>`; playlists served by bucketcast carry it into their segment URIs. token = `<base64url JSON {a, e, p?, ip?}>.<base64url HMAC-SHA256>` signed with the app\'s viewing key (derived from the server key). A refused request gets 403 `token_required`, `token_invalid`, `token_expired`, `token_path` or `token_ip`.',
+        tags: T.apps,
+        unsafe: true,
+        parameters: [APP],
+        body: obj(
+          {
+            expiresInSeconds: int('default 3600, at most playback.maxTokenLifetimeSeconds'),
+            prefix: str('only paths after /<app>/ that start with this, e.g. "streams/cam1_20261204T101500Z"'),
+            ip: str('only from this client address'),
+          },
+          [],
+        ),
+        bodyRequired: false,
+        responses: {
+          201: ok('minted', obj({ app: str(), access: str('public | signed'), token: str(), query: str('token=… to append to a media URL'), expiresAt: iso(), prefix: nullable(str()), ip: nullable(str()) })),
+          404: E.e404,
+          422: E.e422,
+        },
+      }),
+    },
     '/api/v1/applications/{name}/webhooks/test': {
       post: op({
         summary: 'Send a `ping` event to one of the app\'s webhooks',

@@ -7,6 +7,7 @@ import { forwardingFields, checkForwarding } from './forwarding-schema.js';
 import { appStorageFields, storageSettings } from './storage-schema.js';
 import { publishSecurityFields } from './publish-security-schema.js';
 import { webhookFields } from './webhooks-schema.js';
+import { playbackFields } from './playback-schema.js';
 import { apiSettings } from './api-schema.js';
 import { whipAppSettings, whipServerSettings } from './whip-schema.js';
 
@@ -49,6 +50,7 @@ export const appSettings = z.strictObject({
   ...forwardingFields,
   ...publishSecurityFields,
   ...webhookFields,
+  ...playbackFields,
   /** WebRTC (WHIP) publishers of this app. */
   whip: whipAppSettings,
   /** Live publishers this app takes at once (0: no cap). */

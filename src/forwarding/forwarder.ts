@@ -4,8 +4,14 @@
  * media routes before this runs).
  *
  * Resolution: only forwarded extensions go on (others 404); the catalog's
- * object key for a completed upload wins; an unknown name uses the plain
- * mapping `<folder>/<file>`. Then, by the app's mode:
+ * object key for a completed upload wins. An object the storage target keeps
+ * as a plain file on this machine (the filesystem target) is served from that
+ * file, whatever the mode (Range, HEAD, ETag, Last-Modified). An unknown name uses the plain
+ * mapping `<folder>/<file>` only where the request goes to a public base URL
+ * (redirect mode, proxy mode with a base URL); where the server would sign it
+ * with its own credentials (presigned mode, proxy without a base URL) an
+ * unknown name is 404: an anonymous viewer must not reach objects bucketcast
+ * never wrote (issue 15 item 6). Then, by the app's mode:
  * - redirect: 302 to `<base>/<key>?<query>`;
  * - presigned: 302 to a pre-signed URL signed for the request's method; a
  *   playlist is streamed instead, so its relative segment URIs come back here
@@ -14,16 +20,19 @@
  * - proxy: streamed through the server from `<base>/<key>`, or from a
  *   pre-signed URL of the app's bucket when no base URL is set.
  */
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { Logger } from '../log/logger.js';
 import { AppError, errorMessage } from '../errors.js';
 import type { MissingFile } from '../http/media-routes.js';
 import { contentTypeFor, extensionOf } from '../http/content-types.js';
+import { sendError } from '../http/fast-route.js';
+import { sendLocalFile, sendPlaylist } from '../http/file-sender.js';
+import { mediaCacheControl } from '../http/media-routes.js';
 import { forwardingPlan, isForwarded, type ForwardingMode, type ForwardingPlan } from './forwarding-plan.js';
 import { objectUrl, plainKey, safeQuery } from './object-url.js';
 import { ObjectProxy, type ProxyTarget } from './object-proxy.js';
-import type { ObjectLocator, ObjectSigner, StoredObject } from './types.js';
+import type { LocalObjectResolver, ObjectLocator, ObjectSigner, StoredObject } from './types.js';
 
 export interface ForwarderOptions {
   /** Current app settings (forwarding keys included). */
@@ -32,12 +41,17 @@ export interface ForwarderOptions {
   locator?: ObjectLocator;
   /** The storage module's signer; without it presigned mode and proxying the app's own bucket are unavailable. */
   signer?: ObjectSigner;
+  /** Where an uploaded object is a file on this machine (filesystem target); such objects are served from disk. */
+  localObjects?: LocalObjectResolver;
   log: Logger;
   /** Milliseconds a proxied upstream connection may stay silent. */
   proxyIdleTimeoutMs?: number;
-  /** Told the mode (`none` when the file is not forwarded) and status of every answer, for metrics. */
-  onResponse?: (mode: ForwardingMode | 'none', status: number) => void;
+  /** Told the mode (`none` when the file is not forwarded, `local` when served from the filesystem target) and status of every answer, for metrics. */
+  onResponse?: (mode: AnswerMode, status: number) => void;
 }
+
+/** How a forwarded request was answered, for metrics. */
+export type AnswerMode = ForwardingMode | 'none' | 'local';
 
 export class Forwarder {
   private readonly proxy: ObjectProxy;
@@ -49,13 +63,15 @@ export class Forwarder {
   }
 
   /** The media routes' `missing` hook. */
-  readonly missing = (req: Request, res: Response, next: NextFunction, file: MissingFile): void => {
-    const seen: { mode: ForwardingMode | 'none' } = { mode: 'none' };
+  readonly missing = (req: IncomingMessage, res: ServerResponse, file: MissingFile): void => {
+    const seen: { mode: AnswerMode } = { mode: 'none' };
     const report = this.options.onResponse;
     if (report) res.once('finish', () => report(seen.mode, res.statusCode));
-    this.forward(req, res, next, file, seen).catch((err: unknown) => {
+    this.forward(req, res, file, seen).catch((err: unknown) => {
       if (!(err instanceof AppError) || err.status >= 500) this.log.warn({ app: file.app, file: `${file.folder}/${file.file}`, err: errorMessage(err) }, 'forwarding failed');
-      next(err);
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof AppError) sendError(res, err.status, err.code, err.message);
+      else sendError(res, 500, 'internal', 'internal error');
     });
   };
 
@@ -64,23 +80,36 @@ export class Forwarder {
     this.proxy.close();
   }
 
-  private async forward(req: Request, res: Response, next: NextFunction, file: MissingFile, seen: { mode: ForwardingMode | 'none' }): Promise<void> {
+  private async forward(req: IncomingMessage, res: ServerResponse, file: MissingFile, seen: { mode: AnswerMode }): Promise<void> {
     const settings = this.options.apps.get(file.app);
     const label = `${file.folder}/${file.file}`;
     const plan = settings && forwardingPlan(settings);
     if (!plan || !isForwarded(plan, file.folder, file.file)) return notFound(res, label);
     seen.mode = plan.mode;
+    const located = await this.locate(file);
+    const onDisk = located && this.options.localObjects?.localPath(file.app, located.bucket, located.key);
+    if (onDisk) {
+      seen.mode = 'local';
+      if (file.token && extensionOf(file.file) === 'm3u8') return sendPlaylist(req, res, onDisk, { token: file.token, label, onNotFound: () => notFound(res, label) });
+      return sendLocalFile(req, res, onDisk, { contentType: contentTypeFor(file.file), cacheControl: mediaCacheControl(file.file, file.token !== undefined), label });
+    }
     const needsSigner = plan.mode === 'presigned' || (plan.mode === 'proxy' && !plan.base);
     if (needsSigner && !this.options.signer) {
       // auto without a base URL and without storage: nothing to forward to, as before forwarding existed.
       if (plan.auto) return notFound(res, label);
       throw new AppError('forwarding_unavailable', `${plan.mode} forwarding needs the app's bucket, and no storage is configured`, 503);
     }
-    const located = await this.locate(file);
+    // Signing an unknown name would open the whole bucket (outside the app's prefix too) to anonymous GETs.
+    if (needsSigner && !located) return notFound(res, label);
     const key = located?.key ?? plainKey(file.folder, file.file);
     const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
 
-    if (plan.mode === 'redirect') return redirect(res, objectUrl(plan.base!, key, safeQuery(req.originalUrl)), false);
+    // A private app's redirect must not be cached where someone without a token could be handed it.
+    if (plan.mode === 'redirect') {
+      // The query goes along (Ant Media does), but never a private app's viewing token: it is for this server only.
+      const query = safeQuery(file.token === undefined ? (req.url ?? '') : withoutToken(req.url ?? ''));
+      return redirect(res, objectUrl(plan.base!, key, query), file.token !== undefined);
+    }
 
     const isPlaylist = extensionOf(file.file) === 'm3u8';
     if (plan.mode === 'presigned' && !isPlaylist) {
@@ -92,11 +121,13 @@ export class Forwarder {
     const target: ProxyTarget = {
       url,
       contentType: contentTypeFor(file.file),
-      cacheControl: isPlaylist ? 'no-cache' : 'public, max-age=3600',
+      cacheControl: mediaCacheControl(file.file, file.token !== undefined),
+      forceCacheControl: file.token !== undefined,
+      playlistToken: isPlaylist ? file.token : undefined,
       signed,
       label,
     };
-    this.proxy.stream(req, res, next, target);
+    this.proxy.stream(req, res, target);
   }
 
   private async locate(file: MissingFile): Promise<StoredObject | undefined> {
@@ -114,15 +145,23 @@ export class Forwarder {
   }
 }
 
-function notFound(res: Response, label: string): void {
-  res.status(404).json({ error: { code: 'not_found', message: `${label} not found` } });
+/** The request URL without its `token` query parameter(s). */
+function withoutToken(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const kept = url.slice(q + 1).split('&').filter((p) => p !== 'token' && !p.startsWith('token='));
+  return kept.length ? `${url.slice(0, q)}?${kept.join('&')}` : url.slice(0, q);
 }
 
-function redirect(res: Response, location: string, expiring: boolean): void {
+function notFound(res: ServerResponse, label: string): void {
+  sendError(res, 404, 'not_found', `${label} not found`);
+}
+
+function redirect(res: ServerResponse, location: string, uncacheable: boolean): void {
   res.statusCode = 302;
   res.setHeader('Location', location);
-  // A pre-signed URL expires: nobody may cache the redirect to it.
-  if (expiring) res.setHeader('Cache-Control', 'no-store');
+  // A pre-signed URL expires, a private app's answer is for its viewer: nobody may cache the redirect.
+  if (uncacheable) res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Length', '0');
   res.end();
 }

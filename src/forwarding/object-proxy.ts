@@ -16,12 +16,16 @@
 import http from 'node:http';
 import https from 'node:https';
 import { pipeline } from 'node:stream';
-import type { NextFunction, Request, Response } from 'express';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { Logger } from '../log/logger.js';
+import { sendError } from '../http/fast-route.js';
+import { MAX_PLAYLIST_BYTES, sendPlaylistText } from '../http/file-sender.js';
+import { addTokenToPlaylist } from '../http/playlist-tokens.js';
 
 /** Request headers passed upstream; every other one is dropped. */
 const REQUEST_HEADERS = new Set(['host', 'range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'accept', 'user-agent']);
+/** Request headers passed upstream for a playlist that is rewritten. */
+const PLAYLIST_REQUEST_HEADERS = new Set(['host', 'accept', 'user-agent']);
 /** Response headers passed back to the viewer. */
 const RESPONSE_HEADERS = ['content-length', 'content-range', 'accept-ranges', 'etag', 'last-modified', 'cache-control', 'expires'];
 
@@ -32,6 +36,10 @@ export interface ProxyTarget {
   contentType: string;
   /** Cache-Control answered when the bucket sends none. */
   cacheControl: string;
+  /** Answer `cacheControl` whatever the bucket sends (a private app). */
+  forceCacheControl?: boolean;
+  /** A playlist of a private app: its URIs get this viewing token (read whole, rewritten, no Range). */
+  playlistToken?: string;
   /** True when the URL is signed with our credentials: a 403 then means our credentials, not a missing file. */
   signed: boolean;
   /** What the viewer asked for, for messages: `streams/x.mp4`. */
@@ -48,7 +56,6 @@ export class ObjectProxy {
   private readonly targets = new WeakMap<http.IncomingMessage, ProxyTarget>();
   /** Requests already sent upstream once (a stale pooled connection gets one more try). */
   private readonly retried = new WeakSet<http.IncomingMessage>();
-  private readonly nextOf = new WeakMap<http.IncomingMessage, NextFunction>();
   private readonly agents = {
     'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
     'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
@@ -68,22 +75,24 @@ export class ObjectProxy {
         xfwd: false,
         proxyTimeout: options.idleTimeoutMs ?? 60_000,
         on: {
-          proxyReq: (proxyReq) => {
-            for (const name of proxyReq.getHeaderNames()) if (!REQUEST_HEADERS.has(name)) proxyReq.removeHeader(name);
+          proxyReq: (proxyReq, req) => {
+            // A playlist to rewrite is fetched whole and fresh: its answer depends on the token, not on the viewer's cache.
+            const keep = this.target(req).playlistToken ? PLAYLIST_REQUEST_HEADERS : REQUEST_HEADERS;
+            for (const name of proxyReq.getHeaderNames()) if (!keep.has(name)) proxyReq.removeHeader(name);
           },
-          proxyRes: (proxyRes, req, res) => this.respond(proxyRes, req, res as Response),
-          error: (err, req, res) => this.failed(err as NodeJS.ErrnoException, req, res as Response),
+          proxyRes: (proxyRes, req, res) => this.respond(proxyRes, req, res),
+          error: (err, req, res) => this.failed(err as NodeJS.ErrnoException, req, res),
         },
       });
     this.proxies = { 'http:': make('http:'), 'https:': make('https:') };
   }
 
   /** Streams `target` to the viewer. */
-  stream(req: Request, res: Response, next: NextFunction, target: ProxyTarget): void {
+  stream(req: http.IncomingMessage, res: http.ServerResponse, target: ProxyTarget): void {
     const protocol = target.url.protocol === 'https:' ? 'https:' : 'http:';
     this.targets.set(req, target);
-    this.nextOf.set(req, next);
-    void this.proxies[protocol](req, res, next);
+    // `next` is only called for requests the proxy's filter skips, and it has none.
+    void this.proxies[protocol](req, res, () => sendError(res, 500, 'internal', 'internal error'));
   }
 
   /** Closes pooled upstream connections. */
@@ -98,17 +107,18 @@ export class ObjectProxy {
     return t;
   }
 
-  private respond(upstream: http.IncomingMessage, req: http.IncomingMessage, res: Response): void {
+  private respond(upstream: http.IncomingMessage, req: http.IncomingMessage, res: http.ServerResponse): void {
     const target = this.target(req);
     const status = upstream.statusCode ?? 502;
+    if (target.playlistToken && status === 200) return this.rewritePlaylist(upstream, req, res, target, target.playlistToken);
     if (status === 200 || status === 206 || status === 304) {
       for (const h of RESPONSE_HEADERS) {
         const v = upstream.headers[h];
         if (v !== undefined) res.setHeader(h, v);
       }
       res.setHeader('Content-Type', target.contentType);
-      if (!upstream.headers['cache-control']) res.setHeader('Cache-Control', target.cacheControl);
-      res.status(status);
+      if (!upstream.headers['cache-control'] || target.forceCacheControl) res.setHeader('Cache-Control', target.cacheControl);
+      res.statusCode = status;
       if (req.method === 'HEAD' || status === 304) {
         upstream.resume();
         res.end();
@@ -124,26 +134,53 @@ export class ObjectProxy {
     const upstreamWhere = `${target.url.origin}${target.url.pathname}`; // never the query: it may carry a signature
     if (status === 416) {
       if (upstream.headers['content-range']) res.setHeader('Content-Range', upstream.headers['content-range']);
-      res.status(416).json({ error: { code: 'range_not_satisfiable', message: `range not satisfiable for ${target.label}` } });
+      sendError(res, 416, 'range_not_satisfiable', `range not satisfiable for ${target.label}`);
     } else if (status === 404 || (status === 403 && !target.signed)) {
       // A public bucket answers 403 for a missing key when listing is not allowed.
-      res.status(404).json({ error: { code: 'not_found', message: `${target.label} not found (not on this server, not in the bucket)` } });
+      sendError(res, 404, 'not_found', `${target.label} not found (not on this server, not in the bucket)`);
     } else if (status === 403) {
       this.log.warn({ upstream: upstreamWhere, status }, 'bucket refused a signed request');
-      res.status(502).json({ error: { code: 'bucket_access_denied', message: 'the bucket refused access (check the storage credentials and bucket policy)' } });
+      sendError(res, 502, 'bucket_access_denied', 'the bucket refused access (check the storage credentials and bucket policy)');
     } else if (status >= 300 && status < 400) {
       this.log.warn({ upstream: upstreamWhere, status, location: String(upstream.headers.location ?? '').split('?')[0] }, 'bucket answered with a redirect');
-      res.status(502).json({ error: { code: 'bucket_redirect', message: 'the bucket answered with a redirect (wrong region or endpoint in httpForwardingBaseURL?)' } });
+      sendError(res, 502, 'bucket_redirect', 'the bucket answered with a redirect (wrong region or endpoint in httpForwardingBaseURL?)');
     } else {
       this.log.warn({ upstream: upstreamWhere, status }, 'bucket error');
-      res.status(502).json({ error: { code: 'bucket_error', message: `the bucket answered ${status}` } });
+      sendError(res, 502, 'bucket_error', `the bucket answered ${status}`);
     }
   }
 
-  private failed(err: NodeJS.ErrnoException, req: http.IncomingMessage, res: Response | import('node:net').Socket): void {
+  private rewritePlaylist(upstream: http.IncomingMessage, req: http.IncomingMessage, res: http.ServerResponse, target: ProxyTarget, token: string): void {
+    if (req.method === 'HEAD') {
+      // The rewritten length is unknown without the body (and the URL may be signed for HEAD only): no Content-Length.
+      upstream.resume();
+      res.statusCode = 200;
+      res.setHeader('Content-Type', target.contentType);
+      res.setHeader('Cache-Control', 'private, no-cache');
+      res.end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    upstream.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_PLAYLIST_BYTES) {
+        upstream.destroy();
+        if (!res.headersSent) sendError(res, 502, 'playlist_too_large', `${target.label} is too large to serve`);
+        return;
+      }
+      chunks.push(c);
+    });
+    upstream.on('end', () => {
+      if (!res.headersSent) sendPlaylistText(req, res, addTokenToPlaylist(Buffer.concat(chunks).toString('utf8'), token));
+    });
+    upstream.on('error', () => res.destroy());
+  }
+
+  private failed(err: NodeJS.ErrnoException, req: http.IncomingMessage, res: http.ServerResponse | import('node:net').Socket): void {
     const target = this.targets.get(req);
     const upstream = target ? `${target.url.origin}${target.url.pathname}` : undefined;
-    if (!('status' in res) || res.headersSent) {
+    if (!(res instanceof http.ServerResponse) || res.headersSent) {
       // Mid-stream failure (or a viewer who left): nothing useful can be sent any more.
       res.destroy();
       return;
@@ -154,10 +191,10 @@ export class ObjectProxy {
     if (stale && target && !this.retried.has(req) && (req.method === 'GET' || req.method === 'HEAD')) {
       this.retried.add(req);
       this.log.debug({ upstream, err: err.code ?? err.message }, 'bucket connection was stale, trying once more');
-      this.stream(req as Request, res, this.nextOf.get(req) ?? (() => undefined), target);
+      this.stream(req, res, target);
       return;
     }
     this.log.warn({ upstream, err: err.code ?? err.message }, 'bucket unreachable');
-    res.status(502).json({ error: { code: 'bucket_unreachable', message: `the bucket could not be reached (${err.code ?? err.message})` } });
+    sendError(res, 502, 'bucket_unreachable', `the bucket could not be reached (${err.code ?? err.message})`);
   }
 }

@@ -43,3 +43,13 @@ export interface ObjectSigner {
    */
   presign(request: PresignRequest): Promise<string>;
 }
+
+/**
+ * Objects of a storage target that keeps them as plain files on this machine
+ * (the filesystem target: `<dataDir>/bucket/<key>`). The storage module's
+ * `ObjectAccess` implements it; forwarding serves such an object itself.
+ */
+export interface LocalObjectResolver {
+  /** Absolute path of the object when the app's target stores it on this machine's file system, else undefined. */
+  localPath(app: string, bucket: string, key: string): string | undefined;
+}

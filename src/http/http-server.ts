@@ -11,7 +11,8 @@ import express, { type Express, type NextFunction, type Request, type Response, 
 import type { Logger } from '../log/logger.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { AppError } from '../errors.js';
-import { pathGuard } from './path-guard.js';
+import { pathGuard, pathProblem } from './path-guard.js';
+import { sendError, type FastRoute } from './fast-route.js';
 import { panelHeaders } from './panel-headers.js';
 import { UpgradeRouter, type UpgradeRoutes } from './upgrades.js';
 
@@ -36,6 +37,8 @@ export interface HttpServerOptions {
   headersTimeoutMs?: number;
   /** Caps open connections (refused ones get 503 and are closed). */
   connections?: SocketGate;
+  /** Tried in order before express, after the same drain check and path guard (the media URLs). */
+  fastRoutes?: FastRoute[];
   /** Health details merged into `GET /healthz`. */
   health: () => Record<string, unknown>;
 }
@@ -77,10 +80,26 @@ export class HttpServer implements Lifecycle {
       res.status(status).json({ error: { code, message } });
     });
     this.app = app;
+    const fast = options.fastRoutes ?? [];
+    const listener = fast.length === 0 ? app : (req: http.IncomingMessage, res: http.ServerResponse) => {
+      // Draining and bad paths are answered by express's own middleware above, in the same words.
+      if (!this.draining && pathProblem((req.url ?? '/').split('?', 1)[0]) === null) {
+        try {
+          const ctx = { clientIp: () => this.clientIp(req) };
+          for (const route of fast) if (route(req, res, ctx)) return;
+        } catch (err) {
+          this.log.error({ err: (err as Error)?.message, path: req.url?.split('?', 1)[0] }, 'request failed');
+          if (!res.headersSent) sendError(res, 500, 'internal', 'internal error');
+          else res.destroy();
+          return;
+        }
+      }
+      app(req, res);
+    };
     const headersTimeout = options.headersTimeoutMs ?? 20_000;
     // Node checks the timeouts every `connectionsCheckingInterval` (30 s by default): checked every second,
     // a connection that sends nothing is closed close to `headersTimeout`, not up to 30 s later.
-    this.server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: Math.max(60_000, headersTimeout), headersTimeout, connectionsCheckingInterval: 1_000 }, app);
+    this.server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: Math.max(60_000, headersTimeout), headersTimeout, connectionsCheckingInterval: 1_000 }, listener);
     this.server.keepAliveTimeout = 5_000;
     this.upgradeRouter = new UpgradeRouter(this.server);
     const gate = options.connections;
@@ -102,6 +121,24 @@ export class HttpServer implements Lifecycle {
       });
     });
     this.log.info({ host: this.options.host, port: this.port }, 'http listening');
+  }
+
+  /**
+   * The client's address as express's `req.ip` computes it: X-Forwarded-For is
+   * walked from the right only while the hop is trusted (`trust proxy`).
+   */
+  clientIp(req: http.IncomingMessage): string {
+    const trust = this.app.get('trust proxy fn') as (addr: string, i: number) => boolean;
+    const socketAddr = req.socket.remoteAddress ?? '';
+    const fwd = req.headers['x-forwarded-for'];
+    if (!fwd || !trust(socketAddr, 0)) return socketAddr;
+    const hops = (Array.isArray(fwd) ? fwd.join(',') : fwd).split(',').map((h) => h.trim()).filter(Boolean).reverse();
+    let addr = socketAddr;
+    for (let i = 0; i < hops.length; i++) {
+      addr = hops[i];
+      if (!trust(addr, i + 1)) break;
+    }
+    return addr;
   }
 
   get port(): number {

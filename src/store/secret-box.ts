@@ -7,7 +7,7 @@
  * with mode 0600. Every sealed value names the key it was sealed with (a
  * fingerprint), so a changed key gives a clear error instead of garbage.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors.js';
@@ -20,6 +20,15 @@ export class SecretBox {
 
   private constructor(private readonly key: Buffer) {
     this.keyId = createHmac('sha256', key).update('bucketcast key id').digest('hex').slice(0, 16);
+  }
+
+  /**
+   * A 32-byte key for one purpose (e.g. `playback-token/<app>`), derived from
+   * this key with HKDF-SHA256: never stored, different per purpose, and
+   * replaced when the server key is.
+   */
+  derive(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, 'bucketcast-derived-key-v1', purpose, 32));
   }
 
   /** A box from key material as given in `BUCKETCAST_SECRET_KEY`. */

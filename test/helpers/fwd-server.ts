@@ -13,16 +13,19 @@ import { AppRegistry } from '../../src/apps/app-registry.js';
 import { DataLayout } from '../../src/recording/layout.js';
 import { HttpServer } from '../../src/http/http-server.js';
 import { mediaRoutes } from '../../src/http/media-routes.js';
-import { Forwarding } from '../../src/forwarding/forwarding.js';
+import { LocalFileIndex } from '../../src/http/local-file-index.js';
+import { Forwarding, type UploadEvents } from '../../src/forwarding/forwarding.js';
 import { playerAssets } from '../../src/player/player-assets.js';
 import { createLogger } from '../../src/log/logger.js';
-import type { ObjectLocator, ObjectSigner } from '../../src/forwarding/types.js';
+import type { LocalObjectResolver, ObjectLocator, ObjectSigner } from '../../src/forwarding/types.js';
 import { fixture } from './fixtures.js';
 
 const run = promisify(execFile);
 
 export interface FwdServer {
   url: string;
+  /** Mints and checks viewing tokens of private apps. */
+  guard: Forwarding['guard'];
   port: number;
   layout: DataLayout;
   apps: AppRegistry;
@@ -31,30 +34,35 @@ export interface FwdServer {
   stop(): Promise<void>;
 }
 
-export async function startForwardingServer(opts: { apps: Record<string, unknown>[]; locator?: ObjectLocator; signer?: ObjectSigner }): Promise<FwdServer> {
+export async function startForwardingServer(opts: { apps: Record<string, unknown>[]; locator?: ObjectLocator; signer?: ObjectSigner; events?: UploadEvents; localObjects?: LocalObjectResolver }): Promise<FwdServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bc-fwd-'));
   const layout = new DataLayout(dataDir);
   const apps = new AppRegistry(opts.apps.map((a) => appSettings.parse(a)));
   for (const a of apps.list()) layout.ensureApp(a.name);
   const logs: string[] = [];
   const log = createLogger('debug', { write: (line: string) => void logs.push(line) });
-  const forwarding = new Forwarding({ apps, log, locator: opts.locator, signer: opts.signer });
+  const forwarding = new Forwarding({ apps, log, locator: opts.locator, signer: opts.signer, events: opts.events, localObjects: opts.localObjects });
+  const index = new LocalFileIndex({ log });
   const http = new HttpServer({
     host: '127.0.0.1',
     port: 0,
     log,
-    routers: [forwarding.policy, playerAssets(), mediaRoutes({ apps, layout, livePlaylist: () => undefined, missing: forwarding.missing })],
+    routers: [playerAssets()],
+    fastRoutes: [mediaRoutes({ apps, layout, index, livePlaylist: () => undefined, policy: forwarding.policy, access: forwarding.access, missing: forwarding.missing })],
     health: () => ({}),
   });
+  await forwarding.start();
   await http.start();
   return {
     url: `http://127.0.0.1:${http.port}`,
+    guard: forwarding.guard,
     port: http.port,
     layout,
     apps,
     logs,
     async stop() {
       await http.stop();
+      await index.stop();
       await forwarding.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },

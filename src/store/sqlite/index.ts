@@ -17,6 +17,8 @@ export interface SqliteStore extends Store {
   keySource: 'env' | 'file';
   /** True when this start created `<dataDir>/secret.key`. */
   keyCreated: boolean;
+  /** A key derived from the server's secret key for one purpose (HKDF; see SecretBox.derive). */
+  deriveKey(purpose: string): Buffer;
 }
 
 /** Opens the store under `dataDir`; `secretKey` is `BUCKETCAST_SECRET_KEY` when set. */
@@ -34,6 +36,7 @@ export function openSqliteStore(options: { dataDir: string; secretKey?: string; 
     db,
     keySource: key.source,
     keyCreated: key.created ?? false,
+    deriveKey: (purpose) => key.box.derive(purpose),
     catalog: new SqliteCatalog(db),
     queue: new SqliteUploadQueue(db),
     credentials: new SqliteCredentialStore(db, key.box),

@@ -1,0 +1,25 @@
+/**
+ * Per-application viewing access (`playback`): who may watch.
+ * - `public` (default): anyone who knows a media URL;
+ * - `signed`: every media, forwarding and playback URL of the app needs
+ *   `?token=`, minted by `POST /api/v1/applications/<app>/playback-tokens`
+ *   and signed with the app's viewing key (src/forwarding/playback-token.ts).
+ */
+import { z } from 'zod';
+
+export const playbackSettings = z
+  .strictObject({
+    /** `public` or `signed`. */
+    access: z.enum(['public', 'signed']).default('public'),
+    /** Longest lifetime a minted viewing token may have, in seconds (a leaked link must not work for long). */
+    maxTokenLifetimeSeconds: z.number().int().min(60).max(604_800).default(86_400),
+  })
+  .prefault({});
+
+/** Fields spread into `appSettings`. */
+export const playbackFields = {
+  /** Who may watch this app's streams and recordings. */
+  playback: playbackSettings,
+};
+
+export type PlaybackSettings = z.output<typeof playbackSettings>;
