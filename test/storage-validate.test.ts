@@ -18,7 +18,6 @@ import { appOf } from './helpers/storage.js';
 import { ROOT } from './helpers/server.js';
 import { validateStorage, type ValidationReport } from '../src/storage/validate.js';
 import { TargetResolver } from '../src/storage/targets.js';
-import { UploadTracker } from '../src/storage/s3-client.js';
 import { EmbeddedS3 } from '../src/storage/embedded/embedded-s3.js';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/index.js';
 import { createLogger } from '../src/log/logger.js';
@@ -41,7 +40,7 @@ before(async () => {
   creds.good = (await store.credentials.create({ credentials: 'S3RVER:whatever-secret' })).id;
   creds.wrong = (await store.credentials.create({ credentials: 'AKIANOTKNOWN0000:secret' })).id;
   embedded = new EmbeddedS3({ dataDir, port: 0, log: createLogger('silent') });
-  resolver = new TargetResolver({ credentials: store.credentials, embedded, tracker: new UploadTracker() });
+  resolver = new TargetResolver({ credentials: store.credentials, embedded });
 });
 
 after(async () => {

@@ -20,7 +20,7 @@ import type { BusEvents, FileKind, RecordingCompleted } from '../events/types.js
 import type { NewFile, Store } from '../store/types.js';
 import { errorMessage } from '../errors.js';
 import { EmbeddedS3 } from './embedded/embedded-s3.js';
-import { UploadTracker } from './s3-client.js';
+import { PartReader } from './part-reader.js';
 import { TargetResolver } from './targets.js';
 import { UploadWorker } from './upload-worker.js';
 import { RetentionSweeper } from './retention.js';
@@ -73,6 +73,8 @@ export class StorageService implements Lifecycle {
   private readonly worker: UploadWorker;
   private readonly sweeper: RetentionSweeper;
   private readonly stats = new FailureStats();
+  /** Reads and hashes files for uploads in a worker thread. */
+  private readonly reader = new PartReader();
   /** Where uploaded files are, and pre-signed URLs to them (playback). */
   readonly objects: ObjectAccess;
   private readonly removers: Array<() => void> = [];
@@ -81,14 +83,13 @@ export class StorageService implements Lifecycle {
   constructor(private readonly o: StorageServiceOptions) {
     this.log = o.log.child({ module: 'storage' });
     this.embedded = new EmbeddedS3({ dataDir: o.dataDir, port: o.settings.embeddedS3Port, log: o.log });
-    const tracker = new UploadTracker();
-    this.resolver = new TargetResolver({ credentials: o.store.credentials, embedded: this.embedded, tracker, inactivityTimeoutMs: o.settings.inactivityTimeoutSeconds * 1000 });
+    this.resolver = new TargetResolver({ credentials: o.store.credentials, embedded: this.embedded, inactivityTimeoutMs: o.settings.inactivityTimeoutSeconds * 1000 });
     this.worker = new UploadWorker({
       queue: o.store.queue,
       catalog: o.store.catalog,
       apps: o.apps,
       resolver: this.resolver,
-      tracker,
+      reader: this.reader,
       nodeId: o.nodeId,
       dataDir: o.dataDir,
       events: o.events,
@@ -124,6 +125,7 @@ export class StorageService implements Lifecycle {
     await this.worker.stop();
     await this.sweeper.stop();
     this.resolver.close();
+    await this.reader.close();
     await this.embedded.stop();
     await this.o.store.close();
   }
@@ -144,7 +146,7 @@ export class StorageService implements Lifecycle {
       return app ? validateStorage(app, this.resolver) : undefined;
     }
     // Unsaved settings get clients of their own: the app's cached client may be uploading right now.
-    const resolver = new TargetResolver({ credentials: this.o.store.credentials, embedded: this.embedded, tracker: new UploadTracker() });
+    const resolver = new TargetResolver({ credentials: this.o.store.credentials, embedded: this.embedded });
     try {
       return await validateStorage(candidate, resolver);
     } finally {

@@ -12,7 +12,7 @@ import type { S3Settings } from '../config/storage-schema.js';
 import type { CredentialStore } from '../store/types.js';
 import { errorMessage } from '../errors.js';
 import { StorageError, classifyS3Error, type ErrorContext } from './errors.js';
-import { createS3Client, type UploadTracker } from './s3-client.js';
+import { createS3Client } from './s3-client.js';
 import type { EmbeddedEndpoint } from './embedded/embedded-s3.js';
 
 export interface Target {
@@ -41,8 +41,6 @@ export interface TargetResolverOptions {
   credentials?: CredentialStore;
   /** Started on first need, for apps without a bucket. */
   embedded: EmbeddedStore;
-  /** Wired into every client's middlewares. */
-  tracker: UploadTracker;
   /** Milliseconds an S3 request may go without a byte before it is aborted (default 60 s). */
   inactivityTimeoutMs?: number;
 }
@@ -98,7 +96,6 @@ export class TargetResolver {
 
   private async build(app: AppSettings): Promise<Target> {
     const s = app.s3;
-    const tracker = this.options.tracker;
     if (!s.bucket) {
       const ep = await this.options.embedded.ensure();
       return {
@@ -111,9 +108,7 @@ export class TargetResolver {
         prefix: s.prefix || app.name,
         settings: s,
         client: createS3Client(
-          { region: ep.region, endpoint: ep.endpoint, forcePathStyle: true, credentials: { accessKeyId: ep.accessKeyId, secretAccessKey: ep.secretAccessKey }, checksumCalculation: s.checksumCalculation, inactivityTimeoutMs: this.inactivityMs },
-          tracker,
-        ),
+          { region: ep.region, endpoint: ep.endpoint, forcePathStyle: true, credentials: { accessKeyId: ep.accessKeyId, secretAccessKey: ep.secretAccessKey }, checksumCalculation: s.checksumCalculation, inactivityTimeoutMs: this.inactivityMs }),
         credentialSource: 'embedded store',
       };
     }
@@ -127,7 +122,7 @@ export class TargetResolver {
       forcePathStyle: s.forcePathStyle,
       prefix: s.prefix,
       settings: s,
-      client: createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle, credentials: provider, checksumCalculation: s.checksumCalculation, inactivityTimeoutMs: this.inactivityMs }, tracker),
+      client: createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle, credentials: provider, checksumCalculation: s.checksumCalculation, inactivityTimeoutMs: this.inactivityMs }),
       credentialSource: source,
     };
   }

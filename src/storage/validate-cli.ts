@@ -12,7 +12,6 @@ import { createLogger } from '../log/logger.js';
 import { errorMessage } from '../errors.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
 import { EmbeddedS3 } from './embedded/embedded-s3.js';
-import { UploadTracker } from './s3-client.js';
 import { TargetResolver } from './targets.js';
 import { validateStorage, type ValidationReport } from './validate.js';
 
@@ -69,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     // The store holds stored credentials; open it only when they are used.
     if (settings.s3.credentials.source === 'stored') store = openSqliteStore({ dataDir, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY') });
-    const resolver = new TargetResolver({ credentials: store?.credentials, embedded, tracker: new UploadTracker() });
+    const resolver = new TargetResolver({ credentials: store?.credentials, embedded });
     const report = await validateStorage(settings, resolver);
     resolver.close();
     process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));

@@ -16,7 +16,7 @@
  * ways and what could be checked of it is intact; missing permissions are
  * warnings.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -146,11 +146,13 @@ export async function validateStorage(app: AppSettings, resolver: TargetResolver
   const key = renderKey(t.prefix, s.keyTemplates.streams, { app: app.name, streamId: 'validation', recordingId: 'validation', startedAt: new Date().toISOString(), fileName });
   report.key = key;
   const body = Buffer.from(`bucketcast wrote this object at ${new Date().toISOString()} to check that it can store recordings in this bucket. It is safe to delete.\n`);
+  // Content-MD5 as on every upload (object-lock buckets require it; every service checks it).
+  const md5 = createHash('md5').update(body).digest('base64');
   const where = `s3://${t.bucket}/${key}`;
   const params = () => objectParams(t, key, 'text/plain; charset=utf-8', { purpose: 'bucketcast-validation' });
   t0 = Date.now();
   try {
-    await t.client.send(new PutObjectCommand({ ...params(), Body: body }));
+    await t.client.send(new PutObjectCommand({ ...params(), Body: body, ContentMD5: md5 }));
     steps.push({ step: 'write', status: 'ok', message: `wrote the test object ${where} (${body.length} bytes)`, durationMs: Date.now() - t0 });
   } catch (err) {
     const e = classifyS3Error(err, contextOf(t, 'upload', key));
@@ -163,7 +165,7 @@ export async function validateStorage(app: AppSettings, resolver: TargetResolver
   let completed = false;
   await step(steps, 'multipart', t, key, 'upload', async () => {
     uploadId = (await t.client.send(new CreateMultipartUploadCommand(params()))).UploadId;
-    const part = await t.client.send(new UploadPartCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: body }));
+    const part = await t.client.send(new UploadPartCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: body, ContentMD5: md5 }));
     await t.client.send(new CompleteMultipartUploadCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
     completed = true;
     return { status: 'ok', message: 'wrote it again as a multipart upload (create, upload a part, complete)' };

@@ -144,4 +144,17 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
   CREATE INDEX webhook_deliveries_by_app ON webhook_deliveries (app, created_at);
   `,
+  // 3: resumable multipart uploads: the part size of the upload in flight, and each part it completed.
+  `
+  ALTER TABLE recording_files ADD COLUMN multipart_part_size INTEGER;
+  CREATE TABLE upload_parts (
+    file_id INTEGER NOT NULL REFERENCES recording_files (id) ON DELETE CASCADE,
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    PRIMARY KEY (file_id, upload_id, part_number)
+  );
+  `,
 ];
