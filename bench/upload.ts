@@ -158,7 +158,7 @@ async function main(): Promise<void> {
       const s = name === 'radosgw' ? await startRgw() : await startS3rver(work);
       const app = appSettings.parse({ name: 'bench', s3: { bucket: BUCKET, endpoint: s.endpoint, region: s.region, forcePathStyle: true, queueSize, partSizeMiB } });
       Object.assign(process.env, { AWS_ACCESS_KEY_ID: s.keys.accessKeyId, AWS_SECRET_ACCESS_KEY: s.keys.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true' });
-      const resolver = new TargetResolver({ embedded: { ensure: () => Promise.reject(new Error('unused')) } });
+      const resolver = new TargetResolver({ localRoot: path.join(work, 'bucket') });
       const target = await resolver.resolve(app);
       const admin = new S3Client({ endpoint: s.endpoint, region: s.region, forcePathStyle: true, credentials: s.keys });
       try {

@@ -22,7 +22,7 @@ import { partCount, type FileDigest } from './integrity.js';
 import type { UploadResponse } from './confirm.js';
 import type { OpenFile, ReadPart } from './part-reader.js';
 import { completeUpload, createUpload, listParts, opaqueEtags, sendPart } from './multipart.js';
-import type { Target } from './targets.js';
+import type { S3Target } from './targets.js';
 
 /** Where an upload's progress is recorded, so the next attempt can resume it. */
 export interface MultipartJournal {
@@ -37,7 +37,7 @@ export interface MultipartJournal {
 }
 
 export interface MultipartRun {
-  target: Target;
+  target: S3Target;
   key: string;
   file: OpenFile;
   partSize: number;

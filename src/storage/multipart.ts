@@ -24,7 +24,7 @@ import { classifyS3Error } from './errors.js';
 import { normalizeEtag } from './integrity.js';
 import { crc32Base64 } from './confirm.js';
 import type { ReadPart } from './part-reader.js';
-import { contextOf, type Target } from './targets.js';
+import { contextOf, type S3Target } from './targets.js';
 
 /** A part the service holds: number, size and ETag (unquoted, lower-case). */
 export interface ListedPart {
@@ -41,7 +41,7 @@ export interface CompleteAnswer {
 }
 
 /** ETags are not MD5s with SSE-KMS (set here, or the bucket's default as the answer says) and SSE-C. */
-export function opaqueEtags(t: Target, answer: { ServerSideEncryption?: string; SSECustomerAlgorithm?: string }): boolean {
+export function opaqueEtags(t: S3Target, answer: { ServerSideEncryption?: string; SSECustomerAlgorithm?: string }): boolean {
   return t.settings.sse.mode === 'aws:kms' || (answer.ServerSideEncryption ?? '').startsWith('aws:kms') || !!answer.SSECustomerAlgorithm;
 }
 
@@ -70,7 +70,7 @@ function withHeader<C extends { middlewareStack: { add: (...a: never[]) => void 
 }
 
 /** Starts a multipart upload with the object's parameters; returns its UploadId. */
-export async function createUpload(t: Target, params: PutObjectCommandInput, signal?: AbortSignal): Promise<string> {
+export async function createUpload(t: S3Target, params: PutObjectCommandInput, signal?: AbortSignal): Promise<string> {
   try {
     const crc = t.settings.checksumCalculation === 'WHEN_SUPPORTED' ? { ChecksumAlgorithm: 'CRC32' as const } : {};
     const out = await t.client.send(new CreateMultipartUploadCommand({ ...params, ...crc }), { abortSignal: signal });
@@ -82,7 +82,7 @@ export async function createUpload(t: Target, params: PutObjectCommandInput, sig
 }
 
 /** Sends one part; returns the ETag the service answered (unquoted, lower-case). */
-export async function sendPart(t: Target, key: string, uploadId: string, partNumber: number, part: ReadPart, signal?: AbortSignal): Promise<string> {
+export async function sendPart(t: S3Target, key: string, uploadId: string, partNumber: number, part: ReadPart, signal?: AbortSignal): Promise<string> {
   const body = part.data!;
   const crc = t.settings.checksumCalculation === 'WHEN_SUPPORTED' ? { ChecksumCRC32: crc32Base64(part.crc32) } : {};
   const cmd = withHeader(
@@ -104,7 +104,7 @@ export async function sendPart(t: Target, key: string, uploadId: string, partNum
  * it), 'denied' when the credentials may not list parts (write-only) or the
  * service cannot.
  */
-export async function listParts(t: Target, key: string, uploadId: string, signal?: AbortSignal): Promise<ListedPart[] | 'gone' | 'denied'> {
+export async function listParts(t: S3Target, key: string, uploadId: string, signal?: AbortSignal): Promise<ListedPart[] | 'gone' | 'denied'> {
   const parts: ListedPart[] = [];
   let marker: string | undefined;
   try {
@@ -125,7 +125,7 @@ export async function listParts(t: Target, key: string, uploadId: string, signal
 
 /** Completes an upload from its parts in order; 'gone' when the upload no longer exists. */
 export async function completeUpload(
-  t: Target,
+  t: S3Target,
   key: string,
   uploadId: string,
   parts: Array<{ partNumber: number; etag: string; crc32?: number }>,
@@ -154,7 +154,7 @@ export async function completeUpload(
  * aborted) or 'denied' (the credentials may not abort: parts stay until a
  * lifecycle rule removes them); a retryable failure throws.
  */
-export async function abortMultipart(t: Target, ref: { bucket: string; key: string; uploadId: string }, signal?: AbortSignal): Promise<'aborted' | 'gone' | 'denied'> {
+export async function abortMultipart(t: S3Target, ref: { bucket: string; key: string; uploadId: string }, signal?: AbortSignal): Promise<'aborted' | 'gone' | 'denied'> {
   try {
     await t.client.send(new AbortMultipartUploadCommand({ Bucket: ref.bucket, Key: ref.key, UploadId: ref.uploadId }), { abortSignal: signal });
     return 'aborted';
@@ -171,7 +171,7 @@ export async function abortMultipart(t: Target, ref: { bucket: string; key: stri
  * crashed before its UploadId was recorded). Empty when listing is not
  * allowed or not supported: this is a best-effort sweep.
  */
-export async function incompleteUploads(t: Target, key: string): Promise<string[]> {
+export async function incompleteUploads(t: S3Target, key: string): Promise<string[]> {
   try {
     const out = await t.client.send(new ListMultipartUploadsCommand({ Bucket: t.bucket, Prefix: key }));
     return (out.Uploads ?? []).filter((x) => x.Key === key && x.UploadId).map((x) => x.UploadId!);

@@ -27,7 +27,8 @@ import { confirmFromResponse, crc32Base64, type UploadResponse } from './confirm
 import type { PartReader } from './part-reader.js';
 import { uploadMultipart, type MultipartJournal } from './multipart-upload.js';
 import { opaqueEtags } from './multipart.js';
-import { contextOf, type Target } from './targets.js';
+import { contextOf, type S3Target, type Target } from './targets.js';
+import { putLocalObject } from './fs-target.js';
 
 export type { MultipartJournal } from './multipart-upload.js';
 
@@ -68,7 +69,7 @@ export interface VerifiedObject {
 }
 
 /** Request parameters every object of a target carries (also used by storage validation). */
-export function objectParams(t: Target, key: string, contentType: string, metadata: Record<string, string>): PutObjectCommandInput {
+export function objectParams(t: Pick<Target, 'bucket' | 'settings'>, key: string, contentType: string, metadata: Record<string, string>): PutObjectCommandInput {
   const s = t.settings;
   return {
     Bucket: t.bucket,
@@ -85,6 +86,16 @@ export function objectParams(t: Target, key: string, contentType: string, metada
 
 /** Uploads and verifies; throws a classified `StorageError`. */
 export async function uploadObject(u: ObjectUpload): Promise<VerifiedObject> {
+  if (u.target.kind === 'fs') {
+    const d = await putLocalObject(u.target, u.key, u.source, u.reader, u.signal);
+    u.onProgress?.(d.size, d.size);
+    // Written under a temporary name, fsynced, renamed: the size checked after the rename is the filesystem's HEAD.
+    return { size: d.size, sha256: d.sha256, etag: d.md5?.toString('hex') ?? '', verifiedBy: 'head', confirmedBy: 'fsync-rename', parts: 1, partSize: d.size, resumedParts: 0 };
+  }
+  return uploadS3({ ...u, target: u.target });
+}
+
+async function uploadS3(u: ObjectUpload & { target: S3Target }): Promise<VerifiedObject> {
   const { target: t, key } = u;
   const preferred = t.settings.partSizeMiB * MiB;
   if ('data' in u.source) return putWhole(u, u.source.data, digestBuffer(u.source.data, partSizeFor(u.source.data.length, preferred)));
@@ -123,7 +134,7 @@ export async function uploadObject(u: ObjectUpload): Promise<VerifiedObject> {
 }
 
 /** One PutObject of bytes already hashed, then verification. */
-async function putWhole(u: ObjectUpload, body: Buffer, digest: FileDigest): Promise<VerifiedObject> {
+async function putWhole(u: ObjectUpload & { target: S3Target }, body: Buffer, digest: FileDigest): Promise<VerifiedObject> {
   const { target: t, key } = u;
   const result = (r: { etag: string; verifiedBy: 'head' | 'upload-response'; confirmedBy: string }): VerifiedObject => {
     u.onProgress?.(digest.size, digest.size);
@@ -166,7 +177,7 @@ async function putWhole(u: ObjectUpload, body: Buffer, digest: FileDigest): Prom
  * our SHA-256 metadata or the ETag the parts give), else undefined — also
  * when HEAD is denied or fails: the upload then simply goes ahead.
  */
-export async function presentWithContent(t: Target, key: string, d: FileDigest): Promise<string | undefined> {
+export async function presentWithContent(t: S3Target, key: string, d: FileDigest): Promise<string | undefined> {
   try {
     const head = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: key }));
     if (head.ContentLength !== d.size) return undefined;
@@ -179,7 +190,7 @@ export async function presentWithContent(t: Target, key: string, d: FileDigest):
 }
 
 /** Confirms the object: HEAD when allowed, else the upload's own answer. */
-async function verify(t: Target, key: string, d: FileDigest, answer: UploadResponse): Promise<{ verifiedBy: 'head' | 'upload-response'; confirmedBy: string }> {
+async function verify(t: S3Target, key: string, d: FileDigest, answer: UploadResponse): Promise<{ verifiedBy: 'head' | 'upload-response'; confirmedBy: string }> {
   try {
     const head = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: key }));
     if (head.ContentLength !== d.size) {

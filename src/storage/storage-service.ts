@@ -19,7 +19,7 @@ import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents, FileKind, RecordingCompleted } from '../events/types.js';
 import type { NewFile, Store } from '../store/types.js';
 import { errorMessage } from '../errors.js';
-import { EmbeddedS3 } from './embedded/embedded-s3.js';
+import path from 'node:path';
 import { PartReader } from './part-reader.js';
 import { TargetResolver } from './targets.js';
 import { UploadWorker } from './upload-worker.js';
@@ -42,7 +42,7 @@ export interface StorageServiceOptions {
   /** `recording.completed` comes from here; `upload.*` events go here. */
   events: EventBus<BusEvents>;
   settings: StorageSettings;
-  /** The server's data dir: local copies are only ever deleted inside it; the embedded store lives in `.s3/`. */
+  /** The server's data dir: local copies are only ever deleted inside it; the filesystem target writes under `bucket/`. */
   dataDir: string;
   /** This node's stable id (lease owner in the queue). */
   nodeId: string;
@@ -68,7 +68,6 @@ export function kindIsUploaded(kind: FileKind, upload: AppSettings['s3']['upload
 
 export class StorageService implements Lifecycle {
   private readonly log: Logger;
-  private readonly embedded: EmbeddedS3;
   private readonly resolver: TargetResolver;
   private readonly worker: UploadWorker;
   private readonly sweeper: RetentionSweeper;
@@ -80,10 +79,14 @@ export class StorageService implements Lifecycle {
   private readonly removers: Array<() => void> = [];
   private started = false;
 
+  /** The filesystem target's folder: objects of apps without a bucket. */
+  private get localRoot(): string {
+    return path.join(path.resolve(this.o.dataDir), 'bucket');
+  }
+
   constructor(private readonly o: StorageServiceOptions) {
     this.log = o.log.child({ module: 'storage' });
-    this.embedded = new EmbeddedS3({ dataDir: o.dataDir, port: o.settings.embeddedS3Port, log: o.log });
-    this.resolver = new TargetResolver({ credentials: o.store.credentials, embedded: this.embedded, inactivityTimeoutMs: o.settings.inactivityTimeoutSeconds * 1000 });
+    this.resolver = new TargetResolver({ credentials: o.store.credentials, localRoot: this.localRoot, inactivityTimeoutMs: o.settings.inactivityTimeoutSeconds * 1000 });
     this.worker = new UploadWorker({
       queue: o.store.queue,
       catalog: o.store.catalog,
@@ -98,7 +101,7 @@ export class StorageService implements Lifecycle {
       stats: this.stats,
       log: this.log,
     });
-    this.objects = new ObjectAccess({ catalog: o.store.catalog, apps: o.apps, resolver: this.resolver });
+    this.objects = new ObjectAccess({ catalog: o.store.catalog, apps: o.apps, resolver: this.resolver, localRoot: this.localRoot });
     this.sweeper = new RetentionSweeper({ catalog: o.store.catalog, apps: o.apps, dataDir: o.dataDir, log: this.log });
   }
 
@@ -106,7 +109,6 @@ export class StorageService implements Lifecycle {
     const { queue } = this.o.store;
     const released = await queue.releaseOwner(this.o.nodeId);
     const retried = await queue.retryFailed({});
-    if (this.o.apps.list().some((a) => a.s3RecordingEnabled && !a.s3.bucket)) await this.embedded.ensure();
     this.removers.push(this.o.events.on('recording.completed', (r) => this.onRecordingCompleted(r)));
     this.removers.push(this.o.apps.onChange((app, previous) => this.onSettingsChanged(app, previous)));
     this.started = true;
@@ -126,7 +128,6 @@ export class StorageService implements Lifecycle {
     await this.sweeper.stop();
     this.resolver.close();
     await this.reader.close();
-    await this.embedded.stop();
     await this.o.store.close();
   }
 
@@ -146,7 +147,7 @@ export class StorageService implements Lifecycle {
       return app ? validateStorage(app, this.resolver) : undefined;
     }
     // Unsaved settings get clients of their own: the app's cached client may be uploading right now.
-    const resolver = new TargetResolver({ credentials: this.o.store.credentials, embedded: this.embedded });
+    const resolver = new TargetResolver({ credentials: this.o.store.credentials, localRoot: this.localRoot });
     try {
       return await validateStorage(candidate, resolver);
     } finally {
@@ -193,7 +194,6 @@ export class StorageService implements Lifecycle {
     if (before === JSON.stringify([app.s3RecordingEnabled, app.s3])) return;
     this.resolver.invalidate(app.name);
     this.worker.unpause(app.name);
-    if (app.s3RecordingEnabled && !app.s3.bucket) void this.embedded.ensure().catch((err) => this.log.error({ err: errorMessage(err) }, 'embedded s3 store failed to start'));
     void this.o.store.queue.retryFailed({ app: app.name }).then(
       (n) => {
         this.log.info({ app: app.name, requeued: n }, 'storage settings changed; failed uploads queued again');

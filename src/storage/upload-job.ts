@@ -15,7 +15,7 @@ import { renderKey, objectUrl, templateFolderFor } from './keys.js';
 import { uploadObject, type MultipartJournal } from './object-uploader.js';
 import { abortMultipart, incompleteUploads } from './multipart.js';
 import type { PartReader } from './part-reader.js';
-import { contextOf, type Target, type TargetResolver } from './targets.js';
+import { contextOf, type S3Target, type Target, type TargetResolver } from './targets.js';
 import { buildSidecar } from './sidecar.js';
 import { deleteLocalCopy } from './local-files.js';
 
@@ -76,7 +76,8 @@ export async function runUploadJob(
   const t = (state.target = await deps.resolver.resolve(app));
   const key = (state.key = keyFor(t, job));
 
-  const recorded = await cleanUpEarlierAttempts(job, t, key, deps, log);
+  // Only S3 targets have multipart uploads to resume; the filesystem target writes each object whole.
+  const recorded = t.kind === 's3' ? await cleanUpEarlierAttempts(job, t, key, deps, log) : undefined;
 
   let source: { path: string } | { data: Buffer };
   if (file.kind === 'metadata') {
@@ -100,7 +101,7 @@ export async function runUploadJob(
       log.debug({ uploadId, partNumber: part.partNumber, size: part.size }, 'part uploaded');
     },
     discard: async (ref) => {
-      const outcome = await abortMultipart(t, ref).catch(() => 'failed');
+      const outcome = t.kind === 's3' ? await abortMultipart(t, ref).catch(() => 'failed') : 'gone';
       await deps.queue.setMultipart(file.id, null);
       state.uploadId = undefined;
       log.info({ uploadId: ref.uploadId, key: ref.key, outcome }, 'aborted an interrupted multipart upload');
@@ -166,7 +167,7 @@ export async function runUploadJob(
  * incomplete upload listed for the key (an UploadId a crash kept us from
  * recording) is aborted.
  */
-async function cleanUpEarlierAttempts(job: UploadJob, t: Target, key: string, deps: UploadJobDeps, log: Logger): Promise<MultipartJournal['recorded']> {
+async function cleanUpEarlierAttempts(job: UploadJob, t: S3Target, key: string, deps: UploadJobDeps, log: Logger): Promise<MultipartJournal['recorded']> {
   const { file } = job;
   const ref = file.multipart;
   if (file.claims > 1) {
@@ -187,7 +188,7 @@ async function cleanUpEarlierAttempts(job: UploadJob, t: Target, key: string, de
  * failures keep it, to be resumed.
  */
 export async function abortAfterFailure(fileId: number, state: AttemptState, deps: UploadJobDeps, log: Logger, signal?: AbortSignal): Promise<void> {
-  if (!state.uploadId || !state.target || !state.key) return;
+  if (!state.uploadId || state.target?.kind !== 's3' || !state.key) return;
   const ref = { uploadId: state.uploadId, bucket: state.target.bucket, key: state.key };
   try {
     const outcome = await abortMultipart(state.target, ref, signal);
