@@ -1,63 +1,67 @@
 /**
- * `npm run bench:upload`: upload a 1 GiB file to a loopback s3rver with
- * bucketcast's uploader (hash pass + lib-storage multipart with Content-MD5
- * per part + HEAD verification, default settings: 8 MiB parts, 4 in flight)
- * and print its throughput, peak RSS and parts, beside — in the same run, to
- * the same server — the raw read speed of the file and `aws s3 cp` (Debian
- * package `awscli`: `apt-get install -y awscli`; not installed by CI, as
- * benchmarks do not run there).
+ * `npm run bench:upload`: bucketcast's uploader (one read of the file in the
+ * reader thread, hashing while the parts go up, Content-MD5 per part, HEAD
+ * verification; default settings: 8 MiB parts, 4 in flight) beside `aws s3
+ * cp` (Debian package `awscli`; its defaults: 8 MiB parts, 10 at once) in
+ * the same run, to the same server, for each file size and each server:
+ * s3rver (its own process) and Ceph radosgw (test/helpers/radosgw.ts).
+ * Prints MiB/s, the ratio bucketcast ÷ aws, and bucketcast's peak RSS above
+ * idle (this process, sampled every 10 ms; the uploader runs in it).
  *
- *   npm run bench:upload -- [--size-mib 1024] [--runs 1] [--queue-size 4,10] [--part-size-mib 8] [--aws /usr/bin/aws] [--keep]
+ *   npm run bench:upload -- [--sizes-mib 256,2048] [--servers s3rver,radosgw] [--queue-size 4] [--part-size-mib 8] [--runs 1] [--aws /usr/bin/aws]
  *
- * `--queue-size` takes a list: one bucketcast row per value (4 is the default
- * setting; awscli sends 10 parts at once).
- *
- * s3rver runs in its own process; its disk writes and the final concatenation
- * of parts are part of every row's time, so rows compare clients, not servers.
+ * Objects are deleted after each row (radosgw keeps them in memory).
  */
 import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { appSettings } from '../src/config/schema.js';
 import { TargetResolver } from '../src/storage/targets.js';
-import { UploadTracker } from '../src/storage/s3-client.js';
+import { PartReader } from '../src/storage/part-reader.js';
 import { uploadObject } from '../src/storage/object-uploader.js';
-import { MiB, hashFile } from '../src/storage/integrity.js';
+import { MiB } from '../src/storage/integrity.js';
+import { startRadosgw } from '../test/helpers/radosgw.js';
 
 // The AWS SDK's notice about Node versions is not part of the table.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUCKET = 'bench';
 const { values: args } = parseArgs({
   options: {
-    'size-mib': { type: 'string', default: '1024' },
-    runs: { type: 'string', default: '1' },
-    'queue-size': { type: 'string', default: '4,10' },
+    'sizes-mib': { type: 'string', default: '256,2048' },
+    servers: { type: 'string', default: 's3rver,radosgw' },
+    'queue-size': { type: 'string', default: '4' },
     'part-size-mib': { type: 'string', default: '8' },
-    aws: { type: 'string' },
-    keep: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '1' },
+    aws: { type: 'string', default: '/usr/bin/aws' },
   },
 });
-const sizeMiB = Number(args['size-mib']);
-const runs = Number(args.runs);
-const queueSizes = args['queue-size']!.split(',').map(Number);
+const sizes = args['sizes-mib']!.split(',').map(Number);
+const servers = args.servers!.split(',');
+const queueSize = Number(args['queue-size']);
 const partSizeMiB = Number(args['part-size-mib']);
+const runs = Number(args.runs);
 
-interface Row {
-  what: string;
-  seconds: number;
-  peakRssMiB?: number;
-  parts?: string;
-  note?: string;
+interface Server {
+  name: string;
+  endpoint: string;
+  region: string;
+  keys: { accessKeyId: string; secretAccessKey: string };
+  stop(): Promise<void>;
 }
 
 /** A file of random bytes (incompressible), made once and reused. */
-function benchFile(dir: string): string {
+function benchFile(dir: string, sizeMiB: number): string {
   const file = path.join(dir, `random-${sizeMiB}MiB.bin`);
   if (existsSync(file) && statSync(file).size === sizeMiB * MiB) return file;
   const fd = openSync(file, 'w');
@@ -66,23 +70,49 @@ function benchFile(dir: string): string {
   return file;
 }
 
-async function rawRead(file: string): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  let n = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: MiB })) n += (chunk as Buffer).length;
-  if (n !== sizeMiB * MiB) throw new Error('short read');
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+async function startS3rver(work: string): Promise<Server> {
+  const dir = path.join(work, 's3rver');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/upload-s3rver.ts'), dir, BUCKET], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const j = JSON.parse(line) as { port?: number };
+      if (j.port) resolve(j.port);
+    });
+    child.on('exit', () => reject(new Error('s3rver exited')));
+  });
+  return {
+    name: 's3rver',
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    keys: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
-/** Peak RSS of this process while `run` runs, sampled every 20 ms. */
-async function withPeakRss<T>(run: () => Promise<T>): Promise<{ result: T; peak: number; base: number }> {
-  const base = process.memoryUsage.rss();
-  let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+async function startRgw(): Promise<Server> {
+  const rgw = await startRadosgw({ memstoreBytes: 16 * 1024 * MiB });
+  const client = new S3Client({ endpoint: rgw.endpoint, region: rgw.region, forcePathStyle: true, credentials: rgw.admin });
+  await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  client.destroy();
+  return { name: 'radosgw', endpoint: rgw.endpoint, region: rgw.region, keys: rgw.admin, stop: () => rgw.stop() };
+}
+
+/** Peak RSS of this process above its idle RSS (after a GC) while `run` runs. */
+async function withPeakRss<T>(run: () => Promise<T>): Promise<{ result: T; above: number; idle: number }> {
+  gc();
+  const idle = process.memoryUsage.rss();
+  let peak = idle;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
   try {
     const result = await run();
     peak = Math.max(peak, process.memoryUsage.rss());
-    return { result, peak, base };
+    return { result, above: peak - idle, idle };
   } finally {
     clearInterval(timer);
   }
@@ -103,97 +133,67 @@ function watchPeak(child: ChildProcess): () => number {
   return () => peak;
 }
 
-function findAws(): string | undefined {
-  if (args.aws) return args.aws;
-  if (existsSync('/usr/bin/aws')) return '/usr/bin/aws';
-  return undefined;
+async function awsCp(s: Server, file: string, key: string): Promise<{ seconds: number; peak: number }> {
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: s.keys.accessKeyId, AWS_SECRET_ACCESS_KEY: s.keys.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true', AWS_DEFAULT_REGION: s.region };
+  const t0 = process.hrtime.bigint();
+  const child = spawn(args.aws!, ['s3', 'cp', '--only-show-errors', '--endpoint-url', s.endpoint, file, `s3://${BUCKET}/${key}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const peakOf = watchPeak(child);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`aws s3 cp failed (${code}): ${stderr}`);
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, peak: peakOf() };
 }
 
 async function main(): Promise<void> {
+  if (!existsSync(args.aws!)) throw new Error(`${args.aws} not found: apt-get install -y awscli, or pass --aws`);
   const work = path.join(os.tmpdir(), 'bucketcast-bench-upload');
   mkdirSync(work, { recursive: true });
-  process.stderr.write(`preparing a ${sizeMiB} MiB file in ${work} …\n`);
-  const file = benchFile(work);
-  const s3dir = path.join(work, 's3rver');
-  rmSync(s3dir, { recursive: true, force: true });
-  mkdirSync(s3dir);
-  const s3 = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/upload-s3rver.ts'), s3dir, BUCKET], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const partsByKey = new Map<string, number>();
-  const port = await new Promise<number>((resolve, reject) => {
-    const rl = createInterface({ input: s3.stdout! });
-    rl.on('line', (line) => {
-      const j = JSON.parse(line) as { port?: number; part?: number; key?: string };
-      if (j.port) resolve(j.port);
-      if (j.key) partsByKey.set(j.key, (partsByKey.get(j.key) ?? 0) + 1);
-    });
-    s3.on('exit', () => reject(new Error('s3rver exited')));
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_EC2_METADATA_DISABLED: 'true', AWS_DEFAULT_REGION: 'us-east-1' };
-  Object.assign(process.env, env);
-  const rows: Row[] = [];
+  const files = new Map(sizes.map((mib) => [mib, benchFile(work, mib)]));
+  const reader = new PartReader();
+  const lines: string[] = [];
   try {
-    for (let r = 0; r < runs; r++) {
-      const readS = await rawRead(file);
-      rows.push({ what: 'raw read of the file (page cache warm)', seconds: readS });
-      const hashT0 = process.hrtime.bigint();
-      await hashFile(file, partSizeMiB * MiB);
-      rows.push({ what: 'bucketcast hash pass alone (SHA-256 + MD5 per part)', seconds: Number(process.hrtime.bigint() - hashT0) / 1e9 });
-
-      for (const queueSize of queueSizes) {
-        const app = appSettings.parse({ name: 'bench', s3: { bucket: BUCKET, endpoint, forcePathStyle: true, queueSize, partSizeMiB } });
-        const resolver = new TargetResolver({ embedded: { ensure: () => Promise.reject(new Error('unused')) }, tracker: new UploadTracker() });
-        const target = await resolver.resolve(app);
-        const key = `bucketcast-${r}-q${queueSize}.bin`;
-        const t0 = process.hrtime.bigint();
-        const { result, peak, base } = await withPeakRss(() => uploadObject({ target, key, contentType: 'application/octet-stream', source: { path: file }, tracker: new UploadTracker() }));
-        const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    for (const name of servers) {
+      process.stderr.write(`starting ${name} …\n`);
+      const s = name === 'radosgw' ? await startRgw() : await startS3rver(work);
+      const app = appSettings.parse({ name: 'bench', s3: { bucket: BUCKET, endpoint: s.endpoint, region: s.region, forcePathStyle: true, queueSize, partSizeMiB } });
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID: s.keys.accessKeyId, AWS_SECRET_ACCESS_KEY: s.keys.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true' });
+      const resolver = new TargetResolver({ localRoot: path.join(work, 'bucket') });
+      const target = await resolver.resolve(app);
+      const admin = new S3Client({ endpoint: s.endpoint, region: s.region, forcePathStyle: true, credentials: s.keys });
+      try {
+        for (const [mib, file] of files) {
+          for (let r = 0; r < runs; r++) {
+            process.stderr.write(`${name}: ${mib} MiB, run ${r + 1} …\n`);
+            const key = `bucketcast-${mib}-${r}.bin`;
+            const t0 = process.hrtime.bigint();
+            const { result, above, idle } = await withPeakRss(() => uploadObject({ target, key, contentType: 'application/octet-stream', source: { path: file }, reader }));
+            const ours = Number(process.hrtime.bigint() - t0) / 1e9;
+            await admin.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+            const awsKey = `awscli-${mib}-${r}.bin`;
+            const theirs = await awsCp(s, file, awsKey);
+            await admin.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: awsKey }));
+            const row = `| ${name} | ${mib} | ${(mib / ours).toFixed(1)} | ${(mib / theirs.seconds).toFixed(1)} | **${(theirs.seconds / ours).toFixed(2)}×** | ${(above / MiB).toFixed(0)} (idle ${(idle / MiB).toFixed(0)}) | ${(theirs.peak / MiB).toFixed(0)} | ${result.parts} × ${result.partSize / MiB} MiB, ${queueSize} in flight; ${result.confirmedBy} |`;
+            lines.push(row);
+            process.stderr.write(`${row}\n`);
+          }
+        }
+      } finally {
+        admin.destroy();
         resolver.close();
-        rows.push({
-          what: `bucketcast (hash + multipart + HEAD), queueSize ${queueSize}${queueSize === 4 ? ' (default)' : ''}`,
-          seconds: s,
-          peakRssMiB: peak / MiB,
-          parts: `${partsByKey.get(key) ?? result.parts} × ${result.partSize / MiB} MiB, ${queueSize} at once`,
-          note: `RSS before ${(base / MiB).toFixed(0)} MiB; verified by ${result.verifiedBy}`,
-        });
+        await s.stop();
       }
-
-      const aws = findAws();
-      if (!aws) {
-        rows.push({ what: 'aws s3 cp', seconds: NaN, note: 'not installed: apt-get install -y awscli' });
-        continue;
-      }
-      const awsKey = `awscli-${r}.bin`;
-      const t1 = process.hrtime.bigint();
-      const child = spawn(aws, ['s3', 'cp', '--only-show-errors', '--endpoint-url', endpoint, file, `s3://${BUCKET}/${awsKey}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr!.on('data', (d) => (stderr += d));
-      const peakOf = watchPeak(child);
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-      const awsS = Number(process.hrtime.bigint() - t1) / 1e9;
-      if (code !== 0) throw new Error(`aws s3 cp failed (${code}): ${stderr}`);
-      const version = await new Promise<string>((resolve) => {
-        const v = spawn(aws, ['--version']);
-        let out = '';
-        v.stdout.on('data', (d) => (out += d));
-        v.on('exit', () => resolve(out.trim().split(' ')[0]));
-      });
-      rows.push({ what: `aws s3 cp (${version})`, seconds: awsS, peakRssMiB: peakOf() / MiB, parts: `${partsByKey.get(awsKey) ?? '?'} (its default: 8 MiB, 10 at once)` });
     }
   } finally {
-    s3.kill('SIGTERM');
-    if (!args.keep) rmSync(s3dir, { recursive: true, force: true });
+    await reader.close();
   }
-
-  const fmt = (n: number | undefined, d = 1) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(d));
-  const lines = [
-    `upload of ${sizeMiB} MiB of random bytes to s3rver on 127.0.0.1 (${os.cpus().length} cores, ${os.cpus()[0].model}, node ${process.version})`,
+  const head = [
+    `upload of random bytes (${os.cpus().length} cores, ${os.cpus()[0].model}, node ${process.version}); ratio = bucketcast MiB/s ÷ aws s3 cp MiB/s in the same run`,
     '',
-    '| what | seconds | MiB/s | peak RSS (MiB) | parts | note |',
-    '|---|---:|---:|---:|---|---|',
-    ...rows.map((r) => `| ${r.what} | ${fmt(r.seconds, 2)} | ${fmt(sizeMiB / r.seconds)} | ${fmt(r.peakRssMiB, 0)} | ${r.parts ?? ''} | ${r.note ?? ''} |`),
+    '| server | MiB | bucketcast MiB/s | aws s3 cp MiB/s | ratio | bucketcast peak RSS above idle (MiB) | aws peak RSS (MiB) | bucketcast parts |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${[...head, ...lines].join('\n')}\n`);
 }
 
 await main();

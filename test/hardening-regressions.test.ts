@@ -20,7 +20,7 @@ import { StreamRegistry } from '../src/ingest/stream-registry.js';
 import { BasicPublishAuthorizer } from '../src/ingest/publish-authorizer.js';
 import { RtmpServer } from '../src/ingest/rtmp/rtmp-server.js';
 import { planOffer } from '../src/ingest/whip/offer.js';
-import { createS3Client, UploadTracker } from '../src/storage/s3-client.js';
+import { createS3Client } from '../src/storage/s3-client.js';
 import { finalizeRecording } from '../src/recording/finalizer.js';
 import { RecordingManager } from '../src/recording/recording-manager.js';
 import { EventBus } from '../src/events/event-bus.js';
@@ -148,7 +148,6 @@ test('s3 client: a server that goes silent fails the request by the inactivity t
   const port = (silent.address() as net.AddressInfo).port;
   const client = createS3Client(
     { region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, checksumCalculation: 'WHEN_REQUIRED', inactivityTimeoutMs: 1000 },
-    new UploadTracker(),
   );
   const t0 = Date.now();
   try {

@@ -20,7 +20,7 @@ const partEtags = new Map(d.partMd5s.map((m, i) => [i + 1, hex(m)] as const));
 const answer = (r: Partial<UploadResponse>): UploadResponse => ({ etag: '', partEtags: new Map(), opaqueEtags: false, ...r });
 
 test('a single PUT is confirmed by its MD5 ETag; another MD5 is a mismatch', () => {
-  assert.deepEqual(confirmFromResponse(single, answer({ etag: hex(single.md5) })), { result: 'confirmed', by: 'etag' });
+  assert.deepEqual(confirmFromResponse(single, answer({ etag: hex(single.md5!) })), { result: 'confirmed', by: 'etag' });
   const bad = confirmFromResponse(single, answer({ etag: 'f'.repeat(32) }));
   assert.equal(bad.result, 'mismatch');
   assert.match((bad as { reason: string }).reason, /is not the file's MD5/);
@@ -56,7 +56,7 @@ test('a returned checksum: full-object CRC32 compared, composite one counts part
   assert.equal(crc32Base64(crc32(data)), Buffer.from(crc32(data).toString(16).padStart(8, '0'), 'hex').toString('base64'));
   assert.deepEqual(confirmFromResponse(single, answer({ etag: '', checksumCrc32: crc32Base64(single.crc32) })), { result: 'confirmed', by: 'checksum' });
   assert.deepEqual(confirmFromResponse(d, answer({ checksumCrc32: crc32Base64(d.crc32) })), { result: 'confirmed', by: 'checksum' }, 'a FULL_OBJECT multipart checksum');
-  assert.equal(confirmFromResponse(single, answer({ etag: hex(single.md5), checksumCrc32: 'AAAAAA==' })).result, 'mismatch', 'a wrong checksum wins over a right ETag');
+  assert.equal(confirmFromResponse(single, answer({ etag: hex(single.md5!), checksumCrc32: 'AAAAAA==' })).result, 'mismatch', 'a wrong checksum wins over a right ETag');
   assert.equal(confirmFromResponse(d, answer({ checksumCrc32: 'AAAAAA==-2', etag: expectedEtag(d) })).result, 'mismatch');
   assert.deepEqual(confirmFromResponse(d, answer({ checksumCrc32: 'AAAAAA==-3', etag: expectedEtag(d) })), { result: 'confirmed', by: 'etag' }, 'composite: the ETag decides');
   assert.deepEqual(confirmFromResponse(d, answer({ checksumCrc32: 'AAAAAA==-3', opaqueEtags: true })), { result: 'confirmed', by: 'content-md5' });

@@ -1,12 +1,14 @@
 /**
  * Issue 3, restarts of the real server:
  * - SIGTERM during a multipart upload: the server stops within its shutdown
- *   timeout, aborts the multipart upload it was sending and gives the file
- *   back to the queue (not a failure); the next start uploads it once.
+ *   timeout and gives the file back to the queue (not a failure), keeping the
+ *   multipart upload and its acknowledged parts; the next start resumes it
+ *   (issue 12) and completes the object once.
  * - A wrong setting in the config file: the upload fails and the files stay;
  *   restarted with the setting corrected, the server uploads them.
  */
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +19,9 @@ import { push } from './helpers/media.js';
 import { credentialEnv, s3SettingsFor, startS3Target } from './helpers/s3.js';
 import { plantBigRecording, sha256File } from './helpers/big-recording.js';
 
-test('SIGTERM during an upload: a clean stop, no parts left, the upload done once after the restart', async () => {
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+test('SIGTERM during an upload: a clean stop, the upload resumed after the restart and done once, no parts left', async () => {
   const s3 = await startS3Target();
   await s3.createBucket('term');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-term-'));
@@ -33,18 +37,28 @@ test('SIGTERM during an upload: a clean stop, no parts left, the upload done onc
     assert.equal(exit.code, 0, 'clean exit');
     assert.ok(Date.now() - t0 < 10_000, 'within the shutdown timeout');
     assert.ok(first.logs.some((l) => l.msg === 'upload interrupted by shutdown; it starts again at next start'));
-    assert.ok(first.logs.some((l) => l.msg === 'aborted the failed multipart upload' && l.outcome === 'aborted'), 'the parts sent so far were aborted');
+    assert.ok(!first.logs.some((l) => l.msg === 'aborted the failed multipart upload'), 'the parts sent so far are kept');
     assert.ok(!first.logs.some((l) => l.msg === 'upload failed, will retry' || l.msg?.startsWith('upload failed;')), 'a shutdown is not a failure');
-    assert.deepEqual(s3.pendingUploadDirs('term'), [], 'no parts left behind');
+    const uploadId = String(first.logs.find((l) => l.msg === 'multipart upload started')!.uploadId);
+    const ackedParts = new Set(first.logs.filter((l) => l.msg === 'part uploaded').map((l) => Number(l.partNumber)));
+    const acked = ackedParts.size;
+    assert.ok(acked > 0, 'parts were acknowledged before the stop');
+    assert.deepEqual(s3.pendingUploadDirs('term'), [uploadId], 'the upload is left to be resumed');
     const localSum = await sha256File(paths.final);
 
     second = await startServer(options);
+    const resumed = await second.waitForLog((l) => l.msg === 'resuming a multipart upload', 60_000, 'resuming');
+    assert.equal(resumed.uploadId, uploadId);
+    assert.ok(Number(resumed.recordedParts) >= acked, `${resumed.recordedParts} parts recorded, ${acked} acknowledged`);
     const done = await second.waitForLog((l) => l.msg === 'upload completed' && l.kind === 'mp4', 180_000, 'upload completed after the restart');
     assert.equal(done.sha256, localSum);
+    assert.ok(Number(done.resumedParts) >= acked, `${done.resumedParts} parts not sent again`);
+    const sentAgain = s3.requests.filter((r) => r.uploadId === uploadId && r.partNumber !== undefined && r.at > Date.parse(String(resumed.time)) && ackedParts.has(r.partNumber));
+    assert.deepEqual(sentAgain.map((r) => r.partNumber), [], 'no acknowledged part was sent again');
     await second.waitForLog((l) => l.msg === 'recording uploaded', 60_000, 'recording uploaded');
     const key = `streams/${manifest.name}.mp4`;
     assert.equal(s3.writes('term').get(key), 1, 'completed once');
-    assert.equal((await s3.headObject('term', key)).metadata.sha256, localSum);
+    assert.equal(sha256(await s3.getObject('term', key)), localSum, 'the object is intact');
     assert.deepEqual(s3.pendingUploadDirs('term'), []);
     assert.ok(!existsSync(paths.final));
   } finally {

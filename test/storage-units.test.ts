@@ -16,7 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { MiB, MAX_PARTS, MIN_PART_SIZE, digestBuffer, expectedEtag, hashFile, partCount, partSizeFor } from '../src/storage/integrity.js';
+import { MiB, MAX_PARTS, MIN_PART_SIZE, digestBuffer, expectedEtag, partCount, partSizeFor, type FileDigest } from '../src/storage/integrity.js';
+import { PartReader } from '../src/storage/part-reader.js';
 import { objectUrl, renderKey } from '../src/storage/keys.js';
 import { classifyS3Error, type ErrorContext } from '../src/storage/errors.js';
 import { backoffMs } from '../src/queue/backoff.js';
@@ -33,35 +34,67 @@ test('part sizes keep a file under 10,000 parts, every part but the last at leas
     assert.ok(part >= MIN_PART_SIZE);
   }
   assert.throws(() => partSizeFor(60 * 1024 * 1024 * MiB, 8 * MiB), /larger than S3 accepts/);
-  // lib-storage sends a file of exactly one part size in a single PUT.
+  // A file of exactly one part size goes in a single PUT.
   assert.equal(partCount(5 * MiB, 5 * MiB), 1);
   assert.equal(partCount(5 * MiB + 1, 5 * MiB), 2);
   assert.equal(partCount(0, 5 * MiB), 1);
 });
 
-test('file hashes match buffer hashes, and the multipart ETag is predicted as S3 computes it', async () => {
+/** A file's digest as the uploader builds it: every part read and hashed in the reader thread, in order. */
+async function readerDigest(reader: PartReader, file: string, partSize: number): Promise<FileDigest & { sha256s: string[]; lengths: number[] }> {
+  const f = await reader.open(file);
+  const n = partCount(f.size, partSize);
+  const partMd5s: Buffer[] = [];
+  const sha256s: string[] = [];
+  const lengths: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const len = i === n - 1 ? f.size - i * partSize : partSize;
+    const p = await f.part(i * partSize, len, true);
+    partMd5s.push(Buffer.from(p.md5, 'base64'));
+    sha256s.push(p.sha256!);
+    lengths.push(p.data!.length);
+  }
+  const w = await f.finish();
+  return { size: w.size, sha256: w.sha256, crc32: w.crc32, partSize, partMd5s, ...(n === 1 && { md5: partMd5s[0] }), sha256s, lengths };
+}
+
+test('the reader thread hashes as buffers hash (one read), and the multipart ETag is predicted as S3 computes it', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bc-hash-'));
+  const reader = new PartReader();
   try {
     const data = randomBytes(11 * MiB + 123);
     const file = path.join(dir, 'f');
     writeFileSync(file, data);
-    const d = await hashFile(file, 5 * MiB);
-    assert.deepEqual(d, digestBuffer(data, 5 * MiB));
+    const { sha256s, lengths, ...d } = await readerDigest(reader, file, 5 * MiB);
+    const { md5: _whole, ...fromBuffer } = digestBuffer(data, 5 * MiB);
+    assert.deepEqual(d, fromBuffer);
+    assert.deepEqual(lengths, [5 * MiB, 5 * MiB, MiB + 123]);
+    assert.equal(sha256s[2], createHash('sha256').update(data.subarray(10 * MiB)).digest('hex'), 'each part\'s SHA-256 signs its request');
     assert.equal(d.sha256, createHash('sha256').update(data).digest('hex'));
-    assert.equal(d.partMd5s.length, 3);
     const md5 = (b: Buffer) => createHash('md5').update(b).digest();
     const parts = [data.subarray(0, 5 * MiB), data.subarray(5 * MiB, 10 * MiB), data.subarray(10 * MiB)].map(md5);
     assert.deepEqual(d.partMd5s, parts);
     assert.equal(expectedEtag(d), `${md5(Buffer.concat(parts)).toString('hex')}-3`);
-    assert.deepEqual(d.md5, md5(data), 'the whole file\'s MD5 too');
     assert.equal(d.crc32, crc32(data));
     const exact = digestBuffer(data.subarray(0, 5 * MiB), 5 * MiB);
     assert.equal(expectedEtag(exact), md5(data.subarray(0, 5 * MiB)).toString('hex'), 'one part: the plain MD5');
     writeFileSync(file, data.subarray(0, 5 * MiB));
-    assert.deepEqual(await hashFile(file, 5 * MiB), exact, 'a file of exactly one part is one PUT');
+    const { sha256s: _s, lengths: _l, ...one } = await readerDigest(reader, file, 5 * MiB);
+    assert.deepEqual(one, exact, 'a file of exactly one part is one PUT');
     writeFileSync(file, '');
-    assert.equal(expectedEtag(await hashFile(file, 5 * MiB)), 'd41d8cd98f00b204e9800998ecf8427e');
+    assert.equal(expectedEtag(await readerDigest(reader, file, 5 * MiB)), 'd41d8cd98f00b204e9800998ecf8427e');
+    // Out of order, a vanished file, a file that shrank: clear errors, and the reader goes on working.
+    const f = await reader.open(file);
+    await assert.rejects(f.part(5, 1, true), (e: { code?: string }) => e.code === 'EORDER');
+    f.drop();
+    await assert.rejects(reader.open(path.join(dir, 'gone')), (e: { code?: string }) => e.code === 'ENOENT');
+    writeFileSync(file, data.subarray(0, 100));
+    const short = await reader.open(file);
+    await assert.rejects(short.part(0, 200, true), (e: { code?: string }) => e.code === 'ESHORT');
+    short.drop();
+    assert.equal((await readerDigest(reader, file, 5 * MiB)).size, 100);
   } finally {
+    await reader.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,8 +3,8 @@
  * the previews and poster, and the metadata sidecar in the bucket under the
  * expected keys, byte-identical to what was recorded, each written once;
  * nothing of the recording is left on local disk in primary mode, all of it
- * is kept in dual mode. And the embedded default: with no bucket configured
- * the server uploads to its own loopback store under the data dir.
+ * is kept in dual mode. And the embedded default (issue 12): with no bucket
+ * configured recordings become plain files under `<dataDir>/bucket/`.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,6 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSy
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startServer, type TestServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
 import { push, ffprobe, topLevelBoxes, decodesCleanly } from './helpers/media.js';
@@ -96,7 +95,8 @@ test('a push lands in the bucket byte for byte: primary mode deletes the local c
           assert.equal(body.length, o.size, o.name);
           assert.equal(sha256(body), o.sha256, `${o.name} checksum`);
           const head = await s3.headObject(BUCKET, o.key);
-          assert.equal(head.metadata.sha256, o.sha256, 'x-amz-meta-sha256');
+          // One PUT carries its SHA-256; a multipart object (over one 8 MiB part) gets it in the catalog and the sidecar only.
+          assert.equal(head.metadata.sha256, o.size > (app === 'dual' ? 8 : 5) * 1024 * 1024 ? undefined : o.sha256, `x-amz-meta-sha256 of ${o.name}`);
           assert.equal(head.contentType, o.contentType);
           const local = path.join(server.dataDir, app, o.kind === 'preview' || o.kind === 'poster' ? 'previews' : 'streams', o.name);
           if (app === 'dual') assert.ok(readFileSync(local).equals(body), `${o.name} byte-identical to the local copy`);
@@ -143,27 +143,43 @@ test('a push lands in the bucket byte for byte: primary mode deletes the local c
   }
 });
 
-test('with no bucket configured, recordings go to the embedded store under the data dir', async () => {
+/** Every file under `dir`, relative, except those under `skip`. */
+function filesUnder(dir: string, skip: string[]): string[] {
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Array<{ name: string; parentPath?: string; path?: string; isFile(): boolean }>)
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath ?? e.path ?? dir, e.name)))
+    .filter((f) => !skip.some((s) => f === s || f.startsWith(`${s}/`)));
+}
+
+test('with no bucket configured, recordings become plain files under <dataDir>/bucket/ (the local store); nothing else of them stays', async () => {
   const src = await fixture({ seconds: 4 });
   const server = await startServer({ config: { applications: [{ name: 'live' }] }, env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } });
   try {
-    const started = await server.waitForLog((l) => l.msg === 'embedded s3 store started (no bucket configured)', 5_000, 'embedded store');
-    assert.match(String(started.endpoint), /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.equal(started.directory, path.join(server.dataDir, '.s3'));
     assert.equal((await push(server.rtmpUrl('live', 'newcomer'), src).done).code, 0);
     const done = await server.waitForLog((l) => l.msg === 'recording uploaded', 60_000, 'recording uploaded');
     const name = String((await server.waitForLog((l) => l.msg === 'recording completed')).name);
     assert.equal(done.key, `live/streams/${name}.json`);
-    const client = new S3Client({ endpoint: String(started.endpoint), region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    const listed = ((await client.send(new ListObjectsV2Command({ Bucket: 'bucketcast', Prefix: 'live/' }))).Contents ?? []).map((o) => o.Key!);
-    assert.ok(listed.includes(`live/streams/${name}.mp4`));
-    assert.ok(listed.includes(`live/streams/${name}.m3u8`));
-    assert.ok(listed.includes(`live/previews/${name}.jpg`));
-    const got = await client.send(new GetObjectCommand({ Bucket: 'bucketcast', Key: `live/streams/${name}.mp4` }));
-    assert.equal(got.ContentType, 'video/mp4');
-    assert.ok(!existsSync(path.join(server.dataDir, 'live', 'streams', `${name}.mp4`)), 'primary mode by default');
-    assert.ok(existsSync(path.join(server.dataDir, '.s3', 'bucketcast')), 'the bucket lives under <dataDir>/.s3');
-    client.destroy();
+    assert.equal(done.bucket, 'local');
+    const root = path.join(server.dataDir, 'bucket');
+    const mp4 = path.join(root, 'live', 'streams', `${name}.mp4`);
+    for (const f of [mp4, path.join(root, 'live', 'streams', `${name}.m3u8`), path.join(root, 'live', 'previews', `${name}.jpg`), path.join(root, 'live', 'streams', `${name}.json`)]) assert.ok(existsSync(f), `${f} is a plain file`);
+    const probe = await ffprobe(mp4);
+    assert.ok(probe.streams.some((st) => st.codec_type === 'video'), 'ffprobe reads the MP4 under bucket/');
+    assert.ok(await decodesCleanly(mp4), 'it decodes without an error');
+    const sidecar = JSON.parse(readFileSync(path.join(root, 'live', 'streams', `${name}.json`), 'utf8')) as Sidecar;
+    const sum = createHash('sha256').update(readFileSync(mp4)).digest('hex');
+    assert.equal(sidecar.objects.find((o) => o.kind === 'mp4')!.sha256, sum, 'the SHA-256 taken while storing it');
+    // Primary mode: of the recording, only the objects under bucket/ (and catalog rows) remain; no temporary file either.
+    assert.deepEqual(filesUnder(server.dataDir, ['bucket']).filter((f) => f.includes(name)), [], 'no work copy left');
+    assert.deepEqual(filesUnder(root, []).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+    const db = new Database(path.join(server.dataDir, 'bucketcast.db'), { readonly: true });
+    try {
+      const rows = db.prepare(`SELECT bucket, object_key AS key, state FROM recording_files WHERE name LIKE ?`).all(`${name}%`) as Array<{ bucket: string; key: string; state: string }>;
+      assert.ok(rows.length >= 4 && rows.every((r) => r.state === 'uploaded' && r.bucket === 'local' && r.key.startsWith('live/')), JSON.stringify(rows));
+    } finally {
+      db.close();
+    }
+    assert.ok(!server.logs.some((l) => /s3rver|embedded s3/i.test(String(l.msg))), 'no S3 server is started');
   } finally {
     await server.stop();
     server.cleanup();

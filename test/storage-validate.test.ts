@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { credentialEnv, s3SettingsFor, startS3Target, type S3TestTarget } from './helpers/s3.js';
@@ -18,17 +18,13 @@ import { appOf } from './helpers/storage.js';
 import { ROOT } from './helpers/server.js';
 import { validateStorage, type ValidationReport } from '../src/storage/validate.js';
 import { TargetResolver } from '../src/storage/targets.js';
-import { UploadTracker } from '../src/storage/s3-client.js';
-import { EmbeddedS3 } from '../src/storage/embedded/embedded-s3.js';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/index.js';
-import { createLogger } from '../src/log/logger.js';
 import type { AppSettings } from '../src/config/schema.js';
 
 let s3: S3TestTarget;
 let store: SqliteStore;
 let dataDir: string;
 let resolver: TargetResolver;
-let embedded: EmbeddedS3;
 const creds: Record<string, string> = {};
 
 before(async () => {
@@ -40,13 +36,11 @@ before(async () => {
   store = openSqliteStore({ dataDir });
   creds.good = (await store.credentials.create({ credentials: 'S3RVER:whatever-secret' })).id;
   creds.wrong = (await store.credentials.create({ credentials: 'AKIANOTKNOWN0000:secret' })).id;
-  embedded = new EmbeddedS3({ dataDir, port: 0, log: createLogger('silent') });
-  resolver = new TargetResolver({ credentials: store.credentials, embedded, tracker: new UploadTracker() });
+  resolver = new TargetResolver({ credentials: store.credentials, localRoot: path.join(dataDir, 'bucket') });
 });
 
 after(async () => {
   resolver.close();
-  await embedded.stop();
   await store.close();
   rmSync(dataDir, { recursive: true, force: true });
   await s3.cleanup();
@@ -102,11 +96,27 @@ test('each bad setting is named', async () => {
   assert.equal(s3.requests.length, before, 'no request was sent');
 });
 
-test('the embedded store validates when no bucket is set', async () => {
+test('the local store (no bucket set) validates: a test file written under bucket/, read back and removed; an unusable folder fails clearly', async () => {
   const r = await validateStorage(appOf({ name: 'newcomer' }), resolver);
   assert.equal(r.ok, true, statuses(r));
   assert.equal(r.target.embedded, true);
+  assert.equal(r.target.bucket, 'local');
   assert.match(r.key!, /^newcomer\/streams\//);
+  assert.ok(existsSync(path.join(dataDir, 'bucket', 'newcomer', 'streams')), 'written under <dataDir>/bucket/');
+  assert.deepEqual(readdirSync(path.join(dataDir, 'bucket', 'newcomer', 'streams')), [], 'the test file (and no temporary file) is left');
+  // A file where the folder should be: the write fails with a message, nothing else is tried.
+  const blocked = path.join(dataDir, 'not-a-folder');
+  writeFileSync(blocked, 'x');
+  const bad = new TargetResolver({ localRoot: blocked });
+  try {
+    const b = await validateStorage(appOf({ name: 'newcomer' }), bad);
+    assert.equal(b.ok, false);
+    const write = b.steps.find((x) => x.step === 'write')!;
+    assert.equal(write.status, 'failed');
+    assert.match(write.message, /could not write the test file/);
+  } finally {
+    bad.close();
+  }
 });
 
 /** Runs the CLI without blocking this process (s3rver answers from it). */

@@ -78,8 +78,9 @@ export function confirmFromResponse(d: FileDigest, r: UploadResponse): Confirmat
     }
   } else if (MD5_HEX.test(r.etag) && !r.opaqueEtags) {
     // A single PUT's MD5, or a service that gives a multipart object its whole MD5.
-    if (r.etag === d.md5.toString('hex')) return { result: 'confirmed', by: 'etag' };
-    if (parts === 1) return mismatch(`the ETag ${r.etag} is not the file's MD5 (${d.md5.toString('hex')})`);
+    const md5 = (d.md5 ?? (parts === 1 ? d.partMd5s[0] : undefined))?.toString('hex');
+    if (r.etag === md5) return { result: 'confirmed', by: 'etag' };
+    if (parts === 1) return mismatch(`the ETag ${r.etag} is not the file's MD5 (${md5})`);
   }
 
   // 3. Each part's ETag (Ceph radosgw 16 answers Complete with an empty ETag).

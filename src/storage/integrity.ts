@@ -1,15 +1,15 @@
 /**
  * Part sizes and the checksums an upload is verified with.
  *
- * Before an upload the file is read once to compute its SHA-256 (stored as
- * the object's `x-amz-meta-sha256` and in the catalog) and the MD5 of each
- * part. Every part is then sent with that part's `Content-MD5`, which every
+ * While a file goes up it is read once (part-reader.ts): its SHA-256 (in the
+ * catalog, the event and the sidecar; also the `x-amz-meta-sha256` of an
+ * object sent in one PUT, whose hash is known before it is sent) and the MD5
+ * of each part. Every part is sent with that part's `Content-MD5`, which every
  * S3 implementation checks (the bytes S3 received are the bytes we hashed),
  * and the object's ETag can be predicted: the MD5 of a single PUT, or
  * `md5(md5(part 1) … md5(part N))-N` for a multipart upload.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { crc32 } from 'node:zlib';
 
 export const MiB = 1024 * 1024;
@@ -35,11 +35,7 @@ export function partSizeFor(fileSize: number, preferredBytes: number): number {
   return part;
 }
 
-/**
- * Number of parts lib-storage cuts a file into: a file no larger than one
- * part goes in a single PUT (lib-storage yields a part only once it holds
- * more than `partSize` bytes).
- */
+/** Number of parts of a file: a file no larger than one part goes in a single PUT. */
 export function partCount(fileSize: number, partSize: number): number {
   return fileSize <= partSize ? 1 : Math.ceil(fileSize / partSize);
 }
@@ -50,8 +46,8 @@ export interface FileDigest {
   /** MD5 of each part, in order (one entry, the whole file's, for a single PUT). */
   partMd5s: Buffer[];
   partSize: number;
-  /** MD5 of the whole file (some S3-compatible services give it as a multipart object's ETag). */
-  md5: Buffer;
+  /** MD5 of the whole file, when known: a single PUT's (some S3-compatible services give it as a multipart object's ETag too). */
+  md5?: Buffer;
   /** CRC32 of the whole file (compared with a full-object checksum the service returns). */
   crc32: number;
 }
@@ -62,38 +58,6 @@ export function digestBuffer(data: Buffer, partSize: number): FileDigest {
   const n = partCount(data.length, partSize);
   for (let i = 0; i < n; i++) partMd5s.push(md5(data.subarray(i * partSize, n === 1 ? data.length : (i + 1) * partSize)));
   return { size: data.length, sha256: createHash('sha256').update(data).digest('hex'), partMd5s, partSize, md5: md5(data), crc32: crc32(data) };
-}
-
-/** Streams a file once (constant memory) and returns its digest for `partSize` parts. */
-export async function hashFile(file: string, partSize: number, signal?: AbortSignal): Promise<FileDigest> {
-  const sha = createHash('sha256');
-  const whole = createHash('md5');
-  let crc = 0;
-  const partMd5s: Buffer[] = [];
-  let part = createHash('md5');
-  let inPart = 0;
-  let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: MiB, signal }) as AsyncIterable<Buffer>) {
-    sha.update(chunk);
-    whole.update(chunk);
-    crc = crc32(chunk, crc);
-    size += chunk.length;
-    let off = 0;
-    while (off < chunk.length) {
-      const take = Math.min(partSize - inPart, chunk.length - off);
-      part.update(chunk.subarray(off, off + take));
-      inPart += take;
-      off += take;
-      if (inPart === partSize) {
-        partMd5s.push(part.digest());
-        part = createHash('md5');
-        inPart = 0;
-      }
-    }
-  }
-  // The last, shorter part; or the only one of an empty file.
-  if (inPart > 0 || partMd5s.length === 0) partMd5s.push(part.digest());
-  return { size, sha256: sha.digest('hex'), partMd5s, partSize, md5: whole.digest(), crc32: crc };
 }
 
 /** The ETag S3 gives an object with this digest: the MD5 of a single PUT, else `md5(part md5s)-N`. */

@@ -1,8 +1,9 @@
 /**
  * Read access to uploaded objects, for playback: where the catalog says a
  * served file name was uploaded (its real key, whatever the key template), and
- * pre-signed URLs for the app's bucket. Implements what the forwarding module
- * declares it needs (`ObjectLocator`, `ObjectSigner`) without importing it.
+ * pre-signed URLs for the app's bucket, and the file of an object stored by the
+ * filesystem target. Implements what the forwarding module declares it needs
+ * (`ObjectLocator`, `ObjectSigner`, `LocalObjectResolver`) without importing it.
  */
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -10,7 +11,8 @@ import type { AppLookup } from '../apps/app-registry.js';
 import type { FileKind } from '../events/types.js';
 import type { RecordingCatalog } from '../store/types.js';
 import { AppError } from '../errors.js';
-import type { TargetResolver } from './targets.js';
+import { LOCAL_BUCKET, type TargetResolver } from './targets.js';
+import { objectPath } from './fs-target.js';
 
 const PREVIEW_KINDS: ReadonlySet<FileKind> = new Set(['preview', 'poster']);
 
@@ -19,6 +21,8 @@ export interface ObjectAccessOptions {
   apps: AppLookup;
   /** Builds the app's S3 client (cached per app). */
   resolver: TargetResolver;
+  /** Root of the filesystem target (`<dataDir>/bucket`). */
+  localRoot: string;
 }
 
 export class ObjectAccess {
@@ -39,8 +43,23 @@ export class ObjectAccess {
     if (!app) throw new AppError('app_not_found', `no application "${r.app}"`, 404);
     if (!app.s3RecordingEnabled && !app.s3.bucket) throw new AppError('no_bucket', `application "${r.app}" has no bucket configured`, 404);
     const target = await this.o.resolver.resolve(app);
+    if (target.kind === 'fs' || r.bucket === LOCAL_BUCKET) throw new AppError('local_object', `"${r.key}" is a file of the local store, served from disk, not from a bucket`, 404);
     const input = { Bucket: r.bucket ?? target.bucket, Key: r.key };
     const command = r.method === 'HEAD' ? new HeadObjectCommand(input) : new GetObjectCommand(input);
     return getSignedUrl(target.client, command, { expiresIn: r.expiresSeconds });
+  }
+
+  /**
+   * The absolute path of an object stored by the filesystem target (catalog
+   * bucket `local`), else undefined: a bucket object, or a key that would
+   * leave the store's folder.
+   */
+  localPath(app: string, bucket: string, key: string): string | undefined {
+    if (bucket !== LOCAL_BUCKET || !this.o.apps.get(app)) return undefined;
+    try {
+      return objectPath(this.o.localRoot, key);
+    } catch {
+      return undefined;
+    }
   }
 }

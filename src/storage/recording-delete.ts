@@ -12,7 +12,8 @@ import type { RecordingCatalog } from '../store/types.js';
 import { AppError } from '../errors.js';
 import { classifyS3Error } from './errors.js';
 import { deleteLocalCopy } from './local-files.js';
-import { contextOf, type TargetResolver } from './targets.js';
+import { LOCAL_BUCKET, contextOf, type TargetResolver } from './targets.js';
+import { deleteLocalObject } from './fs-target.js';
 
 export interface RecordingDeletion {
   recordingId: string;
@@ -54,9 +55,13 @@ export async function deleteRecording(deps: RecordingDeleteDeps, recordingId: st
     for (const f of objects) {
       try {
         // The object's own bucket: the app's bucket may have changed since the upload.
-        await t.client.send(new DeleteObjectCommand({ Bucket: f.bucket, Key: f.key }));
+        if (t.kind === 'fs' || f.bucket === LOCAL_BUCKET) {
+          if (t.kind === 'fs' && f.bucket === LOCAL_BUCKET) await deleteLocalObject(t, f.key!);
+          else throw new AppError('bucket_changed', `"${f.key}" is in "${f.bucket}", which is not the app's current storage; delete with keepObjects=true to leave it`, 409);
+        } else await t.client.send(new DeleteObjectCommand({ Bucket: f.bucket, Key: f.key }));
         objectsDeleted++;
       } catch (err) {
+        if (err instanceof AppError && err.code === 'bucket_changed') throw err;
         const e = classifyS3Error(err, { ...contextOf(t, 'delete', f.key), bucket: f.bucket! });
         log.warn({ code: e.code, err: e.message, key: f.key, deletedBefore: objectsDeleted }, 'deleting a recording: the bucket refused');
         if (e.code === 'access_denied') {

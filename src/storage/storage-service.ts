@@ -19,8 +19,8 @@ import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents, FileKind, RecordingCompleted } from '../events/types.js';
 import type { NewFile, Store } from '../store/types.js';
 import { errorMessage } from '../errors.js';
-import { EmbeddedS3 } from './embedded/embedded-s3.js';
-import { UploadTracker } from './s3-client.js';
+import path from 'node:path';
+import { PartReader } from './part-reader.js';
 import { TargetResolver } from './targets.js';
 import { UploadWorker } from './upload-worker.js';
 import { RetentionSweeper } from './retention.js';
@@ -42,7 +42,7 @@ export interface StorageServiceOptions {
   /** `recording.completed` comes from here; `upload.*` events go here. */
   events: EventBus<BusEvents>;
   settings: StorageSettings;
-  /** The server's data dir: local copies are only ever deleted inside it; the embedded store lives in `.s3/`. */
+  /** The server's data dir: local copies are only ever deleted inside it; the filesystem target writes under `bucket/`. */
   dataDir: string;
   /** This node's stable id (lease owner in the queue). */
   nodeId: string;
@@ -68,27 +68,31 @@ export function kindIsUploaded(kind: FileKind, upload: AppSettings['s3']['upload
 
 export class StorageService implements Lifecycle {
   private readonly log: Logger;
-  private readonly embedded: EmbeddedS3;
   private readonly resolver: TargetResolver;
   private readonly worker: UploadWorker;
   private readonly sweeper: RetentionSweeper;
   private readonly stats = new FailureStats();
+  /** Reads and hashes files for uploads in a worker thread. */
+  private readonly reader = new PartReader();
   /** Where uploaded files are, and pre-signed URLs to them (playback). */
   readonly objects: ObjectAccess;
   private readonly removers: Array<() => void> = [];
   private started = false;
 
+  /** The filesystem target's folder: objects of apps without a bucket. */
+  private get localRoot(): string {
+    return path.join(path.resolve(this.o.dataDir), 'bucket');
+  }
+
   constructor(private readonly o: StorageServiceOptions) {
     this.log = o.log.child({ module: 'storage' });
-    this.embedded = new EmbeddedS3({ dataDir: o.dataDir, port: o.settings.embeddedS3Port, log: o.log });
-    const tracker = new UploadTracker();
-    this.resolver = new TargetResolver({ credentials: o.store.credentials, embedded: this.embedded, tracker, inactivityTimeoutMs: o.settings.inactivityTimeoutSeconds * 1000 });
+    this.resolver = new TargetResolver({ credentials: o.store.credentials, localRoot: this.localRoot, inactivityTimeoutMs: o.settings.inactivityTimeoutSeconds * 1000 });
     this.worker = new UploadWorker({
       queue: o.store.queue,
       catalog: o.store.catalog,
       apps: o.apps,
       resolver: this.resolver,
-      tracker,
+      reader: this.reader,
       nodeId: o.nodeId,
       dataDir: o.dataDir,
       events: o.events,
@@ -97,7 +101,7 @@ export class StorageService implements Lifecycle {
       stats: this.stats,
       log: this.log,
     });
-    this.objects = new ObjectAccess({ catalog: o.store.catalog, apps: o.apps, resolver: this.resolver });
+    this.objects = new ObjectAccess({ catalog: o.store.catalog, apps: o.apps, resolver: this.resolver, localRoot: this.localRoot });
     this.sweeper = new RetentionSweeper({ catalog: o.store.catalog, apps: o.apps, dataDir: o.dataDir, log: this.log });
   }
 
@@ -105,7 +109,6 @@ export class StorageService implements Lifecycle {
     const { queue } = this.o.store;
     const released = await queue.releaseOwner(this.o.nodeId);
     const retried = await queue.retryFailed({});
-    if (this.o.apps.list().some((a) => a.s3RecordingEnabled && !a.s3.bucket)) await this.embedded.ensure();
     this.removers.push(this.o.events.on('recording.completed', (r) => this.onRecordingCompleted(r)));
     this.removers.push(this.o.apps.onChange((app, previous) => this.onSettingsChanged(app, previous)));
     this.started = true;
@@ -124,7 +127,7 @@ export class StorageService implements Lifecycle {
     await this.worker.stop();
     await this.sweeper.stop();
     this.resolver.close();
-    await this.embedded.stop();
+    await this.reader.close();
     await this.o.store.close();
   }
 
@@ -144,7 +147,7 @@ export class StorageService implements Lifecycle {
       return app ? validateStorage(app, this.resolver) : undefined;
     }
     // Unsaved settings get clients of their own: the app's cached client may be uploading right now.
-    const resolver = new TargetResolver({ credentials: this.o.store.credentials, embedded: this.embedded, tracker: new UploadTracker() });
+    const resolver = new TargetResolver({ credentials: this.o.store.credentials, localRoot: this.localRoot });
     try {
       return await validateStorage(candidate, resolver);
     } finally {
@@ -191,7 +194,6 @@ export class StorageService implements Lifecycle {
     if (before === JSON.stringify([app.s3RecordingEnabled, app.s3])) return;
     this.resolver.invalidate(app.name);
     this.worker.unpause(app.name);
-    if (app.s3RecordingEnabled && !app.s3.bucket) void this.embedded.ensure().catch((err) => this.log.error({ err: errorMessage(err) }, 'embedded s3 store failed to start'));
     void this.o.store.queue.retryFailed({ app: app.name }).then(
       (n) => {
         this.log.info({ app: app.name, requeued: n }, 'storage settings changed; failed uploads queued again');

@@ -1,8 +1,9 @@
 /**
- * Where an app's files go: its bucket, region, endpoint, key prefix and a
- * ready S3 client, from the app's current settings. Clients are cached per
- * app and rebuilt when the settings change. An app without a bucket uses the
- * embedded store, under a prefix named after the app.
+ * Where an app's files go, from its current settings: an S3 target (bucket,
+ * region, endpoint, key prefix and a ready client, cached per app and rebuilt
+ * when the settings change), or — for an app without a bucket — the
+ * embedded filesystem target: plain files under `<dataDir>/bucket/`, the
+ * app's name as key prefix, the stable bucket name `local` in the catalog.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
@@ -12,12 +13,15 @@ import type { S3Settings } from '../config/storage-schema.js';
 import type { CredentialStore } from '../store/types.js';
 import { errorMessage } from '../errors.js';
 import { StorageError, classifyS3Error, type ErrorContext } from './errors.js';
-import { createS3Client, type UploadTracker } from './s3-client.js';
-import type { EmbeddedEndpoint } from './embedded/embedded-s3.js';
+import { createS3Client } from './s3-client.js';
 
-export interface Target {
+/** The bucket name the catalog records for objects of the filesystem target. */
+export const LOCAL_BUCKET = 'local';
+
+/** What every target has. */
+interface TargetBase {
   app: string;
-  /** True for the embedded loopback store. */
+  /** True for the embedded filesystem target. */
   embedded: boolean;
   bucket: string;
   region: string;
@@ -26,23 +30,29 @@ export interface Target {
   /** Leading key prefix ('' for none). */
   prefix: string;
   settings: S3Settings;
-  client: S3Client;
   /** Where the credentials come from, for reports (never the secret). */
   credentialSource: string;
 }
 
-/** The embedded store, as the resolver needs it. */
-export interface EmbeddedStore {
-  ensure(): Promise<EmbeddedEndpoint>;
+/** An S3 bucket. */
+export interface S3Target extends TargetBase {
+  kind: 's3';
+  client: S3Client;
 }
+
+/** Plain files: the object `key` is the file `<root>/<key>`. */
+export interface FsTarget extends TargetBase {
+  kind: 'fs';
+  root: string;
+}
+
+export type Target = S3Target | FsTarget;
 
 export interface TargetResolverOptions {
   /** Stored credentials (`s3.credentials.source: "stored"`); absent in tools that do not open the store. */
   credentials?: CredentialStore;
-  /** Started on first need, for apps without a bucket. */
-  embedded: EmbeddedStore;
-  /** Wired into every client's middlewares. */
-  tracker: UploadTracker;
+  /** Root of the filesystem target, for apps without a bucket (`<dataDir>/bucket`). */
+  localRoot: string;
   /** Milliseconds an S3 request may go without a byte before it is aborted (default 60 s). */
   inactivityTimeoutMs?: number;
 }
@@ -61,6 +71,10 @@ export function contextOf(t: Target, operation: string, key?: string): ErrorCont
   };
 }
 
+function destroy(t: Target): void {
+  if (t.kind === 's3') t.client.destroy();
+}
+
 export class TargetResolver {
   private readonly cache = new Map<string, { fingerprint: string; target: Promise<Target> }>();
 
@@ -75,7 +89,7 @@ export class TargetResolver {
     const fingerprint = JSON.stringify(app.s3);
     const hit = this.cache.get(app.name);
     if (hit && hit.fingerprint === fingerprint) return hit.target;
-    hit?.target.then((t) => t.client.destroy()).catch(() => undefined);
+    hit?.target.then(destroy).catch(() => undefined);
     const target = this.build(app);
     this.cache.set(app.name, { fingerprint, target });
     target.catch(() => {
@@ -88,7 +102,7 @@ export class TargetResolver {
   invalidate(appName: string): void {
     const hit = this.cache.get(appName);
     this.cache.delete(appName);
-    hit?.target.then((t) => t.client.destroy()).catch(() => undefined);
+    hit?.target.then(destroy).catch(() => undefined);
   }
 
   /** Closes every client. */
@@ -98,27 +112,23 @@ export class TargetResolver {
 
   private async build(app: AppSettings): Promise<Target> {
     const s = app.s3;
-    const tracker = this.options.tracker;
     if (!s.bucket) {
-      const ep = await this.options.embedded.ensure();
       return {
+        kind: 'fs',
         app: app.name,
         embedded: true,
-        bucket: ep.bucket,
-        region: ep.region,
-        endpoint: ep.endpoint,
+        bucket: LOCAL_BUCKET,
+        region: 'local',
         forcePathStyle: true,
         prefix: s.prefix || app.name,
         settings: s,
-        client: createS3Client(
-          { region: ep.region, endpoint: ep.endpoint, forcePathStyle: true, credentials: { accessKeyId: ep.accessKeyId, secretAccessKey: ep.secretAccessKey }, checksumCalculation: s.checksumCalculation, inactivityTimeoutMs: this.inactivityMs },
-          tracker,
-        ),
-        credentialSource: 'embedded store',
+        root: this.options.localRoot,
+        credentialSource: 'local filesystem',
       };
     }
     const { provider, source } = this.credentialsFor(s);
     return {
+      kind: 's3',
       app: app.name,
       embedded: false,
       bucket: s.bucket,
@@ -127,7 +137,7 @@ export class TargetResolver {
       forcePathStyle: s.forcePathStyle,
       prefix: s.prefix,
       settings: s,
-      client: createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle, credentials: provider, checksumCalculation: s.checksumCalculation, inactivityTimeoutMs: this.inactivityMs }, tracker),
+      client: createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle, credentials: provider, checksumCalculation: s.checksumCalculation, inactivityTimeoutMs: this.inactivityMs }),
       credentialSource: source,
     };
   }

@@ -1,7 +1,7 @@
 /**
- * One attempt at one leased file: clean up what an earlier attempt left
- * (recorded or listed multipart uploads), upload and verify, record the
- * result durably, then — in primary mode — delete the local copy. The order
+ * One attempt at one leased file: resume the multipart upload an earlier
+ * attempt recorded (abort ones it left unrecorded), upload and verify, record
+ * the result durably, then — in primary mode — delete the local copy. The order
  * matters: the local copy goes only after the catalog says "uploaded", so a
  * crash in between leaves a file the retention sweep deletes, never a lost one.
  */
@@ -12,9 +12,10 @@ import type { UploadCompleted } from '../events/types.js';
 import { contentTypeFor } from '../http/content-types.js';
 import { StorageError, classifyS3Error } from './errors.js';
 import { renderKey, objectUrl, templateFolderFor } from './keys.js';
-import { abortMultipart, incompleteUploads, uploadObject } from './object-uploader.js';
-import type { UploadTracker } from './s3-client.js';
-import { contextOf, type Target, type TargetResolver } from './targets.js';
+import { uploadObject, type MultipartJournal } from './object-uploader.js';
+import { abortMultipart, incompleteUploads } from './multipart.js';
+import type { PartReader } from './part-reader.js';
+import { contextOf, type S3Target, type Target, type TargetResolver } from './targets.js';
 import { buildSidecar } from './sidecar.js';
 import { deleteLocalCopy } from './local-files.js';
 
@@ -27,8 +28,8 @@ export interface UploadJobDeps {
   apps: AppLookup;
   /** App settings → bucket, keys and S3 client. */
   resolver: TargetResolver;
-  /** Hands part MD5s and UploadIds between the uploader and the client middlewares. */
-  tracker: UploadTracker;
+  /** Reads and hashes files off the event loop. */
+  reader: PartReader;
   /** This node's lease owner id. */
   nodeId: string;
   /** Local copies are only deleted inside it. */
@@ -39,7 +40,7 @@ export interface UploadJobDeps {
 export interface AttemptState {
   target?: Target;
   key?: string;
-  /** A multipart upload this attempt started and did not finish. */
+  /** The multipart upload this attempt works on (started or resumed), until it completes. */
   uploadId?: string;
 }
 
@@ -75,7 +76,8 @@ export async function runUploadJob(
   const t = (state.target = await deps.resolver.resolve(app));
   const key = (state.key = keyFor(t, job));
 
-  await cleanUpEarlierAttempts(job, t, key, deps, log);
+  // Only S3 targets have multipart uploads to resume; the filesystem target writes each object whole.
+  const recorded = t.kind === 's3' ? await cleanUpEarlierAttempts(job, t, key, deps, log) : undefined;
 
   let source: { path: string } | { data: Buffer };
   if (file.kind === 'metadata') {
@@ -87,6 +89,29 @@ export async function runUploadJob(
     throw new StorageError('local_file_missing', `no local path is known for ${file.name}`, 'permanent');
   }
 
+  const journal: MultipartJournal = {
+    recorded,
+    started: async (ref) => {
+      state.uploadId = ref.uploadId;
+      await deps.queue.setMultipart(file.id, ref);
+      log.info({ uploadId: ref.uploadId, bucket: ref.bucket, key: ref.key, partSize: ref.partSize }, 'multipart upload started');
+    },
+    partDone: async (uploadId, part) => {
+      await deps.queue.addPart(file.id, uploadId, part);
+      log.debug({ uploadId, partNumber: part.partNumber, size: part.size }, 'part uploaded');
+    },
+    discard: async (ref) => {
+      const outcome = t.kind === 's3' ? await abortMultipart(t, ref).catch(() => 'failed') : 'gone';
+      await deps.queue.setMultipart(file.id, null);
+      state.uploadId = undefined;
+      log.info({ uploadId: ref.uploadId, key: ref.key, outcome }, 'aborted an interrupted multipart upload');
+    },
+  };
+  if (recorded) {
+    state.uploadId = recorded.ref.uploadId;
+    log.info({ uploadId: recorded.ref.uploadId, recordedParts: recorded.parts.length }, 'resuming a multipart upload');
+  }
+
   log.info({ bucket: t.bucket, key, attempt: file.attempts + 1, embedded: t.embedded }, 'upload started');
   const done = await uploadObject({
     target: t,
@@ -94,16 +119,12 @@ export async function runUploadJob(
     contentType: contentTypeOf(t, file),
     source,
     metadata: { 'recording-id': file.recordingId },
-    tracker: deps.tracker,
+    reader: deps.reader,
+    journal,
     signal: opts.signal,
     // Claimed before: an earlier attempt may have completed the object just before a crash.
     skipIfPresent: file.claims > 1,
     onProgress: opts.onProgress,
-    onMultipartCreated: async (uploadId) => {
-      state.uploadId = uploadId;
-      await deps.queue.setMultipart(file.id, { uploadId, bucket: t.bucket, key });
-      log.info({ uploadId, bucket: t.bucket, key }, 'multipart upload started');
-    },
   });
   const url = objectUrl(t, key);
   await deps.queue.complete(file.id, deps.nodeId, { bucket: t.bucket, key, url, size: done.size, sha256: done.sha256, etag: done.etag, verifiedBy: done.verifiedBy });
@@ -120,7 +141,7 @@ export async function runUploadJob(
     }
   }
   log.info(
-    { bucket: t.bucket, key, size: done.size, sha256: done.sha256, etag: done.etag, parts: done.parts, partSize: done.partSize, verifiedBy: done.verifiedBy, confirmedBy: done.confirmedBy, localDeleted },
+    { bucket: t.bucket, key, size: done.size, sha256: done.sha256, etag: done.etag, parts: done.parts, partSize: done.partSize, resumedParts: done.resumedParts, verifiedBy: done.verifiedBy, confirmedBy: done.confirmedBy, localDeleted },
     'upload completed',
   );
   return {
@@ -141,29 +162,33 @@ export async function runUploadJob(
 }
 
 /**
- * Aborts multipart uploads an earlier attempt of this file left: the one
- * recorded in the catalog, and — when the file was claimed before — any
- * listed for its key (an UploadId a crash kept us from recording).
+ * What an earlier attempt of this file left: its recorded multipart upload is
+ * handed back to be resumed (with the parts recorded for it); any other
+ * incomplete upload listed for the key (an UploadId a crash kept us from
+ * recording) is aborted.
  */
-async function cleanUpEarlierAttempts(job: UploadJob, t: Target, key: string, deps: UploadJobDeps, log: Logger): Promise<void> {
+async function cleanUpEarlierAttempts(job: UploadJob, t: S3Target, key: string, deps: UploadJobDeps, log: Logger): Promise<MultipartJournal['recorded']> {
   const { file } = job;
-  const refs = file.multipart ? [file.multipart] : [];
+  const ref = file.multipart;
   if (file.claims > 1) {
     for (const uploadId of await incompleteUploads(t, key)) {
-      if (!refs.some((r) => r.uploadId === uploadId)) refs.push({ uploadId, bucket: t.bucket, key });
+      if (ref?.uploadId === uploadId) continue;
+      const outcome = await abortMultipart(t, { uploadId, bucket: t.bucket, key });
+      if (outcome === 'denied') log.warn({ uploadId, key }, 'aborting an interrupted multipart upload was denied; its parts stay until a lifecycle rule removes them');
+      else log.info({ uploadId, key, outcome }, 'aborted an interrupted multipart upload');
     }
   }
-  for (const ref of refs) {
-    const outcome = await abortMultipart(t, ref);
-    if (outcome === 'denied') log.warn({ uploadId: ref.uploadId, key: ref.key }, 'aborting an interrupted multipart upload was denied; its parts stay until a lifecycle rule removes them');
-    else log.info({ uploadId: ref.uploadId, key: ref.key, outcome }, 'aborted an interrupted multipart upload');
-  }
-  if (file.multipart) await deps.queue.setMultipart(file.id, null);
+  if (!ref) return undefined;
+  return { ref, parts: await deps.queue.parts(file.id, ref.uploadId) };
 }
 
-/** After a failed attempt: abort the multipart upload it started (best effort; a failure keeps it recorded for the next attempt). */
+/**
+ * After a permanent failure: abort the multipart upload (it cannot finish;
+ * best effort, a failure keeps it recorded for the next attempt). Retryable
+ * failures keep it, to be resumed.
+ */
 export async function abortAfterFailure(fileId: number, state: AttemptState, deps: UploadJobDeps, log: Logger, signal?: AbortSignal): Promise<void> {
-  if (!state.uploadId || !state.target || !state.key) return;
+  if (!state.uploadId || state.target?.kind !== 's3' || !state.key) return;
   const ref = { uploadId: state.uploadId, bucket: state.target.bucket, key: state.key };
   try {
     const outcome = await abortMultipart(state.target, ref, signal);

@@ -129,8 +129,9 @@ export class UploadWorker {
       if (file.kind === 'metadata') log.info({ bucket: completed.bucket, key: completed.key }, 'recording uploaded');
     } catch (err) {
       const e = classifyS3Error(err, state.target ? contextOf(state.target, 'upload', state.key) : { operation: 'upload', bucket: '(unresolved)', region: '(unresolved)' });
-      // Bounded: against a stalled server the abort would hang too, and hold up the retry; the next attempt aborts it.
-      await abortAfterFailure(file.id, state, this.o, log, AbortSignal.timeout(this.pump.stopping ? 2000 : ABORT_TIMEOUT_MS));
+      // A retryable failure (outage, shutdown, lost lease) keeps the multipart upload: the next attempt resumes it.
+      // A permanent one aborts it, bounded: against a stalled server the abort would hang too; the next attempt aborts it.
+      if (e.failureClass === 'permanent' && !ac.signal.aborted) await abortAfterFailure(file.id, state, this.o, log, AbortSignal.timeout(ABORT_TIMEOUT_MS));
       if (this.pump.stopping && ac.signal.aborted) {
         await this.o.queue.release(file.id, this.o.nodeId);
         log.info('upload interrupted by shutdown; it starts again at next start');

@@ -8,11 +8,8 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, readSecretEnv } from '../config/load.js';
-import { createLogger } from '../log/logger.js';
 import { errorMessage } from '../errors.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
-import { EmbeddedS3 } from './embedded/embedded-s3.js';
-import { UploadTracker } from './s3-client.js';
 import { TargetResolver } from './targets.js';
 import { validateStorage, type ValidationReport } from './validate.js';
 
@@ -21,7 +18,7 @@ const USAGE = 'usage: npm run storage:validate -- --app <name> [--json]\n';
 /** The report as a person reads it. */
 export function formatReport(r: ValidationReport): string {
   const t = r.target;
-  const where = t.embedded ? `the embedded store (${t.endpoint ?? 'loopback'}, bucket "${t.bucket}")` : `bucket "${t.bucket}" in ${t.region}${t.endpoint ? ` at ${t.endpoint}` : ''}`;
+  const where = t.embedded ? 'the local store (plain files under the data dir\'s bucket/ folder)' : `bucket "${t.bucket}" in ${t.region}${t.endpoint ? ` at ${t.endpoint}` : ''}`;
   const mark = { ok: '  ok     ', failed: '  FAILED ', denied: '  denied ', skipped: '  -      ' } as const;
   const lines = [`Storage check for app "${r.app}": ${where}${t.prefix ? `, prefix "${t.prefix}"` : ''}`];
   for (const s of r.steps) lines.push(`${mark[s.status]}${s.step.padEnd(16)} ${s.message}`);
@@ -63,13 +60,11 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const dataDir = path.resolve(config.server.dataDir);
-  const log = createLogger('silent');
-  const embedded = new EmbeddedS3({ dataDir, port: 0, log });
   let store: SqliteStore | undefined;
   try {
     // The store holds stored credentials; open it only when they are used.
     if (settings.s3.credentials.source === 'stored') store = openSqliteStore({ dataDir, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY') });
-    const resolver = new TargetResolver({ credentials: store?.credentials, embedded, tracker: new UploadTracker() });
+    const resolver = new TargetResolver({ credentials: store?.credentials, localRoot: path.join(dataDir, 'bucket') });
     const report = await validateStorage(settings, resolver);
     resolver.close();
     process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
@@ -78,7 +73,6 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`bucketcast: storage check failed to run: ${errorMessage(err)}\n`);
     return 2;
   } finally {
-    await embedded.stop();
     await store?.close();
   }
 }

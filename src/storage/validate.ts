@@ -16,7 +16,7 @@
  * ways and what could be checked of it is intact; missing permissions are
  * warnings.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -35,8 +35,11 @@ import { accessKeyIdHint } from '../store/key-hint.js';
 import { classifyS3Error, type StorageError } from './errors.js';
 import { renderKey } from './keys.js';
 import { objectParams } from './object-uploader.js';
+import { deleteLocalObject, objectPath, putLocalObject } from './fs-target.js';
+import { PartReader } from './part-reader.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { PERMISSIONS, permissionCheck, type PermissionCheck, type PermissionName } from './permissions.js';
-import { contextOf, type Target, type TargetResolver } from './targets.js';
+import { contextOf, type FsTarget, type S3Target, type Target, type TargetResolver } from './targets.js';
 
 export type { PermissionCheck, PermissionName } from './permissions.js';
 
@@ -84,7 +87,7 @@ export async function validateStorage(app: AppSettings, resolver: TargetResolver
   const report: ValidationReport = {
     ok: false,
     app: app.name,
-    target: { bucket: s.bucket ?? '(embedded store)', region: s.region, endpoint: s.endpoint, prefix: s.prefix, embedded: !s.bucket },
+    target: { bucket: s.bucket ?? '(local store)', region: s.region, endpoint: s.endpoint, prefix: s.prefix, embedded: !s.bucket },
     steps,
     permissions: [],
     warnings: [],
@@ -124,7 +127,7 @@ export async function validateStorage(app: AppSettings, resolver: TargetResolver
     steps.push({ step: 'bucket name', status: 'failed', code: 'bad_bucket_name', message: `bucket name "${s.bucket}" ${problem}`, durationMs: 0 });
     return finish('the bucket name is not usable; nothing was sent');
   }
-  steps.push({ step: 'bucket name', status: 'ok', message: s.bucket ? `"${s.bucket}" is a usable bucket name` : 'no bucket set: the embedded store is used', durationMs: 0 });
+  steps.push({ step: 'bucket name', status: 'ok', message: s.bucket ? `"${s.bucket}" is a usable bucket name` : 'no bucket set: recordings go to the local store (plain files under the data dir\'s bucket/ folder)', durationMs: 0 });
 
   // 2. Credentials.
   let t: Target;
@@ -132,6 +135,10 @@ export async function validateStorage(app: AppSettings, resolver: TargetResolver
   try {
     t = await resolver.resolve(app);
     report.target = { bucket: t.bucket, region: t.region, endpoint: t.endpoint, prefix: t.prefix, embedded: t.embedded, credentials: t.credentialSource };
+    if (t.kind === 'fs') {
+      steps.push({ step: 'credentials', status: 'ok', message: 'the local store needs none', durationMs: 0 });
+      return finish(await validateLocal(t, app, steps, report));
+    }
     const id = await t.client.config.credentials();
     steps.push({ step: 'credentials', status: 'ok', message: `found credentials (${t.credentialSource}, access key ${accessKeyIdHint(id.accessKeyId)})`, durationMs: Date.now() - t0 });
   } catch (err) {
@@ -146,11 +153,13 @@ export async function validateStorage(app: AppSettings, resolver: TargetResolver
   const key = renderKey(t.prefix, s.keyTemplates.streams, { app: app.name, streamId: 'validation', recordingId: 'validation', startedAt: new Date().toISOString(), fileName });
   report.key = key;
   const body = Buffer.from(`bucketcast wrote this object at ${new Date().toISOString()} to check that it can store recordings in this bucket. It is safe to delete.\n`);
+  // Content-MD5 as on every upload (object-lock buckets require it; every service checks it).
+  const md5 = createHash('md5').update(body).digest('base64');
   const where = `s3://${t.bucket}/${key}`;
   const params = () => objectParams(t, key, 'text/plain; charset=utf-8', { purpose: 'bucketcast-validation' });
   t0 = Date.now();
   try {
-    await t.client.send(new PutObjectCommand({ ...params(), Body: body }));
+    await t.client.send(new PutObjectCommand({ ...params(), Body: body, ContentMD5: md5 }));
     steps.push({ step: 'write', status: 'ok', message: `wrote the test object ${where} (${body.length} bytes)`, durationMs: Date.now() - t0 });
   } catch (err) {
     const e = classifyS3Error(err, contextOf(t, 'upload', key));
@@ -163,7 +172,7 @@ export async function validateStorage(app: AppSettings, resolver: TargetResolver
   let completed = false;
   await step(steps, 'multipart', t, key, 'upload', async () => {
     uploadId = (await t.client.send(new CreateMultipartUploadCommand(params()))).UploadId;
-    const part = await t.client.send(new UploadPartCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: body }));
+    const part = await t.client.send(new UploadPartCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: body, ContentMD5: md5 }));
     await t.client.send(new CompleteMultipartUploadCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
     completed = true;
     return { status: 'ok', message: 'wrote it again as a multipart upload (create, upload a part, complete)' };
@@ -228,4 +237,52 @@ async function step(
     else if (e.code === 'access_denied') steps.push({ step: name, status: 'denied', code: e.code, message: `${name} was denied (no ${PERMISSIONS[PERMISSION_OF[name]!].action})`, durationMs: Date.now() - t0 });
     else steps.push({ step: name, status: 'failed', code: e.code, message: `${name} failed: ${e.message || errorMessage(err)}`, durationMs: Date.now() - t0 });
   }
+}
+
+/**
+ * The filesystem target: write a test object as an upload would (temporary
+ * name, fsync, rename), read it back, find it, delete it. There is no
+ * multipart upload, HEAD or abort to check: those steps say so.
+ */
+async function validateLocal(t: FsTarget, app: AppSettings, steps: ValidationStep[], report: ValidationReport): Promise<string | undefined> {
+  const key = renderKey(t.prefix, t.settings.keyTemplates.streams, { app: app.name, streamId: 'validation', recordingId: 'validation', startedAt: new Date().toISOString(), fileName: `bucketcast-validation-${randomBytes(3).toString('hex')}.txt` });
+  report.key = key;
+  const body = Buffer.from(`bucketcast wrote this file at ${new Date().toISOString()} to check that it can store recordings here. It is safe to delete.\n`);
+  const file = (() => {
+    try {
+      return objectPath(t.root, key);
+    } catch (err) {
+      return err as StorageError;
+    }
+  })();
+  const t0 = Date.now();
+  if (typeof file !== 'string') {
+    steps.push({ step: 'write', status: 'failed', code: file.code, message: file.message, durationMs: 0 });
+    return 'the key templates make keys that are not plain relative paths';
+  }
+  const reader = new PartReader();
+  try {
+    await putLocalObject(t, key, { data: body }, reader);
+    steps.push({ step: 'write', status: 'ok', message: `wrote the test file ${file} (${body.length} bytes: temporary name, fsync, rename)`, durationMs: Date.now() - t0 });
+  } catch (err) {
+    const e = err as StorageError;
+    steps.push({ step: 'write', status: 'failed', code: e.code, message: `could not write the test file: ${e.message}`, durationMs: Date.now() - t0 });
+    return `bucketcast cannot store recordings under ${t.root}`;
+  } finally {
+    await reader.close();
+  }
+  const na = (step: StepName, what: string) => steps.push({ step, status: 'ok', message: `${what} (the local store has no such request; nothing to allow)`, durationMs: 0 });
+  na('multipart', 'large files are written whole');
+  na('head', 'the file is checked with stat after its rename');
+  na('abort multipart', 'no multipart uploads');
+  const read = readFileSync(file);
+  steps.push(read.equals(body) ? { step: 'read', status: 'ok', message: 'read it back: the content matches', durationMs: 0 } : { step: 'read', status: 'failed', code: 'integrity_mismatch', message: 'read it back, but the content differs', durationMs: 0 });
+  steps.push({ step: 'list', status: existsSync(file) ? 'ok' : 'failed', message: `the file is at ${file}`, durationMs: 0 });
+  try {
+    await deleteLocalObject(t, key);
+    steps.push({ step: 'delete', status: 'ok', message: 'deleted the test file', durationMs: 0 });
+  } catch (err) {
+    steps.push({ step: 'delete', status: 'failed', code: (err as StorageError).code, message: (err as Error).message, durationMs: 0 });
+  }
+  return undefined;
 }

@@ -71,6 +71,18 @@ export interface MultipartRef {
   uploadId: string;
   bucket: string;
   key: string;
+  /** Bytes per part (all but the last); a resumed upload keeps it. Unset for uploads recorded before resuming existed. */
+  partSize?: number;
+}
+
+/** A part of a multipart upload the service acknowledged. */
+export interface UploadedPart {
+  partNumber: number;
+  size: number;
+  /** ETag the service answered (unquoted). */
+  etag: string;
+  /** Base64 MD5 of the part as sent (Content-MD5, which the service checked). */
+  checksum: string;
 }
 
 export interface RecordingWithFiles extends RecordingRecord {
@@ -151,6 +163,10 @@ export interface UploadQueue {
   renew(fileId: number, owner: string, leaseMs: number): Promise<boolean>;
   /** Remembers (or forgets, with null) the multipart upload in flight for a file. */
   setMultipart(fileId: number, multipart: MultipartRef | null): Promise<void>;
+  /** Records a part of the file's multipart upload as acknowledged (forgotten with the upload by `setMultipart(null)` and `complete`). */
+  addPart(fileId: number, uploadId: string, part: UploadedPart): Promise<void>;
+  /** The parts recorded for the file's multipart upload, by part number. */
+  parts(fileId: number, uploadId: string): Promise<UploadedPart[]>;
   /** The file is in the bucket and verified. */
   complete(fileId: number, owner: string, result: UploadResult): Promise<void>;
   /** A retryable failure: counts the attempt and queues the file again at `at`. */

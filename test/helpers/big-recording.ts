@@ -16,14 +16,14 @@ import { recordingPaths, type RecordingPaths } from '../../src/recording/paths.j
 
 const run = promisify(execFile);
 
-/** A fragmented MP4 of 7 s of noisy lossless 720p video (about 230 MB), cached. */
-export async function bigLiveFile(): Promise<string> {
-  const file = path.join(CACHE_DIR, 'big_noise_720p_7s.fmp4');
+/** A fragmented MP4 of `seconds` of noisy lossless 720p video (about 33 MB a second), cached. */
+export async function bigLiveFile(seconds = 7): Promise<string> {
+  const file = path.join(CACHE_DIR, `big_noise_720p_${seconds}s.fmp4`);
   if (existsSync(file)) return file;
   const tmp = `${file}.${process.pid}.tmp`;
   await run(
     'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30,noise=alls=30:allf=t+u', '-t', '7', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '30', '-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', tmp],
+    ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30,noise=alls=30:allf=t+u', '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '30', '-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', tmp],
     { timeout: 240_000 },
   );
   renameSync(tmp, file); // atomic: parallel test files may make it at once
@@ -31,8 +31,8 @@ export async function bigLiveFile(): Promise<string> {
 }
 
 /** Plants the big file as an unfinished MP4-only recording of app `live`; returns its manifest and paths. */
-export async function plantBigRecording(dataDir: string, name: string): Promise<{ manifest: RecordingManifest; paths: RecordingPaths }> {
-  const big = await bigLiveFile();
+export async function plantBigRecording(dataDir: string, name: string, opts: { seconds?: number } = {}): Promise<{ manifest: RecordingManifest; paths: RecordingPaths }> {
+  const big = await bigLiveFile(opts.seconds);
   const manifest: RecordingManifest = {
     version: 1,
     recordingId: randomUUID(),

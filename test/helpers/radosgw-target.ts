@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { startRadosgw, type Radosgw } from './radosgw.js';
-import { startS3Proxy } from './s3-proxy.js';
+import { startS3Proxy, type S3Proxy } from './s3-proxy.js';
 import { policyStatements, type AccessGrant } from './s3-policy.js';
 import { s3Reads, type S3Keys, type SharedS3Target } from './s3.js';
 
@@ -34,6 +34,8 @@ export interface RadosgwTarget extends SharedS3Target {
   rgw: Radosgw;
   /** Replaces a bucket's policy with these statements (plus the owner's read statement unless `ownerReads` is false). */
   setPolicy(bucket: string, statements: object[], opts?: { ownerReads?: boolean }): Promise<void>;
+  /** Bytes through the test proxy (request bodies up, answers down), one entry per chunk. */
+  traffic: S3Proxy['traffic'];
 }
 
 export async function startRadosgwTarget(opts: { kms?: boolean; log?: (s: string) => void } = {}): Promise<RadosgwTarget> {
@@ -90,6 +92,7 @@ export async function startRadosgwTarget(opts: { kms?: boolean; log?: (s: string
       return keys;
     },
     setPolicy,
+    traffic: proxy.traffic,
     kmsKeyArn: RADOSGW_KMS_KEY,
     reportsKms: true,
     stop,

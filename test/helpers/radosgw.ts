@@ -119,6 +119,8 @@ export interface RadosgwOptions {
    * `{ 'rgw crypt require ssl': false }` to allow SSE over plain HTTP.
    */
   conf?: Record<string, string | number | boolean>;
+  /** Advertised size of the OSD's memstore (default 2 GiB); only what is written is allocated (bench:upload raises it for 2 GiB objects). */
+  memstoreBytes?: number;
 }
 
 export async function startRadosgw(opts: RadosgwOptions = {}): Promise<Radosgw> {
@@ -196,7 +198,7 @@ paxos min wait = 0.01
 osd data = ${dir}/osd.$id
 osd objectstore = memstore
 # memstore only allocates what is written; this is just the advertised size.
-memstore device bytes = 2147483648
+memstore device bytes = ${opts.memstoreBytes ?? 2147483648}
 [client]
 # Under load radosgw sometimes stalled ~5 s after creating a pool (until the
 # librados objecter tick re-requested the osdmap that instantiates its PGs).

@@ -144,8 +144,21 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
   CREATE INDEX webhook_deliveries_by_app ON webhook_deliveries (app, created_at);
   `,
-  // Issue 15: an account whose password was generated must change it at its first login.
+  // 3: an account whose password was generated must change it at its first login.
   `
   ALTER TABLE admin_users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+  `,
+  // 4: resumable multipart uploads: the part size of the upload in flight, and each part it completed.
+  `
+  ALTER TABLE recording_files ADD COLUMN multipart_part_size INTEGER;
+  CREATE TABLE upload_parts (
+    file_id INTEGER NOT NULL REFERENCES recording_files (id) ON DELETE CASCADE,
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    PRIMARY KEY (file_id, upload_id, part_number)
+  );
   `,
 ];

@@ -6,7 +6,7 @@
  * Every state change checks the lease owner, so a node that lost its lease
  * cannot overwrite what another node did.
  */
-import type { MultipartRef, UploadJob, UploadQueue, UploadResult } from '../types.js';
+import type { MultipartRef, UploadJob, UploadQueue, UploadResult, UploadedPart } from '../types.js';
 import type { Db } from './database.js';
 import { toFile, toRecording, type FileRow, type RecordingRow } from './rows.js';
 
@@ -55,18 +55,36 @@ export class SqliteUploadQueue implements UploadQueue {
   }
 
   async setMultipart(fileId: number, m: MultipartRef | null): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare('UPDATE recording_files SET multipart_upload_id = ?, multipart_bucket = ?, multipart_key = ?, multipart_part_size = ?, updated_at = ? WHERE id = ?')
+        .run(m?.uploadId ?? null, m?.bucket ?? null, m?.key ?? null, m?.partSize ?? null, new Date().toISOString(), fileId);
+      // Parts belong to one upload: a new one (or none) starts without them.
+      this.db.prepare('DELETE FROM upload_parts WHERE file_id = ? AND upload_id IS NOT ?').run(fileId, m?.uploadId ?? null);
+    })();
+  }
+
+  async addPart(fileId: number, uploadId: string, p: UploadedPart): Promise<void> {
     this.db
-      .prepare('UPDATE recording_files SET multipart_upload_id = ?, multipart_bucket = ?, multipart_key = ?, updated_at = ? WHERE id = ?')
-      .run(m?.uploadId ?? null, m?.bucket ?? null, m?.key ?? null, new Date().toISOString(), fileId);
+      .prepare('INSERT OR REPLACE INTO upload_parts (file_id, upload_id, part_number, size, etag, checksum) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(fileId, uploadId, p.partNumber, p.size, p.etag, p.checksum);
+  }
+
+  async parts(fileId: number, uploadId: string): Promise<UploadedPart[]> {
+    const rows = this.db
+      .prepare('SELECT part_number, size, etag, checksum FROM upload_parts WHERE file_id = ? AND upload_id = ? ORDER BY part_number')
+      .all(fileId, uploadId) as Array<{ part_number: number; size: number; etag: string; checksum: string }>;
+    return rows.map((r) => ({ partNumber: r.part_number, size: r.size, etag: r.etag, checksum: r.checksum }));
   }
 
   async complete(fileId: number, owner: string, r: UploadResult): Promise<void> {
     const iso = new Date().toISOString();
+    this.db.prepare('DELETE FROM upload_parts WHERE file_id = ?').run(fileId);
     this.db
       .prepare(
         `UPDATE recording_files SET state = 'uploaded', bucket = @bucket, object_key = @key, url = @url, size = @size, sha256 = @sha256,
            etag = @etag, verified_by = @verifiedBy, uploaded_at = @iso, updated_at = @iso, lease_owner = NULL, lease_until = NULL,
-           last_error = NULL, error_code = NULL, error_class = NULL, multipart_upload_id = NULL, multipart_bucket = NULL, multipart_key = NULL
+           last_error = NULL, error_code = NULL, error_class = NULL, multipart_upload_id = NULL, multipart_bucket = NULL, multipart_key = NULL, multipart_part_size = NULL
          WHERE id = @fileId AND lease_owner = @owner`,
       )
       .run({ ...r, fileId, owner, iso });
