@@ -43,6 +43,17 @@ export const appSettings = z.strictObject({
   hlsMuxingEnabled: z.boolean().default(true),
   /** Target HLS segment duration in seconds (segments are cut on keyframes). */
   hlsTime: z.number().min(1).max(60).default(2),
+  /**
+   * Seconds of one MP4 part: a long recording is stored as consecutive parts, each closed at the next
+   * keyframe after this long, finalized and uploaded while the stream goes on. 0 = one MP4 per publish.
+   */
+  recordSegmentSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .refine((v) => v === 0 || v >= 5, 'must be 0 (one MP4 per publish) or at least 5 seconds')
+    .default(3600),
   /** Preview images and the poster of each recording. */
   previews: previewSettings,
   ...appStorageFields,

@@ -28,7 +28,9 @@ import { AppError, errorMessage } from '../errors.js';
 import type { DataLayout } from './layout.js';
 import { readCompleted, readManifests, removeWorkDir, writeCompleted, writeManifest, type RecordingManifest } from './manifest.js';
 import { uniqueRecordingName } from './naming.js';
-import { recordingPaths } from './paths.js';
+import { recordingPaths, type RecordingPaths } from './paths.js';
+import { PartWatcher } from './part-watcher.js';
+import { finalizePart } from './parts.js';
 import { recordingPlan } from './ffmpeg-args.js';
 import { Recorder } from './recorder.js';
 import { finalizeRecording } from './finalizer.js';
@@ -208,9 +210,12 @@ export class RecordingManager implements Lifecycle {
         previewFormat: app.previews.format,
         previewHeight: app.previews.height,
       };
+      // Parts apply to the MP4 (fragmented while live); a WebM recording stays one file.
+      if (manifest.mp4 && manifest.liveContainer === 'fmp4' && app.recordSegmentSeconds > 0) manifest.segmentSeconds = app.recordSegmentSeconds;
       const paths = recordingPaths(layout, manifest);
       this.names.add(manifest.name);
       const rlog = log.child({ recordingId: manifest.recordingId, name: manifest.name });
+      let watcher: PartWatcher | undefined;
       try {
         writeManifest(paths.workDir, manifest);
         if (feed.format === 'sdp') writeFileSync(paths.sdp, feed.sdp);
@@ -219,7 +224,8 @@ export class RecordingManager implements Lifecycle {
         entry.recorder = recorder;
         entry.manifest = manifest;
         recorder.start();
-        rlog.info({ video: feed.videoCodec, audio: feed.audioCodec }, 'recording started');
+        watcher = manifest.segmentSeconds ? this.watchParts(manifest, paths, rlog) : undefined;
+        rlog.info({ video: feed.videoCodec, audio: feed.audioCodec, segmentSeconds: manifest.segmentSeconds ?? 0 }, 'recording started');
         void this.options.events.emit('recording.started', {
           recordingId: manifest.recordingId,
           app: manifest.app,
@@ -230,6 +236,7 @@ export class RecordingManager implements Lifecycle {
         });
         if (sessionOver) void recorder.stop(this.options.stopGraceMs);
         const exit = await recorder.exited;
+        await watcher?.stop();
         if (!exit.ok) {
           failures++;
           rlog.error({ err: exit.error, failures }, 'ffmpeg failed while recording');
@@ -245,6 +252,7 @@ export class RecordingManager implements Lifecycle {
         await this.complete(manifest, rlog, new Date(), false);
       } catch (err) {
         failures++;
+        await watcher?.stop();
         rlog.error({ err: errorMessage(err) }, 'recording failed');
         if (feed.format === 'flv') feed.stream.destroy();
       } finally {
@@ -258,6 +266,24 @@ export class RecordingManager implements Lifecycle {
         await sleep(delay);
       }
     }
+  }
+
+  /** Finalizes and announces the parts of a recording in progress as ffmpeg closes them. */
+  private watchParts(m: RecordingManifest, paths: RecordingPaths, log: Logger): PartWatcher {
+    const opts = { ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath, log, freeBytes: this.options.disk && (() => this.options.disk!.freeBytes()) };
+    const watcher = new PartWatcher({
+      manifest: m,
+      paths,
+      log,
+      finalize: (n, finalName) => this.finalizing.run(() => finalizePart(m, paths, n, { ...opts, finalName, fallbackOffset: 0 })),
+      announce: async (rec) => {
+        log.info({ part: rec.part.part, file: rec.part.name, durationSeconds: rec.part.durationSeconds, sizeBytes: rec.part.size }, 'recording part completed');
+        const { recordingId, app, streamId, protocol, name, startedAt } = m;
+        return this.options.events.emit('recording.part', { recordingId, app, streamId, protocol, name, startedAt, part: rec.part, video: rec.video, audio: rec.audio });
+      },
+    });
+    watcher.start();
+    return watcher;
   }
 
   /**

@@ -16,7 +16,7 @@ import type { AppSettings } from '../config/schema.js';
 import type { StorageSettings } from '../config/storage-schema.js';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { BusEvents, FileKind, RecordingCompleted } from '../events/types.js';
+import type { BusEvents, FileKind, RecordingCompleted, RecordingPartCompleted } from '../events/types.js';
 import type { NewFile, Store } from '../store/types.js';
 import { errorMessage } from '../errors.js';
 import { EmbeddedS3 } from './embedded/embedded-s3.js';
@@ -107,6 +107,7 @@ export class StorageService implements Lifecycle {
     const retried = await queue.retryFailed({});
     if (this.o.apps.list().some((a) => a.s3RecordingEnabled && !a.s3.bucket)) await this.embedded.ensure();
     this.removers.push(this.o.events.on('recording.completed', (r) => this.onRecordingCompleted(r)));
+    this.removers.push(this.o.events.on('recording.part', (p) => this.onRecordingPart(p)));
     this.removers.push(this.o.apps.onChange((app, previous) => this.onSettingsChanged(app, previous)));
     this.started = true;
     this.sweeper.start();
@@ -172,10 +173,10 @@ export class StorageService implements Lifecycle {
     const upload = app?.s3RecordingEnabled ? app.s3.upload : undefined;
     const files: NewFile[] = r.files.map((f) => ({ kind: f.kind, name: f.name, localPath: f.path, size: f.size }));
     if (upload?.metadata) files.push({ kind: 'metadata', name: sidecarName(r.name), localPath: null, size: 0 });
-    const { files: _omit, ...recording } = r;
+    const { files: _omit, parts, ...recording } = r;
     const log = this.log.child({ app: r.app, streamId: r.streamId, recordingId: r.recordingId });
     // Both calls commit durably before this listener resolves, and both are idempotent.
-    await this.o.store.catalog.addRecording(recording, files);
+    await this.o.store.catalog.addRecording(recording, files, parts);
     if (!upload) {
       log.info({ files: files.length }, 'recording cataloged; uploads are off for this app');
       return;
@@ -183,6 +184,19 @@ export class StorageService implements Lifecycle {
     const names = files.filter((f) => kindIsUploaded(f.kind, upload)).map((f) => f.name);
     const queued = await this.o.store.queue.enqueue(r.recordingId, names);
     log.info({ queued, files: files.length, recovered: r.recovered }, 'recording queued for upload');
+    this.worker.wake();
+  }
+
+  /** A part of a recording in progress: cataloged and queued now, while its stream goes on. */
+  private async onRecordingPart(e: RecordingPartCompleted): Promise<void> {
+    const app = this.o.apps.get(e.app);
+    const upload = app?.s3RecordingEnabled ? app.s3.upload : undefined;
+    const { part, ...facts } = e;
+    const recording = { ...facts, endedAt: part.endedAt, durationSeconds: 0, sizeBytes: 0, recovered: false };
+    await this.o.store.catalog.addPart(recording, part, { kind: 'mp4', name: part.name, localPath: part.path, size: part.size });
+    if (!upload?.mp4) return;
+    const queued = await this.o.store.queue.enqueue(e.recordingId, [part.name]);
+    this.log.info({ app: e.app, streamId: e.streamId, recordingId: e.recordingId, part: part.part, file: part.name, queued }, 'recording part queued for upload');
     this.worker.wake();
   }
 

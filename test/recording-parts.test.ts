@@ -1,0 +1,105 @@
+/**
+ * Issue 13 item 1: with `recordSegmentSeconds: 10`, a 45 s push reaches the
+ * bucket part by part while it runs: at least two verified MP4 parts are in
+ * the bucket before the push ends, each decoding cleanly and lasting 10 s ±
+ * one GOP; at the end the parts add up to the pushed length ± 0.5 s, nothing
+ * is left on local disk, and the API shows one recording with its parts.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, until } from './helpers/server.js';
+import { fixture } from './helpers/fixtures.js';
+import { push, ffprobe, topLevelBoxes, decodesCleanly } from './helpers/media.js';
+import { credentialEnv, s3SettingsFor, startS3Target, type S3TestTarget } from './helpers/s3.js';
+import { adminEnv, login } from './helpers/api.js';
+
+const BUCKET = 'parts';
+const GOP_SECONDS = 2; // the fixture's keyframe interval (60 frames at 30 fps)
+let s3: S3TestTarget;
+before(async () => {
+  s3 = await startS3Target();
+  await s3.createBucket(BUCKET);
+});
+after(async () => {
+  await s3.cleanup();
+});
+
+const PART = /_p(\d{4})\.mp4$/;
+
+test('recordSegmentSeconds: parts are uploaded while the stream goes on and add up to the push', async () => {
+  const src = await fixture({ seconds: 45 });
+  const pushed = (await ffprobe(src)).duration;
+  const server = await startServer({
+    env: adminEnv(credentialEnv(s3)),
+    config: { applications: [{ name: 'live', recordSegmentSeconds: 10, previews: { periodSeconds: 5 }, s3: s3SettingsFor(s3, BUCKET) }] },
+  });
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'bc-parts-'));
+  try {
+    const p = push(server.rtmpUrl('live', 'cam1'), src);
+    const started = await server.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started');
+    const name = String(started.name);
+    // While the push runs: two parts verified in the bucket (the uploader logs a part's upload only once verified).
+    const live = await until(async () => {
+      const parts = (await s3.listObjects(BUCKET, 'streams/')).filter((o) => PART.test(o.key));
+      return parts.length >= 2 ? parts : undefined;
+    }, 40_000, 'two parts in the bucket');
+    assert.equal(p.proc.exitCode, null, `the push is still running (${p.elapsed()} s in)`);
+    for (const o of live.slice(0, 2)) {
+      assert.ok(path.basename(o.key).startsWith(`${name}_p`), o.key);
+      const file = path.join(tmp, path.basename(o.key));
+      writeFileSync(file, await s3.getObject(BUCKET, o.key));
+      const probed = await ffprobe(file);
+      assert.ok(Math.abs(probed.duration - 10) <= GOP_SECONDS, `${o.key} lasts ${probed.duration} s`);
+      assert.deepEqual(probed.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+      const boxes = topLevelBoxes(file);
+      assert.ok(boxes.indexOf('moov') < boxes.indexOf('mdat'), `${o.key} is faststart`);
+      assert.ok(await decodesCleanly(file), `${o.key} decodes cleanly`);
+      const head = await s3.headObject(BUCKET, o.key);
+      assert.ok(head.metadata.sha256, 'verified upload carries its checksum');
+    }
+
+    assert.equal((await p.done).code, 0);
+    await server.waitForLog((l) => l.msg === 'recording uploaded' && l.app === 'live', 60_000, 'recording uploaded');
+    const parts = (await s3.listObjects(BUCKET, 'streams/')).filter((o) => PART.test(o.key)).sort((a, b) => a.key.localeCompare(b.key));
+    assert.ok(parts.length >= 4 && parts.length <= 6, `${parts.length} parts`);
+    let sum = 0;
+    const durations: number[] = [];
+    for (const [i, o] of parts.entries()) {
+      assert.equal(Number(PART.exec(o.key)![1]), i + 1, 'parts numbered 1, 2, … without a hole');
+      const file = path.join(tmp, path.basename(o.key));
+      writeFileSync(file, await s3.getObject(BUCKET, o.key));
+      const d = (await ffprobe(file)).duration;
+      durations.push(d);
+      sum += d;
+      assert.ok(await decodesCleanly(file), `${o.key} decodes cleanly`);
+    }
+    console.log(`parts: ${durations.map((d) => d.toFixed(3)).join(' + ')} = ${sum.toFixed(3)} s; pushed ${pushed.toFixed(3)} s`);
+    assert.ok(Math.abs(sum - pushed) <= 0.5, `parts add up to ${sum} s, pushed ${pushed} s`);
+
+    // Nothing of the media left locally (primary mode), no work dir.
+    const streams = path.join(server.dataDir, 'live', 'streams');
+    const leftover = existsSync(streams) ? readdirSync(streams).filter((n) => /\.(mp4|fmp4|ts)$/.test(n)) : [];
+    assert.deepEqual(leftover, [], 'no media left locally');
+    await until(() => readdirSync(path.join(server.dataDir, '.work')).length === 0, 10_000, 'work dir removed');
+
+    // One recording, its parts listed with wall-clock spans that tile it.
+    const api = await login(server);
+    const body = (await api.get('/api/v1/recordings?app=live')).json as { recordings: Array<{ name: string; inProgress?: boolean; parts: Array<{ part: number; name: string; startedAt: string; endedAt: string; durationSeconds: number }> }> };
+    assert.equal(body.recordings.length, 1, 'one recording');
+    const rec = body.recordings[0];
+    assert.equal(rec.name, name);
+    assert.ok(!rec.inProgress);
+    assert.deepEqual(rec.parts.map((x) => x.name), parts.map((o) => path.basename(o.key)));
+    for (let i = 1; i < rec.parts.length; i++) {
+      const gap = Date.parse(rec.parts[i].startedAt) - Date.parse(rec.parts[i - 1].endedAt);
+      assert.ok(Math.abs(gap) <= 1, `part ${i + 1} starts where part ${i} ended (${gap} ms)`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    await server.stop();
+    server.cleanup();
+  }
+});
