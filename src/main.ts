@@ -38,6 +38,7 @@ import { Api } from './api/index.js';
 import { Webhooks } from './webhooks/index.js';
 import { DiskSpace } from './recording/disk-space.js';
 import { EventLoopMonitor } from './health/event-loop.js';
+import { Playback } from './playback/playback.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -89,6 +90,15 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
 
   const api = new Api({ ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, log });
   const forwarding = new Forwarding({ apps, log, locator: storage.objects, signer: storage.objects, onResponse: api.metrics.onForwardingResponse });
+  const playback = new Playback({
+    index: store.catalog,
+    reader: { readUrl: (app, bucket, key) => storage.objects.presign({ app, bucket, key, method: 'GET', expiresSeconds: 600 }) },
+    apps,
+    ffmpegPath: server.ffmpegPath,
+    dataDir: layout.root,
+    maxSeconds: server.playbackMaxDurationSeconds,
+    log,
+  });
   const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log }) : undefined;
   const http = new HttpServer({
     host: server.host,
@@ -98,6 +108,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       api.router,
       ...(whip ? [whip.router] : []),
       forwarding.policy,
+      playback.router,
       playerAssets(),
       mediaRoutes({ apps, layout, livePlaylist: (app, id) => recordings.livePlaylist(app, id), missing: forwarding.missing }),
     ],
@@ -119,6 +130,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await security.auth.start();
   await webhooks.start();
   await api.start();
+  await playback.start();
   await recordings.start();
   await http.start();
   await rtmp.start();
@@ -139,6 +151,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       await security.auth.stop();
       // HTTP answers from the catalog and the (embedded) bucket until it is closed: close it first.
       await http.stop();
+      await playback.stop();
       await forwarding.stop();
       await storage.stop();
       loop.stop();

@@ -86,6 +86,8 @@ export const serverSettings = z
     rtmpIdleTimeoutSeconds: z.number().min(1).max(600).default(10),
     /** Free space (MiB) the data dir's disk must have for a new publisher to be accepted. */
     minFreeDiskMiB: z.number().min(0).max(1_048_576).default(512),
+    /** Longest span (seconds) one time-range playback request (`/<app>/playback/<streamId>.mp4|.m3u8`) may ask for. */
+    playbackMaxDurationSeconds: z.number().int().min(1).max(7 * 86_400).default(14_400),
   })
   .prefault({});
 
