@@ -30,14 +30,14 @@ export function mediaPaths(): Record<string, Record<string, unknown>> {
     },
     '/api/v1/recordings': {
       get: op({
-        summary: 'Finished recordings, newest first',
+        summary: 'Recordings (finished, and in progress when recorded in parts), newest first, each with its parts',
         tags: T.recs,
         parameters: [
           queryParam('app', 'application'),
           queryParam('streamId', 'stream id'),
           queryParam('state', 'upload state: local | queued | uploading | uploaded | failed'),
-          queryParam('from', 'started at or after (ISO 8601 date or date-time with zone)'),
-          queryParam('to', 'started before (ISO 8601)'),
+          queryParam('from', 'wall clock: recordings that end after it (ISO 8601 date or date-time with zone)'),
+          queryParam('to', 'wall clock: recordings that start before it (ISO 8601)'),
           queryParam('limit', '1–500 (50)', { type: 'integer' }),
           queryParam('pageToken', 'nextPageToken of the previous page'),
         ],

@@ -51,7 +51,7 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
   // One catalog read per listed recording (small, indexed) gives exact URLs.
   const summary = async (r: RecordingSummary) => {
     const files = (await o.catalog.getRecording(r.recordingId))?.files ?? [];
-    return { ...r, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files) };
+    return { ...r, inProgress: r.inProgress ?? false, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files) };
   };
   const file = (r: RecordingWithFiles, f: FileRecord) => ({
     id: f.id,
@@ -107,7 +107,7 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
       const r = await find(req);
       const { files, ...rec } = r;
       const counts = Object.fromEntries(STATES.map((s) => [s, files.filter((f) => f.state === s).length]));
-      return { ...rec, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files), files: files.map((f) => file(r, f)) };
+      return { ...rec, inProgress: rec.inProgress ?? false, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files), files: files.map((f) => file(r, f)) };
     }),
     route('post', '/recordings/:id/retry', async (req) => {
       const r = await find(req);
