@@ -54,6 +54,11 @@ export const appSettings = z.strictObject({
     .max(86_400)
     .refine((v) => v === 0 || v >= 5, 'must be 0 (one MP4 per publish) or at least 5 seconds')
     .default(3600),
+  /**
+   * Upload each HLS segment as soon as it closes and keep the bucket's playlist at most one segment behind,
+   * so the live stream plays from the bucket (needs `s3.upload.hls`). Costs about 3600 / hlsTime × 2 PUTs per hour.
+   */
+  hlsLiveUpload: z.boolean().default(false),
   /** Preview images and the poster of each recording. */
   previews: previewSettings,
   ...appStorageFields,

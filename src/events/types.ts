@@ -70,6 +70,20 @@ export interface RecordingPartCompleted {
   audio?: AudioInfo;
 }
 
+/** The HLS of a recording in progress gained closed segments (`hlsLiveUpload`). */
+export interface RecordingHlsProgress {
+  recordingId: string;
+  app: string;
+  streamId: string;
+  protocol: Protocol;
+  name: string;
+  startedAt: string;
+  /** The live (EVENT) playlist on local disk. */
+  playlist: string;
+  /** Every closed segment listed so far, in order. */
+  segments: RecordedFile[];
+}
+
 /** A recording's files are final: nothing will be written to them again. */
 export interface RecordingCompleted {
   /** Unique id of this recording (also the `{recordingId}` key-template token). */
@@ -172,6 +186,7 @@ export interface BusEvents {
   'recording.started': RecordingStarted;
   'recording.completed': RecordingCompleted;
   'recording.part': RecordingPartCompleted;
+  'recording.hls': RecordingHlsProgress;
   // storage (src/storage)
   'upload.progress': UploadProgress;
   'upload.completed': UploadCompleted;

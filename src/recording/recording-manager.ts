@@ -30,6 +30,7 @@ import { readCompleted, readManifests, removeWorkDir, writeCompleted, writeManif
 import { uniqueRecordingName } from './naming.js';
 import { recordingPaths, type RecordingPaths } from './paths.js';
 import { PartWatcher } from './part-watcher.js';
+import { HlsWatcher } from './hls-watcher.js';
 import { finalizePart } from './parts.js';
 import { recordingPlan } from './ffmpeg-args.js';
 import { Recorder } from './recorder.js';
@@ -216,6 +217,7 @@ export class RecordingManager implements Lifecycle {
       this.names.add(manifest.name);
       const rlog = log.child({ recordingId: manifest.recordingId, name: manifest.name });
       let watcher: PartWatcher | undefined;
+      let hls: HlsWatcher | undefined;
       try {
         writeManifest(paths.workDir, manifest);
         if (feed.format === 'sdp') writeFileSync(paths.sdp, feed.sdp);
@@ -225,6 +227,10 @@ export class RecordingManager implements Lifecycle {
         entry.manifest = manifest;
         recorder.start();
         watcher = manifest.segmentSeconds ? this.watchParts(manifest, paths, rlog) : undefined;
+        if (manifest.hls && app.hlsLiveUpload) {
+          hls = new HlsWatcher({ manifest, paths, log: rlog, announce: (e) => this.options.events.emit('recording.hls', e) });
+          hls.start();
+        }
         rlog.info({ video: feed.videoCodec, audio: feed.audioCodec, segmentSeconds: manifest.segmentSeconds ?? 0 }, 'recording started');
         void this.options.events.emit('recording.started', {
           recordingId: manifest.recordingId,
@@ -237,6 +243,7 @@ export class RecordingManager implements Lifecycle {
         if (sessionOver) void recorder.stop(this.options.stopGraceMs);
         const exit = await recorder.exited;
         await watcher?.stop();
+        await hls?.stop();
         if (!exit.ok) {
           failures++;
           rlog.error({ err: exit.error, failures }, 'ffmpeg failed while recording');
@@ -253,6 +260,7 @@ export class RecordingManager implements Lifecycle {
       } catch (err) {
         failures++;
         await watcher?.stop();
+        await hls?.stop();
         rlog.error({ err: errorMessage(err) }, 'recording failed');
         if (feed.format === 'flv') feed.stream.destroy();
       } finally {

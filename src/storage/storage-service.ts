@@ -29,6 +29,7 @@ import { sidecarName } from './sidecar.js';
 import { validateStorage, type ValidationReport } from './validate.js';
 import { ObjectAccess } from './object-access.js';
 import { deleteRecording, type RecordingDeletion } from './recording-delete.js';
+import { LiveHls } from './live-hls.js';
 
 /** The app registry as storage needs it: lookups, and settings changes. */
 export interface AppSource extends AppLookup {
@@ -76,6 +77,7 @@ export class StorageService implements Lifecycle {
   /** Where uploaded files are, and pre-signed URLs to them (playback). */
   readonly objects: ObjectAccess;
   private readonly removers: Array<() => void> = [];
+  private readonly liveHls: LiveHls;
   private started = false;
 
   constructor(private readonly o: StorageServiceOptions) {
@@ -98,6 +100,7 @@ export class StorageService implements Lifecycle {
       log: this.log,
     });
     this.objects = new ObjectAccess({ catalog: o.store.catalog, apps: o.apps, resolver: this.resolver });
+    this.liveHls = new LiveHls({ store: o.store, apps: o.apps, dataDir: o.dataDir, wake: () => this.worker.wake(), log: this.log });
     this.sweeper = new RetentionSweeper({ catalog: o.store.catalog, apps: o.apps, dataDir: o.dataDir, log: this.log });
   }
 
@@ -108,6 +111,8 @@ export class StorageService implements Lifecycle {
     if (this.o.apps.list().some((a) => a.s3RecordingEnabled && !a.s3.bucket)) await this.embedded.ensure();
     this.removers.push(this.o.events.on('recording.completed', (r) => this.onRecordingCompleted(r)));
     this.removers.push(this.o.events.on('recording.part', (p) => this.onRecordingPart(p)));
+    this.removers.push(this.o.events.on('recording.hls', (e) => this.liveHls.onProgress(e)));
+    this.removers.push(this.o.events.on('upload.completed', (u) => this.liveHls.onUploaded(u)));
     this.removers.push(this.o.apps.onChange((app, previous) => this.onSettingsChanged(app, previous)));
     this.started = true;
     this.sweeper.start();
@@ -184,6 +189,7 @@ export class StorageService implements Lifecycle {
     const names = files.filter((f) => kindIsUploaded(f.kind, upload)).map((f) => f.name);
     const queued = await this.o.store.queue.enqueue(r.recordingId, names);
     log.info({ queued, files: files.length, recovered: r.recovered }, 'recording queued for upload');
+    await this.liveHls.onCompleted(r);
     this.worker.wake();
   }
 

@@ -155,6 +155,10 @@ export interface RecordingCatalog {
    * the recording's end, duration and size. Idempotent.
    */
   addPart(recording: Omit<RecordingRecord, 'createdAt' | 'parts'>, part: RecordedPart, file: NewFile): Promise<void>;
+  /** Catalogs files of a recording in progress (live HLS): creates the recording (in progress) if new; files known are left as they are. */
+  addLiveFiles(recording: Omit<RecordingRecord, 'createdAt' | 'parts'>, files: NewFile[]): Promise<void>;
+  /** Points an uploaded file at another local copy of the same bytes (its final place); false unless uploaded. */
+  relocate(recordingId: string, name: string, localPath: string): Promise<boolean>;
   /** A recording's parts in order. */
   listParts(recordingId: string): Promise<PartRecord[]>;
   /** Parts of a stream whose wall-clock span overlaps [from, to), in time order, with where their files are. */
@@ -181,6 +185,11 @@ export interface UploadResult {
 }
 
 export interface UploadQueue {
+  /**
+   * Queues a file again with new content (a live playlist that grew), whether it was local, queued or
+   * uploaded; false while it is being uploaded (or failed): then nothing changes.
+   */
+  requeue(recordingId: string, name: string, file: { localPath: string; size: number }): Promise<boolean>;
   /** Queues the named files of a recording that are still `local`; returns how many were queued. Idempotent. */
   enqueue(recordingId: string, names: string[]): Promise<number>;
   /**

@@ -114,6 +114,14 @@ export class SqliteCatalog implements RecordingCatalog {
     parts.addPart(this.db, r, part, file);
   }
 
+  async addLiveFiles(r: Omit<RecordingRecord, 'createdAt' | 'parts'>, files: NewFile[]): Promise<void> {
+    parts.addLiveFiles(this.db, r, files);
+  }
+
+  async relocate(recordingId: string, name: string, localPath: string): Promise<boolean> {
+    return parts.relocate(this.db, recordingId, name, localPath);
+  }
+
   async listParts(recordingId: string): Promise<PartRecord[]> {
     return parts.listParts(this.db, recordingId);
   }

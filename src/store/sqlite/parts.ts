@@ -59,15 +59,54 @@ export function insertParts(db: Db, r: { recordingId: string; app: string; strea
   }
 }
 
+/** Creates a recording in progress unless the catalog knows it. */
+function ensureLive(db: Db, r: Omit<RecordingRecord, 'createdAt' | 'parts'>, now: string): void {
+  db.prepare(
+    `INSERT INTO recordings (id, app, stream_id, protocol, name, started_at, ended_at, duration_seconds, size_bytes, video, audio, recovered, created_at, in_progress)
+     VALUES (@id, @app, @streamId, @protocol, @name, @startedAt, @startedAt, 0, 0, @video, @audio, 0, @now, 1)
+     ON CONFLICT (id) DO NOTHING`,
+  ).run({ id: r.recordingId, app: r.app, streamId: r.streamId, protocol: r.protocol, name: r.name, startedAt: r.startedAt, video: r.video ? JSON.stringify(r.video) : null, audio: r.audio ? JSON.stringify(r.audio) : null, now });
+}
+
+/** See `RecordingCatalog.addLiveFiles`. */
+export function addLiveFiles(db: Db, r: Omit<RecordingRecord, 'createdAt' | 'parts'>, files: NewFile[]): void {
+  const now = new Date().toISOString();
+  const insert = db.prepare(
+    `INSERT INTO recording_files (recording_id, app, kind, name, local_path, size, state, created_at, updated_at)
+     VALUES (@recordingId, @app, @kind, @name, @localPath, @size, 'local', @now, @now)
+     ON CONFLICT (recording_id, name) DO NOTHING`,
+  );
+  db.transaction(() => {
+    ensureLive(db, r, now);
+    for (const f of files) insert.run({ recordingId: r.recordingId, app: r.app, kind: f.kind, name: f.name, localPath: f.localPath, size: f.size, now });
+  })();
+}
+
+/** See `RecordingCatalog.relocate`. */
+export function relocate(db: Db, recordingId: string, name: string, localPath: string): boolean {
+  const now = new Date().toISOString();
+  return db.prepare(`UPDATE recording_files SET local_path = ?, local_deleted_at = NULL, updated_at = ? WHERE recording_id = ? AND name = ? AND state = 'uploaded'`).run(localPath, now, recordingId, name).changes === 1;
+}
+
+/** See `UploadQueue.requeue`. */
+export function requeue(db: Db, recordingId: string, name: string, localPath: string, size: number): boolean {
+  const now = Date.now();
+  return (
+    db
+      .prepare(
+        `UPDATE recording_files SET state = 'queued', local_path = @localPath, size = @size, next_attempt_at = @now, attempts = 0, last_error = NULL,
+           error_code = NULL, error_class = NULL, local_deleted_at = NULL, updated_at = @iso
+         WHERE recording_id = @recordingId AND name = @name AND state IN ('local', 'queued', 'uploaded')`,
+      )
+      .run({ recordingId, name, localPath, size, now, iso: new Date(now).toISOString() }).changes === 1
+  );
+}
+
 /** See `RecordingCatalog.addPart`. */
 export function addPart(db: Db, r: Omit<RecordingRecord, 'createdAt' | 'parts'>, part: RecordedPart, file: NewFile): void {
   const now = new Date().toISOString();
   db.transaction(() => {
-    db.prepare(
-      `INSERT INTO recordings (id, app, stream_id, protocol, name, started_at, ended_at, duration_seconds, size_bytes, video, audio, recovered, created_at, in_progress)
-       VALUES (@id, @app, @streamId, @protocol, @name, @startedAt, @startedAt, 0, 0, @video, @audio, 0, @now, 1)
-       ON CONFLICT (id) DO NOTHING`,
-    ).run({ id: r.recordingId, app: r.app, streamId: r.streamId, protocol: r.protocol, name: r.name, startedAt: r.startedAt, video: r.video ? JSON.stringify(r.video) : null, audio: r.audio ? JSON.stringify(r.audio) : null, now });
+    ensureLive(db, r, now);
     const known = db.prepare('SELECT 1 FROM recording_parts WHERE recording_id = ? AND part = ?').get(r.recordingId, part.part);
     if (known) return;
     insertParts(db, r, [part]);

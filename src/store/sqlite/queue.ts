@@ -6,7 +6,7 @@
  * Every state change checks the lease owner, so a node that lost its lease
  * cannot overwrite what another node did.
  */
-import { listParts } from './parts.js';
+import { listParts, requeue } from './parts.js';
 import type { MultipartRef, UploadJob, UploadQueue, UploadResult } from '../types.js';
 import type { Db } from './database.js';
 import { toFile, toRecording, type FileRow, type RecordingRow } from './rows.js';
@@ -24,6 +24,10 @@ export class SqliteUploadQueue implements UploadQueue {
       )
       .run({ recordingId, names: JSON.stringify(names), now, iso: new Date(now).toISOString() });
     return r.changes;
+  }
+
+  async requeue(recordingId: string, name: string, file: { localPath: string; size: number }): Promise<boolean> {
+    return requeue(this.db, recordingId, name, file.localPath, file.size);
   }
 
   async claim(owner: string, leaseMs: number, opts: { excludeApps?: string[] } = {}): Promise<UploadJob | undefined> {
