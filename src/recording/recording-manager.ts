@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import type { Logger } from '../log/logger.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { AppLookup } from '../apps/app-registry.js';
@@ -164,6 +164,16 @@ export class RecordingManager implements Lifecycle {
   }
 
   private async run(entry: Active): Promise<void> {
+    let last: RecordingManifest | undefined;
+    try {
+      await this.runLoop(entry, (m) => (last = m));
+    } finally {
+      // The stream's latest preview is a live thing: once the stream is no longer recorded, its recordings' posters stand for it.
+      if (last?.previews) removeLatestPreview(recordingPaths(this.options.layout, last).latestPreview);
+    }
+  }
+
+  private async runLoop(entry: Active, started: (m: RecordingManifest) => void): Promise<void> {
     const { session } = entry;
     const log = this.log.child({ app: session.app, streamId: session.streamId, protocol: session.protocol });
     let failures = 0;
@@ -214,6 +224,7 @@ export class RecordingManager implements Lifecycle {
       // Parts apply to the MP4 (fragmented while live); a WebM recording stays one file.
       if (manifest.mp4 && manifest.liveContainer === 'fmp4' && app.recordSegmentSeconds > 0) manifest.segmentSeconds = app.recordSegmentSeconds;
       const paths = recordingPaths(layout, manifest);
+      started(manifest);
       this.names.add(manifest.name);
       const rlog = log.child({ recordingId: manifest.recordingId, name: manifest.name });
       let watcher: PartWatcher | undefined;
@@ -388,6 +399,7 @@ export class RecordingManager implements Lifecycle {
       const log = this.log.child({ app: m.app, streamId: m.streamId, recordingId: m.recordingId, name: m.name });
       log.warn('finalizing a recording left by a previous run');
       await this.complete(m, log, undefined, true);
+      if (m.previews && !this.active.has(key(m.app, m.streamId))) removeLatestPreview(recordingPaths(this.options.layout, m).latestPreview);
     }
   }
 
@@ -413,6 +425,11 @@ export class RecordingManager implements Lifecycle {
 
 function key(app: string, streamId: string): string {
   return `${app}/${streamId}`;
+}
+
+function removeLatestPreview(file: string): void {
+  rmSync(file, { force: true });
+  rmSync(`${file}.tmp`, { force: true });
 }
 
 function sleep(ms: number): Promise<void> {
