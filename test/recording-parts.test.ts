@@ -29,6 +29,11 @@ after(async () => {
 
 const PART = /_p(\d{4})\.mp4$/;
 
+function metric(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
 test('recordSegmentSeconds: parts are uploaded while the stream goes on and add up to the push', async () => {
   const src = await fixture({ seconds: 45 });
   const pushed = (await ffprobe(src)).duration;
@@ -61,6 +66,10 @@ test('recordSegmentSeconds: parts are uploaded while the stream goes on and add 
       assert.ok(head.metadata.sha256, 'verified upload carries its checksum');
     }
 
+    const api = await login(server);
+    const liveMetrics = (await api.get('/metrics')).text;
+    assert.ok(metric(liveMetrics, 'bucketcast_recording_parts_uploaded')! >= 2, 'metrics count the parts uploaded while live');
+
     assert.equal((await p.done).code, 0);
     await server.waitForLog((l) => l.msg === 'recording uploaded' && l.app === 'live', 60_000, 'recording uploaded');
     const parts = (await s3.listObjects(BUCKET, 'streams/')).filter((o) => PART.test(o.key)).sort((a, b) => a.key.localeCompare(b.key));
@@ -86,7 +95,9 @@ test('recordSegmentSeconds: parts are uploaded while the stream goes on and add 
     await until(() => readdirSync(path.join(server.dataDir, '.work')).length === 0, 10_000, 'work dir removed');
 
     // One recording, its parts listed with wall-clock spans that tile it.
-    const api = await login(server);
+    const endMetrics = (await api.get('/metrics')).text;
+    assert.equal(metric(endMetrics, 'bucketcast_recording_parts_uploaded'), parts.length);
+    assert.equal(metric(endMetrics, 'bucketcast_recording_part_oldest_pending_age_seconds'), 0);
     const body = (await api.get('/api/v1/recordings?app=live')).json as { recordings: Array<{ name: string; inProgress?: boolean; parts: Array<{ part: number; name: string; startedAt: string; endedAt: string; durationSeconds: number }> }> };
     assert.equal(body.recordings.length, 1, 'one recording');
     const rec = body.recordings[0];
