@@ -17,6 +17,7 @@ import { fixture } from './helpers/fixtures.js';
 import { push, ffprobe, topLevelBoxes, decodesCleanly } from './helpers/media.js';
 import { credentialEnv, s3SettingsFor, startS3Target, type S3TestTarget } from './helpers/s3.js';
 import { adminEnv, login } from './helpers/api.js';
+import { launchChromium } from './helpers/player-browser.js';
 
 const BUCKET = 'playback';
 const GOP_S = 1;
@@ -98,6 +99,20 @@ test('a time-range MP4 across three parts, from the bucket: asked duration, fast
   assert.equal(ranged.status, 206);
   assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(body.subarray(100, 200)), 'the range is the same bytes');
   assert.ok(!readdirSync(path.join(server.dataDir, 'live', 'streams')).some((n) => n.endsWith('.mp4')), 'assembled from the bucket only');
+
+  // And it plays in Chromium.
+  const browser = await launchChromium();
+  try {
+    const page = await browser.page();
+    await page.goto(`${server.httpUrl}/healthz`);
+    await page.setContent(`<video id="v" muted autoplay src="${url}"></video>`);
+    await page.waitForFunction("document.getElementById('v').currentTime > 3 || !!document.getElementById('v').error", undefined, { timeout: 30_000, polling: 250 });
+    const played = (await page.evaluate("({ t: document.getElementById('v').currentTime, error: document.getElementById('v').error && document.getElementById('v').error.message })")) as { t: number; error: string | null };
+    assert.equal(played.error, null);
+    assert.ok(played.t > 3, `played ${played.t} s`);
+  } finally {
+    await browser.close();
+  }
 });
 
 test('a time-range HLS playlist: dated segments served through forwarding', async () => {

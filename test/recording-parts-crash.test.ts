@@ -17,12 +17,12 @@ import { credentialEnv, s3SettingsFor, startS3Target } from './helpers/s3.js';
 import { adminEnv, login } from './helpers/api.js';
 
 const BUCKET = 'parts-crash';
-const PART_S = 5;
+const PART_S = 10;
 
 test('SIGKILL in the third part: parts 1-2 stay uploaded once, part 3 is recovered, one recording', { timeout: 180_000 }, async () => {
   const s3 = await startS3Target();
   await s3.createBucket(BUCKET);
-  const src = await fixture({ seconds: 40, width: 640, height: 360, videoKbps: 1000, gop: 30 });
+  const src = await fixture({ seconds: 45, width: 640, height: 360, videoKbps: 1000, gop: 30 });
   const options = {
     env: adminEnv(credentialEnv(s3)),
     config: { applications: [{ name: 'live', recordSegmentSeconds: PART_S, previews: { periodSeconds: 2 }, s3: s3SettingsFor(s3, BUCKET) }] },
@@ -38,7 +38,10 @@ test('SIGKILL in the third part: parts 1-2 stay uploaded once, part 3 is recover
     await until(async () => (await s3.listObjects(BUCKET, key(name, 2))).length === 1, 40_000, 'part 2 in the bucket');
     const part3Log = await first.waitForLog((l) => l.msg === 'recording part completed' && l.part === 2, 5_000, 'part 2 completed');
     assert.ok(part3Log);
-    await until(() => p.elapsed() >= 2 * PART_S + 2, 10_000, 'two seconds into part 3', 50);
+    await until(() => p.elapsed() >= 2 * PART_S + 2, 20_000, 'two seconds into part 3', 50);
+    const work = path.join(first.dataDir, '.work');
+    const live = () => readdirSync(work).flatMap((d) => readdirSync(path.join(work, d))).filter((n) => n.endsWith('.fmp4'));
+    assert.deepEqual(live(), [`${name}_p0003.fmp4`], `killed while part 3 is written (${p.elapsed()} s into the push)`);
     const killedAt = p.elapsed();
     first.killGroup('SIGKILL');
     await first.exited;

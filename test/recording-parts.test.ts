@@ -104,10 +104,20 @@ test('recordSegmentSeconds: parts are uploaded while the stream goes on and add 
     assert.equal(rec.name, name);
     assert.ok(!rec.inProgress);
     assert.deepEqual(rec.parts.map((x) => x.name), parts.map((o) => path.basename(o.key)));
+    // The sidecar lists the parts with their wall-clock spans and object keys.
+    const sidecar = JSON.parse((await s3.getObject(BUCKET, `streams/${name}.json`)).toString('utf8')) as { parts: Array<{ part: number; key: string; startedAt: string; durationSeconds: number }> };
+    assert.deepEqual(sidecar.parts.map((x) => x.key), parts.map((o) => o.key));
+    assert.equal(sidecar.parts[0].startedAt, rec.parts[0].startedAt);
     for (let i = 1; i < rec.parts.length; i++) {
       const gap = Date.parse(rec.parts[i].startedAt) - Date.parse(rec.parts[i - 1].endedAt);
       assert.ok(Math.abs(gap) <= 1, `part ${i + 1} starts where part ${i} ended (${gap} ms)`);
     }
+
+    // Deleting the recording deletes every part, in the bucket and in the catalog.
+    const id = (body.recordings[0] as unknown as { recordingId: string }).recordingId;
+    const deleted = await api.request('DELETE', `/api/v1/recordings/${id}`);
+    assert.equal(deleted.status, 200, deleted.text);
+    assert.deepEqual((await s3.listObjects(BUCKET, 'streams/')).filter((o) => o.key.includes(name)), [], 'no object of the recording left');
   } finally {
     rmSync(tmp, { recursive: true, force: true });
     await server.stop();

@@ -56,7 +56,7 @@ export function mediaPaths(): Record<string, Record<string, unknown>> {
           200: ok('deleted', ref('RecordingDeletion')),
           403: errorResponse('`bucket_delete_denied` (or CSRF)'),
           404: E.e404,
-          409: errorResponse('`upload_in_progress`, or `app_not_found` (its app is gone: use keepObjects)'),
+          409: errorResponse('`upload_in_progress`, `recording_in_progress` (still recorded in parts), or `app_not_found` (its app is gone: use keepObjects)'),
           503: errorResponse('`bucket_unavailable`: try again'),
         },
       }),

@@ -113,7 +113,11 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
       const r = await find(req);
       return { recordingId: r.recordingId, requeued: await o.storage.retry({ recordingId: r.recordingId }) };
     }),
-    route('delete', '/recordings/:id', async (req) => o.storage.deleteRecording(param(req, 'id'), { keepObjects: query.bool(req, 'keepObjects') })),
+    route('delete', '/recordings/:id', async (req) => {
+      // Its next part would bring it back: a recording is deleted once its stream is no longer recorded.
+      if ((await o.catalog.getRecording(param(req, 'id')))?.inProgress) throw new AppError('recording_in_progress', 'the recording is still being recorded; stop recording it first', 409);
+      return o.storage.deleteRecording(param(req, 'id'), { keepObjects: query.bool(req, 'keepObjects') });
+    }),
   ];
 }
 
