@@ -6,6 +6,8 @@
  * is left on local disk, and the API shows one recording with its parts.
  */
 import { test, before, after } from 'node:test';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,11 +21,26 @@ import { adminEnv, login } from './helpers/api.js';
 const BUCKET = 'parts';
 const GOP_SECONDS = 2; // the fixture's keyframe interval (60 frames at 30 fps)
 let s3: S3TestTarget;
+/** Webhook deliveries received: event name, its data, and when. */
+const hooks: Array<{ event: string; data: Record<string, unknown>; at: number }> = [];
+let receiver: http.Server;
 before(async () => {
   s3 = await startS3Target();
   await s3.createBucket(BUCKET);
+  receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const j = JSON.parse(body) as { event: string; data: Record<string, unknown> };
+      hooks.push({ event: j.event, data: j.data, at: Date.now() });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 });
 after(async () => {
+  receiver.closeAllConnections();
+  await new Promise((r) => receiver.close(r));
   await s3.cleanup();
 });
 
@@ -39,7 +56,16 @@ test('recordSegmentSeconds: parts are uploaded while the stream goes on and add 
   const pushed = (await ffprobe(src)).duration;
   const server = await startServer({
     env: adminEnv(credentialEnv(s3)),
-    config: { applications: [{ name: 'live', recordSegmentSeconds: 10, previews: { periodSeconds: 5 }, s3: s3SettingsFor(s3, BUCKET) }] },
+    config: {
+      api: { webhooks: { retryMaxDelaySeconds: 1 } },
+      applications: [{
+        name: 'live',
+        recordSegmentSeconds: 10,
+        previews: { periodSeconds: 5 },
+        s3: s3SettingsFor(s3, BUCKET),
+        webhooks: [{ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: 'a-webhook-secret-of-16+', events: ['recordingPartUploaded', 'recordingUploaded'] }],
+      }],
+    },
   });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bc-parts-'));
   try {
@@ -70,6 +96,16 @@ test('recordSegmentSeconds: parts are uploaded while the stream goes on and add 
     const liveMetrics = (await api.get('/metrics')).text;
     assert.ok(metric(liveMetrics, 'bucketcast_recording_parts_uploaded')! >= 2, 'metrics count the parts uploaded while live');
 
+    // recordingPartUploaded per part while the stream goes on; no recordingUploaded yet.
+    const partHooksLive = await until(() => { const h = hooks.filter((x) => x.event === 'recordingPartUploaded'); return h.length >= 2 ? h : undefined; }, 30_000, 'two recordingPartUploaded webhooks');
+    const pushEndedAt = await p.done.then(() => Date.now());
+    assert.ok(partHooksLive[1].at < pushEndedAt, 'two part webhooks came while the push ran');
+    assert.ok(!hooks.some((h) => h.event === 'recordingUploaded' && h.at < pushEndedAt), 'recordingUploaded waits for the end');
+    const firstHook = hooks.find((h) => h.event === 'recordingPartUploaded')!.data;
+    assert.equal(firstHook.part, 1);
+    assert.equal(firstHook.name, name);
+    assert.match(String(firstHook.key), /_p0001\.mp4$/);
+
     assert.equal((await p.done).code, 0);
     await server.waitForLog((l) => l.msg === 'recording uploaded' && l.app === 'live', 60_000, 'recording uploaded');
     const parts = (await s3.listObjects(BUCKET, 'streams/')).filter((o) => PART.test(o.key)).sort((a, b) => a.key.localeCompare(b.key));
@@ -87,6 +123,14 @@ test('recordSegmentSeconds: parts are uploaded while the stream goes on and add 
     }
     console.log(`parts: ${durations.map((d) => d.toFixed(3)).join(' + ')} = ${sum.toFixed(3)} s; pushed ${pushed.toFixed(3)} s`);
     assert.ok(Math.abs(sum - pushed) <= 0.5, `parts add up to ${sum} s, pushed ${pushed} s`);
+
+    // Every part announced once, and recordingUploaded once, after the last part.
+    const uploadedHooks = await until(() => { const u = hooks.filter((h) => h.event === 'recordingUploaded'); return u.length ? u : undefined; }, 20_000, 'recordingUploaded webhook');
+    await new Promise((r) => setTimeout(r, 1500)); // a second one would come within the retry delay
+    assert.equal(hooks.filter((h) => h.event === 'recordingUploaded').length, 1, 'recordingUploaded once');
+    const partHooks = hooks.filter((h) => h.event === 'recordingPartUploaded');
+    assert.deepEqual(partHooks.map((h) => h.data.part).sort((a, b) => Number(a) - Number(b)), parts.map((_, i) => i + 1), 'recordingPartUploaded once per part');
+    assert.ok(uploadedHooks[0].at >= Math.max(...partHooks.map((h) => h.at)), 'recordingUploaded after every part');
 
     // Nothing of the media left locally (primary mode), no work dir.
     const streams = path.join(server.dataDir, 'live', 'streams');

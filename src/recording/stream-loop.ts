@@ -194,7 +194,7 @@ function watchParts(m: RecordingManifest, paths: RecordingPaths, deps: StreamLoo
     log,
     finalize: (n, finalName) => deps.finalizing.run(() => finalizePart(m, paths, n, { ...opts, finalName, fallbackOffset: 0 })),
     announce: async (rec) => {
-      log.info({ part: rec.part.part, file: rec.part.name, durationSeconds: rec.part.durationSeconds, sizeBytes: rec.part.size }, 'recording part completed');
+      log.info({ part: rec.part.part, file: rec.part.name, startedAt: rec.part.startedAt, endedAt: rec.part.endedAt, durationSeconds: rec.part.durationSeconds, sizeBytes: rec.part.size }, 'recording part completed');
       const { recordingId, app, streamId, protocol, name, startedAt } = m;
       return deps.events.emit('recording.part', { recordingId, app, streamId, protocol, name, startedAt, part: rec.part, video: rec.video, audio: rec.audio });
     },
