@@ -44,6 +44,7 @@ import { EventLoopMonitor } from './health/event-loop.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import { publisherCaps } from './limits/publisher-caps.js';
 import { openPublishingWarning } from './apps/open-publishing.js';
+import { Playback } from './playback/playback.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -118,13 +119,25 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   });
   const localFiles = new LocalFileIndex({ log: log.child({ module: 'http' }) });
   const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log, sessions: limiter('whip', limits.whipSessions, limits.whipSessionsPerIp) }) : undefined;
+  const timeRange = new Playback({
+    index: store.catalog,
+    reader: {
+      readUrl: async (app, bucket, key) => storage.objects.localPath(app, bucket, key) ?? storage.objects.presign({ app, bucket, key, method: 'GET', expiresSeconds: 600 }),
+    },
+    apps,
+    ffmpegPath: server.ffmpegPath,
+    dataDir: layout.root,
+    maxSeconds: server.playbackMaxDurationSeconds,
+    guard: playback.middleware(),
+    log,
+  });
   const http = new HttpServer({
     host: server.host,
     port: server.httpPort,
     headersTimeoutMs: server.httpHeadersTimeoutSeconds * 1000,
     connections: limiter('http', limits.httpConnections, limits.httpConnectionsPerIp),
     log,
-    routers: [api.router, ...(whip ? [whip.router] : []), playerAssets()],
+    routers: [api.router, ...(whip ? [whip.router] : []), timeRange.router, playerAssets()],
     fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => recordings.livePlaylist(app, id), policy: forwarding.policy, access: forwarding.access, missing: forwarding.missing })],
     health: () => ({
       liveStreams: registry.list().length,
@@ -144,6 +157,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await security.auth.start();
   await webhooks.start();
   await api.start();
+  await timeRange.start();
   await recordings.start();
   await forwarding.start();
   await http.start();
@@ -167,6 +181,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       // HTTP answers from the catalog and the (embedded) bucket until it is closed: close it first.
       await http.stop();
       await localFiles.stop();
+      await timeRange.stop();
       await forwarding.stop();
       await storage.stop();
       loop.stop();

@@ -7,7 +7,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer, until, type TestServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
 import { push, ffprobe, topLevelBoxes, decodesCleanly } from './helpers/media.js';
 
@@ -82,7 +82,8 @@ test('a 20 s push becomes a faststart MP4, a VOD playlist, previews and a poster
   assert.ok(existsSync(path.join(previews, `${name}.jpg`)), 'poster exists');
   const poster = await ffprobe(path.join(previews, `${name}.jpg`));
   assert.equal(poster.streams[0].height, 480, 'previews are scaled to 480 lines');
-  assert.ok(existsSync(path.join(previews, 'cam1.jpg')), 'latest preview kept under the stream id');
+  // Issue 12 item 5: the stream's latest preview goes with the stream; the poster stands for the recording.
+  await until(() => !existsSync(path.join(previews, 'cam1.jpg')), 5_000, 'latest preview removed once the stream ended');
   assert.deepEqual(readdirSync(path.join(server.dataDir, '.work')), [], 'no work dir left');
 
   // Served over HTTP, with Range.

@@ -6,6 +6,7 @@
  *   stream.ended          it left (`reason`)
  *   recording.started     a recording began (`recordingId`, `name`)
  *   recording.completed   its files are final (local paths left out)
+ *   recording.part        one MP4 part of a recording in progress is final
  *   upload.progress       bytes of one file sent (at most one a second per file, and the last)
  *   upload.completed      one file is in the bucket and verified
  *   upload.failed         an attempt failed (`errorClass`, `code`, `message`, `nextAttemptAt`)
@@ -87,7 +88,8 @@ export class EventsChannel implements Lifecycle {
     forward('stream.started');
     forward('stream.ended');
     forward('recording.started');
-    forward('recording.completed', (r) => ({ ...r, files: r.files.map(({ path: _local, ...f }) => f) }));
+    forward('recording.completed', (r) => ({ ...r, files: r.files.map(({ path: _local, ...f }) => f), parts: r.parts?.map(({ path: _local, ...p }) => p) }));
+    forward('recording.part', (e) => ({ ...e, part: { ...e.part, path: undefined } }));
     forward('upload.completed');
     forward('upload.failed');
     this.removers.push(
@@ -105,7 +107,7 @@ export class EventsChannel implements Lifecycle {
         if (this.clients.size === 0) return;
         const r = await this.o.catalog.getRecording(u.recordingId);
         // Two files finishing together may both see the recording complete; the panel treats it as idempotent.
-        if (r && uploadStateOf(r.files) === 'uploaded') this.broadcast('recording.uploaded', r.app, { recordingId: r.recordingId, app: r.app, streamId: r.streamId, name: r.name });
+        if (r && !r.inProgress && uploadStateOf(r.files) === 'uploaded') this.broadcast('recording.uploaded', r.app, { recordingId: r.recordingId, app: r.app, streamId: r.streamId, name: r.name });
       }),
     );
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);

@@ -116,6 +116,25 @@ export class Metrics {
         this.set(oldest ? Math.max(0, (Date.now() - Date.parse(oldest)) / 1000) : 0);
       },
     });
+    // Parts of recordings (recordSegmentSeconds): one catalog read serves both gauges.
+    const parts = shared(() => s.catalog.partBacklog());
+    new Gauge({
+      name: 'bucketcast_recording_parts_uploaded',
+      help: 'Recording parts in the catalog that are uploaded and verified',
+      registers,
+      async collect() {
+        this.set((await parts()).uploaded);
+      },
+    });
+    new Gauge({
+      name: 'bucketcast_recording_part_oldest_pending_age_seconds',
+      help: 'Seconds since the oldest recording part not yet uploaded (queued, uploading or failed) was closed (0 when none)',
+      registers,
+      async collect() {
+        const oldest = (await parts()).oldestEndedAt;
+        this.set(oldest ? Math.max(0, (Date.now() - Date.parse(oldest)) / 1000) : 0);
+      },
+    });
     new Counter({
       name: 'bucketcast_upload_failures_total',
       help: 'Failed upload attempts since start, by class (retryable, permanent) and code',

@@ -30,14 +30,14 @@ export function mediaPaths(): Record<string, Record<string, unknown>> {
     },
     '/api/v1/recordings': {
       get: op({
-        summary: 'Finished recordings, newest first',
+        summary: 'Recordings (finished, and in progress when recorded in parts), newest first, each with its parts',
         tags: T.recs,
         parameters: [
           queryParam('app', 'application'),
           queryParam('streamId', 'stream id'),
           queryParam('state', 'upload state: local | queued | uploading | uploaded | failed'),
-          queryParam('from', 'started at or after (ISO 8601 date or date-time with zone)'),
-          queryParam('to', 'started before (ISO 8601)'),
+          queryParam('from', 'wall clock: recordings that end after it (ISO 8601 date or date-time with zone)'),
+          queryParam('to', 'wall clock: recordings that start before it (ISO 8601)'),
           queryParam('limit', '1–500 (50)', { type: 'integer' }),
           queryParam('pageToken', 'nextPageToken of the previous page'),
         ],
@@ -56,7 +56,7 @@ export function mediaPaths(): Record<string, Record<string, unknown>> {
           200: ok('deleted', ref('RecordingDeletion')),
           403: errorResponse('`bucket_delete_denied` (or CSRF)'),
           404: E.e404,
-          409: errorResponse('`upload_in_progress`, or `app_not_found` (its app is gone: use keepObjects)'),
+          409: errorResponse('`upload_in_progress`, `recording_in_progress` (still recorded in parts), or `app_not_found` (its app is gone: use keepObjects)'),
           503: errorResponse('`bucket_unavailable`: try again'),
         },
       }),

@@ -1,6 +1,8 @@
 /**
- * `/api/v1/recordings`: finished recordings from the catalog, newest first,
- * filtered by app, stream, upload state and start time, paged with
+ * `/api/v1/recordings`: recordings from the catalog, newest first (one still
+ * recorded in parts is listed with `inProgress` and the parts so far),
+ * filtered by app, stream, upload state and wall-clock time (`from`/`to`:
+ * recordings that overlap the range), each with its parts, paged with
  * `limit` + `pageToken`; one recording with its files (state, attempts, last
  * error, bucket and key of each) and stable URLs; retry its failed uploads;
  * delete it from the bucket, local disk and catalog. Recordings in progress
@@ -8,7 +10,7 @@
  */
 import type { Request } from 'express';
 import type { FileKind } from '../events/types.js';
-import type { FileRecord, RecordingCatalog, RecordingRecord, RecordingSummary, RecordingUploadState, RecordingWithFiles } from '../store/types.js';
+import type { FileRecord, PartRecord, RecordingCatalog, RecordingRecord, RecordingSummary, RecordingUploadState, RecordingWithFiles } from '../store/types.js';
 import type { RecordingDeletion } from '../storage/recording-delete.js';
 import { uploadStateOf } from '../store/upload-state.js';
 import { AppError } from '../errors.js';
@@ -47,7 +49,10 @@ export function recordingUrls(r: { app: string; name: string }, files: ReadonlyA
 
 export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
   // One catalog read per listed recording (small, indexed) gives exact URLs.
-  const summary = async (r: RecordingSummary) => ({ ...r, urls: recordingUrls(r, (await o.catalog.getRecording(r.recordingId))?.files ?? []) });
+  const summary = async (r: RecordingSummary) => {
+    const files = (await o.catalog.getRecording(r.recordingId))?.files ?? [];
+    return { ...r, inProgress: r.inProgress ?? false, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files) };
+  };
   const file = (r: RecordingWithFiles, f: FileRecord) => ({
     id: f.id,
     kind: f.kind,
@@ -82,8 +87,9 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
         app: query.string(req, 'app') || undefined,
         streamId: query.string(req, 'streamId') || undefined,
         uploadState: query.oneOf(req, 'state', STATES),
-        startedFrom: query.date(req, 'from'),
-        startedBefore: query.date(req, 'to'),
+        // Wall clock: recordings that overlap [from, to).
+        from: query.date(req, 'from'),
+        to: query.date(req, 'to'),
       };
       const limit = query.int(req, 'limit', 1, 500, 50);
       const token = query.string(req, 'pageToken');
@@ -101,14 +107,39 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
       const r = await find(req);
       const { files, ...rec } = r;
       const counts = Object.fromEntries(STATES.map((s) => [s, files.filter((f) => f.state === s).length]));
-      return { ...rec, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), files: files.map((f) => file(r, f)) };
+      return { ...rec, inProgress: rec.inProgress ?? false, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files), files: files.map((f) => file(r, f)) };
     }),
     route('post', '/recordings/:id/retry', async (req) => {
       const r = await find(req);
       return { recordingId: r.recordingId, requeued: await o.storage.retry({ recordingId: r.recordingId }) };
     }),
-    route('delete', '/recordings/:id', async (req) => o.storage.deleteRecording(param(req, 'id'), { keepObjects: query.bool(req, 'keepObjects') })),
+    route('delete', '/recordings/:id', async (req) => {
+      // Its next part would bring it back: a recording is deleted once its stream is no longer recorded.
+      if ((await o.catalog.getRecording(param(req, 'id')))?.inProgress) throw new AppError('recording_in_progress', 'the recording is still being recorded; stop recording it first', 409);
+      return o.storage.deleteRecording(param(req, 'id'), { keepObjects: query.bool(req, 'keepObjects') });
+    }),
   ];
+}
+
+/** A recording's parts as the API shows them: wall-clock span, stable URL, and upload state of each. */
+function partsView(r: { app: string }, parts: PartRecord[], files: FileRecord[]) {
+  const byName = new Map(files.map((f) => [f.name, f]));
+  return parts.map((p) => {
+    const f = byName.get(p.name);
+    return {
+      part: p.part,
+      name: p.name,
+      startedAt: p.startedAt,
+      endedAt: p.endedAt,
+      durationSeconds: p.durationSeconds,
+      offsetSeconds: p.offsetSeconds,
+      size: p.size,
+      url: fileUrl(r.app, { kind: 'mp4', name: p.name }),
+      state: f?.state ?? 'local',
+      local: !!f && f.localPath !== null && !f.localDeletedAt,
+      key: f?.key ?? null,
+    };
+  });
 }
 
 function encodePageToken(r: RecordingRecord): string {

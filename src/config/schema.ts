@@ -44,6 +44,22 @@ export const appSettings = z.strictObject({
   hlsMuxingEnabled: z.boolean().default(true),
   /** Target HLS segment duration in seconds (segments are cut on keyframes). */
   hlsTime: z.number().min(1).max(60).default(2),
+  /**
+   * Seconds of one MP4 part: a long recording is stored as consecutive parts, each closed at the next
+   * keyframe after this long, finalized and uploaded while the stream goes on. 0 = one MP4 per publish.
+   */
+  recordSegmentSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .refine((v) => v === 0 || v >= 5, 'must be 0 (one MP4 per publish) or at least 5 seconds')
+    .default(3600),
+  /**
+   * Upload each HLS segment as soon as it closes and keep the bucket's playlist at most one segment behind,
+   * so the live stream plays from the bucket (needs `s3.upload.hls`). Costs about 3600 / hlsTime × 2 PUTs per hour.
+   */
+  hlsLiveUpload: z.boolean().default(false),
   /** Preview images and the poster of each recording. */
   previews: previewSettings,
   ...appStorageFields,
@@ -103,6 +119,8 @@ export const serverSettings = z
     minFreeDiskMiB: z.number().min(0).max(1_048_576).default(512),
     /** Connection, session and publisher caps. */
     limits: limitSettings,
+    /** Longest span (seconds) one time-range playback request (`/<app>/playback/<streamId>.mp4|.m3u8`) may ask for. */
+    playbackMaxDurationSeconds: z.number().int().min(1).max(7 * 86_400).default(14_400),
   })
   .prefault({});
 

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 
 /** Events a webhook may subscribe to. */
-export const WEBHOOK_EVENTS = ['liveStreamStarted', 'liveStreamEnded', 'recordingReady', 'recordingUploaded', 'uploadFailed'] as const;
+export const WEBHOOK_EVENTS = ['liveStreamStarted', 'liveStreamEnded', 'recordingReady', 'recordingUploaded', 'uploadFailed', 'recordingPartUploaded'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /** Why a webhook URL is not usable, or null. */

@@ -33,6 +33,57 @@ export interface AudioInfo {
   channels?: number;
 }
 
+/**
+ * One MP4 part of a recording (`recordSegmentSeconds`): consecutive parts tile
+ * the recording's media timeline with no gap or overlap. Its wall-clock times
+ * are the recording's start plus media timestamps, not file times.
+ */
+export interface RecordedPart {
+  /** 1, 2, … in time order. */
+  part: number;
+  /** File name (`<name>_p0001.mp4`, or `<name>.mp4` for a recording of one part). */
+  name: string;
+  /** Absolute path on local disk (it may be gone once uploaded in primary mode). */
+  path: string;
+  size: number;
+  /** ISO 8601 UTC wall-clock start. */
+  startedAt: string;
+  /** ISO 8601 UTC wall-clock end. */
+  endedAt: string;
+  durationSeconds: number;
+  /** Seconds from the recording's start to the part's first frame. */
+  offsetSeconds: number;
+}
+
+/** A part of a recording still in progress is final on local disk (remuxed, probed). */
+export interface RecordingPartCompleted {
+  recordingId: string;
+  app: string;
+  streamId: string;
+  protocol: Protocol;
+  /** The recording's name (its parts are `<name>_p0001.mp4` …). */
+  name: string;
+  /** The recording's start, ISO 8601 UTC. */
+  startedAt: string;
+  part: RecordedPart;
+  video?: VideoInfo;
+  audio?: AudioInfo;
+}
+
+/** The HLS of a recording in progress gained closed segments (`hlsLiveUpload`). */
+export interface RecordingHlsProgress {
+  recordingId: string;
+  app: string;
+  streamId: string;
+  protocol: Protocol;
+  name: string;
+  startedAt: string;
+  /** The live (EVENT) playlist on local disk. */
+  playlist: string;
+  /** Every closed segment listed so far, in order. */
+  segments: RecordedFile[];
+}
+
 /** A recording's files are final: nothing will be written to them again. */
 export interface RecordingCompleted {
   /** Unique id of this recording (also the `{recordingId}` key-template token). */
@@ -55,6 +106,8 @@ export interface RecordingCompleted {
   files: RecordedFile[];
   /** True when the recording was finalized at start-up after a crash. */
   recovered: boolean;
+  /** Its MP4 parts in time order (one for a recording not split); also listed in `files`. */
+  parts?: RecordedPart[];
 }
 
 export interface StreamStarted {
@@ -132,6 +185,8 @@ export interface BusEvents {
   'stream.ended': StreamEnded;
   'recording.started': RecordingStarted;
   'recording.completed': RecordingCompleted;
+  'recording.part': RecordingPartCompleted;
+  'recording.hls': RecordingHlsProgress;
   // storage (src/storage)
   'upload.progress': UploadProgress;
   'upload.completed': UploadCompleted;

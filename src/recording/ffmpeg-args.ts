@@ -81,7 +81,24 @@ export function recordingPlan({ manifest, feed, paths, hlsTime, preview }: PlanO
   ];
   // MP4 and HLS/TS carry AAC and MP3 as they are; anything else (Opus from WebRTC, Speex …) becomes AAC.
   const aac = feed.audioCodec && !MP4_AUDIO.has(feed.audioCodec) ? ['-c:a', 'aac', '-b:a', '128k'] : ['-c:a', 'copy'];
-  const fmp4: MuxerOptions = { format: 'mp4', file: paths.live, options: [['movflags', '+empty_moov+default_base_moof'], ['frag_duration', '500000'], ['flush_packets', '1']] };
+  const fragmented: Array<[string, string]> = [['movflags', '+empty_moov+default_base_moof'], ['frag_duration', '500000'], ['flush_packets', '1']];
+  const fmp4: MuxerOptions = manifest.segmentSeconds
+    ? {
+        // Parts: the same crash-safe fragmented MP4 per part, cut at the first keyframe past each multiple of the
+        // duration. Each part's timestamps start at 0 (a standalone file); the CSV list keeps the media timeline.
+        format: 'segment',
+        file: paths.partPattern,
+        options: [
+          ['segment_time', String(manifest.segmentSeconds)],
+          ['segment_format', 'mp4'],
+          ['segment_format_options', fragmented.map(([k, v]) => `${k}=${v}`).join(':')],
+          ['reset_timestamps', '1'],
+          ['segment_start_number', '1'],
+          ['segment_list', paths.partList],
+          ['segment_list_type', 'csv'],
+        ],
+      }
+    : { format: 'mp4', file: paths.live, options: fragmented };
   const hls: MuxerOptions = {
     format: 'hls',
     file: paths.playlist,

@@ -20,6 +20,7 @@ import { escapeRe, type RecordingPaths } from './paths.js';
 import { closePlaylist, lastSegmentNumber, playlistDuration, playlistSegments } from './hls-playlist.js';
 import { salvageSegments } from './hls-salvage.js';
 import { probe, type ProbeResult } from './probe.js';
+import { finalizeAllParts, type PartRecord } from './parts.js';
 
 const run = promisify(execFile);
 
@@ -47,7 +48,14 @@ export async function finalizeRecording(
   const files: RecordedFile[] = [];
   let probed: ProbeResult | undefined;
 
-  if (m.mp4) {
+  let parts: PartRecord[] | undefined;
+  if (m.mp4 && m.segmentSeconds) {
+    parts = await finalizeAllParts(m, p, opts);
+    // Parts announced while live may be uploaded and gone locally: described from their records.
+    for (const r of parts) files.push({ kind: 'mp4', path: r.part.path, name: r.part.name, size: r.part.size });
+    const first = parts[0];
+    if (first) probed = { durationSeconds: partsDuration(parts), video: first.video, audio: first.audio };
+  } else if (m.mp4) {
     await remuxLiveFile(m, p, opts);
     if (existsSync(p.final)) {
       probed = await probe(opts.ffprobePath, p.final).catch((err) => {
@@ -76,9 +84,15 @@ export async function finalizeRecording(
     return null;
   }
 
-  if (m.previews) files.push(...(await previewsAndPoster(m, p, opts, durationSeconds)));
+  if (m.previews) files.push(...(await previewsAndPoster(m, p, opts, durationSeconds, files)));
 
   const startedAt = new Date(m.startedAt);
+  if (!parts && m.mp4 && probed && existsSync(p.final)) {
+    // A recording not split is one part: the wall-clock index covers it too.
+    const size = statSync(p.final).size;
+    const d = probed.durationSeconds;
+    parts = [{ part: { part: 1, name: path.basename(p.final), path: p.final, size, startedAt: startedAt.toISOString(), endedAt: new Date(startedAt.getTime() + Math.round(d * 1000)).toISOString(), durationSeconds: d, offsetSeconds: 0 } }];
+  }
   const endedAt = opts.endedAt ?? new Date(startedAt.getTime() + Math.round(durationSeconds * 1000));
   return {
     recordingId: m.recordingId,
@@ -94,33 +108,49 @@ export async function finalizeRecording(
     audio: probed?.audio,
     files,
     recovered: opts.recovered,
+    parts: parts?.map((r) => r.part),
   };
 }
 
+/** Media length of a recording's parts: from the first part's start to the last one's end. */
+function partsDuration(parts: PartRecord[]): number {
+  const last = parts[parts.length - 1];
+  return last.part.offsetSeconds + last.part.durationSeconds - parts[0].part.offsetSeconds;
+}
+
 async function remuxLiveFile(m: RecordingManifest, p: RecordingPaths, opts: FinalizeOptions): Promise<void> {
-  if (!existsSync(p.live)) return; // already remuxed before a crash, or never written
-  if (statSync(p.live).size === 0) {
-    rmSync(p.live, { force: true });
+  const damaged = path.join(p.streamsDir, `${m.name}.damaged${path.extname(p.live)}`);
+  await remuxFile({ live: p.live, final: p.final, damaged, webm: m.liveContainer === 'webm' }, opts);
+}
+
+/**
+ * Remuxes a crash-safe live file into its final, seekable file (MP4 with the
+ * index in front, or WebM), then removes the live file. A live file that
+ * cannot be remuxed is kept as `damaged`; a full disk throws (nothing lost).
+ */
+export async function remuxFile(f: { live: string; final: string; damaged: string; webm: boolean }, opts: FinalizeOptions): Promise<void> {
+  if (!existsSync(f.live)) return; // already remuxed before a crash, or never written
+  if (statSync(f.live).size === 0) {
+    rmSync(f.live, { force: true });
     return;
   }
-  const tmp = `${p.final}.tmp`;
-  const format = m.liveContainer === 'webm' ? ['-f', 'webm'] : ['-movflags', '+faststart', '-f', 'mp4'];
-  const needed = statSync(p.live).size + REMUX_HEADROOM;
+  const tmp = `${f.final}.tmp`;
+  const format = f.webm ? ['-f', 'webm'] : ['-movflags', '+faststart', '-f', 'mp4'];
+  const needed = statSync(f.live).size + REMUX_HEADROOM;
   const free = opts.freeBytes?.() ?? Number.POSITIVE_INFINITY;
   if (free < needed) throw noRoom(needed, free);
   try {
-    await run(opts.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', '-i', p.live, '-map', '0', '-c', 'copy', ...format, tmp]);
+    await run(opts.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', '-i', f.live, '-map', '0', '-c', 'copy', ...format, tmp]);
     await fsyncFile(tmp);
-    renameSync(tmp, p.final);
-    rmSync(p.live, { force: true });
+    renameSync(tmp, f.final);
+    rmSync(f.live, { force: true });
   } catch (err) {
     rmSync(tmp, { force: true });
     // A full disk is not a damaged recording: keep the live file and its manifest, and finalize later.
     if (isDiskFull(err)) throw noRoom(needed, opts.freeBytes?.() ?? 0, err);
     // A live file with no complete fragment cannot be remuxed; keep it for inspection only if it had data.
-    opts.log.error({ err: errorMessage(err), file: p.live }, 'remux of the live recording failed');
-    const kept = path.join(p.streamsDir, `${m.name}.damaged${path.extname(p.live)}`);
-    renameSync(p.live, kept);
+    opts.log.error({ err: errorMessage(err), file: f.live }, 'remux of the live recording failed');
+    renameSync(f.live, f.damaged);
   }
 }
 
@@ -160,7 +190,7 @@ function hlsDuration(p: RecordingPaths): number {
   }
 }
 
-async function previewsAndPoster(m: RecordingManifest, p: RecordingPaths, opts: FinalizeOptions, duration: number): Promise<RecordedFile[]> {
+async function previewsAndPoster(m: RecordingManifest, p: RecordingPaths, opts: FinalizeOptions, duration: number, files: RecordedFile[]): Promise<RecordedFile[]> {
   const re = previewRegex(m, p);
   // Images ffmpeg was writing when it died (atomic_writing leaves `<name>.tmp`), the stream's latest preview too.
   removeMatching(p.previewsDir, new RegExp(`${re.source.slice(0, -1)}\\.tmp$`));
@@ -171,15 +201,20 @@ async function previewsAndPoster(m: RecordingManifest, p: RecordingPaths, opts: 
   const pick = series[1] ?? series[0];
   if (pick) {
     copyFileSync(path.join(p.previewsDir, pick), p.poster);
-  } else if (existsSync(p.final)) {
+  } else if (existsSync(p.final) || firstLocalPart(files)) {
     // Too short for a preview: take one frame from the recording itself.
     const at = Math.max(0, Math.min(2, duration / 2));
-    await run(opts.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', '-ss', String(at), '-i', p.final, '-frames:v', '1', '-vf', `scale=-2:'min(${m.previewHeight},ih)'`, '-update', '1', p.poster]).catch(
+    await run(opts.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', '-ss', String(at), '-i', existsSync(p.final) ? p.final : firstLocalPart(files)!, '-frames:v', '1', '-vf', `scale=-2:'min(${m.previewHeight},ih)'`, '-update', '1', p.poster]).catch(
       (err) => opts.log.warn({ err: errorMessage(err) }, 'no poster could be taken'),
     );
   }
   if (existsSync(p.poster)) out.push(fileEntry('poster', p.poster));
   return out;
+}
+
+/** The first MP4 part still on local disk (parts may be uploaded and deleted already). */
+function firstLocalPart(files: RecordedFile[]): string | undefined {
+  return files.find((f) => f.kind === 'mp4' && existsSync(f.path))?.path;
 }
 
 function previewRegex(m: RecordingManifest, p: RecordingPaths): RegExp {

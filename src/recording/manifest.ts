@@ -26,13 +26,15 @@ export interface RecordingManifest {
   previewFormat: 'png' | 'jpg' | 'webp';
   /** Preview height in pixels (never upscaled). */
   previewHeight: number;
+  /** Seconds of one MP4 part; absent or 0: one live file for the whole recording. */
+  segmentSeconds?: number;
 }
 
 const FILE = 'manifest.json';
 const COMPLETED = 'completed.json';
 
 /** Writes `name` in `dir` durably: a temp file, fsynced, renamed into place. */
-function writeDurably(dir: string, name: string, data: unknown): void {
+export function writeDurably(dir: string, name: string, data: unknown): void {
   const tmp = path.join(dir, `${name}.tmp`);
   writeFileSync(tmp, JSON.stringify(data, null, 2));
   const fd = openSync(tmp, 'r');

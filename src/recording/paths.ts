@@ -10,6 +10,10 @@ export interface RecordingPaths {
   live: string;
   /** SDP describing the RTP a WHIP session forwards (WHIP only). */
   sdp: string;
+  /** ffmpeg pattern of the live parts (`recordSegmentSeconds`), in the work dir. */
+  partPattern: string;
+  /** CSV segment list ffmpeg appends to as each part closes: `file,start,end` in media seconds. */
+  partList: string;
   /** Final, seekable recording (`.mp4`, or `.webm`). */
   final: string;
   /** HLS playlist. */
@@ -40,6 +44,8 @@ export function recordingPaths(layout: DataLayout, m: RecordingManifest): Record
     workDir,
     live: path.join(workDir, `${m.name}.${m.liveContainer === 'webm' ? 'webm' : 'fmp4'}`),
     sdp: path.join(workDir, 'input.sdp'),
+    partPattern: path.join(workDir, `${m.name}_p%04d.fmp4`),
+    partList: path.join(workDir, 'parts.csv'),
     final: path.join(streamsDir, `${m.name}.${finalExt}`),
     playlist: path.join(streamsDir, `${m.name}.m3u8`),
     segmentPattern: path.join(streamsDir, `${m.name}_%05d.ts`),

@@ -33,13 +33,16 @@ export interface Sidecar {
   /** Every uploaded object of the recording. */
   objects: Array<{ kind: string; name: string; key: string; size: number; sha256: string; contentType: string }>;
   recovered: boolean;
+  /** The MP4 parts in time order with their wall-clock spans and object keys. */
+  parts: Array<{ part: number; name: string; key: string | null; startedAt: string; endedAt: string; durationSeconds: number; size: number }>;
 }
 
 /** The sidecar's bytes for a recording whose other files are uploaded. */
 export function buildSidecar(r: RecordingRecord, files: FileRecord[], bucket: string, contentTypeOf: (f: FileRecord) => string): Buffer {
   const uploaded = files.filter((f) => f.kind !== 'metadata' && f.state === 'uploaded' && f.key && f.sha256);
   const main = uploaded.find((f) => f.kind === 'mp4' || f.kind === 'webm');
-  const { createdAt: _cataloged, video, audio, recovered, ...recording } = r;
+  const { createdAt: _cataloged, inProgress: _live, parts, video, audio, recovered, ...recording } = r;
+  const keyOf = new Map(uploaded.map((f) => [f.name, f.key!]));
   const doc: Sidecar = {
     version: 1,
     ...recording,
@@ -50,6 +53,7 @@ export function buildSidecar(r: RecordingRecord, files: FileRecord[], bucket: st
     bucket,
     objects: uploaded.map((f) => ({ kind: f.kind, name: f.name, key: f.key!, size: f.size, sha256: f.sha256!, contentType: contentTypeOf(f) })),
     recovered,
+    parts: (parts ?? []).map((p) => ({ part: p.part, name: p.name, key: keyOf.get(p.name) ?? null, startedAt: p.startedAt, endedAt: p.endedAt, durationSeconds: p.durationSeconds, size: p.size })),
   };
   return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
 }

@@ -16,7 +16,7 @@ import type { AppSettings } from '../config/schema.js';
 import type { StorageSettings } from '../config/storage-schema.js';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { BusEvents, FileKind, RecordingCompleted } from '../events/types.js';
+import type { BusEvents, FileKind, RecordingCompleted, RecordingPartCompleted } from '../events/types.js';
 import type { NewFile, Store } from '../store/types.js';
 import { errorMessage } from '../errors.js';
 import path from 'node:path';
@@ -29,6 +29,7 @@ import { sidecarName } from './sidecar.js';
 import { validateStorage, type ValidationReport } from './validate.js';
 import { ObjectAccess } from './object-access.js';
 import { deleteRecording, type RecordingDeletion } from './recording-delete.js';
+import { LiveHls } from './live-hls.js';
 
 /** The app registry as storage needs it: lookups, and settings changes. */
 export interface AppSource extends AppLookup {
@@ -77,6 +78,7 @@ export class StorageService implements Lifecycle {
   /** Where uploaded files are, and pre-signed URLs to them (playback). */
   readonly objects: ObjectAccess;
   private readonly removers: Array<() => void> = [];
+  private readonly liveHls: LiveHls;
   private started = false;
 
   /** The filesystem target's folder: objects of apps without a bucket. */
@@ -102,6 +104,7 @@ export class StorageService implements Lifecycle {
       log: this.log,
     });
     this.objects = new ObjectAccess({ catalog: o.store.catalog, apps: o.apps, resolver: this.resolver, localRoot: this.localRoot });
+    this.liveHls = new LiveHls({ store: o.store, apps: o.apps, dataDir: o.dataDir, wake: () => this.worker.wake(), log: this.log });
     this.sweeper = new RetentionSweeper({ catalog: o.store.catalog, apps: o.apps, dataDir: o.dataDir, log: this.log });
   }
 
@@ -110,6 +113,9 @@ export class StorageService implements Lifecycle {
     const released = await queue.releaseOwner(this.o.nodeId);
     const retried = await queue.retryFailed({});
     this.removers.push(this.o.events.on('recording.completed', (r) => this.onRecordingCompleted(r)));
+    this.removers.push(this.o.events.on('recording.part', (p) => this.onRecordingPart(p)));
+    this.removers.push(this.o.events.on('recording.hls', (e) => this.liveHls.onProgress(e)));
+    this.removers.push(this.o.events.on('upload.completed', (u) => this.liveHls.onUploaded(u)));
     this.removers.push(this.o.apps.onChange((app, previous) => this.onSettingsChanged(app, previous)));
     this.started = true;
     this.sweeper.start();
@@ -175,10 +181,10 @@ export class StorageService implements Lifecycle {
     const upload = app?.s3RecordingEnabled ? app.s3.upload : undefined;
     const files: NewFile[] = r.files.map((f) => ({ kind: f.kind, name: f.name, localPath: f.path, size: f.size }));
     if (upload?.metadata) files.push({ kind: 'metadata', name: sidecarName(r.name), localPath: null, size: 0 });
-    const { files: _omit, ...recording } = r;
+    const { files: _omit, parts, ...recording } = r;
     const log = this.log.child({ app: r.app, streamId: r.streamId, recordingId: r.recordingId });
     // Both calls commit durably before this listener resolves, and both are idempotent.
-    await this.o.store.catalog.addRecording(recording, files);
+    await this.o.store.catalog.addRecording(recording, files, parts);
     if (!upload) {
       log.info({ files: files.length }, 'recording cataloged; uploads are off for this app');
       return;
@@ -186,6 +192,20 @@ export class StorageService implements Lifecycle {
     const names = files.filter((f) => kindIsUploaded(f.kind, upload)).map((f) => f.name);
     const queued = await this.o.store.queue.enqueue(r.recordingId, names);
     log.info({ queued, files: files.length, recovered: r.recovered }, 'recording queued for upload');
+    await this.liveHls.onCompleted(r);
+    this.worker.wake();
+  }
+
+  /** A part of a recording in progress: cataloged and queued now, while its stream goes on. */
+  private async onRecordingPart(e: RecordingPartCompleted): Promise<void> {
+    const app = this.o.apps.get(e.app);
+    const upload = app?.s3RecordingEnabled ? app.s3.upload : undefined;
+    const { part, ...facts } = e;
+    const recording = { ...facts, endedAt: part.endedAt, durationSeconds: 0, sizeBytes: 0, recovered: false };
+    await this.o.store.catalog.addPart(recording, part, { kind: 'mp4', name: part.name, localPath: part.path, size: part.size });
+    if (!upload?.mp4) return;
+    const queued = await this.o.store.queue.enqueue(e.recordingId, [part.name]);
+    this.log.info({ app: e.app, streamId: e.streamId, recordingId: e.recordingId, part: part.part, file: part.name, queued }, 'recording part queued for upload');
     this.worker.wake();
   }
 

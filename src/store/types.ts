@@ -11,7 +11,7 @@
  * completes it. Keyed by recording id + file name, so announcing a recording
  * twice changes nothing.
  */
-import type { FileKind, RecordingCompleted } from '../events/types.js';
+import type { FileKind, RecordedPart, RecordingCompleted } from '../events/types.js';
 import type { AppSettingsStore, AuthStore, PublishCredentialStore, WebhookOutbox } from './admin-types.js';
 
 /**
@@ -25,9 +25,30 @@ import type { AppSettingsStore, AuthStore, PublishCredentialStore, WebhookOutbox
 export type FileState = 'local' | 'queued' | 'uploading' | 'uploaded' | 'failed';
 
 /** A recording as `recording.completed` described it (its files are `FileRecord`s). */
-export interface RecordingRecord extends Omit<RecordingCompleted, 'files'> {
+export interface RecordingRecord extends Omit<RecordingCompleted, 'files' | 'parts'> {
   /** When the catalog learnt of it. */
   createdAt: string;
+  /** True while its stream is still recorded: parts are added as they close, its end and duration grow. */
+  inProgress?: boolean;
+  /** Its MP4 parts in time order (filled by `getRecording`, `listRecordings` and the sidecar's upload job). */
+  parts?: PartRecord[];
+}
+
+/** A recording's MP4 part in the catalog: its wall-clock span (see `RecordedPart`); its file is the `FileRecord` of the same name. */
+export interface PartRecord extends Omit<RecordedPart, 'path'> {
+  recordingId: string;
+  app: string;
+  streamId: string;
+}
+
+/** A part with where its file is now, for time-range playback. */
+export interface PartLocation extends PartRecord {
+  /** Local path while the local copy exists. */
+  localPath?: string;
+  /** Upload state of its file. */
+  state: FileState;
+  bucket?: string;
+  key?: string;
 }
 
 /** A file to add to the catalog. `localPath` is null for files made at upload time (the metadata sidecar). */
@@ -104,6 +125,10 @@ export interface RecordingFilter {
   startedFrom?: string;
   /** ISO 8601: recordings that started before it. */
   startedBefore?: string;
+  /** ISO 8601 wall-clock: recordings that end after it (with `to`: that overlap the range). */
+  from?: string;
+  /** ISO 8601 wall-clock: recordings that start before it. */
+  to?: string;
 }
 
 /** A recording in a listing, with its upload state. */
@@ -114,8 +139,12 @@ export interface RecordingSummary extends RecordingRecord {
 }
 
 export interface RecordingCatalog {
-  /** Adds a recording and its files in state `local`; files already known are left as they are. */
-  addRecording(recording: Omit<RecordingRecord, 'createdAt'>, files: NewFile[]): Promise<void>;
+  /**
+   * Adds a recording, its files in state `local` and its parts; files and parts already known are left as
+   * they are. A recording in progress (its parts cataloged while live) is completed: its facts replace the
+   * provisional ones.
+   */
+  addRecording(recording: Omit<RecordingRecord, 'createdAt' | 'parts'>, files: NewFile[], parts?: RecordedPart[]): Promise<void>;
   getRecording(recordingId: string): Promise<RecordingWithFiles | undefined>;
   /** Newest first (by start, then id); `after` continues a listing after the given recording (keyset paging). */
   listRecordings(filter?: RecordingFilter & { limit?: number; offset?: number; after?: { startedAt: string; recordingId: string } }): Promise<RecordingSummary[]>;
@@ -132,6 +161,22 @@ export interface RecordingCatalog {
   markLocalDeleted(fileId: number): Promise<void>;
   /** Files per state, optionally for one app. */
   countByState(app?: string): Promise<Record<FileState, number>>;
+  /**
+   * Catalogs a part of a recording in progress: creates the recording (in
+   * progress) if new, adds the part and its file (state `local`), and grows
+   * the recording's end, duration and size. Idempotent.
+   */
+  addPart(recording: Omit<RecordingRecord, 'createdAt' | 'parts'>, part: RecordedPart, file: NewFile): Promise<void>;
+  /** Catalogs files of a recording in progress (live HLS): creates the recording (in progress) if new; files known are left as they are. */
+  addLiveFiles(recording: Omit<RecordingRecord, 'createdAt' | 'parts'>, files: NewFile[]): Promise<void>;
+  /** Points an uploaded file at another local copy of the same bytes (its final place); false unless uploaded. */
+  relocate(recordingId: string, name: string, localPath: string): Promise<boolean>;
+  /** A recording's parts in order. */
+  listParts(recordingId: string): Promise<PartRecord[]>;
+  /** Parts of a stream whose wall-clock span overlaps [from, to), in time order, with where their files are. */
+  partsBetween(app: string, streamId: string, from: string, to: string): Promise<PartLocation[]>;
+  /** Parts cataloged and not uploaded yet (queued, uploading, failed): how many, and when the oldest part closed. */
+  partBacklog(): Promise<{ parts: number; oldestEndedAt?: string; uploaded: number }>;
 }
 
 /** A leased file plus what the uploader needs to know of its recording. */
@@ -152,6 +197,11 @@ export interface UploadResult {
 }
 
 export interface UploadQueue {
+  /**
+   * Queues a file again with new content (a live playlist that grew), whether it was local, queued or
+   * uploaded; false while it is being uploaded (or failed): then nothing changes.
+   */
+  requeue(recordingId: string, name: string, file: { localPath: string; size: number }): Promise<boolean>;
   /** Queues the named files of a recording that are still `local`; returns how many were queued. Idempotent. */
   enqueue(recordingId: string, names: string[]): Promise<number>;
   /**

@@ -4,7 +4,7 @@
  * when `api.publicUrl` is set, else paths.
  */
 import type { RecordingCompleted, StreamEnded, StreamStarted, UploadFailed } from '../events/types.js';
-import type { RecordingWithFiles } from '../store/types.js';
+import type { FileRecord, PartRecord, RecordingWithFiles } from '../store/types.js';
 
 export type UrlOf = (path: string) => string;
 
@@ -35,7 +35,7 @@ function mainFile<T extends { kind: string; name: string }>(files: T[]): T | und
 }
 
 /** What every recording event says of the recording itself. */
-function recordingFacts(r: Omit<RecordingCompleted, 'files'>) {
+function recordingFacts(r: Omit<RecordingCompleted, 'files' | 'parts'>) {
   const { recordingId, app, streamId, protocol, name, startedAt, endedAt, durationSeconds, sizeBytes } = r;
   return { recordingId, app, streamId, protocol, name, startedAt, endedAt, durationSeconds, sizeBytes };
 }
@@ -71,6 +71,26 @@ export function recordingUploaded(r: RecordingWithFiles, url: UrlOf) {
     playbackUrl: main ? url(mediaPath(r.app, 'streams', main.name)) : null,
     metadataKey: sidecar?.key ?? null,
     objects: uploaded.map((f) => ({ kind: f.kind, name: f.name, bucket: f.bucket, key: f.key, size: f.size, sha256: f.sha256 ?? null })),
+  };
+}
+
+/** One MP4 part of a recording is in the bucket and verified. */
+export function recordingPartUploaded(r: RecordingWithFiles, part: PartRecord, file: FileRecord, url: UrlOf) {
+  return {
+    recordingId: r.recordingId,
+    app: r.app,
+    streamId: r.streamId,
+    name: r.name,
+    part: part.part,
+    file: part.name,
+    startedAt: part.startedAt,
+    endedAt: part.endedAt,
+    durationSeconds: part.durationSeconds,
+    size: file.size,
+    bucket: file.bucket ?? null,
+    key: file.key ?? null,
+    checksum: file.sha256 ? { algorithm: 'sha256', value: file.sha256 } : null,
+    playbackUrl: url(mediaPath(r.app, 'streams', part.name)),
   };
 }
 

@@ -6,8 +6,9 @@
  * dedupe key, so an event announced twice (a recording recovered after a
  * crash, two files finishing at once) is delivered once.
  *
+ * `recordingPartUploaded` goes out for each MP4 part uploaded and verified;
  * `recordingUploaded` goes out when the last file meant for the bucket of a
- * recording is uploaded and verified (nothing of it queued, uploading or
+ * finished recording (every part) is uploaded and verified (nothing of it queued, uploading or
  * failed). A crash between that upload's record and its event would lose
  * it, so at start-up recordings whose last upload is recent are announced
  * again (their dedupe key keeps those already queued from being sent twice). `uploadFailed` goes out for a permanent failure, and for the first
@@ -58,7 +59,7 @@ export class WebhookDispatcher {
       events.on('stream.started', (s) => this.enqueue(s.app, 'liveStreamStarted', s.sessionId, payloads.liveStreamStarted(s, this.url))),
       events.on('stream.ended', (s) => this.enqueue(s.app, 'liveStreamEnded', s.sessionId, payloads.liveStreamEnded(s))),
       events.on('recording.completed', (r) => this.enqueue(r.app, 'recordingReady', r.recordingId, payloads.recordingReady(r, this.url))),
-      events.on('upload.completed', (u) => this.onUploadCompleted(u.recordingId)),
+      events.on('upload.completed', (u) => this.onUploadCompleted(u.recordingId, u.name)),
       events.on('upload.failed', (f) => {
         if (f.errorClass === 'retryable' && f.attempts > 1) return;
         return this.enqueue(f.app, 'uploadFailed', `${f.recordingId}:${f.name}:${f.attempts}`, payloads.uploadFailed(f));
@@ -76,7 +77,7 @@ export class WebhookDispatcher {
     for (const summary of recent) {
       const r = await this.o.catalog.getRecording(summary.recordingId);
       const last = Math.max(0, ...(r?.files ?? []).map((f) => (f.uploadedAt ? Date.parse(f.uploadedAt) : 0)));
-      if (!r || last < since) continue;
+      if (!r || r.inProgress || last < since) continue;
       await this.enqueue(r.app, 'recordingUploaded', r.recordingId, payloads.recordingUploaded(r, this.url));
       n++;
     }
@@ -87,9 +88,14 @@ export class WebhookDispatcher {
     for (const remove of this.removers.splice(0)) remove();
   }
 
-  private async onUploadCompleted(recordingId: string): Promise<void> {
+  private async onUploadCompleted(recordingId: string, name: string): Promise<void> {
     const r = await this.o.catalog.getRecording(recordingId);
-    if (!r || uploadStateOf(r.files) !== 'uploaded') return;
+    if (!r) return;
+    const part = r.parts?.find((p) => p.name === name);
+    const file = r.files.find((f) => f.name === name);
+    if (part && file) await this.enqueue(r.app, 'recordingPartUploaded', `${recordingId}:${name}`, payloads.recordingPartUploaded(r, part, file, this.url));
+    // A recording still being recorded is not uploaded yet, however many of its parts are.
+    if (r.inProgress || uploadStateOf(r.files) !== 'uploaded') return;
     await this.enqueue(r.app, 'recordingUploaded', recordingId, payloads.recordingUploaded(r, this.url));
   }
 

@@ -1,5 +1,7 @@
 /** The recording catalog on SQLite. */
-import type { FileState, NewFile, RecordingCatalog, RecordingFilter, RecordingRecord, RecordingSummary, RecordingWithFiles, FileRecord } from '../types.js';
+import type { RecordedPart } from '../../events/types.js';
+import type { FileState, NewFile, RecordingCatalog, RecordingFilter, RecordingRecord, RecordingSummary, RecordingWithFiles, FileRecord, PartLocation, PartRecord } from '../types.js';
+import * as parts from './parts.js';
 import type { Db } from './database.js';
 import { toFile, toRecording, type FileRow, type RecordingRow } from './rows.js';
 
@@ -8,12 +10,14 @@ const STATES: FileState[] = ['local', 'queued', 'uploading', 'uploaded', 'failed
 export class SqliteCatalog implements RecordingCatalog {
   constructor(private readonly db: Db) {}
 
-  async addRecording(r: Omit<RecordingRecord, 'createdAt'>, files: NewFile[]): Promise<void> {
+  async addRecording(r: Omit<RecordingRecord, 'createdAt' | 'parts'>, files: NewFile[], recordedParts: RecordedPart[] = []): Promise<void> {
     const now = new Date().toISOString();
     const insertRecording = this.db.prepare(
       `INSERT INTO recordings (id, app, stream_id, protocol, name, started_at, ended_at, duration_seconds, size_bytes, video, audio, recovered, created_at)
        VALUES (@id, @app, @streamId, @protocol, @name, @startedAt, @endedAt, @durationSeconds, @sizeBytes, @video, @audio, @recovered, @now)
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, duration_seconds = excluded.duration_seconds, size_bytes = excluded.size_bytes,
+         video = excluded.video, audio = excluded.audio, recovered = excluded.recovered, in_progress = 0
+       WHERE recordings.in_progress = 1`,
     );
     const insertFile = this.db.prepare(
       `INSERT INTO recording_files (recording_id, app, kind, name, local_path, size, state, created_at, updated_at)
@@ -37,6 +41,7 @@ export class SqliteCatalog implements RecordingCatalog {
         now,
       });
       for (const f of files) insertFile.run({ recordingId: r.recordingId, app: r.app, kind: f.kind, name: f.name, localPath: f.localPath, size: f.size, now });
+      parts.insertParts(this.db, r, recordedParts);
     })();
   }
 
@@ -44,7 +49,7 @@ export class SqliteCatalog implements RecordingCatalog {
     const row = this.db.prepare('SELECT * FROM recordings WHERE id = ?').get(recordingId) as RecordingRow | undefined;
     if (!row) return undefined;
     const files = this.db.prepare('SELECT * FROM recording_files WHERE recording_id = ? ORDER BY id').all(recordingId) as FileRow[];
-    return { ...toRecording(row), files: files.map(toFile) };
+    return { ...toRecording(row), files: files.map(toFile), parts: parts.listParts(this.db, recordingId) };
   }
 
   async listRecordings(
@@ -63,7 +68,8 @@ export class SqliteCatalog implements RecordingCatalog {
         limit: filter.limit ?? 100,
         offset: filter.offset ?? 0,
       }) as SummaryRow[];
-    return rows.map(toSummary);
+    const byRecording = parts.partsOf(this.db, rows.map((r) => r.id));
+    return rows.map((r) => ({ ...toSummary(r), parts: byRecording.get(r.id) ?? [] }));
   }
 
   async countRecordings(filter: RecordingFilter = {}): Promise<number> {
@@ -104,6 +110,30 @@ export class SqliteCatalog implements RecordingCatalog {
     this.db.prepare('UPDATE recording_files SET local_deleted_at = ?, updated_at = ? WHERE id = ?').run(now, now, fileId);
   }
 
+  async addPart(r: Omit<RecordingRecord, 'createdAt' | 'parts'>, part: RecordedPart, file: NewFile): Promise<void> {
+    parts.addPart(this.db, r, part, file);
+  }
+
+  async addLiveFiles(r: Omit<RecordingRecord, 'createdAt' | 'parts'>, files: NewFile[]): Promise<void> {
+    parts.addLiveFiles(this.db, r, files);
+  }
+
+  async relocate(recordingId: string, name: string, localPath: string): Promise<boolean> {
+    return parts.relocate(this.db, recordingId, name, localPath);
+  }
+
+  async listParts(recordingId: string): Promise<PartRecord[]> {
+    return parts.listParts(this.db, recordingId);
+  }
+
+  async partsBetween(app: string, streamId: string, from: string, to: string): Promise<PartLocation[]> {
+    return parts.partsBetween(this.db, app, streamId, from, to);
+  }
+
+  async partBacklog(): Promise<{ parts: number; oldestEndedAt?: string; uploaded: number }> {
+    return parts.partBacklog(this.db);
+  }
+
   async countByState(app?: string): Promise<Record<FileState, number>> {
     const rows = this.db
       .prepare('SELECT state, COUNT(*) AS n FROM recording_files WHERE (@app IS NULL OR app = @app) GROUP BY state')
@@ -129,12 +159,13 @@ const SUMMARY_SQL = `
 
 const FILTER_SQL = `(@app IS NULL OR app = @app) AND (@streamId IS NULL OR stream_id = @streamId)
   AND (@state IS NULL OR upload_state = @state)
-  AND (@from IS NULL OR started_at >= @from) AND (@before IS NULL OR started_at < @before)`;
+  AND (@from IS NULL OR started_at >= @from) AND (@before IS NULL OR started_at < @before)
+  AND (@wallFrom IS NULL OR ended_at > @wallFrom) AND (@wallTo IS NULL OR started_at < @wallTo)`;
 
 function filterParams(f: RecordingFilter): Record<string, string | null> {
   // Stored times are ISO strings in UTC with milliseconds, so comparing normalized strings compares instants.
   const iso = (v?: string) => (v === undefined ? null : new Date(v).toISOString());
-  return { app: f.app ?? null, streamId: f.streamId ?? null, state: f.uploadState ?? null, from: iso(f.startedFrom), before: iso(f.startedBefore) };
+  return { app: f.app ?? null, streamId: f.streamId ?? null, state: f.uploadState ?? null, from: iso(f.startedFrom), before: iso(f.startedBefore), wallFrom: iso(f.from), wallTo: iso(f.to) };
 }
 
 interface SummaryRow extends RecordingRow {

@@ -161,4 +161,24 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (file_id, upload_id, part_number)
   );
   `,
+  // 5: recording parts: each MP4 part's wall-clock span, for the index and time-range playback;
+  // a recording is in progress while its stream is still recorded (its parts are cataloged as they close).
+  `
+  ALTER TABLE recordings ADD COLUMN in_progress INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE recording_parts (
+    recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+    part INTEGER NOT NULL,
+    app TEXT NOT NULL,
+    stream_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    duration_seconds REAL NOT NULL,
+    offset_seconds REAL NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (recording_id, part)
+  );
+  CREATE INDEX recording_parts_by_time ON recording_parts (app, stream_id, started_at);
+  CREATE INDEX recordings_by_end ON recordings (app, stream_id, ended_at);
+  `,
 ];

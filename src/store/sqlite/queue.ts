@@ -6,6 +6,7 @@
  * Every state change checks the lease owner, so a node that lost its lease
  * cannot overwrite what another node did.
  */
+import { listParts, requeue } from './parts.js';
 import type { MultipartRef, UploadJob, UploadQueue, UploadResult, UploadedPart } from '../types.js';
 import type { Db } from './database.js';
 import { toFile, toRecording, type FileRow, type RecordingRow } from './rows.js';
@@ -23,6 +24,10 @@ export class SqliteUploadQueue implements UploadQueue {
       )
       .run({ recordingId, names: JSON.stringify(names), now, iso: new Date(now).toISOString() });
     return r.changes;
+  }
+
+  async requeue(recordingId: string, name: string, file: { localPath: string; size: number }): Promise<boolean> {
+    return requeue(this.db, recordingId, name, file.localPath, file.size);
   }
 
   async claim(owner: string, leaseMs: number, opts: { excludeApps?: string[] } = {}): Promise<UploadJob | undefined> {
@@ -44,7 +49,9 @@ export class SqliteUploadQueue implements UploadQueue {
       .get({ owner, until: now + leaseMs, now, iso: new Date(now).toISOString(), exclude: JSON.stringify(opts.excludeApps ?? []) }) as FileRow | undefined;
     if (!row) return undefined;
     const rec = this.db.prepare('SELECT * FROM recordings WHERE id = ?').get(row.recording_id) as RecordingRow;
-    return { file: toFile(row), recording: toRecording(rec) };
+    const file = toFile(row);
+    // The sidecar lists the recording's parts with their wall-clock times.
+    return { file, recording: file.kind === 'metadata' ? { ...toRecording(rec), parts: listParts(this.db, rec.id) } : toRecording(rec) };
   }
 
   async renew(fileId: number, owner: string, leaseMs: number): Promise<boolean> {

@@ -15,6 +15,7 @@ export interface RecordingRow {
   audio: string | null;
   recovered: number;
   created_at: string;
+  in_progress?: number;
 }
 
 export interface FileRow {
@@ -68,6 +69,7 @@ export function toRecording(r: RecordingRow): RecordingRecord {
     audio: r.audio ? JSON.parse(r.audio) : undefined,
     recovered: r.recovered === 1,
     createdAt: r.created_at,
+    ...(r.in_progress === 1 ? { inProgress: true } : {}),
   };
 }
 

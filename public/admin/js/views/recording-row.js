@@ -5,7 +5,11 @@
  * actions: play, download, details (every file), retry, delete (with the
  * choice to keep the bucket objects when the bucket refuses to delete them).
  *
- * State for tests: `tr[data-recording-id][data-upload-state][data-progress]`.
+ * A recording made of parts (`recordSegmentSeconds`) lists them in its
+ * details with their wall-clock spans and upload state; one still recorded
+ * shows its parts appearing.
+ *
+ * State for tests: `tr[data-recording-id][data-upload-state][data-progress][data-parts]`.
  */
 import { api, seg } from '../api.js';
 import { act, fill, fmtBytes, fmtDuration, h, showError, timeEl, toast } from '../dom.js';
@@ -119,9 +123,26 @@ export function recordingRow(summary, { problems, onDeleted }) {
     return parts;
   }
 
+  /** The MP4 parts (recordSegmentSeconds) with their wall-clock spans and upload state; nothing for one part. */
+  function partsTable() {
+    const list = (detail || rec).parts || [];
+    if (list.length < 2 && !rec.inProgress) return null;
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'parts', 'aria-label': `Parts of ${rec.name}` },
+      h('thead', {}, h('tr', {}, h('th', { class: 'num' }, 'Part'), h('th', {}, 'From'), h('th', {}, 'To'), h('th', { class: 'num' }, 'Duration'), h('th', { class: 'num' }, 'Size'), h('th', {}, 'State'))),
+      h('tbody', {}, list.map((pt) => h('tr', { 'data-part': pt.part, 'data-state': pt.state },
+        h('td', { class: 'num' }, h('a', { href: pt.url, target: '_blank', rel: 'noopener' }, `#${pt.part}`)),
+        h('td', {}, timeEl(pt.startedAt)),
+        h('td', {}, timeEl(pt.endedAt)),
+        h('td', { class: 'num' }, fmtDuration(pt.durationSeconds)),
+        h('td', { class: 'num' }, fmtBytes(pt.size)),
+        h('td', {}, h('span', { class: 'badge', 'data-state': pt.state }, STATE_WORDS[pt.state] || pt.state), pt.local ? h('span', { class: 'help' }, ' + local copy') : null),
+      ))),
+    ));
+  }
+
   function filesTable() {
     if (!detail) return h('p', { class: 'loading' }, 'Loading files…');
-    return h('div', { class: 'table-wrap' }, h('table', {},
+    return h('div', { class: 'table-wrap' }, partsTable(), h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, 'File'), h('th', {}, 'Kind'), h('th', { class: 'num' }, 'Size'), h('th', {}, 'State'), h('th', {}, 'Object'), h('th', { class: 'num' }, 'Failed attempts'), h('th', {}, 'Last error'))),
       h('tbody', {}, detail.files.map((f) => h('tr', { 'data-file': f.name, 'data-state': f.state },
         h('td', {}, h('a', { href: f.url, target: '_blank', rel: 'noopener' }, f.name)),
@@ -146,7 +167,12 @@ export function recordingRow(summary, { problems, onDeleted }) {
     fill(state, uploadCell());
     const v = rec.video;
     // Cells are refilled in place; the buttons stay attached so keyboard focus survives live updates.
-    fill(cells.name, h('strong', {}, rec.name), h('div', { class: 'help' }, `${rec.app} / ${rec.streamId}`, v ? ` · ${v.codec} ${v.width}×${v.height}` : '', rec.recovered ? ' · recovered after a crash' : ''));
+    const nParts = (rec.parts || []).length;
+    // The recording's poster stands for the stream once it ended (the stream's latest preview is removed then).
+    const poster = rec.urls.poster ? h('img', { class: 'poster-thumb', src: rec.urls.poster, alt: '', loading: 'lazy', width: 64 }) : null;
+    fill(cells.name, poster, h('strong', {}, rec.name), rec.inProgress ? h('span', { class: 'badge', 'data-state': 'uploading', 'data-in-progress': '' }, ' recording') : null,
+      h('div', { class: 'help' }, `${rec.app} / ${rec.streamId}`, v ? ` · ${v.codec} ${v.width}×${v.height}` : '', nParts > 1 || rec.inProgress ? ` · ${nParts} part${nParts === 1 ? '' : 's'}` : '', rec.recovered ? ' · recovered after a crash' : ''));
+    tr.dataset.parts = String(nParts);
     fill(cells.started, timeEl(rec.startedAt));
     fill(cells.duration, fmtDuration(rec.durationSeconds));
     fill(cells.size, fmtBytes(rec.sizeBytes));

@@ -120,7 +120,8 @@ export function render(main, _params, query) {
     on('upload.completed', (e) => refreshSoon(e.recordingId)),
     on('upload.failed', (e) => refreshSoon(e.recordingId)),
     on('recording.uploaded', (e) => refreshSoon(e.recordingId)),
-    on('recording.completed', (e) => expectNew(e.recordingId)),
+    on('recording.completed', (e) => refreshSoon(e.recordingId)),
+    on('recording.part', (e) => refreshSoon(e.recordingId)),
     on('reconnected', () => load()),
   ];
   load();

@@ -13,6 +13,8 @@ export const RECORDING_GROUPS = [
       { path: 'mp4MuxingEnabled', type: 'checkbox', label: 'Record live streams as MP4', help: 'mp4MuxingEnabled: a crash-safe MP4 per stream.' },
       { path: 'hlsMuxingEnabled', type: 'checkbox', label: 'Write HLS', help: 'hlsMuxingEnabled: live HLS, kept as a VOD playlist at the end.' },
       { path: 'hlsTime', type: 'number', label: 'HLS segment length (seconds)', min: 1, max: 60, help: 'hlsTime, 1–60 (segments are cut on keyframes).' },
+      { path: 'recordSegmentSeconds', type: 'number', label: 'MP4 part length (seconds)', min: 0, max: 86400, step: 1, help: 'recordSegmentSeconds: long recordings are stored and uploaded part by part while live; 0 = one MP4 per publish.', showIf: (v) => v.mp4MuxingEnabled },
+      { path: 'hlsLiveUpload', type: 'checkbox', label: 'Upload HLS while live', help: 'hlsLiveUpload: each segment goes to the bucket as it closes (about 2 PUTs per segment).', showIf: (v) => v.hlsMuxingEnabled },
       { path: 'whip.requireMp4', type: 'checkbox', label: 'Transcode WebRTC VP8/VP9 to H.264 (MP4)', help: 'whip.requireMp4: otherwise VP8/VP9 publishers are recorded as WebM.' },
     ],
   },

@@ -1,0 +1,128 @@
+/**
+ * Assembles a time-range MP4 from recording parts wherever they are (a local
+ * file, or the bucket object through a pre-signed URL ffmpeg reads with
+ * Range requests): ffmpeg's concat demuxer takes each part from its in-point
+ * to its out-point, copied (no re-encode), so the clip starts at the keyframe
+ * at or before the asked start (up to one GOP early).
+ *
+ * A faststart MP4 has its index before the media, which ffmpeg can only write
+ * to a seekable file, and `Range` needs the same bytes on every request: so
+ * the clip is written once to `<dataDir>/.playback/` and served from there;
+ * the same span asked again within a minute (a player's Range requests) is
+ * served from the same file, which is removed once unused.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Logger } from '../log/logger.js';
+import { AppError, errorMessage } from '../errors.js';
+import type { Cut } from './spans.js';
+import type { ObjectReader } from './types.js';
+
+const run = promisify(execFile);
+/** A clip not asked for this long is removed. */
+const KEEP_MS = 60_000;
+/** Clips kept at most (the least recently used go first). */
+const MAX_CLIPS = 16;
+
+export interface ClipMakerOptions {
+  ffmpegPath: string;
+  /** Folder of the clips (emptied at start and stop). */
+  dir: string;
+  reader: ObjectReader;
+  log: Logger;
+}
+
+interface Clip {
+  file: string;
+  ready: Promise<string>;
+  usedAt: number;
+}
+
+export class ClipMaker {
+  private readonly clips = new Map<string, Clip>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly o: ClipMakerOptions) {}
+
+  start(): void {
+    rmSync(this.o.dir, { recursive: true, force: true });
+    mkdirSync(this.o.dir, { recursive: true });
+    this.timer = setInterval(() => this.expire(Date.now() - KEEP_MS), KEEP_MS / 4);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.clips.clear();
+    rmSync(this.o.dir, { recursive: true, force: true });
+  }
+
+  /** The clip's file, made once per `id` (the span asked for) while it is kept. */
+  async clip(id: string, app: string, cuts: Cut[]): Promise<string> {
+    const known = this.clips.get(id);
+    if (known) {
+      known.usedAt = Date.now();
+      return known.ready;
+    }
+    const name = createHash('sha256').update(id).digest('hex').slice(0, 24);
+    const file = path.join(this.o.dir, `${name}.mp4`);
+    const entry: Clip = { file, usedAt: Date.now(), ready: this.make(file, app, cuts) };
+    this.clips.set(id, entry);
+    entry.ready.catch(() => this.clips.get(id) === entry && this.clips.delete(id));
+    if (this.clips.size > MAX_CLIPS) this.expire(Number.POSITIVE_INFINITY, this.clips.size - MAX_CLIPS);
+    return entry.ready;
+  }
+
+  private async make(file: string, app: string, cuts: Cut[]): Promise<string> {
+    const lines = ['ffconcat version 1.0'];
+    for (const c of cuts) {
+      const source = await this.sourceOf(app, c);
+      if (!source) continue;
+      lines.push(`file '${source.replace(/'/g, "'\\''")}'`);
+      if (c.inpoint !== undefined) lines.push(`inpoint ${c.inpoint.toFixed(3)}`);
+      if (c.outpoint !== undefined) lines.push(`outpoint ${c.outpoint.toFixed(3)}`);
+    }
+    if (lines.length === 1) throw new AppError('recording_unavailable', 'the recorded parts of this span are neither on local disk nor in the bucket yet', 404);
+    const list = `${file}.ffconcat`;
+    const tmp = `${file}.tmp`;
+    writeFileSync(list, `${lines.join('\n')}\n`);
+    try {
+      await run(this.o.ffmpegPath, [
+        '-hide_banner', '-loglevel', 'error', '-y',
+        '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file,http,https,tcp,tls,crypto', '-i', list,
+        '-map', '0', '-c', 'copy', '-avoid_negative_ts', 'make_zero', '-movflags', '+faststart', '-f', 'mp4', tmp,
+      ]);
+      rmSync(file, { force: true });
+      renameSync(tmp, file);
+      return file;
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      this.o.log.error({ err: errorMessage(err) }, 'time-range clip failed');
+      throw new AppError('clip_failed', 'the recorded parts of this span could not be assembled', 502, { cause: err });
+    } finally {
+      rmSync(list, { force: true });
+    }
+  }
+
+  /** Where ffmpeg reads a part: the local copy while it exists, else its object. */
+  private async sourceOf(app: string, c: Cut): Promise<string | undefined> {
+    const p = c.part;
+    if (p.localPath && existsSync(p.localPath)) return p.localPath;
+    if (p.state === 'uploaded' && p.bucket && p.key) return this.o.reader.readUrl(app, p.bucket, p.key);
+    this.o.log.warn({ app, part: p.name }, 'a part of the span is neither local nor uploaded; left out');
+    return undefined;
+  }
+
+  /** Removes clips last used before `usedBefore` (at least `count` of the oldest when given). */
+  private expire(usedBefore: number, count = Number.POSITIVE_INFINITY): void {
+    const old = [...this.clips].filter(([, c]) => c.usedAt < usedBefore).sort((a, b) => a[1].usedAt - b[1].usedAt);
+    for (const [id, c] of old.slice(0, count)) {
+      this.clips.delete(id);
+      // A response still streaming it keeps reading: an unlinked file lives until closed.
+      void c.ready.then((f) => rmSync(f, { force: true }), () => undefined);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Announces the closed HLS segments of a recording in progress
+ * (`hlsLiveUpload`): ffmpeg renames a segment into place when it is complete
+ * and then rewrites the EVENT playlist, so every segment the playlist lists
+ * is final. The watcher reads the playlist twice a second and announces the
+ * whole listing whenever it grew (listeners are idempotent).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../log/logger.js';
+import type { RecordedFile, RecordingHlsProgress } from '../events/types.js';
+import { errorMessage } from '../errors.js';
+import type { RecordingManifest } from './manifest.js';
+import type { RecordingPaths } from './paths.js';
+import { playlistSegments } from './hls-playlist.js';
+
+const LOOK_EVERY_MS = 500;
+
+export interface HlsWatcherOptions {
+  manifest: RecordingManifest;
+  paths: RecordingPaths;
+  announce: (e: RecordingHlsProgress) => Promise<boolean>;
+  log: Logger;
+}
+
+export class HlsWatcher {
+  private timer?: NodeJS.Timeout;
+  private looking?: Promise<void>;
+  private announced = 0;
+
+  constructor(private readonly o: HlsWatcherOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (!this.looking) this.looking = this.look().finally(() => (this.looking = undefined));
+    }, LOOK_EVERY_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.looking;
+  }
+
+  private async look(): Promise<void> {
+    const { manifest: m, paths: p } = this.o;
+    let names: string[];
+    try {
+      names = playlistSegments(readFileSync(p.playlist, 'utf8'));
+    } catch {
+      return; // no playlist yet
+    }
+    if (names.length <= this.announced) return;
+    try {
+      const segments: RecordedFile[] = names.map((n) => {
+        const file = path.join(p.streamsDir, n);
+        return { kind: 'hls-segment', path: file, name: n, size: statSync(file).size };
+      });
+      const { recordingId, app, streamId, protocol, name, startedAt } = m;
+      if (await this.o.announce({ recordingId, app, streamId, protocol, name, startedAt, playlist: p.playlist, segments })) this.announced = names.length;
+    } catch (err) {
+      this.o.log.warn({ err: errorMessage(err) }, 'live hls segments not announced yet');
+    }
+  }
+}

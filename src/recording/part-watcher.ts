@@ -1,0 +1,72 @@
+/**
+ * Finalizes the parts of a recording while its stream goes on. ffmpeg names a
+ * part in its CSV list when it closes it; the watcher looks at the list once
+ * a second (a file of a few lines: cheaper and steadier than fs.watch across
+ * filesystems), finalizes each closed part and announces it. A part is taken
+ * only once ffmpeg has opened the next one, so the last part of a recording
+ * is left to the recording's own finalization (which names a recording of
+ * one part `<name>.mp4`). What fails (no room for the remux, a listener
+ * failed) is tried again at the next look.
+ */
+import type { Logger } from '../log/logger.js';
+import { errorMessage } from '../errors.js';
+import type { RecordingManifest } from './manifest.js';
+import type { RecordingPaths } from './paths.js';
+import { livePartExists, partFileName, readPartList, type PartRecord } from './parts.js';
+
+const LOOK_EVERY_MS = 1000;
+
+export interface PartWatcherOptions {
+  manifest: RecordingManifest;
+  paths: RecordingPaths;
+  /** Finalizes part `n` under the given final name (idempotent); null when it holds no media. */
+  finalize: (n: number, finalName: string) => Promise<PartRecord | null>;
+  /** Announces a finalized part; false when a listener failed (announced again later). */
+  announce: (rec: PartRecord) => Promise<boolean>;
+  log: Logger;
+}
+
+export class PartWatcher {
+  private timer?: NodeJS.Timeout;
+  private looking?: Promise<void>;
+  private readonly announced = new Set<number>();
+  private stopped = false;
+
+  constructor(private readonly o: PartWatcherOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.looking || this.stopped) return;
+      this.looking = this.look().finally(() => (this.looking = undefined));
+    }, LOOK_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /** Stops looking; resolves once a look in progress is done. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.looking;
+  }
+
+  private async look(): Promise<void> {
+    const { manifest: m, paths: p, log } = this.o;
+    const list = readPartList(m, p);
+    const closed = [...list.keys()].sort((a, b) => a - b);
+    for (const n of closed) {
+      if (this.stopped) return;
+      if (this.announced.has(n) || !(list.has(n + 1) || livePartExists(m, p, n + 1))) continue;
+      try {
+        const rec = await this.o.finalize(n, partFileName(m.name, n));
+        if (!rec) {
+          this.announced.add(n);
+          continue;
+        }
+        if (await this.o.announce(rec)) this.announced.add(n);
+      } catch (err) {
+        log.error({ err: errorMessage(err), part: n }, 'part not finalized yet; trying again');
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The per-stream recording loop: one recording at a time for a live stream,
+ * started when the publisher is accepted and finalized when it leaves. If
+ * ffmpeg dies while the publisher is still live, what it wrote is finalized
+ * and a new recording starts at the next keyframe, after a backoff that
+ * `stop()` cancels (a recorder backing off never holds shutdown). When ffmpeg
+ * fails because the disk is full, the publisher is disconnected (its encoder
+ * reconnects; admission refuses it until there is room) instead of recording
+ * nothing while it stays live. While a recording runs, its closed MP4 parts
+ * and HLS segments are finalized and announced by watchers.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import type { Logger } from '../log/logger.js';
+import type { AppLookup } from '../apps/app-registry.js';
+import type { AppSettings } from '../config/schema.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { BusEvents } from '../events/types.js';
+import type { MediaFeed, PublisherSession } from '../ingest/types.js';
+import { errorMessage } from '../errors.js';
+import type { Slots } from '../queue/slots.js';
+import type { DataLayout } from './layout.js';
+import { writeManifest, type RecordingManifest } from './manifest.js';
+import { uniqueRecordingName } from './naming.js';
+import { recordingPaths, type RecordingPaths } from './paths.js';
+import { recordingPlan } from './ffmpeg-args.js';
+import { Recorder } from './recorder.js';
+import { isDiskFull } from './disk-space.js';
+import { PartWatcher } from './part-watcher.js';
+import { HlsWatcher } from './hls-watcher.js';
+import { finalizePart } from './parts.js';
+import { removeLatestPreview } from './recovery.js';
+import type { DiskLevel, FinalizeQueue } from './finalize-queue.js';
+
+/** What the loop keeps of a stream it records. */
+export interface Active {
+  session: PublisherSession;
+  /** False once recording was stopped for this stream (API or shutdown). */
+  wanted: boolean;
+  /** Aborted when recording stops for this stream: ends a backoff at once. */
+  cancel: AbortController;
+  recorder?: Recorder;
+  manifest?: RecordingManifest;
+  loop: Promise<void>;
+}
+
+export interface StreamLoopDeps {
+  layout: DataLayout;
+  apps: AppLookup;
+  ffmpegPath: string;
+  events: EventBus<BusEvents>;
+  disk?: DiskLevel;
+  stopGraceMs?: number;
+  queue: FinalizeQueue;
+  finalizing: Slots;
+  /** Names of recordings in progress (a new name must differ). */
+  names: Set<string>;
+  /** True once shutdown began. */
+  stopping: () => boolean;
+  log: Logger;
+}
+
+/** Records a stream until its publisher leaves or recording is stopped; then removes its latest preview. */
+export async function recordStream(entry: Active, deps: StreamLoopDeps): Promise<void> {
+  let last: RecordingManifest | undefined;
+  try {
+    await loop(entry, deps, (m) => (last = m));
+  } finally {
+    // The stream's latest preview is a live thing: once the stream is no longer recorded, its recordings' posters stand for it.
+    if (last?.previews) removeLatestPreview(recordingPaths(deps.layout, last).latestPreview);
+  }
+}
+
+async function loop(entry: Active, deps: StreamLoopDeps, started: (m: RecordingManifest) => void): Promise<void> {
+  const { session } = entry;
+  const log = deps.log.child({ app: session.app, streamId: session.streamId, protocol: session.protocol });
+  let failures = 0;
+  let sessionOver = false;
+  void session.closed.then(() => {
+    sessionOver = true;
+    // RTMP input ends by itself when the publisher leaves; RTP input needs ffmpeg told.
+    void entry.recorder?.stop(deps.stopGraceMs);
+  });
+  const going = () => entry.wanted && !sessionOver && !deps.stopping();
+  while (going()) {
+    let feed: MediaFeed;
+    try {
+      feed = await session.openMedia();
+    } catch (err) {
+      // E.g. no free loopback port for a WHIP recorder: retry like a failed ffmpeg.
+      failures++;
+      log.error({ err: errorMessage(err), retryInMs: backoff(failures) }, 'could not open the stream for recording');
+      await sleep(backoff(failures), entry.cancel.signal);
+      continue;
+    }
+    const app = deps.apps.get(session.app);
+    if (!app || sessionOver) {
+      if (feed.format === 'flv') feed.stream.destroy();
+      else feed.close();
+      if (!sessionOver) log.warn('application removed, not recording');
+      break;
+    }
+    const manifest = newManifest(session, feed, app, deps);
+    const paths = recordingPaths(deps.layout, manifest);
+    started(manifest);
+    deps.names.add(manifest.name);
+    const rlog = log.child({ recordingId: manifest.recordingId, name: manifest.name });
+    let parts: PartWatcher | undefined;
+    let hls: HlsWatcher | undefined;
+    const stopWatchers = async () => {
+      await parts?.stop();
+      await hls?.stop();
+    };
+    try {
+      writeManifest(paths.workDir, manifest);
+      if (feed.format === 'sdp') writeFileSync(paths.sdp, feed.sdp);
+      const plan = recordingPlan({ manifest, feed, paths, hlsTime: app.hlsTime, preview: app.previews });
+      const recorder = new Recorder({ ffmpegPath: deps.ffmpegPath, plan, feed, log: rlog });
+      entry.recorder = recorder;
+      entry.manifest = manifest;
+      recorder.start();
+      parts = manifest.segmentSeconds ? watchParts(manifest, paths, deps, rlog) : undefined;
+      if (manifest.hls && app.hlsLiveUpload) {
+        hls = new HlsWatcher({ manifest, paths, log: rlog, announce: (e) => deps.events.emit('recording.hls', e) });
+        hls.start();
+      }
+      rlog.info({ video: feed.videoCodec, audio: feed.audioCodec, segmentSeconds: manifest.segmentSeconds ?? 0 }, 'recording started');
+      const { recordingId, streamId, protocol, name, startedAt } = manifest;
+      void deps.events.emit('recording.started', { recordingId, app: manifest.app, streamId, protocol, name, startedAt });
+      if (sessionOver) void recorder.stop(deps.stopGraceMs);
+      const exit = await recorder.exited;
+      await stopWatchers();
+      if (!exit.ok) {
+        failures++;
+        rlog.error({ err: exit.error, failures }, 'ffmpeg failed while recording');
+        if (!sessionOver && (isDiskFull(exit.error) || deps.disk?.isLow())) {
+          // Restarting would fail the same way and record nothing: let the encoder see it and come back later.
+          rlog.error('the recording disk is full: disconnecting the publisher; what was recorded is kept');
+          entry.wanted = false;
+          session.close('insufficient storage');
+        }
+      } else {
+        failures = 0;
+      }
+      await deps.queue.complete(manifest, rlog, new Date(), false);
+    } catch (err) {
+      failures++;
+      await stopWatchers();
+      rlog.error({ err: errorMessage(err) }, 'recording failed');
+      if (feed.format === 'flv') feed.stream.destroy();
+    } finally {
+      deps.names.delete(manifest.name);
+      entry.recorder = undefined;
+      entry.manifest = undefined;
+    }
+    if (failures > 0 && going()) {
+      rlog.warn({ retryInMs: backoff(failures) }, 'restarting the recording');
+      await sleep(backoff(failures), entry.cancel.signal);
+    }
+  }
+}
+
+function newManifest(session: PublisherSession, feed: MediaFeed, app: AppSettings, deps: StreamLoopDeps): RecordingManifest {
+  const startedAt = new Date();
+  const { layout } = deps;
+  layout.ensureApp(session.app);
+  const manifest: RecordingManifest = {
+    version: 1,
+    recordingId: randomUUID(),
+    app: session.app,
+    streamId: session.streamId,
+    protocol: session.protocol,
+    name: uniqueRecordingName(session.streamId, startedAt, [layout.streamsDir(session.app)], (n) => deps.names.has(n) || deps.queue.hasName(n)),
+    startedAt: startedAt.toISOString(),
+    // WebRTC's VP8/VP9 is kept as sent, in WebM, unless the app requires MP4 (then it is transcoded).
+    liveContainer: feed.format === 'sdp' && (feed.videoCodec === 'vp8' || feed.videoCodec === 'vp9') && !app.whip.requireMp4 ? 'webm' : 'fmp4',
+    mp4: app.mp4MuxingEnabled,
+    hls: app.hlsMuxingEnabled,
+    previews: app.previews.enabled,
+    previewFormat: app.previews.format,
+    previewHeight: app.previews.height,
+  };
+  // Parts apply to the MP4 (fragmented while live); a WebM recording stays one file.
+  if (manifest.mp4 && manifest.liveContainer === 'fmp4' && app.recordSegmentSeconds > 0) manifest.segmentSeconds = app.recordSegmentSeconds;
+  return manifest;
+}
+
+/** Finalizes and announces the parts of a recording in progress as ffmpeg closes them. */
+function watchParts(m: RecordingManifest, paths: RecordingPaths, deps: StreamLoopDeps, log: Logger): PartWatcher {
+  const opts = deps.queue.finalizeOptions(log);
+  const watcher = new PartWatcher({
+    manifest: m,
+    paths,
+    log,
+    finalize: (n, finalName) => deps.finalizing.run(() => finalizePart(m, paths, n, { ...opts, finalName, fallbackOffset: 0 })),
+    announce: async (rec) => {
+      log.info({ part: rec.part.part, file: rec.part.name, startedAt: rec.part.startedAt, endedAt: rec.part.endedAt, durationSeconds: rec.part.durationSeconds, sizeBytes: rec.part.size }, 'recording part completed');
+      const { recordingId, app, streamId, protocol, name, startedAt } = m;
+      return deps.events.emit('recording.part', { recordingId, app, streamId, protocol, name, startedAt, part: rec.part, video: rec.video, audio: rec.audio });
+    },
+  });
+  watcher.start();
+  return watcher;
+}
+
+/** 1 s, 2 s, 4 s … 30 s. */
+function backoff(failures: number): number {
+  return Math.min(30_000, 1000 * 2 ** Math.min(failures - 1, 5));
+}
+
+/** Waits `ms`, or less when `signal` aborts (stop, shutdown). */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
