@@ -1,0 +1,173 @@
+/**
+ * Issue 16: the store interfaces' shared suite against the PostgreSQL
+ * implementation on a real PostgreSQL (Debian `postgresql`, started in a temp
+ * dir by test/helpers/postgres.ts), plus what is PostgreSQL's own: versioned
+ * migrations run once when several nodes start together, a newer schema or
+ * another node's key refused, an unreachable database named without its
+ * password, upload leases taken by one node each under concurrency, and the
+ * cluster-wide publish claims.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openPostgresStore, type PostgresStore } from '../src/store/postgres/index.js';
+import { PG_MIGRATIONS } from '../src/store/postgres/migrations.js';
+import { startPostgres, type Postgres } from './helpers/postgres.js';
+import { sampleRecording, storeSuite } from './helpers/store-suite.js';
+
+let server: Promise<Postgres> | undefined;
+const postgres = () => (server ??= startPostgres());
+after(async () => {
+  if (server) await (await server).stop();
+});
+
+const KEY = randomBytes(32).toString('hex');
+
+/** A fresh database and data dir; every store opened on it shares the key unless told. */
+async function freshDb(): Promise<{ url: string; dataDir: string; open(secretKey?: string): Promise<PostgresStore>; cleanup(): void }> {
+  const url = await (await postgres()).createDatabase();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-pgstore-'));
+  return {
+    url,
+    dataDir,
+    open: (secretKey = KEY) => openPostgresStore({ url, dataDir, secretKey, poolMax: 4 }),
+    cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+storeSuite('postgres', async () => {
+  const db = await freshDb();
+  let store = await db.open();
+  return {
+    store,
+    async reopen() {
+      await store.close();
+      store = await db.open();
+      return store;
+    },
+    async cleanup() {
+      await store.close();
+      db.cleanup();
+    },
+  };
+});
+
+test('postgres: three nodes starting at once migrate once; the schema is versioned', async () => {
+  const db = await freshDb();
+  try {
+    const stores = await Promise.all([db.open(), db.open(), db.open()]);
+    const versions = await stores[0].pool.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version');
+    assert.deepEqual(versions.rows.map((r) => r.version), PG_MIGRATIONS.map((_, i) => i + 1));
+    await Promise.all(stores.map((s) => s.close()));
+    const again = await db.open();
+    assert.equal((await again.pool.query('SELECT COUNT(*) AS n FROM schema_version')).rows[0].n, PG_MIGRATIONS.length, 'a restart adds nothing');
+    await again.close();
+  } finally {
+    db.cleanup();
+  }
+});
+
+test('postgres: a database from a newer bucketcast is refused with a clear message', async () => {
+  const db = await freshDb();
+  try {
+    const s = await db.open();
+    await s.pool.query('INSERT INTO schema_version (version) VALUES ($1)', [PG_MIGRATIONS.length + 1]);
+    await s.close();
+    await assert.rejects(db.open(), /newer than this bucketcast/);
+  } finally {
+    db.cleanup();
+  }
+});
+
+test('postgres: a node with another secret key is refused before it seals anything', async () => {
+  const db = await freshDb();
+  try {
+    const a = await db.open();
+    await a.credentials.create({ credentials: 'AKIDKEYCHECK1:secret-key-check' });
+    await a.close();
+    await assert.rejects(db.open(randomBytes(32).toString('hex')), (e: Error & { code?: string }) => e.code === 'secret_key_mismatch' && /same BUCKETCAST_SECRET_KEY/.test(e.message));
+    const same = await db.open();
+    assert.equal((await same.credentials.list()).items.length, 1);
+    await same.close();
+  } finally {
+    db.cleanup();
+  }
+});
+
+test('postgres: an unreachable database is a clear error that never shows the password', async () => {
+  const pgServer = await postgres();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-pgstore-'));
+  try {
+    const wrongPassword = `postgres://postgres:not-the-password-${randomBytes(4).toString('hex')}@127.0.0.1:${pgServer.port}/postgres`;
+    await assert.rejects(openPostgresStore({ url: wrongPassword, dataDir, secretKey: KEY }), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'database_unreachable');
+      assert.match(e.message, /postgres:\*\*\*@127\.0\.0\.1/);
+      assert.ok(!e.message.includes('not-the-password'), e.message);
+      return true;
+    });
+    const closedPort = `postgres://postgres:${pgServer.password}@127.0.0.1:1/postgres`;
+    await assert.rejects(openPostgresStore({ url: closedPort, dataDir, secretKey: KEY }), (e: Error & { code?: string }) => e.code === 'database_unreachable' && !e.message.includes(pgServer.password));
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('postgres: nodes claiming uploads at once each get a different file (SKIP LOCKED)', async () => {
+  const db = await freshDb();
+  const stores = await Promise.all([db.open(), db.open(), db.open()]);
+  try {
+    const { rec, files } = sampleRecording();
+    await stores[0].catalog.addRecording(rec, files);
+    const names = files.filter((f) => f.kind !== 'metadata').map((f) => f.name);
+    await stores[0].queue.enqueue(rec.recordingId, names);
+    const jobs = (await Promise.all(stores.flatMap((s, i) => [0, 1].map(() => s.queue.claim(`node-${i}`, 60_000))))).filter((j) => j !== undefined);
+    assert.equal(jobs.length, names.length, 'every due file is claimed, none twice');
+    assert.equal(new Set(jobs.map((j) => j.file.id)).size, names.length);
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+    db.cleanup();
+  }
+});
+
+test('postgres: one publisher per stream id across nodes; released at the end, lapsed when not renewed', async () => {
+  const db = await freshDb();
+  const [a, b] = await Promise.all([db.open(), db.open()]);
+  try {
+    assert.deepEqual(await a.streamClaims.claim('live', 'cam1', 'node-a', 60_000), { ok: true });
+    assert.deepEqual(await b.streamClaims.claim('live', 'cam1', 'node-b', 60_000), { ok: false, heldBy: 'node-a' });
+    assert.deepEqual(await b.streamClaims.claim('other', 'cam1', 'node-b', 60_000), { ok: true }, 'another app, another stream');
+    assert.deepEqual(await a.streamClaims.claim('live', 'cam1', 'node-a', 60_000), { ok: true }, 'its own node may claim again');
+    assert.equal(await b.streamClaims.release('live', 'cam1', 'node-b'), false, 'only the holder releases');
+    assert.equal(await a.streamClaims.release('live', 'cam1', 'node-a'), true);
+    assert.deepEqual(await b.streamClaims.claim('live', 'cam1', 'node-b', 300), { ok: true });
+    // node-b stops renewing (it died): its claim lapses; renewing keeps the other one.
+    await b.streamClaims.renewNode('node-b', 60_000);
+    assert.deepEqual(await a.streamClaims.claim('live', 'cam1', 'node-a', 60_000), { ok: false, heldBy: 'node-b' }, 'a renewed claim holds');
+    await b.pool.query(`UPDATE stream_claims SET lease_until = now() - interval '1 second' WHERE node_id = 'node-b' AND app = 'live'`);
+    assert.deepEqual((await a.streamClaims.list()).map((c) => [c.app, c.streamId, c.nodeId]), [['other', 'cam1', 'node-b']], 'a lapsed claim is not listed');
+    assert.deepEqual(await a.streamClaims.claim('live', 'cam1', 'node-a', 60_000), { ok: true }, 'a lapsed claim is taken over');
+    assert.equal(await b.streamClaims.releaseNode('node-b'), 1);
+    assert.deepEqual((await a.streamClaims.list()).map((c) => c.nodeId), ['node-a']);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    db.cleanup();
+  }
+});
+
+test('postgres: two nodes racing for one stream id: exactly one wins', async () => {
+  const db = await freshDb();
+  const stores = await Promise.all([db.open(), db.open(), db.open()]);
+  try {
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.all(stores.map((s, i) => s.streamClaims.claim('live', `race${round}`, `node-${i}`, 60_000)));
+      assert.equal(results.filter((r) => r.ok).length, 1, `round ${round}: ${JSON.stringify(results)}`);
+    }
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+    db.cleanup();
+  }
+});
+
