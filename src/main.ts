@@ -38,6 +38,7 @@ import { Api } from './api/index.js';
 import { Webhooks } from './webhooks/index.js';
 import { DiskSpace } from './recording/disk-space.js';
 import { EventLoopMonitor } from './health/event-loop.js';
+import { PublishClaims } from './cluster/publish-claims.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -55,7 +56,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const layout = new DataLayout(server.dataDir);
   mkdirSync(layout.root, { recursive: true });
   // The store first: applications saved through the API override the config file's (see src/apps/app-admin.ts).
-  const store = openStore({ config, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY'), log });
+  const store = await openStore({ config, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY'), log });
   const loaded = await loadApps(config.applications, store.appSettings, log);
   const apps = new AppRegistry(loaded.apps);
   for (const a of apps.list()) layout.ensureApp(a.name);
@@ -64,6 +65,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const events = new EventBus<BusEvents>(log.child({ module: 'events' }));
   const disk = new DiskSpace({ dir: layout.root, minFreeBytes: server.minFreeDiskMiB * 1024 * 1024, log });
   const loop = new EventLoopMonitor();
+  // Several nodes on one database (PostgreSQL): one publisher per stream id across all of them.
+  const claims = store.streamClaims ? new PublishClaims({ claims: store.streamClaims, nodeId: nodeIdOf(config), log }) : undefined;
   const security = createAuth({ store, apps, settings: config.api, initialPassword: readSecretEnv('BUCKETCAST_ADMIN_PASSWORD'), log });
   const registry = new StreamRegistry({
     authorizer: new BasicPublishAuthorizer({ apps, next: security.publishAuthorizer }),
@@ -72,6 +75,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       const reason = disk.refusal();
       return reason ? { ok: false, code: 'insufficient_storage', reason } : null;
     },
+    cluster: claims,
   });
   // Storage catalogs and queues every finished recording, webhooks store their deliveries (both listening before recovery announces any).
   const storage = createStorage({ config, apps, events, store, log });
@@ -120,6 +124,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await webhooks.start();
   await api.start();
   await recordings.start();
+  await claims?.start();
   await http.start();
   await rtmp.start();
   await whip?.start();
@@ -140,6 +145,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       // HTTP answers from the catalog and the (embedded) bucket until it is closed: close it first.
       await http.stop();
       await forwarding.stop();
+      await claims?.stop();
       await storage.stop();
       loop.stop();
     },

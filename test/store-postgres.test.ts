@@ -144,7 +144,8 @@ test('postgres: one publisher per stream id across nodes; released at the end, l
     assert.equal(await a.streamClaims.release('live', 'cam1', 'node-a'), true);
     assert.deepEqual(await b.streamClaims.claim('live', 'cam1', 'node-b', 300), { ok: true });
     // node-b stops renewing (it died): its claim lapses; renewing keeps the other one.
-    await b.streamClaims.renewNode('node-b', 60_000);
+    assert.equal(await b.streamClaims.renew('node-b', [{ app: 'live', streamId: 'cam1' }, { app: 'live', streamId: 'not-held' }], 60_000), 1, 'only claims it holds');
+    assert.equal(await a.streamClaims.renew('node-a', [{ app: 'live', streamId: 'cam1' }], 60_000), 0, 'not another node\'s');
     assert.deepEqual(await a.streamClaims.claim('live', 'cam1', 'node-a', 60_000), { ok: false, heldBy: 'node-b' }, 'a renewed claim holds');
     await b.pool.query(`UPDATE stream_claims SET lease_until = now() - interval '1 second' WHERE node_id = 'node-b' AND app = 'live'`);
     assert.deepEqual((await a.streamClaims.list()).map((c) => [c.app, c.streamId, c.nodeId]), [['other', 'cam1', 'node-b']], 'a lapsed claim is not listed');

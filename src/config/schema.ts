@@ -75,6 +75,14 @@ export const serverSettings = z
     rtmpIdleTimeoutSeconds: z.number().min(1).max(600).default(10),
     /** Free space (MiB) the data dir's disk must have for a new publisher to be accepted. */
     minFreeDiskMiB: z.number().min(0).max(1_048_576).default(512),
+    /**
+     * `postgres://user:password@host:port/db`: keep the catalog, queues and settings in PostgreSQL, shared by
+     * several nodes, instead of `<dataDir>/bucketcast.db` (SQLite). Never logged with its password.
+     */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// (or postgresql://) URL' })
+      .optional(),
   })
   .prefault({});
 

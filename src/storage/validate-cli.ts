@@ -10,7 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, readSecretEnv } from '../config/load.js';
 import { createLogger } from '../log/logger.js';
 import { errorMessage } from '../errors.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
+import { openConfiguredStore } from '../store/open-store.js';
+import type { Store } from '../store/types.js';
 import { EmbeddedS3 } from './embedded/embedded-s3.js';
 import { UploadTracker } from './s3-client.js';
 import { TargetResolver } from './targets.js';
@@ -65,10 +66,12 @@ async function main(argv: string[]): Promise<number> {
   const dataDir = path.resolve(config.server.dataDir);
   const log = createLogger('silent');
   const embedded = new EmbeddedS3({ dataDir, port: 0, log });
-  let store: SqliteStore | undefined;
+  let store: Store | undefined;
   try {
     // The store holds stored credentials; open it only when they are used.
-    if (settings.s3.credentials.source === 'stored') store = openSqliteStore({ dataDir, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY') });
+    if (settings.s3.credentials.source === 'stored') {
+      store = (await openConfiguredStore({ dataDir, databaseUrl: config.server.databaseUrl, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY') })).store;
+    }
     const resolver = new TargetResolver({ credentials: store?.credentials, embedded, tracker: new UploadTracker() });
     const report = await validateStorage(settings, resolver);
     resolver.close();

@@ -220,8 +220,8 @@ export interface StreamClaim {
 export interface StreamClaimStore {
   /** Takes the stream for `nodeId` for `leaseMs`; refused (naming the holder) while another node's claim is live. */
   claim(app: string, streamId: string, nodeId: string, leaseMs: number): Promise<{ ok: true } | { ok: false; heldBy: string }>;
-  /** Extends every claim `nodeId` holds by `leaseMs` from now; returns how many. */
-  renewNode(nodeId: string, leaseMs: number): Promise<number>;
+  /** Extends the named claims of `nodeId` to `leaseMs` from now; returns how many it still held. */
+  renew(nodeId: string, streams: ReadonlyArray<{ app: string; streamId: string }>, leaseMs: number): Promise<number>;
   /** Gives one claim back; false when `nodeId` did not hold it. */
   release(app: string, streamId: string, nodeId: string): Promise<boolean>;
   /** Gives back every claim of a node (its restart: it publishes nothing yet); returns how many. */

@@ -35,8 +35,14 @@ export class PgStreamClaims implements StreamClaimStore {
     return { ok: false, heldBy: holder.rows[0]?.node_id ?? 'another node' };
   }
 
-  async renewNode(nodeId: string, leaseMs: number): Promise<number> {
-    const r = await this.pool.query(`UPDATE stream_claims SET lease_until = now() + $2 * interval '1 millisecond' WHERE node_id = $1`, [nodeId, leaseMs]);
+  async renew(nodeId: string, streams: ReadonlyArray<{ app: string; streamId: string }>, leaseMs: number): Promise<number> {
+    if (streams.length === 0) return 0;
+    // One statement for every live stream of the node: the renewal costs one query per interval, not one per stream.
+    const r = await this.pool.query(
+      `UPDATE stream_claims SET lease_until = now() + $2 * interval '1 millisecond'
+       WHERE node_id = $1 AND (app, stream_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+      [nodeId, leaseMs, streams.map((s) => s.app), streams.map((s) => s.streamId)],
+    );
     return r.rowCount ?? 0;
   }
 
