@@ -39,6 +39,7 @@ import { Webhooks } from './webhooks/index.js';
 import { DiskSpace } from './recording/disk-space.js';
 import { EventLoopMonitor } from './health/event-loop.js';
 import { PublishClaims } from './cluster/publish-claims.js';
+import { AppSettingsSync } from './cluster/settings-sync.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -61,6 +62,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const apps = new AppRegistry(loaded.apps);
   for (const a of apps.list()) layout.ensureApp(a.name);
   apps.onChange((a) => layout.ensureApp(a.name));
+  // Several nodes on one database: an app saved or deleted through another node is applied here too.
+  const settingsSync = store.appSettings.watch ? new AppSettingsSync({ store: store.appSettings, registry: apps, saved: loaded.saved, log }) : undefined;
 
   const events = new EventBus<BusEvents>(log.child({ module: 'events' }));
   const disk = new DiskSpace({ dir: layout.root, minFreeBytes: server.minFreeDiskMiB * 1024 * 1024, log });
@@ -125,6 +128,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await api.start();
   await recordings.start();
   await claims?.start();
+  await settingsSync?.start();
   await http.start();
   await rtmp.start();
   await whip?.start();
@@ -145,6 +149,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       // HTTP answers from the catalog and the (embedded) bucket until it is closed: close it first.
       await http.stop();
       await forwarding.stop();
+      await settingsSync?.stop();
       await claims?.stop();
       await storage.stop();
       loop.stop();

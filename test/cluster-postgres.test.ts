@@ -3,7 +3,8 @@
  * `BUCKETCAST_DATABASE_URL` keeps its state there (never logging the
  * password), refuses to start without it, and two nodes sharing one database
  * let one publisher at a time take a stream id: a publish of an id live on
- * node A is refused on node B, and accepted there once A's stream ended.
+ * node A is refused on node B, and accepted there once A's stream ended; an
+ * application changed through one node applies on the other within a second.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { startPostgres, type Postgres } from './helpers/postgres.js';
 import { ROOT, startServer, until, type LogLine, type TestServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
 import { push } from './helpers/media.js';
+import { adminEnv, login } from './helpers/api.js';
 
 let pgServer: Postgres;
 before(async () => {
@@ -118,6 +120,50 @@ test('two nodes on one database: a stream id live on A is refused on B, and B ma
     assert.ok(!everything.includes(pgServer.password), 'no log line carries the database password');
   } finally {
     await db.end().catch(() => undefined);
+    await Promise.all([a?.stop(), b?.stop()]);
+    a?.cleanup();
+    b?.cleanup();
+  }
+});
+
+test('an application changed, created or deleted through node B applies on node A within a second', async (t) => {
+  const url = await pgServer.createDatabase();
+  const env = adminEnv({ BUCKETCAST_DATABASE_URL: url, BUCKETCAST_SECRET_KEY: SECRET_KEY });
+  let a: TestServer | undefined;
+  let b: TestServer | undefined;
+  try {
+    [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
+    const [apiA, apiB] = await Promise.all([login(a), login(b)]);
+    /** Milliseconds from a change answered on B until A shows it (polled every 20 ms). */
+    const seenOnA = async (change: () => Promise<{ status: number }>, shows: () => Promise<boolean>, label: string) => {
+      const r = await change();
+      assert.ok(r.status < 300, `${label}: ${r.status}`);
+      const t0 = Date.now();
+      await until(shows, 5_000, `${label} on A`, 20);
+      return Date.now() - t0;
+    };
+    const patched = await seenOnA(
+      () => apiB.patch('/api/v1/applications/live', { hlsTime: 6, previews: { periodSeconds: 7 } }),
+      async () => (await apiA.get('/api/v1/applications/live')).json.settings?.hlsTime === 6,
+      'patch',
+    );
+    const onA = (await apiA.get('/api/v1/applications/live')).json;
+    assert.equal(onA.settings.previews.periodSeconds, 7);
+    assert.equal(onA.source, 'api', 'A knows the API owns the app now');
+    const created = await seenOnA(
+      () => apiB.post('/api/v1/applications', { name: 'news', s3RecordingEnabled: false }),
+      async () => (await apiA.get('/api/v1/applications/news')).status === 200,
+      'create',
+    );
+    const deleted = await seenOnA(
+      () => apiB.delete('/api/v1/applications/news'),
+      async () => (await apiA.get('/api/v1/applications/news')).status === 404,
+      'delete',
+    );
+    t.diagnostic(`reached A after ${patched} ms (patch), ${created} ms (create), ${deleted} ms (delete)`);
+    for (const [what, ms] of [['patch', patched], ['create', created], ['delete', deleted]] as const) assert.ok(ms < 1000, `${what} reached A in ${ms} ms`);
+    assert.ok(a.logs.some((l) => l.msg === 'application changed on another node' && l.app === 'live'));
+  } finally {
     await Promise.all([a?.stop(), b?.stop()]);
     a?.cleanup();
     b?.cleanup();

@@ -172,3 +172,36 @@ test('postgres: two nodes racing for one stream id: exactly one wins', async () 
   }
 });
 
+
+test('postgres: app settings changes are announced to every node, and again after the database restarts', async () => {
+  const db = await freshDb();
+  const [a, b] = await Promise.all([db.open(), db.open()]);
+  const heard: Array<string | null> = [];
+  const errors: string[] = [];
+  const watching = await b.appSettings.watch!((name) => heard.push(name), (m) => errors.push(m));
+  const wait = async (pred: () => boolean, label: string, ms = 1000) => {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`${label}: not within ${ms} ms (heard ${JSON.stringify(heard)})`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  try {
+    await a.appSettings.put('live', { name: 'live', hlsTime: 4 });
+    await wait(() => heard.includes('live'), 'a save');
+    await a.appSettings.markDeleted('gone');
+    await wait(() => heard.includes('gone'), 'a deletion');
+    const pgServer = await postgres();
+    await pgServer.stopServer();
+    await pgServer.startServer();
+    await wait(() => heard.includes(null), 'the reconnect (re-read everything)', 15_000);
+    assert.ok(errors.length >= 1, 'the lost connection was reported');
+    heard.length = 0;
+    await a.appSettings.put('after', { name: 'after' });
+    await wait(() => heard.includes('after'), 'a save after the restart');
+  } finally {
+    await watching.close();
+    await Promise.all([a.close(), b.close()]);
+    db.cleanup();
+  }
+});

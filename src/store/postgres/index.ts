@@ -52,7 +52,7 @@ export async function openPostgresStore(options: { url: string; dataDir: string;
     catalog: new PgCatalog(pool),
     queue: new PgUploadQueue(pool),
     credentials: new PgCredentialStore(pool, key.box),
-    appSettings: new PgAppSettingsStore(pool, key.box),
+    appSettings: new PgAppSettingsStore(pool, key.box, options.url),
     auth: new PgAuthStore(pool),
     publishCredentials: new PgPublishCredentialStore(pool, key.box),
     outbox: new PgWebhookOutbox(pool),
