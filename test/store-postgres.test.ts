@@ -205,3 +205,33 @@ test('postgres: app settings changes are announced to every node, and again afte
     db.cleanup();
   }
 });
+
+test('postgres: the parts of a multipart upload are recorded per upload, kept across a restart, and forgotten with it (issue 12)', async () => {
+  const db = await freshDb();
+  let store = await db.open();
+  try {
+    const { rec, files } = sampleRecording();
+    await store.catalog.addRecording(rec, files);
+    await store.queue.enqueue(rec.recordingId, [files[0].name]);
+    const job = await store.queue.claim('node-1', 60_000);
+    const id = job!.file.id;
+    const part = (n: number) => ({ partNumber: n, size: 5 * 1024 * 1024, etag: `etag-${n}`, checksum: `md5-${n}` });
+    await store.queue.setMultipart(id, { uploadId: 'u-1', bucket: 'b', key: 'k', partSize: 5 * 1024 * 1024 });
+    await store.queue.addPart(id, 'u-1', part(2));
+    await store.queue.addPart(id, 'u-1', part(1));
+    await store.queue.addPart(id, 'u-1', { ...part(2), etag: 'etag-2b' });
+    await store.close();
+    store = await db.open();
+    assert.deepEqual((await store.queue.parts(id, 'u-1')).map((p) => [p.partNumber, p.etag]), [[1, 'etag-1'], [2, 'etag-2b']], 'by part number, a resent part replaced');
+    assert.deepEqual((await store.catalog.getRecording(rec.recordingId))!.files[0].multipart, { uploadId: 'u-1', bucket: 'b', key: 'k', partSize: 5 * 1024 * 1024 });
+    await store.queue.setMultipart(id, { uploadId: 'u-2', bucket: 'b', key: 'k' });
+    assert.deepEqual(await store.queue.parts(id, 'u-1'), [], 'a new upload starts without the old one\'s parts');
+    await store.queue.addPart(id, 'u-2', part(1));
+    await store.queue.complete(id, 'node-1', { bucket: 'b', key: 'k', url: 'http://s3/b/k', size: 10, sha256: 'ab'.repeat(32), etag: 'e', verifiedBy: 'head' });
+    assert.deepEqual(await store.queue.parts(id, 'u-2'), [], 'completed: the parts are gone');
+    assert.equal((await store.catalog.getRecording(rec.recordingId))!.files[0].multipart, undefined);
+  } finally {
+    await store.close();
+    db.cleanup();
+  }
+});

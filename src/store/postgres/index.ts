@@ -26,6 +26,8 @@ export { redactUrl } from './database.js';
 export interface PostgresStore extends Store {
   /** The connection pool (tests, diagnostics). */
   pool: pg.Pool;
+  /** The upload queue, with the multipart part records of issue 12 (`addPart`, `parts`). */
+  queue: PgUploadQueue;
   streamClaims: StreamClaimStore;
   /** Where the encryption key came from. */
   keySource: 'env' | 'file';

@@ -168,4 +168,18 @@ export const PG_MIGRATIONS: string[] = [
   );
   CREATE INDEX stream_claims_by_node ON stream_claims (node_id);
   `,
+  // 3: resumable multipart uploads (the SQLite store's equivalent comes with issue 12's branch): the part size
+  // of the upload in flight, and each part the service acknowledged.
+  `
+  ALTER TABLE recording_files ADD COLUMN multipart_part_size BIGINT;
+  CREATE TABLE upload_parts (
+    file_id BIGINT NOT NULL REFERENCES recording_files (id) ON DELETE CASCADE,
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    size BIGINT NOT NULL,
+    etag TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    PRIMARY KEY (file_id, upload_id, part_number)
+  );
+  `,
 ];

@@ -9,9 +9,25 @@
  */
 import type pg from 'pg';
 import type { MultipartRef, UploadJob, UploadQueue, UploadResult } from '../types.js';
+import { inTransaction } from './database.js';
 import { toFile, toRecording, type FileRow, type RecordingRow } from './rows.js';
 
 const changed = (r: pg.QueryResult) => r.rowCount ?? 0;
+
+/**
+ * A part of a multipart upload the service acknowledged, and the part size of
+ * the upload: the shapes of `UploadedPart` and `MultipartRef.partSize` in the
+ * store interface of issue 12 (resumable multipart), declared here so this
+ * store implements them before that interface lands.
+ */
+export interface UploadedPart {
+  partNumber: number;
+  size: number;
+  /** ETag the service answered (unquoted). */
+  etag: string;
+  /** Base64 MD5 of the part as sent. */
+  checksum: string;
+}
 
 export class PgUploadQueue implements UploadQueue {
   constructor(private readonly pool: pg.Pool) {}
@@ -59,21 +75,43 @@ export class PgUploadQueue implements UploadQueue {
     return changed(r) === 1;
   }
 
-  async setMultipart(fileId: number, m: MultipartRef | null): Promise<void> {
-    await this.pool.query('UPDATE recording_files SET multipart_upload_id = $1, multipart_bucket = $2, multipart_key = $3, updated_at = $4 WHERE id = $5', [
-      m?.uploadId ?? null,
-      m?.bucket ?? null,
-      m?.key ?? null,
-      new Date().toISOString(),
-      fileId,
-    ]);
+  async setMultipart(fileId: number, m: (MultipartRef & { partSize?: number }) | null): Promise<void> {
+    await inTransaction(this.pool, async (c) => {
+      await c.query(
+        'UPDATE recording_files SET multipart_upload_id = $1, multipart_bucket = $2, multipart_key = $3, multipart_part_size = $4, updated_at = $5 WHERE id = $6',
+        [m?.uploadId ?? null, m?.bucket ?? null, m?.key ?? null, m?.partSize ?? null, new Date().toISOString(), fileId],
+      );
+      // Parts belong to one upload: a new one (or none) starts without them.
+      await c.query('DELETE FROM upload_parts WHERE file_id = $1 AND upload_id IS DISTINCT FROM $2', [fileId, m?.uploadId ?? null]);
+    });
+  }
+
+  /** Records a part of the file's multipart upload as acknowledged (forgotten with the upload by `setMultipart(null)` and `complete`). */
+  async addPart(fileId: number, uploadId: string, p: UploadedPart): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO upload_parts (file_id, upload_id, part_number, size, etag, checksum) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (file_id, upload_id, part_number) DO UPDATE SET size = excluded.size, etag = excluded.etag, checksum = excluded.checksum`,
+      [fileId, uploadId, p.partNumber, p.size, p.etag, p.checksum],
+    );
+  }
+
+  /** The parts recorded for the file's multipart upload, by part number. */
+  async parts(fileId: number, uploadId: string): Promise<UploadedPart[]> {
+    const r = await this.pool.query<{ part_number: number; size: number; etag: string; checksum: string }>(
+      'SELECT part_number, size, etag, checksum FROM upload_parts WHERE file_id = $1 AND upload_id = $2 ORDER BY part_number',
+      [fileId, uploadId],
+    );
+    return r.rows.map((x) => ({ partNumber: x.part_number, size: x.size, etag: x.etag, checksum: x.checksum }));
   }
 
   async complete(fileId: number, owner: string, r: UploadResult): Promise<void> {
+    // Like the SQLite store: the parts go whoever completes (a completed object needs them no more).
+    await this.pool.query('DELETE FROM upload_parts WHERE file_id = $1', [fileId]);
     await this.pool.query(
       `UPDATE recording_files SET state = 'uploaded', bucket = $1, object_key = $2, url = $3, size = $4, sha256 = $5,
          etag = $6, verified_by = $7, uploaded_at = $8, updated_at = $8, lease_owner = NULL, lease_until = NULL,
-         last_error = NULL, error_code = NULL, error_class = NULL, multipart_upload_id = NULL, multipart_bucket = NULL, multipart_key = NULL
+         last_error = NULL, error_code = NULL, error_class = NULL, multipart_upload_id = NULL, multipart_bucket = NULL, multipart_key = NULL,
+         multipart_part_size = NULL
        WHERE id = $9 AND lease_owner = $10`,
       [r.bucket, r.key, r.url, r.size, r.sha256, r.etag, r.verifiedBy, new Date().toISOString(), fileId, owner],
     );

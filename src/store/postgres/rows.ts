@@ -43,6 +43,7 @@ export interface FileRow {
   multipart_upload_id: string | null;
   multipart_bucket: string | null;
   multipart_key: string | null;
+  multipart_part_size: number | null;
   uploaded_at: string | null;
   local_deleted_at: string | null;
 }
@@ -94,7 +95,9 @@ export function toFile(r: FileRow): FileRecord {
     nextAttemptAt: opt(r.next_attempt_at),
     leaseOwner: opt(r.lease_owner),
     leaseUntil: opt(r.lease_until),
-    multipart: r.multipart_upload_id ? { uploadId: r.multipart_upload_id, bucket: r.multipart_bucket!, key: r.multipart_key! } : undefined,
+    multipart: r.multipart_upload_id
+      ? { uploadId: r.multipart_upload_id, bucket: r.multipart_bucket!, key: r.multipart_key!, ...(r.multipart_part_size && { partSize: r.multipart_part_size }) }
+      : undefined,
     uploadedAt: opt(r.uploaded_at),
     localDeletedAt: opt(r.local_deleted_at),
   };
