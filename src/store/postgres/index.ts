@@ -26,7 +26,9 @@ export { redactUrl } from './database.js';
 export interface PostgresStore extends Store {
   /** The connection pool (tests, diagnostics). */
   pool: pg.Pool;
-  /** The upload queue, with the multipart part records of issue 12 (`addPart`, `parts`). */
+  /** The catalog, with the recording parts of issue 13 (`addPart`, `partsBetween` …). */
+  catalog: PgCatalog;
+  /** The upload queue, with the multipart part records of issue 12 (`addPart`, `parts`) and issue 13's `requeue`. */
   queue: PgUploadQueue;
   streamClaims: StreamClaimStore;
   /** Where the encryption key came from. */

@@ -182,4 +182,24 @@ export const PG_MIGRATIONS: string[] = [
     PRIMARY KEY (file_id, upload_id, part_number)
   );
   `,
+  // 4: recording parts (issue 13; the SQLite store's equivalent comes with that branch): each MP4 part's
+  // wall-clock span, for the index and time-range playback; a recording is in progress while its stream is recorded.
+  `
+  ALTER TABLE recordings ADD COLUMN in_progress BOOLEAN NOT NULL DEFAULT false;
+  CREATE TABLE recording_parts (
+    recording_id TEXT COLLATE "C" NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+    part INTEGER NOT NULL,
+    app TEXT NOT NULL,
+    stream_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    started_at TEXT COLLATE "C" NOT NULL,
+    ended_at TEXT COLLATE "C" NOT NULL,
+    duration_seconds DOUBLE PRECISION NOT NULL,
+    offset_seconds DOUBLE PRECISION NOT NULL,
+    size BIGINT NOT NULL,
+    PRIMARY KEY (recording_id, part)
+  );
+  CREATE INDEX recording_parts_by_time ON recording_parts (app, stream_id, started_at);
+  CREATE INDEX recordings_by_end ON recordings (app, stream_id, ended_at);
+  `,
 ];

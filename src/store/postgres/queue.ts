@@ -11,6 +11,7 @@ import type pg from 'pg';
 import type { MultipartRef, UploadJob, UploadQueue, UploadResult } from '../types.js';
 import { inTransaction } from './database.js';
 import { toFile, toRecording, type FileRow, type RecordingRow } from './rows.js';
+import { listParts, requeue } from './parts.js';
 
 const changed = (r: pg.QueryResult) => r.rowCount ?? 0;
 
@@ -43,6 +44,11 @@ export class PgUploadQueue implements UploadQueue {
     return changed(r);
   }
 
+  /** Issue 13: queues a file again with new content (a live playlist that grew); false while it uploads or failed. */
+  async requeue(recordingId: string, name: string, file: { localPath: string; size: number }): Promise<boolean> {
+    return requeue(this.pool, recordingId, name, file.localPath, file.size);
+  }
+
   async claim(owner: string, leaseMs: number, opts: { excludeApps?: string[] } = {}): Promise<UploadJob | undefined> {
     const now = Date.now();
     const r = await this.pool.query<FileRow>(
@@ -63,7 +69,10 @@ export class PgUploadQueue implements UploadQueue {
     const row = r.rows[0];
     if (!row) return undefined;
     const rec = await this.pool.query<RecordingRow>('SELECT * FROM recordings WHERE id = $1', [row.recording_id]);
-    return { file: toFile(row), recording: toRecording(rec.rows[0]) };
+    const file = toFile(row);
+    // The sidecar lists the recording's parts with their wall-clock times (issue 13).
+    const recording = file.kind === 'metadata' ? { ...toRecording(rec.rows[0]), parts: await listParts(this.pool, row.recording_id) } : toRecording(rec.rows[0]);
+    return { file, recording };
   }
 
   async renew(fileId: number, owner: string, leaseMs: number): Promise<boolean> {

@@ -15,6 +15,8 @@ export interface RecordingRow {
   audio: RecordingRecord['audio'] | null;
   recovered: boolean;
   created_at: string;
+  /** Issue 13: a recording whose parts are cataloged while its stream is still recorded. */
+  in_progress?: boolean;
 }
 
 export interface FileRow {
@@ -68,6 +70,7 @@ export function toRecording(r: RecordingRow): RecordingRecord {
     audio: opt(r.audio),
     recovered: r.recovered,
     createdAt: r.created_at,
+    ...(r.in_progress ? { inProgress: true } : {}),
   };
 }
 
