@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -167,5 +167,41 @@ test('an application changed, created or deleted through node B applies on node 
     await Promise.all([a?.stop(), b?.stop()]);
     a?.cleanup();
     b?.cleanup();
+  }
+});
+
+test('PostgreSQL restarted while a node records: the recording is complete and cataloged once it is back', async () => {
+  const url = await pgServer.createDatabase();
+  const db = new pg.Client({ connectionString: url });
+  let a: TestServer | undefined;
+  try {
+    a = await startServer({ env: { BUCKETCAST_DATABASE_URL: url, BUCKETCAST_SECRET_KEY: SECRET_KEY } });
+    const src = await fixture({ seconds: 8, width: 320, height: 240, videoKbps: 300 });
+    const publisher = push(a.rtmpUrl('live', 'outage'), src);
+    const started = await a.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'outage', 20_000, 'recording started');
+    await pgServer.stopServer();
+    const pushed = await publisher.done;
+    assert.equal(pushed.code, 0, `the live publish is not disturbed by the outage: ${pushed.stderr}`);
+    await a.waitForLog((l) => String(l.msg).startsWith('recording kept, not finalized yet') && l.name === started.name, 30_000, 'the announcement waits');
+    await pgServer.startServer();
+    await db.connect();
+    const row = await until(
+      async () => (await db.query<{ duration_seconds: number; n: number }>(
+        `SELECT r.duration_seconds, (SELECT COUNT(*) FROM recording_files f WHERE f.recording_id = r.id) AS n FROM recordings r WHERE r.name = $1`,
+        [started.name],
+      )).rows[0],
+      90_000,
+      'the recording in the catalog',
+      500,
+    );
+    assert.ok(Math.abs(row.duration_seconds - 8) < 1, `complete: ${row.duration_seconds} s`);
+    assert.ok(Number(row.n) >= 3, 'with its files (mp4, playlist, segments, previews)');
+    assert.ok(existsSync(path.join(a.dataDir, 'live', 'streams', `${started.name}.mp4`)));
+  } finally {
+    // The server must be up for the next tests whatever happened.
+    await pgServer.startServer().catch(() => undefined);
+    await db.end().catch(() => undefined);
+    await a?.stop();
+    a?.cleanup();
   }
 });
