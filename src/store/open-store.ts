@@ -6,7 +6,6 @@
 import path from 'node:path';
 import type { Store } from './types.js';
 import { openSqliteStore } from './sqlite/index.js';
-import { openPostgresStore, redactUrl } from './postgres/index.js';
 
 export interface OpenedStore {
   store: Store;
@@ -20,6 +19,8 @@ export interface OpenedStore {
 /** Opens (and migrates) the configured store; an unreachable database rejects with `database_unreachable`. */
 export async function openConfiguredStore(o: { dataDir: string; databaseUrl?: string; secretKey?: string }): Promise<OpenedStore> {
   if (o.databaseUrl) {
+    // Loaded only when used: a single node on SQLite never loads the PostgreSQL client.
+    const { openPostgresStore, redactUrl } = await import('./postgres/index.js');
     const store = await openPostgresStore({ url: o.databaseUrl, dataDir: o.dataDir, secretKey: o.secretKey });
     return { store, kind: 'postgres', location: redactUrl(o.databaseUrl), keyCreated: store.keyCreated };
   }
