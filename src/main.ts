@@ -45,6 +45,8 @@ import { ConnectionLimiter } from './limits/connection-limiter.js';
 import { publisherCaps } from './limits/publisher-caps.js';
 import { openPublishingWarning } from './apps/open-publishing.js';
 import { Playback } from './playback/playback.js';
+import { PublishClaims } from './cluster/publish-claims.js';
+import { AppSettingsSync } from './cluster/settings-sync.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -68,15 +70,19 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     log.warn({ keyFile }, 'the key that encrypts stored secrets is in the data dir beside the database: a backup of the data dir holds both; keep it elsewhere with BUCKETCAST_SECRET_KEY_FILE');
   }
   // The store first: applications saved through the API override the config file's (see src/apps/app-admin.ts).
-  const store = openStore({ config, secretKey: secretKey?.material, log });
+  const store = await openStore({ config, secretKey: secretKey?.material, log });
   const loaded = await loadApps(config.applications, store.appSettings, log);
   const apps = new AppRegistry(loaded.apps);
   for (const a of apps.list()) layout.ensureApp(a.name);
   apps.onChange((a) => layout.ensureApp(a.name));
+  // Several nodes on one database: an app saved or deleted through another node is applied here too.
+  const settingsSync = store.appSettings.watch ? new AppSettingsSync({ store: store.appSettings, registry: apps, saved: loaded.saved, log }) : undefined;
 
   const events = new EventBus<BusEvents>(log.child({ module: 'events' }));
   const disk = new DiskSpace({ dir: layout.root, minFreeBytes: server.minFreeDiskMiB * 1024 * 1024, log });
   const loop = new EventLoopMonitor();
+  // Several nodes on one database (PostgreSQL): one publisher per stream id across all of them.
+  const claims = store.streamClaims ? new PublishClaims({ claims: store.streamClaims, nodeId: nodeIdOf(config), log }) : undefined;
   const security = createAuth({ store, apps, settings: config.api, initialPassword, dataDir: layout.root, log });
   const { limits } = server;
   const onRefused = (kind: string, scope: string) => api.metrics.onRefused(kind, scope);
@@ -89,6 +95,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       if (reason) return { ok: false, code: 'insufficient_storage', reason };
       return publisherCaps(req, registry.list(), apps.get(req.app)?.maxPublishers ?? 0, limits.publishersPerIp, onRefused);
     },
+    cluster: claims,
   });
   // Storage catalogs and queues every finished recording, webhooks store their deliveries (both listening before recovery announces any).
   const storage = createStorage({ config, apps, events, store, log });
@@ -160,6 +167,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await timeRange.start();
   await recordings.start();
   await forwarding.start();
+  await claims?.start();
+  await settingsSync?.start();
   await http.start();
   await rtmp.start();
   await whip?.start();
@@ -183,6 +192,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       await localFiles.stop();
       await timeRange.stop();
       await forwarding.stop();
+      await settingsSync?.stop();
+      await claims?.stop();
       await storage.stop();
       loop.stop();
     },

@@ -49,6 +49,7 @@ export const ENV_OVERRIDES: EnvOverride[] = [
   server('BUCKETCAST_HOST', 'host', 'string'),
   server('BUCKETCAST_FFMPEG_PATH', 'ffmpegPath', 'string'),
   server('BUCKETCAST_FFPROBE_PATH', 'ffprobePath', 'string'),
+  server('BUCKETCAST_DATABASE_URL', 'databaseUrl', 'string'),
   defaultAppS3('BUCKETCAST_S3_ENDPOINT', 'endpoint', 'string'),
   defaultAppS3('BUCKETCAST_S3_REGION', 'region', 'string'),
   defaultAppS3('BUCKETCAST_S3_BUCKET', 'bucket', 'string'),

@@ -121,6 +121,14 @@ export const serverSettings = z
     limits: limitSettings,
     /** Longest span (seconds) one time-range playback request (`/<app>/playback/<streamId>.mp4|.m3u8`) may ask for. */
     playbackMaxDurationSeconds: z.number().int().min(1).max(7 * 86_400).default(14_400),
+    /**
+     * `postgres://user:password@host:port/db`: keep the catalog, queues and settings in PostgreSQL, shared by
+     * several nodes, instead of `<dataDir>/bucketcast.db` (SQLite). Never logged with its password.
+     */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// (or postgresql://) URL' })
+      .optional(),
   })
   .prefault({});
 

@@ -7,8 +7,18 @@ import type { Logger } from '../log/logger.js';
 import { Signal } from '../events/signal.js';
 import type { PublishAuthorizer, PublishDecision, PublishRequest, PublisherSession } from './types.js';
 
+/** The cluster-wide half of "one publisher per stream id" (several nodes on one database). */
+export interface ClusterClaim {
+  /** Asked last, once this node would accept the publish; a refusal names where the stream is live. */
+  claim(req: PublishRequest): Promise<PublishDecision>;
+  /** The publisher left: the stream id is free on every node. */
+  release(app: string, streamId: string): void;
+}
+
 export class StreamRegistry {
   private readonly live = new Map<string, PublisherSession>();
+  /** Stream ids whose cluster claim is being asked: busy for other local publishers meanwhile. */
+  private readonly claiming = new Set<string>();
   private draining = false;
   /** A publisher was accepted. */
   readonly onPublished = new Signal<[PublisherSession]>();
@@ -22,6 +32,8 @@ export class StreamRegistry {
       log: Logger;
       /** Extra admission check run last (e.g. free disk space); null admits. */
       admission?: (req: PublishRequest) => PublishDecision | null;
+      /** Cluster-wide claim, when several nodes share one database. */
+      cluster?: ClusterClaim;
     },
   ) {}
 
@@ -32,8 +44,9 @@ export class StreamRegistry {
   async claim(req: PublishRequest, session: PublisherSession): Promise<PublishDecision> {
     const log = this.options.log.child({ app: req.app, streamId: req.streamId, protocol: req.protocol });
     const auth = this.draining ? SHUTTING_DOWN : await this.options.authorizer.authorize(req);
-    // Everything from here on is synchronous, so two racing publishers cannot both pass the busy check.
-    const decision = auth.ok ? this.admit(req) : auth;
+    // The busy check is synchronous, and a stream id whose cluster claim is pending counts as busy, so two racing publishers cannot both pass.
+    let decision = auth.ok ? this.admit(req) : auth;
+    if (decision.ok && this.options.cluster) decision = await this.claimInCluster(req, this.options.cluster);
     if (!decision.ok) {
       log.warn({ code: decision.code, reason: decision.reason, remoteAddress: req.remoteAddress }, 'publish refused');
       return decision;
@@ -44,8 +57,21 @@ export class StreamRegistry {
     return decision;
   }
 
+  private async claimInCluster(req: PublishRequest, cluster: ClusterClaim): Promise<PublishDecision> {
+    const k = key(req.app, req.streamId);
+    this.claiming.add(k);
+    try {
+      const d = await cluster.claim(req);
+      if (d.ok && this.draining) cluster.release(req.app, req.streamId);
+      return d.ok && this.draining ? SHUTTING_DOWN : d;
+    } finally {
+      this.claiming.delete(k);
+    }
+  }
+
   private admit(req: PublishRequest): PublishDecision {
     if (this.draining) return SHUTTING_DOWN;
+    if (this.claiming.has(key(req.app, req.streamId))) return { ok: false, code: 'stream_busy', reason: `stream "${req.streamId}" is being claimed by another publisher` };
     const current = this.live.get(key(req.app, req.streamId));
     if (current) {
       return { ok: false, code: 'stream_busy', reason: `stream "${req.streamId}" is already being published (${current.protocol} from ${current.remoteAddress})` };
@@ -58,6 +84,7 @@ export class StreamRegistry {
     const k = key(session.app, session.streamId);
     if (this.live.get(k) !== session) return;
     this.live.delete(k);
+    this.options.cluster?.release(session.app, session.streamId);
     this.options.log.info({ app: session.app, streamId: session.streamId, protocol: session.protocol, reason }, 'publish ended');
     this.onUnpublished.emit(session, reason);
   }

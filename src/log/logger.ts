@@ -31,6 +31,8 @@ export const REDACTED_PATHS = [
   '*.query.token',
   'streamKey',
   '*.streamKey',
+  'databaseUrl',
+  '*.databaseUrl',
 ];
 
 /** Creates the root logger. */

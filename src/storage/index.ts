@@ -1,7 +1,8 @@
 /**
- * Builds the storage module for `main.ts`: opens the SQLite store in the data
- * dir (or takes one opened by `openStore`, when other modules share it) and
- * returns the service (a Lifecycle that closes the store on stop).
+ * Builds the storage module for `main.ts`: takes the store opened by
+ * `openStore` (SQLite in the data dir, or PostgreSQL when
+ * `server.databaseUrl` is set) and returns the service (a Lifecycle that
+ * closes the store on stop).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,8 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents } from '../events/types.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
+import { openConfiguredStore } from '../store/open-store.js';
+import type { Store } from '../store/types.js';
 import { StorageService, type AppSource } from './storage-service.js';
 
 export { StorageService } from './storage-service.js';
@@ -22,24 +24,25 @@ export interface CreateStorageOptions {
   events: EventBus<BusEvents>;
   /** `BUCKETCAST_SECRET_KEY`, when set (else `<dataDir>/secret.key`). */
   secretKey?: string;
-  /** The store, when already opened (`openStore`); closed by the service's `stop()`. */
-  store?: SqliteStore;
+  /** The store (`openStore`); closed by the service's `stop()`. */
+  store: Store;
   log: Logger;
 }
 
-/** Opens the SQLite store under the data dir. */
-export function openStore(o: { config: Config; secretKey?: string; log: Logger }): SqliteStore {
+/** Opens the configured store (see src/store/open-store.ts) and says which one. */
+export async function openStore(o: { config: Config; secretKey?: string; log: Logger }): Promise<Store> {
   const dataDir = path.resolve(o.config.server.dataDir);
-  const store = openSqliteStore({ dataDir, secretKey: o.secretKey });
-  if (store.keyCreated) o.log.child({ module: 'storage' }).info({ file: path.join(dataDir, 'secret.key') }, 'created the key that encrypts stored credentials (mode 0600); back it up with the database');
-  return store;
+  const log = o.log.child({ module: 'storage' });
+  const opened = await openConfiguredStore({ dataDir, databaseUrl: o.config.server.databaseUrl, secretKey: o.secretKey });
+  log.info({ store: opened.kind, location: opened.location }, 'store opened');
+  if (opened.keyCreated) log.info({ file: path.join(dataDir, 'secret.key') }, 'created the key that encrypts stored credentials (mode 0600); back it up with the database');
+  return opened.store;
 }
 
-/** Opens the store (unless given) and builds the service. */
+/** Builds the service on an opened store. */
 export function createStorage(o: CreateStorageOptions): StorageService {
   const dataDir = path.resolve(o.config.server.dataDir);
-  const store = o.store ?? openStore(o);
-  return new StorageService({ store, apps: o.apps, events: o.events, settings: o.config.storage, dataDir, nodeId: nodeId(dataDir), log: o.log });
+  return new StorageService({ store: o.store, apps: o.apps, events: o.events, settings: o.config.storage, dataDir, nodeId: nodeId(dataDir), log: o.log });
 }
 
 /** This node's id (stable across restarts; see `nodeId`). */

@@ -10,6 +10,7 @@
  * change or a retry is requested.
  */
 import type { Logger } from '../log/logger.js';
+import { errorMessage } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents, UploadSubject } from '../events/types.js';
 import type { UploadJob } from '../store/types.js';
@@ -102,12 +103,16 @@ export class UploadWorker {
     const { file } = job;
     const log = this.o.log.child({ app: file.app, recordingId: file.recordingId, file: file.name, kind: file.kind });
     const renew = setInterval(() => {
-      void this.o.queue.renew(file.id, this.o.nodeId, LEASE_MS).then((held) => {
-        if (!held && !ac.signal.aborted) {
-          log.warn('lost the lease on an upload; stopping it');
-          ac.abort();
-        }
-      });
+      void this.o.queue.renew(file.id, this.o.nodeId, LEASE_MS).then(
+        (held) => {
+          if (!held && !ac.signal.aborted) {
+            log.warn('lost the lease on an upload; stopping it');
+            ac.abort();
+          }
+        },
+        // A shared database may be briefly unreachable: the next renewal tries again, and `complete` checks the lease.
+        (err: unknown) => log.warn({ err: errorMessage(err) }, 'could not renew the lease on an upload'),
+      );
     }, LEASE_MS / 3);
     const state: AttemptState = {};
     let lastProgress = 0;

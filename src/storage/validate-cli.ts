@@ -9,7 +9,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, readSecretEnv } from '../config/load.js';
 import { errorMessage } from '../errors.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
+import { openConfiguredStore } from '../store/open-store.js';
+import type { Store } from '../store/types.js';
 import { TargetResolver } from './targets.js';
 import { validateStorage, type ValidationReport } from './validate.js';
 
@@ -60,10 +61,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const dataDir = path.resolve(config.server.dataDir);
-  let store: SqliteStore | undefined;
+  let store: Store | undefined;
   try {
     // The store holds stored credentials; open it only when they are used.
-    if (settings.s3.credentials.source === 'stored') store = openSqliteStore({ dataDir, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY') });
+    if (settings.s3.credentials.source === 'stored') {
+      store = (await openConfiguredStore({ dataDir, databaseUrl: config.server.databaseUrl, secretKey: readSecretEnv('BUCKETCAST_SECRET_KEY') })).store;
+    }
     const resolver = new TargetResolver({ credentials: store?.credentials, localRoot: path.join(dataDir, 'bucket') });
     const report = await validateStorage(settings, resolver);
     resolver.close();

@@ -24,6 +24,11 @@ export interface AppSettingsStore {
   put(name: string, settings: unknown): Promise<void>;
   /** Remembers that an app was deleted (so a config-file app of that name stays deleted). */
   markDeleted(name: string): Promise<void>;
+  /**
+   * Stores several nodes share: calls `onChange` with an app's name whenever any node saves or deletes it,
+   * or with null when changes may have been missed (the connection came back: re-read them all).
+   */
+  watch?(onChange: (name: string | null) => void, onError?: (message: string) => void): Promise<{ close(): Promise<void> }>;
 }
 
 export interface AdminUser {

@@ -266,6 +266,36 @@ export interface CredentialStore {
   reveal(id: string): Promise<{ accessKeyId: string; secretAccessKey: string } | undefined>;
 }
 
+/** A node's hold on one `app/streamId` while it is published there. */
+export interface StreamClaim {
+  app: string;
+  streamId: string;
+  nodeId: string;
+  claimedAt: string;
+  /** Epoch ms (database clock) when the claim lapses unless renewed. */
+  leaseUntil: number;
+}
+
+/**
+ * One publisher per `app/streamId` across every node sharing one database:
+ * a node claims a stream before accepting its publisher, renews its claims
+ * while they are live, releases each at the end; a claim its node stopped
+ * renewing (the node died) lapses at `leaseUntil`. Lease times are the
+ * database's clock, so nodes' clocks need not agree.
+ */
+export interface StreamClaimStore {
+  /** Takes the stream for `nodeId` for `leaseMs`; refused (naming the holder) while another node's claim is live. */
+  claim(app: string, streamId: string, nodeId: string, leaseMs: number): Promise<{ ok: true } | { ok: false; heldBy: string }>;
+  /** Extends the named claims of `nodeId` to `leaseMs` from now; returns how many it still held. */
+  renew(nodeId: string, streams: ReadonlyArray<{ app: string; streamId: string }>, leaseMs: number): Promise<number>;
+  /** Gives one claim back; false when `nodeId` did not hold it. */
+  release(app: string, streamId: string, nodeId: string): Promise<boolean>;
+  /** Gives back every claim of a node (its restart: it publishes nothing yet); returns how many. */
+  releaseNode(nodeId: string): Promise<number>;
+  /** Live (unexpired) claims, by app and stream id. */
+  list(): Promise<StreamClaim[]>;
+}
+
 /** Everything durable, opened once at start-up. */
 export interface Store {
   catalog: RecordingCatalog;
@@ -276,5 +306,9 @@ export interface Store {
   auth: AuthStore;
   publishCredentials: PublishCredentialStore;
   outbox: WebhookOutbox;
+  /** Cluster-wide publish claims: only a store several nodes share has them (PostgreSQL). */
+  streamClaims?: StreamClaimStore;
+  /** A key derived from the server's secret key for one purpose (HKDF; see SecretBox.derive). */
+  deriveKey(purpose: string): Buffer;
   close(): Promise<void>;
 }

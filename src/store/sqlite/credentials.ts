@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../errors.js';
+import { checkFriendlyName, decodePageToken as decodeToken, encodePageToken as encodeToken, parseCredentialPair } from '../credential-rules.js';
 import type { SecretBox } from '../secret-box.js';
 import { accessKeyIdHint } from '../key-hint.js';
 import type { CredentialPage, CredentialStore, StoredCredential } from '../types.js';
@@ -20,21 +21,8 @@ interface CredentialRow {
   updated_at: string;
 }
 
-/** Splits and checks `AKID:SECRET`; the message never repeats the input. */
-export function parseCredentialPair(text: string): { accessKeyId: string; secretAccessKey: string } {
-  const i = text.indexOf(':');
-  const accessKeyId = i < 0 ? '' : text.slice(0, i).trim();
-  const secretAccessKey = i < 0 ? '' : text.slice(i + 1).trim();
-  if (!/^[\x21-\x7e]{3,128}$/.test(accessKeyId) || accessKeyId.includes(':') || !/^[\x21-\x7e]{3,256}$/.test(secretAccessKey)) {
-    throw new AppError('credentials_invalid', 'credentials must be "<AWS_ACCESS_KEY_ID>:<AWS_SECRET_ACCESS_KEY>"', 400);
-  }
-  return { accessKeyId, secretAccessKey };
-}
-
-function checkFriendlyName(name: string): string {
-  if (name.length > 64) throw new AppError('friendly_name_invalid', 'friendly name must be at most 64 characters', 400);
-  return name;
-}
+/** Kept here too for callers that imported it from this module. */
+export { parseCredentialPair };
 
 function toCredential(r: CredentialRow): StoredCredential {
   return { id: r.id, friendlyName: r.friendly_name, accessKeyIdHint: r.key_hint, createdAt: r.created_at, updatedAt: r.updated_at };
@@ -121,14 +109,4 @@ export class SqliteCredentialStore implements CredentialStore {
   private row(id: string): CredentialRow | undefined {
     return this.db.prepare('SELECT * FROM credentials WHERE id = ?').get(id) as CredentialRow | undefined;
   }
-}
-
-/** `<id` pages backwards from a row; a plain id (the first token format) pages forwards after it. */
-function encodeToken(id: string, backwards: boolean): string {
-  return Buffer.from(backwards ? `<${id}` : id).toString('base64url');
-}
-
-function decodeToken(token: string): { id: string; backwards: boolean } {
-  const text = Buffer.from(token, 'base64url').toString('utf8');
-  return text.startsWith('<') ? { id: text.slice(1), backwards: true } : { id: text, backwards: false };
 }
