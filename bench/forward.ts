@@ -5,7 +5,10 @@
  *   fixed 1,000 requests/s (BENCH_RATE);
  * - proxy mode (base URL: an s3rver bucket on loopback) beside the same GET
  *   straight from the bucket, for one object of BENCH_OBJECT_KIB (256) KiB.
- * Ratios are against the peer measured in the same run (the machine is shared).
+ * Ratios are against the peer measured in the same run (the machine is shared):
+ * each comparison runs in BENCH_ROUNDS (3) rounds that alternate the two
+ * targets, so a burst of load elsewhere hits both alike; the table shows each
+ * target's median round, the ratio is the median of the per-round ratios.
  *
  * Load generator: `wrk` when installed (Debian: `apt-get install -y wrk`),
  * otherwise a node keep-alive generator in its own process (bench/http-load.ts),
@@ -14,6 +17,7 @@
  * BENCH_RATE (1000), BENCH_OBJECT_KIB (256), BENCH_PARTS (redirect,paced,proxy: which parts run).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, ROOT } from '../test/helpers/server.js';
@@ -26,6 +30,7 @@ const FILE = '/live/streams/cam1_20261122T185003Z.mp4?token=abc';
 const RATE = Number(process.env.BENCH_RATE || 1000);
 const OBJECT_KIB = Number(process.env.BENCH_OBJECT_KIB || 256);
 const SEGMENT = 'streams/bench_00001.ts';
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
 const PARTS = new Set((process.env.BENCH_PARTS || 'redirect,paced,proxy').split(','));
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
 const loadgen = process.env.BENCH_LOADGEN || (hasWrk ? 'wrk' : 'node');
@@ -36,7 +41,30 @@ interface Result {
   p99: number;
   requests: number;
   errors: number;
+  /** What the errors were (wrk: non-2xx/3xx answers, socket errors by kind). */
+  errorDetail?: string;
+  /** CPU time of the measured server process per request, in ms (from /proc; robust to load elsewhere). */
+  cpuMs?: number;
 }
+
+/** A measured server: its URL and, for the CPU figure, its process id. */
+interface Target {
+  name: string;
+  url: string;
+  pid?: number;
+}
+
+/** User + system CPU time of a process in ms, or undefined off Linux. */
+function cpuTimeMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 /** Runs the load generator against `url` for `seconds`: flat out, or at `rate` requests/s (node generator). */
 function load(url: string, seconds: number, opts: { rate?: number; status?: number } = {}): Promise<Result> {
@@ -66,16 +94,17 @@ function parseWrk(out: string): Result {
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (sock ? sock.slice(1).reduce((n, v) => n + Number(v), 0) : 0);
-  return { rps, p50: lat('50'), p99: lat('99'), requests, errors };
+  const errorDetail = errors ? `non-2xx/3xx ${non2xx}${sock ? `, connect ${sock[1]}, read ${sock[2]}, write ${sock[3]}, timeout ${sock[4]}` : ''}` : undefined;
+  return { rps, p50: lat('50'), p99: lat('99'), requests, errors, errorDetail };
 }
 
-async function startBare(): Promise<{ url: string; stop(): void }> {
+async function startBare(): Promise<{ url: string; pid?: number; stop(): void }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/bare-redirect.ts'), BASE], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(String(d).split('\n')[0]) as { port: number }).port));
     child.once('exit', (c) => reject(new Error(`bare server exited ${c}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => child.kill('SIGTERM') };
 }
 
 async function sameAnswer(url: string): Promise<string> {
@@ -84,19 +113,58 @@ async function sameAnswer(url: string): Promise<string> {
   return r.headers.get('location') ?? '';
 }
 
+/** `; CPU per request: the peer's / the target's` (the speed ratio a CPU-bound server would reach), when measured. */
+function cpuRatio(rows: Array<{ r: Result }>): string {
+  const [a, b] = rows.map((x) => x.r.cpuMs);
+  return a && b ? `; server CPU per request ${b.toFixed(3)} ms vs ${a.toFixed(3)} ms: ${(a / b).toFixed(2)}x` : '';
+}
+
 /** The table of results. */
 function table(results: Array<{ name: string; r: Result }>): string {
-  const rows = results.map(({ name, r }) => [name, r.rps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), String(r.requests), String(r.errors)]);
-  const head = ['server', 'requests/s', 'p50 ms', 'p99 ms', 'requests', 'errors'];
+  const rows = results.map(({ name, r }) => [name, r.rps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), String(r.requests), String(r.errors), r.cpuMs === undefined ? '-' : r.cpuMs.toFixed(3)]);
+  const head = ['server', 'requests/s', 'p50 ms', 'p99 ms', 'requests', 'errors', 'server CPU ms/request'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   return `${[line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n')}\n`;
 }
 
 /** Warm-up (JIT, connection pools), then the measured run. */
-async function measure(url: string, opts: { rate?: number; status?: number } = {}): Promise<Result> {
-  await load(url, 2, opts);
-  return load(url, SECONDS, opts);
+async function measure(t: Target, opts: { rate?: number; status?: number } = {}, seconds = SECONDS): Promise<Result> {
+  await load(t.url, 2, opts);
+  const before = cpuTimeMs(t.pid);
+  const r = await load(t.url, seconds, opts);
+  const after = cpuTimeMs(t.pid);
+  return { ...r, cpuMs: before === undefined || after === undefined || !r.requests ? undefined : (after - before) / r.requests };
+}
+
+/**
+ * Peer and target measured in alternating rounds (SECONDS split between them);
+ * returns each one's median round (by requests/s) and the median per-round ratio of target to peer.
+ */
+async function compare(peer: Target, target: Target, opts: { rate?: number; status?: number } = {}): Promise<{ rows: Array<{ name: string; r: Result }>; ratio: number; ratios: number[] }> {
+  const seconds = Math.max(2, Math.round(SECONDS / ROUNDS));
+  const a: Result[] = [];
+  const b: Result[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    a.push(await measure(peer, opts, seconds));
+    b.push(await measure(target, opts, seconds));
+  }
+  const median = (xs: Result[]) => [...xs].sort((x, y) => x.rps - y.rps)[Math.floor(xs.length / 2)];
+  const ratios = a.map((x, i) => b[i].rps / x.rps);
+  const ratio = [...ratios].sort((x, y) => x - y)[Math.floor(ratios.length / 2)];
+  const sum = (xs: Result[]) => ({ errors: xs.reduce((n, x) => n + x.errors, 0), detail: xs.map((x) => x.errorDetail).filter(Boolean).join('; ') || undefined });
+  const cpu = (xs: Result[]) => {
+    const v = xs.map((x) => x.cpuMs).filter((x): x is number => x !== undefined).sort((x, y) => x - y);
+    return v.length ? v[Math.floor(v.length / 2)] : undefined;
+  };
+  return {
+    rows: [
+      { name: peer.name, r: { ...median(a), errors: sum(a).errors, errorDetail: sum(a).detail, cpuMs: cpu(a) } },
+      { name: target.name, r: { ...median(b), errors: sum(b).errors, errorDetail: sum(b).detail, cpuMs: cpu(b) } },
+    ],
+    ratio,
+    ratios,
+  };
 }
 
 async function main(): Promise<void> {
@@ -115,8 +183,8 @@ async function main(): Promise<void> {
   const bare = await startBare();
   try {
     const redirects = [
-      { name: 'bare node http (302)', url: `${bare.url}${FILE}` },
-      { name: 'bucketcast redirect mode', url: `${server.httpUrl}${FILE}` },
+      { name: 'bare node http (302)', url: `${bare.url}${FILE}`, pid: bare.pid },
+      { name: 'bucketcast redirect mode', url: `${server.httpUrl}${FILE}`, pid: server.proc.pid },
     ];
     const locations = await Promise.all(redirects.map((t) => sameAnswer(t.url)));
     if (locations[0] !== locations[1]) throw new Error(`answers differ: ${locations.join(' vs ')}`);
@@ -128,27 +196,30 @@ async function main(): Promise<void> {
       `load generator ${loadgen}${loadgen === 'node' ? ' (install wrk for a faster one: apt-get install -y wrk)' : ''}, ${CONNECTIONS} keep-alive connections, ${SECONDS} s each after 2 s warm-up\n`);
     process.stdout.write(`both answer 302 Location: ${locations[0]}\n\n`);
 
-    const full: Array<{ name: string; r: Result }> = [];
-    const paced: Array<{ name: string; r: Result }> = [];
-    const proxy: Array<{ name: string; r: Result }> = [];
+    const rounds = `${ROUNDS} alternating rounds of ${Math.max(2, Math.round(SECONDS / ROUNDS))} s each (median round shown)`;
+    const lines: string[] = [];
+    const all: Array<{ name: string; r: Result }> = [];
     if (PARTS.has('redirect')) {
-      for (const t of redirects) full.push({ name: t.name, r: await measure(t.url) });
-      process.stdout.write(`redirect, full load\n${table(full)}\n`);
+      const c = await compare(redirects[0], redirects[1]);
+      all.push(...c.rows);
+      process.stdout.write(`redirect, full load, ${rounds}\n${table(c.rows)}\n`);
+      lines.push(`redirect mode: ${c.ratio.toFixed(2)}x the bare server's requests/s (target >= 0.7; rounds ${c.ratios.map((r) => r.toFixed(2)).join(', ')})${cpuRatio(c.rows)}`);
     }
     if (PARTS.has('paced')) {
-      for (const t of redirects) paced.push({ name: `${t.name} @ ${RATE}/s`, r: await measure(t.url, { rate: RATE }) });
-      process.stdout.write(`redirect, ${RATE} requests/s (node generator, open loop: latency counted from each request's due time)\n${table(paced)}\n`);
+      const c = await compare({ ...redirects[0], name: `${redirects[0].name} @ ${RATE}/s` }, { ...redirects[1], name: `${redirects[1].name} @ ${RATE}/s` }, { rate: RATE });
+      all.push(...c.rows);
+      process.stdout.write(`redirect, ${RATE} requests/s (node generator, open loop: latency counted from each request's due time), ${rounds}\n${table(c.rows)}\n`);
+      lines.push(`redirect mode at ${RATE} requests/s: p99 ${c.rows[1].r.p99.toFixed(2)} ms (target < 5; the bare server ${c.rows[0].r.p99.toFixed(2)} ms)${cpuRatio(c.rows)}`);
     }
     if (PARTS.has('proxy')) {
-      proxy.push({ name: `s3rver GET, ${OBJECT_KIB} KiB`, r: await measure(direct, { status: 200 }) });
-      proxy.push({ name: `bucketcast proxy mode, ${OBJECT_KIB} KiB`, r: await measure(proxied, { status: 200 }) });
-      process.stdout.write(`proxy, full load\n${table(proxy)}\n`);
+      // s3rver runs in this process: its CPU figure is this process's (idle otherwise); bucketcast's is its own only.
+      const c = await compare({ name: `s3rver GET, ${OBJECT_KIB} KiB`, url: direct, pid: process.pid }, { name: `bucketcast proxy mode, ${OBJECT_KIB} KiB`, url: proxied, pid: server.proc.pid }, { status: 200 });
+      all.push(...c.rows);
+      process.stdout.write(`proxy, full load, ${rounds}\n${table(c.rows)}\n`);
+      lines.push(`proxy mode: ${c.ratio.toFixed(2)}x the direct GET from the bucket (target >= 0.8; rounds ${c.ratios.map((r) => r.toFixed(2)).join(', ')})`);
     }
-    if (full.length) process.stdout.write(`redirect mode: ${(full[1].r.rps / full[0].r.rps).toFixed(2)}x the bare server's requests/s (target >= 0.7)\n`);
-    if (paced.length) process.stdout.write(`redirect mode at ${RATE} requests/s: p99 ${paced[1].r.p99.toFixed(2)} ms (target < 5; the bare server ${paced[0].r.p99.toFixed(2)} ms)\n`);
-    if (proxy.length) process.stdout.write(`proxy mode: ${(proxy[1].r.rps / proxy[0].r.rps).toFixed(2)}x the direct GET from the bucket (target >= 0.8)\n`);
-    const errors = [...full, ...paced, ...proxy].reduce((n, x) => n + x.r.errors, 0);
-    if (errors) process.stdout.write(`WARNING: ${errors} requests failed or got an unexpected status\n`);
+    process.stdout.write(`${lines.join('\n')}\nload average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+    for (const x of all) if (x.r.errors) process.stdout.write(`WARNING: ${x.name}: ${x.r.errors} requests failed or got an unexpected status (${x.r.errorDetail ?? 'node generator'})\n`);
   } finally {
     bare.stop();
     await server.stop();

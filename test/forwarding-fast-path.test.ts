@@ -32,7 +32,11 @@ test('catalog cache: one lookup per name, misses expire sooner, concurrent misse
   const inner = new MemoryLocator();
   const cache = new CatalogCache(inner, { ttlMs: 60_000, missTtlMs: 2_000, now: () => now, maxEntries: 3 });
   inner.add('live', 'streams', 'x.mp4', OBJ);
-  assert.deepEqual(await cache.locate('live', 'streams', 'x.mp4'), OBJ);
+  assert.equal(cache.peek('live', 'streams', 'x.mp4'), undefined, 'nothing known yet');
+  const pending = cache.locate('live', 'streams', 'x.mp4');
+  assert.equal(cache.peek('live', 'streams', 'x.mp4'), undefined, 'not settled yet');
+  assert.deepEqual(await pending, OBJ);
+  assert.deepEqual(cache.peek('live', 'streams', 'x.mp4'), { object: OBJ }, 'settled: answered without waiting');
   assert.deepEqual(await cache.locate('live', 'streams', 'x.mp4'), OBJ);
   assert.equal(inner.lookups, 1);
   await Promise.all([1, 2, 3].map(() => cache.locate('live', 'streams', 'y.mp4')));
@@ -43,6 +47,7 @@ test('catalog cache: one lookup per name, misses expire sooner, concurrent misse
   now = 2_500;
   assert.deepEqual(await cache.locate('live', 'streams', 'y.mp4'), OBJ, 'then asked again');
   now = 70_000;
+  assert.equal(cache.peek('live', 'streams', 'x.mp4'), undefined, 'expired');
   await cache.locate('live', 'streams', 'x.mp4');
   assert.equal(inner.lookups, 4, 'a found object is asked again after ttlMs');
   inner.failWith = new Error('database is locked');

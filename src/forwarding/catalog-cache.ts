@@ -29,6 +29,8 @@ export interface CatalogCacheOptions {
 interface Entry {
   value: Promise<StoredObject | undefined>;
   expires: number;
+  /** The settled answer, once there is one. */
+  settled?: { object: StoredObject | undefined };
 }
 
 /** An `ObjectLocator` in front of the catalog, answering repeated lookups from memory. */
@@ -57,6 +59,7 @@ export class CatalogCache implements ObjectLocator {
     entry.value.then(
       (found) => {
         entry.expires = this.now() + (found ? this.ttl : this.missTtl);
+        entry.settled = { object: found };
       },
       () => {
         // Not cached: the next request asks the catalog again (and gets its own 503 if it is still down).
@@ -64,6 +67,12 @@ export class CatalogCache implements ObjectLocator {
       },
     );
     return entry.value;
+  }
+
+  /** The cached answer for a name when it is settled and fresh, without waiting; undefined otherwise. */
+  peek(app: string, folder: MediaFolder, fileName: string): { object: StoredObject | undefined } | undefined {
+    const hit = this.entries.get(cacheKey(app, folder, fileName));
+    return hit?.settled && hit.expires > this.now() ? hit.settled : undefined;
   }
 
   /** Forgets what is known of a file name (both folders): its upload completed, or it was removed. */

@@ -67,12 +67,19 @@ export class Forwarder {
     const seen: { mode: AnswerMode } = { mode: 'none' };
     const report = this.options.onResponse;
     if (report) res.once('finish', () => report(seen.mode, res.statusCode));
-    this.forward(req, res, file, seen).catch((err: unknown) => {
-      if (!(err instanceof AppError) || err.status >= 500) this.log.warn({ app: file.app, file: `${file.folder}/${file.file}`, err: errorMessage(err) }, 'forwarding failed');
-      if (res.headersSent) return void res.destroy();
-      if (err instanceof AppError) sendError(res, err.status, err.code, err.message);
-      else sendError(res, 500, 'internal', 'internal error');
-    });
+    const failed = (err: unknown) => this.failed(err, res, file);
+    try {
+      const settings = this.options.apps.get(file.app);
+      const plan = settings && forwardingPlan(settings);
+      if (!plan || !isForwarded(plan, file.folder, file.file)) return notFound(res, `${file.folder}/${file.file}`);
+      seen.mode = plan.mode;
+      // A name the catalog cache already holds is answered now: no promise, no await (profiled: the hot path of a redirect).
+      const known = this.options.locator?.peek?.(file.app, file.folder, file.file);
+      const done = known ? this.answer(req, res, file, seen, plan, known.object) : this.locate(file).then((located) => this.answer(req, res, file, seen, plan, located));
+      if (done) done.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   };
 
   /** Closes pooled upstream connections. */
@@ -80,13 +87,16 @@ export class Forwarder {
     this.proxy.close();
   }
 
-  private async forward(req: IncomingMessage, res: ServerResponse, file: MissingFile, seen: { mode: AnswerMode }): Promise<void> {
-    const settings = this.options.apps.get(file.app);
+  private failed(err: unknown, res: ServerResponse, file: MissingFile): void {
+    if (!(err instanceof AppError) || err.status >= 500) this.log.warn({ app: file.app, file: `${file.folder}/${file.file}`, err: errorMessage(err) }, 'forwarding failed');
+    if (res.headersSent) return void res.destroy();
+    if (err instanceof AppError) sendError(res, err.status, err.code, err.message);
+    else sendError(res, 500, 'internal', 'internal error');
+  }
+
+  /** Answers a forwarded file once its catalog entry is known; a promise only where signing is involved. */
+  private answer(req: IncomingMessage, res: ServerResponse, file: MissingFile, seen: { mode: AnswerMode }, plan: ForwardingPlan, located: StoredObject | undefined): Promise<void> | void {
     const label = `${file.folder}/${file.file}`;
-    const plan = settings && forwardingPlan(settings);
-    if (!plan || !isForwarded(plan, file.folder, file.file)) return notFound(res, label);
-    seen.mode = plan.mode;
-    const located = await this.locate(file);
     const onDisk = located && this.options.localObjects?.localPath(file.app, located.bucket, located.key);
     if (onDisk) {
       seen.mode = 'local';
@@ -111,6 +121,10 @@ export class Forwarder {
       return redirect(res, objectUrl(plan.base!, key, query), file.token !== undefined);
     }
 
+    return this.signOrProxy(req, res, file, plan, key, located, method, label);
+  }
+
+  private async signOrProxy(req: IncomingMessage, res: ServerResponse, file: MissingFile, plan: ForwardingPlan, key: string, located: StoredObject | undefined, method: 'GET' | 'HEAD', label: string): Promise<void> {
     const isPlaylist = extensionOf(file.file) === 'm3u8';
     if (plan.mode === 'presigned' && !isPlaylist) {
       return redirect(res, await this.presign(file.app, key, located, method, plan), true);

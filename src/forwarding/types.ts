@@ -22,6 +22,8 @@ export interface ObjectLocator {
    * `folder` and `fileName` are exactly the URL's `/<app>/<folder>/<fileName>`.
    */
   locate(app: string, folder: MediaFolder, fileName: string): Promise<StoredObject | undefined>;
+  /** What `locate` would answer, when already known without waiting (a cache); undefined when it is not. */
+  peek?(app: string, folder: MediaFolder, fileName: string): { object: StoredObject | undefined } | undefined;
 }
 
 export interface PresignRequest {
