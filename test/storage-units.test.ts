@@ -138,13 +138,12 @@ test('storage settings: defaults, the BUCKETCAST_S3_* variables, and bad values 
     const { config } = loadConfig({ BUCKETCAST_CONFIG: file({}) });
     const live = config.applications[0];
     assert.equal(live.s3RecordingEnabled, true);
-    assert.equal(live.s3.bucket, undefined, 'the embedded store by default');
+    assert.equal(live.s3.bucket, undefined, 'the local store by default');
     assert.equal(live.s3.storageMode, 'primary');
     assert.deepEqual({ ...live.s3.keyTemplates }, { streams: 'streams/{name}.{ext}', previews: 'previews/{name}.{ext}' });
     assert.deepEqual({ ...live.s3.upload }, { mp4: true, hls: true, previews: true, metadata: true });
     assert.equal(live.s3.acl, undefined, 'no ACL unless asked');
     assert.equal(live.s3.checksumCalculation, 'WHEN_REQUIRED');
-    assert.equal(config.storage.embeddedS3Port, 0);
 
     const env = loadConfig({
       BUCKETCAST_CONFIG: file({ applications: [{ name: 'first', s3: { prefix: 'p' } }, { name: 'second' }] }),
@@ -152,7 +151,6 @@ test('storage settings: defaults, the BUCKETCAST_S3_* variables, and bad values 
       BUCKETCAST_S3_REGION: 'eu-central-1',
       BUCKETCAST_S3_BUCKET: 'my-recordings',
       BUCKETCAST_S3_FORCE_PATH_STYLE: 'true',
-      BUCKETCAST_EMBEDDED_S3_PORT: '4568',
     }).config;
     assert.equal(env.applications[0].s3.bucket, 'my-recordings');
     assert.equal(env.applications[0].s3.endpoint, 'http://minio.local:9000');
@@ -160,7 +158,9 @@ test('storage settings: defaults, the BUCKETCAST_S3_* variables, and bad values 
     assert.equal(env.applications[0].s3.forcePathStyle, true);
     assert.equal(env.applications[0].s3.prefix, 'p', 'the file keeps its other keys');
     assert.equal(env.applications[1].s3.bucket, undefined, 'only the default app');
-    assert.equal(env.storage.embeddedS3Port, 4568);
+    // The embedded S3 server is gone (issue 12): its port setting is a clear error, from the file or the environment.
+    assert.throws(() => loadConfig({ BUCKETCAST_CONFIG: file({ storage: { embeddedS3Port: 4568 } }) }), /storage\.embeddedS3Port: removed: no S3 server is embedded any more/);
+    assert.throws(() => loadConfig({ BUCKETCAST_EMBEDDED_S3_PORT: '4568' }), /storage\.embeddedS3Port: removed/);
 
     const bad = (s3: unknown, re: RegExp) => assert.throws(() => loadConfig({ BUCKETCAST_CONFIG: file({ applications: [{ name: 'live', s3 }] }) }), re);
     bad({ bucket: 'enregistrements-été' }, /applications\[0\]\.s3\.bucket: must be 7-bit ASCII/);
