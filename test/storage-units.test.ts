@@ -41,21 +41,21 @@ test('part sizes keep a file under 10,000 parts, every part but the last at leas
 });
 
 /** A file's digest as the uploader builds it: every part read and hashed in the reader thread, in order. */
-async function readerDigest(reader: PartReader, file: string, partSize: number): Promise<FileDigest & { sha256s: string[]; lengths: number[] }> {
-  const f = await reader.open(file);
+async function readerDigest(reader: PartReader, file: string, partSize: number): Promise<FileDigest & { crcs: number[]; lengths: number[] }> {
+  const f = await reader.open(file, { crc: true });
   const n = partCount(f.size, partSize);
   const partMd5s: Buffer[] = [];
-  const sha256s: string[] = [];
+  const crcs: number[] = [];
   const lengths: number[] = [];
   for (let i = 0; i < n; i++) {
     const len = i === n - 1 ? f.size - i * partSize : partSize;
     const p = await f.part(i * partSize, len, true);
     partMd5s.push(Buffer.from(p.md5, 'base64'));
-    sha256s.push(p.sha256!);
+    crcs.push(p.crc32!);
     lengths.push(p.data!.length);
   }
   const w = await f.finish();
-  return { size: w.size, sha256: w.sha256, crc32: w.crc32, partSize, partMd5s, ...(n === 1 && { md5: partMd5s[0] }), sha256s, lengths };
+  return { size: w.size, sha256: w.sha256, crc32: w.crc32, partSize, partMd5s, ...(n === 1 && { md5: partMd5s[0] }), crcs, lengths };
 }
 
 test('the reader thread hashes as buffers hash (one read), and the multipart ETag is predicted as S3 computes it', async () => {
@@ -65,11 +65,11 @@ test('the reader thread hashes as buffers hash (one read), and the multipart ETa
     const data = randomBytes(11 * MiB + 123);
     const file = path.join(dir, 'f');
     writeFileSync(file, data);
-    const { sha256s, lengths, ...d } = await readerDigest(reader, file, 5 * MiB);
+    const { crcs, lengths, ...d } = await readerDigest(reader, file, 5 * MiB);
     const { md5: _whole, ...fromBuffer } = digestBuffer(data, 5 * MiB);
     assert.deepEqual(d, fromBuffer);
     assert.deepEqual(lengths, [5 * MiB, 5 * MiB, MiB + 123]);
-    assert.equal(sha256s[2], createHash('sha256').update(data.subarray(10 * MiB)).digest('hex'), 'each part\'s SHA-256 signs its request');
+    assert.equal(crcs[2], crc32(data.subarray(10 * MiB)), 'each part\'s CRC32 (flexible checksums)');
     assert.equal(d.sha256, createHash('sha256').update(data).digest('hex'));
     const md5 = (b: Buffer) => createHash('md5').update(b).digest();
     const parts = [data.subarray(0, 5 * MiB), data.subarray(5 * MiB, 10 * MiB), data.subarray(10 * MiB)].map(md5);
@@ -79,7 +79,7 @@ test('the reader thread hashes as buffers hash (one read), and the multipart ETa
     const exact = digestBuffer(data.subarray(0, 5 * MiB), 5 * MiB);
     assert.equal(expectedEtag(exact), md5(data.subarray(0, 5 * MiB)).toString('hex'), 'one part: the plain MD5');
     writeFileSync(file, data.subarray(0, 5 * MiB));
-    const { sha256s: _s, lengths: _l, ...one } = await readerDigest(reader, file, 5 * MiB);
+    const { crcs: _c, lengths: _l, ...one } = await readerDigest(reader, file, 5 * MiB);
     assert.deepEqual(one, exact, 'a file of exactly one part is one PUT');
     writeFileSync(file, '');
     assert.equal(expectedEtag(await readerDigest(reader, file, 5 * MiB)), 'd41d8cd98f00b204e9800998ecf8427e');
