@@ -6,7 +6,7 @@
  */
 import S3rver from 's3rver';
 import type { KoaContext } from 's3rver';
-import { addMultipartOperations } from '../src/storage/embedded/s3rver-multipart.js';
+import { addMultipartOperations } from '../test/helpers/s3rver/s3rver-multipart.js';
 
 const [directory, bucket] = process.argv.slice(2);
 const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, vhostBuckets: false, configureBuckets: [{ name: bucket }] });

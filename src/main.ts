@@ -120,6 +120,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     log,
     locator: storage.objects,
     signer: storage.objects,
+    localObjects: storage.objects,
     events,
     guard: playback,
     onResponse: api.metrics.onForwardingResponse,

@@ -1,5 +1,5 @@
 /**
- * The embedded store (s3rver with bucketcast's multipart additions and
+ * The s3rver test double (with the multipart additions and
  * guarded writes) answers as S3 does: a part of an aborted or unknown upload
  * is NoSuchUpload (instead of bringing the aborted upload's folder back), a
  * completion naming a missing or mismatched part is InvalidPart (instead of

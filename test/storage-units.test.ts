@@ -41,21 +41,21 @@ test('part sizes keep a file under 10,000 parts, every part but the last at leas
 });
 
 /** A file's digest as the uploader builds it: every part read and hashed in the reader thread, in order. */
-async function readerDigest(reader: PartReader, file: string, partSize: number): Promise<FileDigest & { sha256s: string[]; lengths: number[] }> {
-  const f = await reader.open(file);
+async function readerDigest(reader: PartReader, file: string, partSize: number): Promise<FileDigest & { crcs: number[]; lengths: number[] }> {
+  const f = await reader.open(file, { crc: true });
   const n = partCount(f.size, partSize);
   const partMd5s: Buffer[] = [];
-  const sha256s: string[] = [];
+  const crcs: number[] = [];
   const lengths: number[] = [];
   for (let i = 0; i < n; i++) {
     const len = i === n - 1 ? f.size - i * partSize : partSize;
     const p = await f.part(i * partSize, len, true);
     partMd5s.push(Buffer.from(p.md5, 'base64'));
-    sha256s.push(p.sha256!);
+    crcs.push(p.crc32!);
     lengths.push(p.data!.length);
   }
   const w = await f.finish();
-  return { size: w.size, sha256: w.sha256, crc32: w.crc32, partSize, partMd5s, ...(n === 1 && { md5: partMd5s[0] }), sha256s, lengths };
+  return { size: w.size, sha256: w.sha256, crc32: w.crc32, partSize, partMd5s, ...(n === 1 && { md5: partMd5s[0] }), crcs, lengths };
 }
 
 test('the reader thread hashes as buffers hash (one read), and the multipart ETag is predicted as S3 computes it', async () => {
@@ -65,11 +65,11 @@ test('the reader thread hashes as buffers hash (one read), and the multipart ETa
     const data = randomBytes(11 * MiB + 123);
     const file = path.join(dir, 'f');
     writeFileSync(file, data);
-    const { sha256s, lengths, ...d } = await readerDigest(reader, file, 5 * MiB);
+    const { crcs, lengths, ...d } = await readerDigest(reader, file, 5 * MiB);
     const { md5: _whole, ...fromBuffer } = digestBuffer(data, 5 * MiB);
     assert.deepEqual(d, fromBuffer);
     assert.deepEqual(lengths, [5 * MiB, 5 * MiB, MiB + 123]);
-    assert.equal(sha256s[2], createHash('sha256').update(data.subarray(10 * MiB)).digest('hex'), 'each part\'s SHA-256 signs its request');
+    assert.equal(crcs[2], crc32(data.subarray(10 * MiB)), 'each part\'s CRC32 (flexible checksums)');
     assert.equal(d.sha256, createHash('sha256').update(data).digest('hex'));
     const md5 = (b: Buffer) => createHash('md5').update(b).digest();
     const parts = [data.subarray(0, 5 * MiB), data.subarray(5 * MiB, 10 * MiB), data.subarray(10 * MiB)].map(md5);
@@ -79,7 +79,7 @@ test('the reader thread hashes as buffers hash (one read), and the multipart ETa
     const exact = digestBuffer(data.subarray(0, 5 * MiB), 5 * MiB);
     assert.equal(expectedEtag(exact), md5(data.subarray(0, 5 * MiB)).toString('hex'), 'one part: the plain MD5');
     writeFileSync(file, data.subarray(0, 5 * MiB));
-    const { sha256s: _s, lengths: _l, ...one } = await readerDigest(reader, file, 5 * MiB);
+    const { crcs: _c, lengths: _l, ...one } = await readerDigest(reader, file, 5 * MiB);
     assert.deepEqual(one, exact, 'a file of exactly one part is one PUT');
     writeFileSync(file, '');
     assert.equal(expectedEtag(await readerDigest(reader, file, 5 * MiB)), 'd41d8cd98f00b204e9800998ecf8427e');
@@ -138,13 +138,12 @@ test('storage settings: defaults, the BUCKETCAST_S3_* variables, and bad values 
     const { config } = loadConfig({ BUCKETCAST_CONFIG: file({}) });
     const live = config.applications[0];
     assert.equal(live.s3RecordingEnabled, true);
-    assert.equal(live.s3.bucket, undefined, 'the embedded store by default');
+    assert.equal(live.s3.bucket, undefined, 'the local store by default');
     assert.equal(live.s3.storageMode, 'primary');
     assert.deepEqual({ ...live.s3.keyTemplates }, { streams: 'streams/{name}.{ext}', previews: 'previews/{name}.{ext}' });
     assert.deepEqual({ ...live.s3.upload }, { mp4: true, hls: true, previews: true, metadata: true });
     assert.equal(live.s3.acl, undefined, 'no ACL unless asked');
     assert.equal(live.s3.checksumCalculation, 'WHEN_REQUIRED');
-    assert.equal(config.storage.embeddedS3Port, 0);
 
     const env = loadConfig({
       BUCKETCAST_CONFIG: file({ applications: [{ name: 'first', s3: { prefix: 'p' } }, { name: 'second' }] }),
@@ -152,7 +151,6 @@ test('storage settings: defaults, the BUCKETCAST_S3_* variables, and bad values 
       BUCKETCAST_S3_REGION: 'eu-central-1',
       BUCKETCAST_S3_BUCKET: 'my-recordings',
       BUCKETCAST_S3_FORCE_PATH_STYLE: 'true',
-      BUCKETCAST_EMBEDDED_S3_PORT: '4568',
     }).config;
     assert.equal(env.applications[0].s3.bucket, 'my-recordings');
     assert.equal(env.applications[0].s3.endpoint, 'http://minio.local:9000');
@@ -160,7 +158,9 @@ test('storage settings: defaults, the BUCKETCAST_S3_* variables, and bad values 
     assert.equal(env.applications[0].s3.forcePathStyle, true);
     assert.equal(env.applications[0].s3.prefix, 'p', 'the file keeps its other keys');
     assert.equal(env.applications[1].s3.bucket, undefined, 'only the default app');
-    assert.equal(env.storage.embeddedS3Port, 4568);
+    // The embedded S3 server is gone (issue 12): its port setting is a clear error, from the file or the environment.
+    assert.throws(() => loadConfig({ BUCKETCAST_CONFIG: file({ storage: { embeddedS3Port: 4568 } }) }), /storage\.embeddedS3Port: removed: no S3 server is embedded any more/);
+    assert.throws(() => loadConfig({ BUCKETCAST_EMBEDDED_S3_PORT: '4568' }), /storage\.embeddedS3Port: removed/);
 
     const bad = (s3: unknown, re: RegExp) => assert.throws(() => loadConfig({ BUCKETCAST_CONFIG: file({ applications: [{ name: 'live', s3 }] }) }), re);
     bad({ bucket: 'enregistrements-été' }, /applications\[0\]\.s3\.bucket: must be 7-bit ASCII/);

@@ -157,13 +157,19 @@ export const appStorageFields = {
   s3: s3Settings,
 };
 
-const port = z.number().int().min(0).max(65535);
-
 /** Server-wide upload settings (top-level `storage`). */
 export const storageSettings = z
   .strictObject({
-    /** Port of the embedded S3 store on 127.0.0.1 (0: a free port, logged at start). */
-    embeddedS3Port: port.default(0),
+    /**
+     * Removed (issue 12): there is no embedded S3 server any more; apps without a bucket store
+     * plain files under `<dataDir>/bucket/`. Kept as a key only to say so clearly.
+     */
+    embeddedS3Port: z
+      .unknown()
+      .optional()
+      .superRefine((v, ctx) => {
+        if (v !== undefined) ctx.addIssue({ code: 'custom', message: 'removed: no S3 server is embedded any more (apps without a bucket store plain files under <dataDir>/bucket/, served by forwarding); delete this setting (env BUCKETCAST_EMBEDDED_S3_PORT)' });
+      }),
     /** Files uploaded at once, across applications. */
     concurrentUploads: z.number().int().min(1).max(64).default(2),
     /** Longest wait between two attempts while an error stays retryable (exponential backoff with jitter). */

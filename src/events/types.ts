@@ -155,7 +155,7 @@ export interface UploadProgress extends UploadSubject {
 /** A file is in the bucket and verified. */
 export interface UploadCompleted extends UploadSubject {
   size: number;
-  /** SHA-256 (hex) of the file, also stored as the object's `x-amz-meta-sha256`. */
+  /** SHA-256 (hex) of the file (also the object's `x-amz-meta-sha256` when it went up in one PUT). */
   sha256: string;
   etag: string;
   /** Object URL (path-style for custom endpoints). */

@@ -48,8 +48,8 @@ export interface FileDigest {
   partSize: number;
   /** MD5 of the whole file, when known: a single PUT's (some S3-compatible services give it as a multipart object's ETag too). */
   md5?: Buffer;
-  /** CRC32 of the whole file (compared with a full-object checksum the service returns). */
-  crc32: number;
+  /** CRC32 of the whole file, when computed (flexible checksums; compared with a full-object checksum the service returns). */
+  crc32?: number;
 }
 
 /** Hashes a buffer as `hashFile` hashes a file. */

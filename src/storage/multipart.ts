@@ -6,9 +6,10 @@
  * answered as values where the caller has a way on; everything else becomes
  * a classified StorageError here.
  *
- * Each part carries the Content-MD5 and the payload SHA-256 the reader thread
- * computed, so the SDK hashes nothing on the event loop (it would SHA-256
- * every part to sign it), and — with `checksumCalculation: WHEN_SUPPORTED` —
+ * Each part carries the Content-MD5 the reader thread computed (every S3
+ * implementation checks it), is signed with an UNSIGNED-PAYLOAD hash (else the
+ * SDK would SHA-256 every part on the event loop to sign it; the MD5 already
+ * proves the bytes), and — with `checksumCalculation: WHEN_SUPPORTED` — carries
  * the CRC32 too, as a header (never the aws-chunked trailer some servers refuse).
  */
 import {
@@ -84,11 +85,11 @@ export async function createUpload(t: S3Target, params: PutObjectCommandInput, s
 /** Sends one part; returns the ETag the service answered (unquoted, lower-case). */
 export async function sendPart(t: S3Target, key: string, uploadId: string, partNumber: number, part: ReadPart, signal?: AbortSignal): Promise<string> {
   const body = part.data!;
-  const crc = t.settings.checksumCalculation === 'WHEN_SUPPORTED' ? { ChecksumCRC32: crc32Base64(part.crc32) } : {};
+  const crc = t.settings.checksumCalculation === 'WHEN_SUPPORTED' && part.crc32 !== undefined ? { ChecksumCRC32: crc32Base64(part.crc32) } : {};
   const cmd = withHeader(
     new UploadPartCommand({ Bucket: t.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ContentMD5: part.md5, ...crc }),
     'x-amz-content-sha256',
-    part.sha256,
+    'UNSIGNED-PAYLOAD',
   );
   try {
     const out = await t.client.send(cmd, { abortSignal: signal });

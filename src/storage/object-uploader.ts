@@ -2,8 +2,8 @@
  * Puts one object into an S3 target and proves it arrived intact.
  *
  * 1. The file is read once, in the reader thread (part-reader.ts), and each
- *    part hashed as it is read: MD5 (Content-MD5), SHA-256 (the signature),
- *    CRC32 (flexible checksums), while the object's SHA-256 builds up. A file
+ *    part hashed as it is read: MD5 (Content-MD5) and, with flexible checksums,
+ *    CRC32, while the object's SHA-256 builds up. A file
  *    that fits in one part goes in one PUT that carries `x-amz-meta-sha256`;
  *    a larger one as a multipart upload (multipart-upload.ts) with
  *    `queueSize` parts in flight: memory is about queueSize × part size,
@@ -102,7 +102,7 @@ async function uploadS3(u: ObjectUpload & { target: S3Target }): Promise<Verifie
 
   let file;
   try {
-    file = await u.reader.open(u.source.path);
+    file = await u.reader.open(u.source.path, { crc: t.settings.checksumCalculation === 'WHEN_SUPPORTED' });
   } catch (err) {
     throw classifyS3Error(err, contextOf(t, 'read the local file', key));
   }
@@ -146,7 +146,7 @@ async function putWhole(u: ObjectUpload & { target: S3Target }, body: Buffer, di
   }
   let answer: UploadResponse;
   try {
-    const crc = t.settings.checksumCalculation === 'WHEN_SUPPORTED' ? { ChecksumCRC32: crc32Base64(digest.crc32) } : {};
+    const crc = t.settings.checksumCalculation === 'WHEN_SUPPORTED' && digest.crc32 !== undefined ? { ChecksumCRC32: crc32Base64(digest.crc32) } : {};
     const cmd = new PutObjectCommand({
       ...objectParams(t, key, u.contentType, { ...u.metadata, sha256: digest.sha256 }),
       Body: body,

@@ -2,11 +2,13 @@
  * Worker thread of PartReader (part-reader.ts): reads a file part by part
  * with synchronous reads — this thread has nothing else to do, and in-order
  * handling keeps the whole-file hashes in file order — and hashes each part
- * (MD5 for Content-MD5, SHA-256 for the request signature, CRC32 when the
- * target sends flexible checksums) while updating the object's SHA-256 and
- * CRC32. Plain JavaScript: `--import tsx` does not reach worker threads.
+ * (MD5 for Content-MD5; CRC32 only when the target sends flexible checksums)
+ * while updating the object's SHA-256 (and CRC32 with flexible checksums).
+ * Every pass over the bytes costs CPU the S3 server next to us may need, so
+ * nothing is hashed that is not sent or compared. Plain JavaScript: `--import
+ * tsx` does not reach worker threads.
  *
- * Messages in: {op:'open', id, path} | {op:'part', id, seq, offset, length, keep} |
+ * Messages in: {op:'open', id, path, crc} | {op:'part', id, seq, offset, length, keep} |
  * {op:'read', id, seq, offset, length} | {op:'close', id, seq} | {op:'drop', id}.
  * Every message with a seq gets one answer {seq, ...} or {seq, error:{code, message}}.
  */
@@ -29,18 +31,14 @@ function readAt(fd, buf, offset, length) {
   }
 }
 
-function partHashes(buf, signing) {
-  return {
-    md5: createHash('md5').update(buf).digest('base64'),
-    crc32: crc32(buf),
-    sha256: signing ? createHash('sha256').update(buf).digest('hex') : undefined,
-  };
+function partHashes(buf, withCrc) {
+  return { md5: createHash('md5').update(buf).digest('base64'), crc32: withCrc ? crc32(buf) : undefined };
 }
 
 function handle(m) {
   if (m.op === 'open') {
     const fd = openSync(m.path, 'r');
-    files.set(m.id, { fd, sha: createHash('sha256'), crc: 0, next: 0 });
+    files.set(m.id, { fd, sha: createHash('sha256'), crc: 0, withCrc: !!m.crc, next: 0 });
     return { size: fstatSync(fd).size };
   }
   const f = files.get(m.id);
@@ -53,7 +51,7 @@ function handle(m) {
   if (m.op === 'close') {
     closeSync(f.fd);
     files.delete(m.id);
-    return { sha256: f.sha.digest('hex'), crc32: f.crc >>> 0, size: f.next };
+    return { sha256: f.sha.digest('hex'), crc32: f.withCrc ? f.crc >>> 0 : undefined, size: f.next };
   }
   // 'part' advances the whole-file hashes and must come in file order; 'read' re-reads a part without them.
   if (m.op === 'part' && m.offset !== f.next) throw Object.assign(new Error(`part at ${m.offset} read out of order (expected ${f.next})`), { code: 'EORDER' });
@@ -66,10 +64,10 @@ function handle(m) {
   readAt(f.fd, buf, m.offset, m.length);
   if (m.op === 'part') {
     f.sha.update(buf);
-    f.crc = crc32(buf, f.crc);
+    if (f.withCrc) f.crc = crc32(buf, f.crc);
     f.next += m.length;
   }
-  const out = partHashes(buf, m.keep || m.op === 'read');
+  const out = partHashes(buf, f.withCrc);
   if (m.keep || m.op === 'read') return { ...out, data: buf.buffer, transfer: [buf.buffer] };
   return out;
 }

@@ -1,9 +1,9 @@
 /**
  * Reads files for uploads in one worker thread (part-reader-worker.mjs), so
  * hashing never holds the event loop: each part comes back as a buffer (moved,
- * not copied) with its MD5, CRC32 and SHA-256, while the worker keeps the
- * object's SHA-256 and CRC32 going — one read of the file for the hashes and
- * the upload. The worker starts on first use and is ended by `close()`.
+ * not copied) with its MD5 (and CRC32 when asked for), while the worker keeps
+ * the object's SHA-256 going — one read of the file for the hashes and the
+ * upload. The worker starts on first use and is ended by `close()`.
  */
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -13,16 +13,16 @@ export interface ReadPart {
   data?: Buffer;
   /** Base64 MD5 (the Content-MD5 header). */
   md5: string;
-  crc32: number;
-  /** Hex SHA-256 (signs the request); absent when only hashed. */
-  sha256?: string;
+  /** When the file was opened with `crc`. */
+  crc32?: number;
 }
 
 /** The object's checksums, known once every part was read. */
 export interface WholeDigest {
   size: number;
   sha256: string;
-  crc32: number;
+  /** When the file was opened with `crc`. */
+  crc32?: number;
 }
 
 type Pending = { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void };
@@ -35,11 +35,11 @@ export class PartReader {
   private ids = 0;
   private readonly pending = new Map<number, Pending>();
 
-  /** Opens a file; parts must then be read with `part` in file order. */
-  async open(path: string): Promise<OpenFile> {
+  /** Opens a file; parts must then be read with `part` in file order. `crc`: CRC32s too (flexible checksums). */
+  async open(path: string, opts: { crc?: boolean } = {}): Promise<OpenFile> {
     const id = ++this.ids;
-    const { size } = (await this.call({ op: 'open', id, path })) as { size: number };
-    return new OpenFile(this, id, size, path);
+    const { size } = (await this.call({ op: 'open', id, path, crc: !!opts.crc })) as { size: number };
+    return new OpenFile(this, id, size, path, !!opts.crc);
   }
 
   /** Ends the worker (uploads in flight fail). */
@@ -92,11 +92,11 @@ export class PartReader {
 export class OpenFile {
   private closed = false;
 
-  constructor(private readonly reader: PartReader, private readonly id: number, readonly size: number, readonly path: string) {}
+  constructor(private readonly reader: PartReader, private readonly id: number, readonly size: number, readonly path: string, private readonly crc: boolean) {}
 
   /** The same file opened again from its start (a second pass). */
   reopen(): Promise<OpenFile> {
-    return this.reader.open(this.path);
+    return this.reader.open(this.path, { crc: this.crc });
   }
 
   /** The next part (`offset` must follow the previous one): bytes kept when `keep`, else only hashed. */
@@ -127,7 +127,6 @@ function toPart(m: Record<string, unknown>): ReadPart {
   return {
     data: m.data ? Buffer.from(m.data as ArrayBuffer) : undefined,
     md5: m.md5 as string,
-    crc32: m.crc32 as number,
-    sha256: m.sha256 as string | undefined,
+    crc32: m.crc32 as number | undefined,
   };
 }

@@ -35,7 +35,7 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { addMultipartOperations } from '../../src/storage/embedded/s3rver-multipart.js';
+import { addMultipartOperations } from './s3rver/s3rver-multipart.js';
 import { startS3Proxy, type Fault, type S3Proxy, type SeenRequest } from './s3-proxy.js';
 import { actionsOf, allows, type AccessGrant } from './s3-policy.js';
 

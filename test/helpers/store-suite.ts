@@ -247,6 +247,30 @@ export function storeSuite(name: string, open: () => Promise<StoreHarness>): voi
     assert.equal((await store.catalog.getRecording(rec.recordingId))!.files[0].multipart, undefined);
   });
 
+  withStore('the parts of a multipart upload are recorded as acknowledged, kept across claims, and forgotten with the upload', async ({ store }) => {
+    const { rec, files } = sampleRecording();
+    await store.catalog.addRecording(rec, files);
+    await store.queue.enqueue(rec.recordingId, [files[0].name]);
+    const j = (await store.queue.claim('node-1', 60_000))!;
+    const ref = { uploadId: 'u-1', bucket: 'b', key: 'k', partSize: 5 * 1024 * 1024 };
+    await store.queue.setMultipart(j.file.id, ref);
+    const p1 = { partNumber: 1, size: ref.partSize, etag: 'e1', checksum: 'bWQ1LTE=' };
+    const p3 = { partNumber: 3, size: 7, etag: 'e3', checksum: 'bWQ1LTM=' };
+    await store.queue.addPart(j.file.id, 'u-1', p3);
+    await store.queue.addPart(j.file.id, 'u-1', p1);
+    await store.queue.addPart(j.file.id, 'u-1', p1); // an answer recorded twice stays one part
+    assert.equal(await store.queue.releaseOwner('node-1'), 1);
+    const again = (await store.queue.claim('node-1', 60_000))!;
+    assert.deepEqual(again.file.multipart, ref, 'the part size comes back with the upload');
+    assert.deepEqual(await store.queue.parts(again.file.id, 'u-1'), [p1, p3], 'by part number');
+    assert.deepEqual(await store.queue.parts(again.file.id, 'u-other'), []);
+    await store.queue.setMultipart(again.file.id, { ...ref, uploadId: 'u-2' });
+    assert.deepEqual(await store.queue.parts(again.file.id, 'u-1'), [], 'a new upload starts without the old one\'s parts');
+    await store.queue.addPart(again.file.id, 'u-2', p1);
+    await store.queue.complete(again.file.id, 'node-1', result('k'));
+    assert.deepEqual(await store.queue.parts(again.file.id, 'u-2'), [], 'completion forgets them');
+  });
+
   withStore('uploaded local copies are found by recording end and marked deleted', async ({ store }) => {
     const old = sampleRecording('live', new Date(Date.now() - 10 * 86_400_000));
     const fresh = sampleRecording('live', new Date());
