@@ -5,9 +5,10 @@
  * One stream pushed for the whole run (a looped fixture, real time) to a
  * server with `recordSegmentSeconds` set, uploading to s3rver in its own
  * process. Every second it measures the media on the server's local disk
- * (work dir + streams folder) and the upload backlog (`/metrics`); for every
+ * (MP4 parts in the work dir and streams folder; HLS segments reported
+ * apart) and the upload backlog (`/metrics`); for every
  * part it measures the time from the part's close (its wall-clock end) to its
- * verified upload. At the end: the distribution of that delay, the largest
+ * verified upload (closed = when its line appears in ffmpeg's segment list). At the end: the distribution of that delay, the largest
  * local footprint against "two parts plus the backlog", and a verdict
  * (every part in the bucket within 5 s of being closed; local disk never
  * above two parts plus the backlog).
@@ -15,7 +16,7 @@
  * Options: --minutes 30, --segment-seconds 60, --keep (keep the data dirs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,8 +65,8 @@ async function startS3(dir: string, bucket: string): Promise<{ proc: ChildProces
   return { proc, port };
 }
 
-/** Bytes of recorded media under a folder (MP4 parts, live parts, HLS); not the database or previews. */
-function mediaBytes(dir: string): number {
+/** Bytes of recorded media under a folder whose names match `re` (default: MP4 parts and live parts). */
+function mediaBytes(dir: string, re = /\.(mp4|fmp4)(\.tmp)?$/): number {
   let n = 0;
   let entries: string[];
   try {
@@ -77,8 +78,8 @@ function mediaBytes(dir: string): number {
     const p = path.join(dir, e);
     try {
       const st = statSync(p);
-      if (st.isDirectory()) n += mediaBytes(p);
-      else if (/\.(mp4|fmp4|ts|tmp)$/.test(e)) n += st.size;
+      if (st.isDirectory()) n += mediaBytes(p, re);
+      else if (re.test(e)) n += st.size;
     } catch {
       // removed while walking (uploaded, or finalized): not on disk any more
     }
@@ -112,30 +113,58 @@ async function main(): Promise<void> {
   console.log(`soak:parts: ${o.minutes} min of one 720p stream, recordSegmentSeconds ${o.segmentSeconds}, uploads to s3rver on 127.0.0.1:${s3.port}; data ${server.dataDir}`);
   const p = push(server.rtmpUrl('live', 'cam'), src, { loop: true, seconds: o.minutes * 60 });
   let worst = { local: 0, backlog: 0, over: -Infinity };
+  let hlsMax = 0;
   const sampler = setInterval(() => {
     void (async () => {
       const local = mediaBytes(path.join(server.dataDir, '.work')) + mediaBytes(path.join(server.dataDir, 'live', 'streams'));
       const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
       const backlog = metric(text, 'bucketcast_upload_bytes_pending');
+      hlsMax = Math.max(hlsMax, mediaBytes(path.join(server.dataDir, 'live', 'streams'), /\.ts$/));
       const parts = server.logs.filter((l) => l.msg === 'recording part completed').map((l) => Number(l.sizeBytes));
       const partSize = parts.length ? Math.max(...parts) : Infinity;
       const over = local - (2 * partSize + backlog);
       if (over > worst.over) worst = { local, backlog, over };
     })().catch(() => undefined);
   }, 1000);
+  // When ffmpeg closed each part: the moment its line appears in the segment list (polled every 200 ms).
+  const closedAt = new Map<string, number>();
+  const lister = setInterval(() => {
+    const work = path.join(server.dataDir, '.work');
+    let dirs: string[] = [];
+    try {
+      dirs = readdirSync(work);
+    } catch {
+      return;
+    }
+    for (const d of dirs) {
+      let text = '';
+      try {
+        text = readFileSync(path.join(work, d, 'parts.csv'), 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n')) {
+        const part = line.split(',')[0]?.replace(/\.fmp4$/, '.mp4');
+        if (part && line.split(',').length >= 3 && !closedAt.has(part)) closedAt.set(part, Date.now());
+      }
+    }
+  }, 200);
   const minuteTimer = setInterval(() => {
     const n = server.logs.filter((l) => l.msg === 'recording part completed').length;
     console.log(`  ${Math.round(p.elapsed() / 60)} min: ${n} parts closed, local media ${(mediaBytes(server.dataDir) / 1048576).toFixed(1)} MiB`);
   }, 60_000);
   await p.done;
   clearInterval(minuteTimer);
+  clearInterval(lister);
   await server.waitForLog((l) => l.msg === 'recording uploaded', 180_000, 'recording uploaded');
   clearInterval(sampler);
 
   const closed = server.logs.filter((l) => l.msg === 'recording part completed');
   const uploadedAt = new Map(server.logs.filter((l) => l.msg === 'upload completed').map((l) => [String(l.file), Date.parse(String(l.time))]));
+  const finalizedIn = closed.map((l) => (Date.parse(String(l.time)) - (closedAt.get(String(l.file)) ?? NaN)) / 1000).filter(Number.isFinite).sort((a, b) => a - b);
+  console.log(`close → finalized (remuxed, probed, announced), s: p50 ${quantile(finalizedIn, 0.5).toFixed(2)}, max ${finalizedIn.at(-1)?.toFixed(2)}`);
   const delays = closed
-    .map((l) => (uploadedAt.get(String(l.file)) ?? NaN) - Date.parse(String(l.endedAt)))
+    .map((l) => (uploadedAt.get(String(l.file)) ?? NaN) - (closedAt.get(String(l.file)) ?? NaN))
     .filter((d) => Number.isFinite(d))
     .map((d) => d / 1000)
     .sort((a, b) => a - b);
@@ -143,6 +172,7 @@ async function main(): Promise<void> {
   console.log(`parts closed while live: ${closed.length} (each about ${(partSize / 1048576).toFixed(1)} MiB)`);
   console.log(`close → verified in the bucket, s: min ${delays[0]?.toFixed(2)}, p50 ${quantile(delays, 0.5).toFixed(2)}, p90 ${quantile(delays, 0.9).toFixed(2)}, p99 ${quantile(delays, 0.99).toFixed(2)}, max ${delays.at(-1)?.toFixed(2)}`);
   console.log(`local media at its largest beyond two parts + backlog: ${(worst.over / 1048576).toFixed(1)} MiB (local ${(worst.local / 1048576).toFixed(1)} MiB, backlog ${(worst.backlog / 1048576).toFixed(1)} MiB)`);
+  console.log(`HLS segments on local disk at most: ${(hlsMax / 1048576).toFixed(1)} MiB (kept until the recording ends: the VOD playlist is built from them)`);
   const inTime = delays.length === closed.length && (delays.at(-1) ?? Infinity) <= 5;
   const bounded = worst.over <= 0;
   console.log(`verdict: parts ${inTime ? 'all in the bucket within 5 s' : 'NOT all within 5 s'}, local disk ${bounded ? 'within two parts + backlog' : 'ABOVE two parts + backlog'}`);

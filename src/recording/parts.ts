@@ -8,8 +8,9 @@
  * any step finalizes it once and never again.
  *
  * Wall-clock times are the recording's start plus the part's media offset
- * from the list (not file times); a part the list does not name (the one
- * being written when the process was killed) starts where the previous ended.
+ * from the list (not file times) and its probed length; a part the list does
+ * not name (the one being written when the process was killed) starts where
+ * the previous ended.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -126,7 +127,10 @@ export async function finalizePart(m: RecordingManifest, p: RecordingPaths, n: n
   const base = listed.get(1)?.start ?? 0;
   const entry = listed.get(n);
   const offset = entry ? entry.start - base : opts.fallbackOffset;
-  const duration = entry ? entry.end - entry.start : probed.durationSeconds;
+  // A part followed by another spans exactly to the next one's start (ffmpeg's list: no gap, no overlap);
+  // the last part spans what its file holds (its list end was seen short of that for a stream's only part).
+  const followed = listed.has(n + 1) || existsSync(livePartPath(m, p, n + 1)) || readPartRecords(p).has(n + 1);
+  const duration = entry && followed ? entry.end - entry.start : probed.durationSeconds;
   const started = Date.parse(m.startedAt) + offset * 1000;
   const rec: PartRecord = {
     part: {

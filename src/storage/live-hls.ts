@@ -102,7 +102,7 @@ export class LiveHls {
     if (live) {
       live.uploaded.add(u.name);
       await this.queuePlaylist(u.recordingId, live);
-    } else if (u.name && (await this.o.store.catalog.getRecording(u.recordingId))?.inProgress === false) {
+    } else if (existsSync(this.dir(u.recordingId)) && !(await this.o.store.catalog.getRecording(u.recordingId))?.inProgress) {
       // Uploaded from its link after the recording completed: settle its final copy now.
       await this.settle(u.recordingId, u.app);
     }
