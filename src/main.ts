@@ -43,6 +43,10 @@ import { EventLoopMonitor } from './health/event-loop.js';
 export interface Running {
   httpPort: number;
   rtmpPort: number;
+  /** The RTMPS port, when RTMPS is on. */
+  rtmpsPort?: number;
+  /** Re-reads the RTMPS certificate and key (SIGHUP). */
+  reloadTls(): void;
   stop(): Promise<void>;
 }
 
@@ -112,6 +116,17 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     }),
   });
   const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 });
+  const rtmps =
+    server.rtmpsPort === undefined
+      ? null
+      : new RtmpServer({
+          host: server.host,
+          port: server.rtmpsPort,
+          registry,
+          log,
+          idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000,
+          tls: { certFile: server.tlsCertFile!, keyFile: server.tlsKeyFile! },
+        });
   api.attach(http.server);
 
   loop.start();
@@ -122,16 +137,19 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await recordings.start();
   await http.start();
   await rtmp.start();
+  await rtmps?.start();
   await whip?.start();
-  log.info({ httpPort: http.port, rtmpPort: rtmp.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
+  log.info({ httpPort: http.port, rtmpPort: rtmp.port, rtmpsPort: rtmps?.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
 
   return {
     httpPort: http.port,
     rtmpPort: rtmp.port,
+    rtmpsPort: rtmps?.port,
+    reloadTls: () => rtmps?.reloadTls(),
     async stop() {
       registry.drain();
       recordings.drain();
-      await rtmp.stop();
+      await Promise.all([rtmp.stop(), rtmps?.stop()]);
       await whip?.stop();
       await recordings.stop();
       await api.stop();
@@ -210,6 +228,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGHUP: a renewed RTMPS certificate is picked up without a restart (running publishers keep their session).
+  process.on('SIGHUP', () => running.reloadTls());
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();
