@@ -176,8 +176,9 @@ export class FlvFeed {
   private readMetadata(data: Buffer): void {
     try {
       const r = new Amf0Reader(data);
-      r.read(); // "onMetaData"
-      const v = r.read();
+      let v = r.read(); // "@setDataFrame" or "onMetaData"
+      if (v === '@setDataFrame') r.read();
+      v = r.read();
       const m = v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) ? v : {};
       if (typeof m.width === 'number') this.info.width = m.width;
       if (typeof m.height === 'number') this.info.height = m.height;

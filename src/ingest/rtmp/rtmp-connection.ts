@@ -204,22 +204,22 @@ export class RtmpConnection implements PublisherSession {
     return this.state === 'publishing' || this.state === 'authorizing';
   }
 
-  /** `@setDataFrame onMetaData {…}` (or a bare `onMetaData`): recorded as the stream's metadata. */
+  /**
+   * `@setDataFrame onMetaData {…}` (or a bare `onMetaData`): recorded as the stream's metadata, as the
+   * publisher sent it (ffmpeg's FLV reader skips the `@setDataFrame` form, so the recorder's stream
+   * layout comes from the media tags alone, as before).
+   */
   private onData0(payload: Buffer): void {
     if (!this.acceptsMedia) return;
-    let body = payload;
     try {
       const r = new Amf0Reader(payload);
       let name = r.read();
-      if (name === '@setDataFrame') {
-        body = payload.subarray(3 + Buffer.byteLength(name));
-        name = new Amf0Reader(body).read();
-      }
+      if (name === '@setDataFrame') name = r.read();
       if (name !== 'onMetaData') return;
     } catch {
       return; // metadata is advisory; broken AMF is dropped, the stream goes on
     }
-    this.feed.push(MSG.DATA_AMF0, 0, body);
+    this.feed.push(MSG.DATA_AMF0, 0, payload);
   }
 
   /** Aggregate message: FLV-style sub-messages whose timestamps are relative to the aggregate's. */
