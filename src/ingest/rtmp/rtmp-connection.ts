@@ -4,8 +4,7 @@
  *
  * Design note: the server answers `publish` with `NetStream.Publish.Start` only
  * after the registry accepted the stream, answers a refusal with an error
- * status, and ends the session the moment the socket closes (or the publisher
- * sends `deleteStream`). Playback over RTMP is not offered (viewers use HLS).
+ * status, and ends the session the moment the socket closes. Playback over RTMP is not offered (viewers use HLS).
  * Until the publish is accepted media messages are dropped and only a small
  * buffer budget applies, so a client that never publishes costs little.
  */
@@ -284,8 +283,8 @@ export class RtmpConnection implements PublisherSession {
       case 'FCUnpublish':
       case 'deleteStream':
       case 'closeStream':
-        // The publisher is done: the session ends now rather than when the socket closes.
-        if (this.state === 'publishing' || this.state === 'authorizing') this.close('publisher closed');
+        // The publisher is done; it closes the socket next (closing first makes GStreamer's rtmp2sink report
+        // an error), and the session ends with the socket.
         return;
       default:
         return; // _checkbw, getStreamLength, …: nothing a publisher waits for
