@@ -52,6 +52,10 @@ import { AppSettingsSync } from './cluster/settings-sync.js';
 export interface Running {
   httpPort: number;
   rtmpPort: number;
+  /** The RTMPS port, when RTMPS is on. */
+  rtmpsPort?: number;
+  /** Re-reads the RTMPS certificate and key (SIGHUP). */
+  reloadTls(): void;
   stop(): Promise<void>;
 }
 
@@ -157,7 +161,21 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       memory: loop.memory(),
     }),
   });
-  const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000, connections: limiter('rtmp', limits.rtmpConnections, limits.rtmpConnectionsPerIp) });
+  // RTMP and RTMPS share one connection cap.
+  const rtmpConnections = limiter('rtmp', limits.rtmpConnections, limits.rtmpConnectionsPerIp);
+  const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000, connections: rtmpConnections });
+  const rtmps =
+    server.rtmpsPort === undefined
+      ? null
+      : new RtmpServer({
+          host: server.host,
+          port: server.rtmpsPort,
+          registry,
+          log,
+          idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000,
+          connections: rtmpConnections,
+          tls: { certFile: server.tlsCertFile!, keyFile: server.tlsKeyFile! },
+        });
   api.attach(http.upgrades);
 
   loop.start();
@@ -172,17 +190,20 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await settingsSync?.start();
   await http.start();
   await rtmp.start();
+  await rtmps?.start();
   await whip?.start();
   for (const w of warnings()) log.warn({ code: w.code, apps: w.apps }, w.message);
-  log.info({ httpPort: http.port, rtmpPort: rtmp.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
+  log.info({ httpPort: http.port, rtmpPort: rtmp.port, rtmpsPort: rtmps?.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
 
   return {
     httpPort: http.port,
     rtmpPort: rtmp.port,
+    rtmpsPort: rtmps?.port,
+    reloadTls: () => rtmps?.reloadTls(),
     async stop() {
       registry.drain();
       recordings.drain();
-      await rtmp.stop();
+      await Promise.all([rtmp.stop(), rtmps?.stop()]);
       await whip?.stop();
       await recordings.stop();
       await api.stop();
@@ -265,6 +286,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGHUP: a renewed RTMPS certificate is picked up without a restart (running publishers keep their session).
+  process.on('SIGHUP', () => running.reloadTls());
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();

@@ -44,6 +44,9 @@ function defaultAppS3(name: string, key: string, type: EnvOverride['type']): Env
 export const ENV_OVERRIDES: EnvOverride[] = [
   server('BUCKETCAST_HTTP_PORT', 'httpPort', 'int'),
   server('BUCKETCAST_RTMP_PORT', 'rtmpPort', 'int'),
+  server('BUCKETCAST_RTMPS_PORT', 'rtmpsPort', 'int'),
+  server('BUCKETCAST_TLS_CERT_FILE', 'tlsCertFile', 'string'),
+  server('BUCKETCAST_TLS_KEY_FILE', 'tlsKeyFile', 'string'),
   server('BUCKETCAST_DATA_DIR', 'dataDir', 'string'),
   server('BUCKETCAST_LOG_LEVEL', 'logLevel', 'string'),
   server('BUCKETCAST_HOST', 'host', 'string'),

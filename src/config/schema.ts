@@ -101,6 +101,12 @@ export const serverSettings = z
     httpPort: port.default(5080),
     /** RTMP ingest port (0 picks a free port). */
     rtmpPort: port.default(1935),
+    /** RTMPS (RTMP over TLS) ingest port; off unless set (0 picks a free port). Needs `tlsCertFile` and `tlsKeyFile`. */
+    rtmpsPort: port.optional(),
+    /** PEM certificate (with its chain) for RTMPS; re-read on SIGHUP. */
+    tlsCertFile: z.string().min(1).optional(),
+    /** PEM private key for RTMPS; re-read on SIGHUP. */
+    tlsKeyFile: z.string().min(1).optional(),
     /** Where recordings, previews and the database live. */
     dataDir: z.string().min(1).default('./data'),
     /** pino log level. */
@@ -129,6 +135,12 @@ export const serverSettings = z
       .string()
       .regex(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// (or postgresql://) URL' })
       .optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.rtmpsPort === undefined) return;
+    for (const key of ['tlsCertFile', 'tlsKeyFile'] as const) {
+      if (!s[key]) ctx.addIssue({ code: 'custom', path: [key], message: `server.rtmpsPort needs server.${key} (or BUCKETCAST_TLS_${key === 'tlsCertFile' ? 'CERT' : 'KEY'}_FILE)` });
+    }
   })
   .prefault({});
 

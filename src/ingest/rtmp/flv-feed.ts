@@ -25,8 +25,12 @@ const SCRIPT = 18;
 
 /** Packets kept before the first reader opens (bytes); past it only the current GOP is kept. */
 const PREROLL_LIMIT = 48 * 1024 * 1024;
-/** Bytes a reader may have buffered before the publisher is paused (its recorder reads slower than the publisher sends). */
-const READER_HIGH_WATER = 1024 * 1024;
+/**
+ * Bytes a reader may have buffered before the publisher is paused (its recorder reads slower than the
+ * publisher sends). Large enough that a recorder starting slowly on a loaded machine (seconds) does not
+ * stall a live encoder (20 s of a 3 Mbit/s stream); small enough to bound memory per stream.
+ */
+const READER_HIGH_WATER = 8 * 1024 * 1024;
 /**
  * How long a full preroll cache holds the publisher back waiting for the first reader;
  * past it (no recorder is coming) the cache falls back to the current GOP and reading resumes.
@@ -52,6 +56,10 @@ export interface FeedInfo {
 interface Reader {
   out: PassThrough;
   base: number | null;
+  /** Tags waiting for this turn's single write, with their rebased timestamps. */
+  queue: Tag[];
+  queueDts: number[];
+  queueBytes: number;
 }
 
 /** Lets the feed slow its publisher down: the owner stops and restarts reading the publisher's input. */
@@ -76,6 +84,7 @@ export class FlvFeed {
   private readonly info: FeedInfo = { hasVideo: false, hasAudio: false };
   private readonly readyWaiters: Array<() => void> = [];
   private ended = false;
+  private flushScheduled = false;
   /** What currently holds the publisher back: readers with a full buffer, or the full preroll cache. */
   private readonly holds = new Set<Reader | typeof PREROLL_HOLD>();
   private prerollTimer: NodeJS.Timeout | null = null;
@@ -167,8 +176,9 @@ export class FlvFeed {
   private readMetadata(data: Buffer): void {
     try {
       const r = new Amf0Reader(data);
-      r.read(); // "onMetaData"
-      const v = r.read();
+      let v = r.read(); // "@setDataFrame" or "onMetaData"
+      if (v === '@setDataFrame') r.read();
+      v = r.read();
       const m = v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) ? v : {};
       if (typeof m.width === 'number') this.info.width = m.width;
       if (typeof m.height === 'number') this.info.height = m.height;
@@ -206,7 +216,7 @@ export class FlvFeed {
 
   /** Opens an FLV byte stream for a recorder. */
   open(): Readable {
-    const reader: Reader = { out: new PassThrough({ highWaterMark: READER_HIGH_WATER }), base: null };
+    const reader: Reader = { out: new PassThrough({ highWaterMark: READER_HIGH_WATER }), base: null, queue: [], queueDts: [], queueBytes: 0 };
     this.everOpened = true;
     // Whoever consumes the stream may destroy it with an error; that must not become an uncaught exception.
     reader.out.on('error', () => undefined);
@@ -215,6 +225,7 @@ export class FlvFeed {
     this.put(reader, flvHeader(this.info.hasAudio, this.info.hasVideo));
     for (const t of [this.metadata, this.audioHeader, this.videoHeader]) if (t) this.put(reader, flvTag(t.type, 0, t.data));
     for (const t of this.cache) this.write(reader, t);
+    this.flush(reader);
     if (this.ended) reader.out.end();
     else this.readers.add(reader);
     // The preroll did its job: the first reader has it. From now on only its own buffer holds the publisher.
@@ -238,13 +249,39 @@ export class FlvFeed {
     }
   }
 
+  /**
+   * Queues a tag for a reader. The queue goes out as one buffer per event-loop turn (`flush`): one
+   * write, one allocation and one copy of each payload, however many messages a socket read held.
+   */
   private write(r: Reader, tag: Tag): void {
-    if (tag.type === SCRIPT) {
-      this.put(r, flvTag(tag.type, 0, tag.data));
-      return;
+    let dts = 0;
+    if (tag.type !== SCRIPT) {
+      if (r.base === null) r.base = tag.dts;
+      dts = Math.max(0, tag.dts - r.base);
     }
-    if (r.base === null) r.base = tag.dts;
-    this.put(r, flvTag(tag.type, Math.max(0, tag.dts - r.base), tag.data));
+    r.queue.push(tag);
+    r.queueDts.push(dts);
+    r.queueBytes += 15 + tag.data.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAll);
+    }
+  }
+
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
+    for (const r of this.readers) this.flush(r);
+  };
+
+  private flush(r: Reader): void {
+    if (r.queue.length === 0) return;
+    const buf = Buffer.allocUnsafe(r.queueBytes);
+    let off = 0;
+    for (let i = 0; i < r.queue.length; i++) off = writeFlvTag(buf, off, r.queue[i].type, r.queueDts[i], r.queue[i].data);
+    r.queue.length = 0;
+    r.queueDts.length = 0;
+    r.queueBytes = 0;
+    if (!r.out.writableEnded && !r.out.destroyed) this.put(r, buf);
   }
 
   /** Writes to a reader; a full buffer holds the publisher back until the reader drains. */
@@ -261,7 +298,10 @@ export class FlvFeed {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    for (const r of this.readers) r.out.end();
+    for (const r of this.readers) {
+      this.flush(r);
+      r.out.end();
+    }
     this.readers.clear();
     if (this.prerollTimer) clearTimeout(this.prerollTimer);
     this.holds.clear();
@@ -278,15 +318,21 @@ function flvHeader(hasAudio: boolean, hasVideo: boolean): Buffer {
 
 /** One FLV tag plus its trailing PreviousTagSize. */
 function flvTag(type: number, dts: number, data: Buffer): Buffer {
-  const b = Buffer.allocUnsafe(11 + data.length + 4);
-  b[0] = type;
-  b.writeUIntBE(data.length, 1, 3);
-  b.writeUIntBE(dts & 0xffffff, 4, 3);
-  b[7] = (dts >>> 24) & 0xff;
-  b.writeUIntBE(0, 8, 3);
-  data.copy(b, 11);
-  b.writeUInt32BE(11 + data.length, 11 + data.length);
+  const b = Buffer.allocUnsafe(15 + data.length);
+  writeFlvTag(b, 0, type, dts, data);
   return b;
+}
+
+/** Writes one FLV tag and its PreviousTagSize into `b` at `off`; returns the offset after it. */
+function writeFlvTag(b: Buffer, off: number, type: number, dts: number, data: Buffer): number {
+  b[off] = type;
+  b.writeUIntBE(data.length, off + 1, 3);
+  b.writeUIntBE(dts & 0xffffff, off + 4, 3);
+  b[off + 7] = (dts >>> 24) & 0xff;
+  b.writeUIntBE(0, off + 8, 3);
+  data.copy(b, off + 11);
+  b.writeUInt32BE(11 + data.length, off + 11 + data.length);
+  return off + 15 + data.length;
 }
 
 /** What one FLV video payload is: a sequence header, a keyframe, another frame, or a side packet. */

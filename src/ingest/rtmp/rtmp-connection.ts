@@ -4,8 +4,7 @@
  *
  * Design note: the server answers `publish` with `NetStream.Publish.Start` only
  * after the registry accepted the stream, answers a refusal with an error
- * status, and ends the session the moment the socket closes (or the publisher
- * sends `deleteStream`). Playback over RTMP is not offered (viewers use HLS).
+ * status, and ends the session the moment the socket closes. Playback over RTMP is not offered (viewers use HLS).
  * Until the publish is accepted media messages are dropped and only a small
  * buffer budget applies, so a client that never publishes costs little.
  */
@@ -204,22 +203,22 @@ export class RtmpConnection implements PublisherSession {
     return this.state === 'publishing' || this.state === 'authorizing';
   }
 
-  /** `@setDataFrame onMetaData {…}` (or a bare `onMetaData`): recorded as the stream's metadata. */
+  /**
+   * `@setDataFrame onMetaData {…}` (or a bare `onMetaData`): recorded as the stream's metadata, as the
+   * publisher sent it (ffmpeg's FLV reader skips the `@setDataFrame` form, so the recorder's stream
+   * layout comes from the media tags alone, as before).
+   */
   private onData0(payload: Buffer): void {
     if (!this.acceptsMedia) return;
-    let body = payload;
     try {
       const r = new Amf0Reader(payload);
       let name = r.read();
-      if (name === '@setDataFrame') {
-        body = payload.subarray(3 + Buffer.byteLength(name));
-        name = new Amf0Reader(body).read();
-      }
+      if (name === '@setDataFrame') name = r.read();
       if (name !== 'onMetaData') return;
     } catch {
       return; // metadata is advisory; broken AMF is dropped, the stream goes on
     }
-    this.feed.push(MSG.DATA_AMF0, 0, body);
+    this.feed.push(MSG.DATA_AMF0, 0, payload);
   }
 
   /** Aggregate message: FLV-style sub-messages whose timestamps are relative to the aggregate's. */
@@ -284,8 +283,8 @@ export class RtmpConnection implements PublisherSession {
       case 'FCUnpublish':
       case 'deleteStream':
       case 'closeStream':
-        // The publisher is done: the session ends now rather than when the socket closes.
-        if (this.state === 'publishing' || this.state === 'authorizing') this.close('publisher closed');
+        // The publisher is done; it closes the socket next (closing first makes GStreamer's rtmp2sink report
+        // an error), and the session ends with the socket.
         return;
       default:
         return; // _checkbw, getStreamLength, …: nothing a publisher waits for

@@ -1,8 +1,14 @@
 /**
  * The RTMP ingest listener. Publish URL `rtmp://host:<port>/<app>/<streamId>`,
  * i.e. OBS Server `rtmp://host:<port>/<app>` and Stream Key `<streamId>`.
+ * With `tls` it is the RTMPS listener (`rtmps://…`): the same connections and
+ * publish rules behind a TLS handshake, its certificate re-read on demand.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { AppError } from '../../errors.js';
+import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { Lifecycle } from '../../lifecycle.js';
 import type { StreamRegistry } from '../stream-registry.js';
@@ -20,19 +26,51 @@ export interface RtmpServerOptions {
   idleTimeoutMs: number;
   /** Caps open connections: a refused socket is closed at once (src/limits/connection-limiter.ts). */
   connections?: { admitSocket(socket: net.Socket): boolean };
+  /** Serve RTMPS: TLS with this PEM certificate and key (files re-read by `reloadTls`). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** A connection must have published within this many idle timeouts (at least 10 s) of connecting. */
 const PUBLISH_DEADLINE_IDLE_TIMEOUTS = 3;
 
 export class RtmpServer implements Lifecycle {
-  private readonly server = net.createServer((s) => this.accept(s));
+  private readonly server: net.Server;
   private readonly connections = new Set<RtmpConnection>();
   private readonly log: Logger;
   private listening = false;
 
   constructor(private readonly options: RtmpServerOptions) {
-    this.log = options.log.child({ module: 'rtmp' });
+    this.log = options.log.child({ module: options.tls ? 'rtmps' : 'rtmp' });
+    if (!options.tls) {
+      this.server = net.createServer((s) => this.accept(s));
+      return;
+    }
+    const secure = tls.createServer({ ...this.readTls(), handshakeTimeout: options.idleTimeoutMs }, (s) => this.accept(s));
+    // A plain-RTMP client, a scanner or a bad certificate setup on the client side: dropped by TLS, logged quietly.
+    secure.on('tlsClientError', (err, s) => this.log.debug({ err: err.message, remoteAddress: s.remoteAddress }, 'rtmps handshake failed'));
+    this.server = secure;
+  }
+
+  private readTls(): { cert: Buffer; key: Buffer } {
+    const files = this.options.tls!;
+    try {
+      const creds = { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) };
+      tls.createSecureContext(creds); // a key that does not match its certificate fails here, not at the first client
+      return creds;
+    } catch (err) {
+      throw new AppError('tls_unusable', `cannot use the RTMPS certificate ${files.certFile} and key ${files.keyFile}: ${errorMessage(err)}`, 500);
+    }
+  }
+
+  /** Re-reads the certificate and key (SIGHUP, after a renewal); on failure the current ones stay. */
+  reloadTls(): void {
+    if (!this.options.tls) return;
+    try {
+      (this.server as tls.Server).setSecureContext(this.readTls());
+      this.log.info({ certFile: this.options.tls.certFile }, 'rtmps certificate reloaded');
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'rtmps certificate reload failed, keeping the current one');
+    }
   }
 
   async start(): Promise<void> {
@@ -44,7 +82,7 @@ export class RtmpServer implements Lifecycle {
       });
     });
     this.listening = true;
-    this.log.info({ host: this.options.host, port: this.port }, 'rtmp listening');
+    this.log.info({ host: this.options.host, port: this.port }, this.options.tls ? 'rtmps listening' : 'rtmp listening');
   }
 
   /** The bound port. */
@@ -53,6 +91,7 @@ export class RtmpServer implements Lifecycle {
     return a && typeof a === 'object' ? a.port : this.options.port;
   }
 
+  /** Every accepted client (after the TLS handshake for RTMPS) comes through here: the place to refuse one. */
   private accept(socket: net.Socket): void {
     if (this.options.connections && !this.options.connections.admitSocket(socket)) return;
     const { idleTimeoutMs } = this.options;
