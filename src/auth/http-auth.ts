@@ -72,7 +72,7 @@ export function checkOrigin(req: Request): void {
 }
 
 /** Guard: the request must be an admin (session or API token); `optional` lets anonymous requests through (checked later). */
-export function requireAdmin(auth: AuthService, opts: { optional?: () => boolean; passwordChangePending?: boolean } = {}): RequestHandler {
+export function requireAdmin(auth: AuthService, opts: { optional?: () => boolean; passwordChangePending?: boolean; metrics?: boolean } = {}): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (opts.optional?.() && req.get('authorization') === undefined && !sessionIdFrom(req.headers)) return next();
     const r = await auth.authenticate({ authorization: req.get('authorization'), sessionId: sessionIdFrom(req.headers) });
@@ -87,6 +87,10 @@ export function requireAdmin(auth: AuthService, opts: { optional?: () => boolean
         throw new AppError('csrf_failed', `a ${req.method} with a session cookie needs the ${CSRF_HEADER} header (its value comes with the login answer and GET /api/v1/auth/me)`, 403);
       }
     }
+    // Token scopes: `metrics` reads /metrics only, `read` only reads.
+    const scope = r.principal.scope ?? 'admin';
+    if (scope === 'metrics' && !opts.metrics) throw new AppError('insufficient_scope', 'this API token has the "metrics" scope: it may only read /metrics', 403);
+    if (scope === 'read' && !SAFE_METHODS.has(req.method)) throw new AppError('insufficient_scope', `this API token has the "read" scope: ${req.method} needs an "admin" token`, 403);
     // A generated password must be changed first: only the auth routes (me, password, logout) answer until then.
     if (r.principal.mustChangePassword && !opts.passwordChangePending) {
       throw new AppError('password_change_required', 'change the generated admin password first (POST /api/v1/auth/password)', 403);

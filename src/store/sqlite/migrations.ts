@@ -148,4 +148,8 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE admin_users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
   `,
+  // Issue 15: API token scopes (existing tokens keep full access).
+  `
+  ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
+  `,
 ];
