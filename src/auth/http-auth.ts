@@ -20,6 +20,8 @@ import type { AuthService, NewSession, Principal } from './auth-service.js';
 import { sameSecret } from './secrets.js';
 
 export const SESSION_COOKIE = 'bucketcast_session';
+/** The cookie's name over HTTPS: `__Host-` makes browsers insist on Secure, Path=/ and no Domain (no subdomain can set it). */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
 export const CSRF_HEADER = 'X-CSRF-Token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -27,21 +29,26 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function sessionIdFrom(headers: IncomingHttpHeaders): string | undefined {
   const cookie = headers.cookie;
   if (!cookie) return undefined;
+  let plain: string | undefined;
   for (const part of cookie.split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === SESSION_COOKIE) return part.slice(i + 1).trim() || undefined;
+    if (i <= 0) continue;
+    const name = part.slice(0, i).trim();
+    const value = part.slice(i + 1).trim() || undefined;
+    if (name === SECURE_SESSION_COOKIE && value) return value;
+    if (name === SESSION_COOKIE) plain ??= value;
   }
-  return undefined;
+  return plain;
 }
 
 /** Set-Cookie for a new session: HttpOnly, SameSite=Strict, Secure when the request came over TLS (directly or via a trusted proxy). */
 export function sessionCookie(s: NewSession, secure: boolean): string {
-  return `${SESSION_COOKIE}=${s.sessionId}; Path=/; Max-Age=${s.maxAgeSeconds}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+  return `${secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=${s.sessionId}; Path=/; Max-Age=${s.maxAgeSeconds}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
 }
 
 /** Set-Cookie that removes the session cookie. */
 export function clearedSessionCookie(secure: boolean): string {
-  return `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+  return `${secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
 }
 
 /** The principal a guarded route runs as. */
