@@ -1,10 +1,11 @@
-# bucketcast: Node 20 on Debian 12 with Debian's ffmpeg. Mirrors .ci/run: apt-get, then npm ci.
-FROM node:20-bookworm-slim
+# bucketcast on Node 22 LTS (Debian 12, Debian's ffmpeg). Mirrors .ci/run: apt-get, then npm ci.
+# Two stages: the compilers that build better-sqlite3 stay in the build stage; the image runs as the
+# unprivileged user `node` (uid 1000), which owns /data.
 
+FROM node:22-bookworm-slim AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg tini python3 make g++ ca-certificates \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # better-sqlite3 is compiled from source (.npmrc build-from-source): no binary is downloaded.
@@ -14,14 +15,27 @@ COPY src ./src
 COPY config ./config
 COPY public ./public
 
+FROM node:22-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg tini ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /data \
+ && chown node:node /data \
+ && chmod 0700 /data
+WORKDIR /app
+# Root owns the code (the server cannot rewrite itself); `node` owns only /data.
+COPY --from=build /app /app
+
 ENV NODE_ENV=production \
     BUCKETCAST_DATA_DIR=/data \
     BUCKETCAST_HTTP_PORT=5080 \
     BUCKETCAST_RTMP_PORT=1935
 VOLUME ["/data"]
+USER node
 # 5080: player, panel, API, WHIP signalling, files; 1935: RTMP ingest.
 # WHIP media is UDP on ports werift picks (or `whip.icePortRange`): run with --network host,
 # or set the range in the config file and publish it (-p 40000-40099:40000-40099/udp).
+# Keep the secret key out of /data: mount it as a secret and set BUCKETCAST_SECRET_KEY_FILE=/run/secrets/<name>.
 EXPOSE 5080 1935
 STOPSIGNAL SIGTERM
 # tini reaps ffmpeg children and forwards signals; the server finalizes recordings on SIGTERM.

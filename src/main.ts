@@ -37,6 +37,7 @@ import { playerAssets } from './player/player-assets.js';
 import { createStorage, nodeIdOf, openStore } from './storage/index.js';
 import { loadApps } from './apps/app-admin.js';
 import { createAuth } from './auth/index.js';
+import { sessionIdFrom } from './auth/http-auth.js';
 import { Api } from './api/index.js';
 import { Webhooks } from './webhooks/index.js';
 import { DiskSpace } from './recording/disk-space.js';
@@ -147,6 +148,9 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     host: server.host,
     port: server.httpPort,
     headersTimeoutMs: server.httpHeadersTimeoutSeconds * 1000,
+    trustProxy: server.trustProxy as boolean | number | string | string[],
+    playerFrameAncestors: [...server.playerFrameAncestors],
+    isAdmin: async (req) => (await security.auth.authenticate({ authorization: req.get('authorization'), sessionId: sessionIdFrom(req.headers) })).ok,
     connections: limiter('http', limits.httpConnections, limits.httpConnectionsPerIp),
     log,
     routers: [api.router, ...(whip ? [whip.router] : []), timeRange.router, playerAssets()],

@@ -89,7 +89,7 @@ test('login sets an HttpOnly SameSite=Strict cookie (Secure behind TLS) and answ
   assert.equal(res.headers.get('cache-control'), 'no-store');
   const tls = await new ApiClient(server.httpUrl).post('/api/v1/auth/login', { password: ADMIN_PASSWORD }, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.0.2.1' } });
   assert.equal(tls.status, 200, 'username defaults to admin');
-  assert.match(tls.headers.get('set-cookie')!, /; Secure/, 'behind a TLS-terminating proxy on loopback');
+  assert.match(tls.headers.get('set-cookie')!, /^__Host-bucketcast_session=[\w-]{40,};.*; Secure/, 'behind a TLS-terminating proxy on loopback: Secure, __Host- prefix (issue 15)');
 
   const wrong = await attempt('not-the-password', '192.0.2.2');
   assert.equal(wrong.status, 401);

@@ -46,6 +46,9 @@ async function attempt(url: string, streamId: string, app: string): Promise<Reco
   const before = server.logs.length;
   const r = await push(url, src).done;
   if (r.code !== 0) {
+    // The publisher is told only "unauthorized" (issue 15); ffmpeg prints the status description it got.
+    const told = [...r.stderr.matchAll(/Server error: (.*)/g)].map((m) => m[1].trim());
+    assert.ok(told.length > 0 && told.every((t) => t === 'unauthorized'), `the RTMP answer says no more than "unauthorized": ${told.join(' | ')}`);
     // Refused: ffmpeg fails. The log line travels apart from the RTMP answer, so wait for it.
     return until(() => server.logs.slice(before).find((l) => l.msg === 'publish refused' && l.streamId === streamId && l.app === app), 10_000, `refusal of ${app}/${streamId}`);
   }

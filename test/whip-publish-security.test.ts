@@ -56,7 +56,7 @@ test('WHIP with stream keys: missing, wrong and other-stream keys refused with 4
     assert.equal(res.status, 401);
     const body = (await res.json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'unauthorized');
-    assert.match(body.error.message, reason);
+    assert.equal(body.error.message, 'unauthorized', 'the publisher learns nothing more (issue 15)');
     // The log line and the answer travel separately: wait for the line.
     const line = await until(() => server.logs.slice(before).find((l) => l.msg === 'publish refused' && l.protocol === 'whip'), 10_000, 'the refusal is logged');
     assert.match(String(line.reason), reason);
@@ -82,7 +82,7 @@ test('WHIP with signed tokens: a minted token is accepted, a forged one refused'
   const forged = `${Math.floor(Date.now() / 1000) + 60}.${'ab'.repeat(32)}`;
   const refused = await offer('signed', 'cam1', forged);
   assert.equal(refused.status, 401);
-  assert.match(((await refused.json()) as { error: { message: string } }).error.message, /invalid token signature/);
+  assert.equal(((await refused.json()) as { error: { message: string } }).error.message, 'unauthorized');
   const accepted = await offer('signed', 'cam1', minted.token);
   assert.equal(accepted.status, 201, await accepted.clone().text());
   await accepted.text();

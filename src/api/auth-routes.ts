@@ -8,10 +8,13 @@
  * token again (and 401 when the session is gone).
  */
 import type { Request } from 'express';
-import { AppError } from '../errors.js';
+import { AppError, ValidationError } from '../errors.js';
+import type { TokenScope } from '../store/admin-types.js';
 import type { AuthService, Principal } from '../auth/auth-service.js';
 import { checkOrigin, clearedSessionCookie, principalOf, requireAdmin, sessionCookie } from '../auth/http-auth.js';
 import { Fields, bodyObject, jsonBody, param, route, type Route } from './http.js';
+
+const TOKEN_SCOPES: TokenScope[] = ['read', 'admin', 'metrics'];
 
 export interface AuthRoutesOptions {
   /** Logins, sessions, tokens, passwords. */
@@ -49,11 +52,16 @@ export function authRoutes({ auth }: AuthRoutesOptions): Route[] {
     }),
     route('get', '/auth/tokens', guard, async (_req, res) => ({ tokens: (await auth.listTokens(principalOf(res))).map(publicToken) })),
     route('post', '/auth/tokens', guard, jsonBody, async (req, res) => {
-      const f = new Fields(bodyObject(req)).only('name', 'expiresInDays');
+      const f = new Fields(bodyObject(req)).only('name', 'expiresInDays', 'scope');
       const name = f.string('name', { required: true, max: 100 });
       const expiresInDays = f.int('expiresInDays', { min: 1, max: 3650 });
+      const scope = f.string('scope', { max: 16 });
+      if (scope !== undefined && !TOKEN_SCOPES.includes(scope as TokenScope)) throw new ValidationError([{ path: 'scope', message: `must be one of ${TOKEN_SCOPES.join(', ')}` }]);
       f.check();
-      const t = await auth.createToken(principalOf(res), { name: name!, expiresInDays });
+      const p = principalOf(res);
+      // A token cannot hand out more than it has.
+      if ((p.scope ?? 'admin') !== 'admin' && (scope ?? 'admin') !== p.scope) throw new AppError('insufficient_scope', `a "${p.scope}" token can only create "${p.scope}" tokens`, 403);
+      const t = await auth.createToken(p, { name: name!, expiresInDays, scope: scope as TokenScope | undefined });
       res.status(201);
       return { ...publicToken(t), token: t.token };
     }),
@@ -73,8 +81,8 @@ function me(p: Principal) {
   };
 }
 
-function publicToken(t: { id: string; name: string; hint: string; createdAt: string; expiresAt?: number; lastUsedAt?: string }) {
-  return { id: t.id, name: t.name, hint: t.hint, createdAt: t.createdAt, expiresAt: t.expiresAt === undefined ? null : new Date(t.expiresAt).toISOString(), lastUsedAt: t.lastUsedAt ?? null };
+function publicToken(t: { id: string; name: string; hint: string; createdAt: string; expiresAt?: number; lastUsedAt?: string; scope?: string }) {
+  return { id: t.id, name: t.name, hint: t.hint, scope: t.scope ?? 'admin', createdAt: t.createdAt, expiresAt: t.expiresAt === undefined ? null : new Date(t.expiresAt).toISOString(), lastUsedAt: t.lastUsedAt ?? null };
 }
 
 /** The client's address (X-Forwarded-For only from a trusted proxy, per express's `trust proxy`). */

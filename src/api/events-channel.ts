@@ -151,6 +151,7 @@ export class EventsChannel implements Lifecycle {
     const sessionId = sessionIdFrom(req.headers);
     const r = await this.o.auth.authenticate({ authorization, sessionId });
     if (!r.ok) return refuse(socket, 401, r.code, r.message);
+    if (r.principal.scope === 'metrics') return refuse(socket, 403, 'insufficient_scope', 'a "metrics" token may only read /metrics');
     if (r.principal.mustChangePassword) return refuse(socket, 403, 'password_change_required', 'change the generated admin password first');
     // Cookies ride along on cross-site WebSocket handshakes too (only SameSite stops them): check where it comes from.
     if (r.principal.method === 'session' && fromAnotherSite(req.headers, req.headers.host)) {

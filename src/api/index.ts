@@ -147,7 +147,7 @@ export class Api implements Lifecycle {
     this.router.use('/api/v1', v1);
 
     const m = Router();
-    mount(m, [metricsRoute(this.metrics)].map((r) => ({ ...r, handlers: [requireAdmin(o.auth, { optional: () => o.settings.metrics.public }), ...r.handlers] })));
+    mount(m, [metricsRoute(this.metrics)].map((r) => ({ ...r, handlers: [requireAdmin(o.auth, { optional: () => o.settings.metrics.public, metrics: true }), ...r.handlers] })));
     m.use(apiErrorHandler(this.log));
     this.router.use(m);
   }

@@ -28,21 +28,21 @@ export function adminPaths(): Record<string, Record<string, unknown>> {
     '/api/v1/auth/password': {
       post: op({
         summary: 'Change the admin password',
-        description: `At least 12 characters. Ends every other session of the user (API tokens stay). A wrong currentPassword counts as a failed login.`,
+        description: `At least 12 characters. Ends every other session of the user and revokes every API token. A wrong currentPassword counts as a failed login.`,
         tags: T.auth,
         unsafe: true,
         body: obj({ currentPassword: str(), newPassword: str(undefined, { minLength: 12 }) }),
-        responses: { 200: ok('changed', obj({ sessionsEnded: int() })), 403: errorResponse('`wrong_password` (or CSRF)'), 422: E.e422, 429: errorResponse('`too_many_attempts`') },
+        responses: { 200: ok('changed', obj({ sessionsEnded: int(), tokensRevoked: int() })), 403: errorResponse('`wrong_password` (or CSRF)'), 422: E.e422, 429: errorResponse('`too_many_attempts`') },
       }),
     },
     '/api/v1/auth/tokens': {
       get: op({ summary: 'List API tokens (never the tokens themselves)', tags: T.auth, responses: { 200: ok('tokens', obj({ tokens: arr(ref('Token')) })) } }),
       post: op({
         summary: 'Create an API token (shown only in this answer)',
-        description: 'Scripts send it as `Authorization: Bearer <token>`; no CSRF header is needed then.',
+        description: 'Scripts send it as `Authorization: Bearer <token>`; no CSRF header is needed then. `scope`: `read` (GET only), `admin` (everything, the default) or `metrics` (`/metrics` only); a token creates tokens of its own scope only. Other scopes answer 403 `insufficient_scope`.',
         tags: T.auth,
         unsafe: true,
-        body: obj({ name: str(undefined, { maxLength: 100 }), expiresInDays: int('1–3650; never expires when omitted') }, ['name']),
+        body: obj({ name: str(undefined, { maxLength: 100 }), expiresInDays: int('1–3650; 90 when omitted'), scope: { type: 'string', enum: ['read', 'admin', 'metrics'] } }, ['name']),
         responses: { 201: ok('created', { allOf: [ref('Token'), obj({ token: str('bct_…') })] }), 422: E.e422 },
       }),
     },

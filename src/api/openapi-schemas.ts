@@ -195,7 +195,7 @@ export function schemas(): Record<string, Schema> {
       createdAt: iso(),
       deliveredAt: nullable(iso()),
     }),
-    Token: obj({ id: str(), name: str(), hint: str(), createdAt: iso(), expiresAt: nullable(iso()), lastUsedAt: nullable(iso()) }),
+    Token: obj({ id: str(), name: str(), hint: str(), scope: { type: 'string', enum: ['read', 'admin', 'metrics'] }, createdAt: iso(), expiresAt: nullable(iso()), lastUsedAt: nullable(iso()) }),
     Me: obj({ user: obj({ username: str() }), authenticatedBy: str('session | token'), csrfToken: str('sessions only'), expiresAt: iso('sessions only'), tokenId: str('tokens only') }, ['user', 'authenticatedBy']),
   };
 }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import type { ApiSettings } from '../config/api-schema.js';
-import type { AdminUser, ApiTokenRecord, AuthStore } from '../store/admin-types.js';
+import type { AdminUser, ApiTokenRecord, AuthStore, TokenScope } from '../store/admin-types.js';
 import { AppError, ValidationError, errorMessage } from '../errors.js';
 import { LoginLimiter } from './login-limiter.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, dummyHash, generatePassword, hashPassword, passwordPool, verifyPassword } from './passwords.js';
@@ -25,6 +25,9 @@ import { hintOf, newSecret, sha256 } from './secrets.js';
 export const ADMIN_USERNAME = 'admin';
 /** The file under the data dir a generated admin password is written to. */
 export const ADMIN_PASSWORD_FILE = 'admin-password.txt';
+
+/** Days an API token lives when its creator gives no `expiresInDays`. */
+export const DEFAULT_TOKEN_DAYS = 90;
 
 /** Prefix of API tokens. */
 export const TOKEN_PREFIX = 'bct_';
@@ -42,6 +45,8 @@ export interface Principal {
   expiresAt?: number;
   /** Token: its id. */
   tokenId?: string;
+  /** Token: what it may do (`admin` for sessions). */
+  scope?: TokenScope;
   /** The account's password was generated and not yet changed: only the auth routes answer it. */
   mustChangePassword?: boolean;
 }
@@ -199,7 +204,7 @@ export class AuthService implements Lifecycle {
     const user = await this.o.store.getUser(record.userId);
     if (!user) return { ok: false, code: 'invalid_token', message: 'the API token is not valid' };
     if (!record.lastUsedAt || now - Date.parse(record.lastUsedAt) > TOUCH_EVERY_MS) await this.o.store.touchToken(record.id, new Date(now).toISOString());
-    return { ok: true, principal: { userId: user.id, username: user.username, method: 'token', tokenId: record.id, mustChangePassword: user.mustChangePassword } };
+    return { ok: true, principal: { userId: user.id, username: user.username, method: 'token', tokenId: record.id, scope: record.scope ?? 'admin', mustChangePassword: user.mustChangePassword } };
   }
 
   private async bySession(sessionId: string): Promise<Authentication> {
@@ -222,7 +227,7 @@ export class AuthService implements Lifecycle {
   }
 
   /** Changes the password after checking the current one (throttled like logins); ends the user's other sessions. */
-  async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string; ip: string }): Promise<{ sessionsEnded: number }> {
+  async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string; ip: string }): Promise<{ sessionsEnded: number; tokensRevoked: number }> {
     const problems = passwordProblems(input.newPassword, 'newPassword');
     if (problems.length) throw new ValidationError(problems);
     this.attempt(input.ip, principal.username);
@@ -240,12 +245,15 @@ export class AuthService implements Lifecycle {
     // The generated password no longer works: its file goes.
     if (user.mustChangePassword) rmSync(this.passwordFile(), { force: true });
     const sessionsEnded = await this.o.store.deleteUserSessions(user.id, principal.sessionHash);
-    this.log.info({ username: user.username, sessionsEnded }, 'admin password changed');
-    return { sessionsEnded };
+    // Tokens were issued under the old password: a changed password (e.g. after a leak) revokes them too.
+    const tokensRevoked = await this.o.store.deleteUserTokens(user.id);
+    this.log.info({ username: user.username, sessionsEnded, tokensRevoked }, 'admin password changed');
+    return { sessionsEnded, tokensRevoked };
   }
 
   /** Issues an API token; the token is in the answer and nowhere else. */
-  async createToken(principal: Principal, input: { name: string; expiresInDays?: number }): Promise<ApiTokenRecord & { token: string }> {
+  async createToken(principal: Principal, input: { name: string; expiresInDays?: number; scope?: TokenScope }): Promise<ApiTokenRecord & { token: string }> {
+    const days = input.expiresInDays ?? DEFAULT_TOKEN_DAYS;
     const token = newSecret(TOKEN_PREFIX);
     const now = this.now();
     const record: ApiTokenRecord = {
@@ -254,10 +262,11 @@ export class AuthService implements Lifecycle {
       name: input.name,
       hint: hintOf(token),
       createdAt: new Date(now).toISOString(),
-      expiresAt: input.expiresInDays === undefined ? undefined : now + input.expiresInDays * 86_400_000,
+      expiresAt: now + days * 86_400_000,
+      scope: input.scope ?? 'admin',
     };
     await this.o.store.createToken(record, sha256(token));
-    this.log.info({ tokenId: record.id, name: record.name }, 'api token created');
+    this.log.info({ tokenId: record.id, name: record.name, scope: record.scope, expiresAt: new Date(record.expiresAt!).toISOString() }, 'api token created');
     return { ...record, token };
   }
 

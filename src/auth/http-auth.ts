@@ -20,6 +20,8 @@ import type { AuthService, NewSession, Principal } from './auth-service.js';
 import { sameSecret } from './secrets.js';
 
 export const SESSION_COOKIE = 'bucketcast_session';
+/** The cookie's name over HTTPS: `__Host-` makes browsers insist on Secure, Path=/ and no Domain (no subdomain can set it). */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
 export const CSRF_HEADER = 'X-CSRF-Token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -27,21 +29,26 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function sessionIdFrom(headers: IncomingHttpHeaders): string | undefined {
   const cookie = headers.cookie;
   if (!cookie) return undefined;
+  let plain: string | undefined;
   for (const part of cookie.split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === SESSION_COOKIE) return part.slice(i + 1).trim() || undefined;
+    if (i <= 0) continue;
+    const name = part.slice(0, i).trim();
+    const value = part.slice(i + 1).trim() || undefined;
+    if (name === SECURE_SESSION_COOKIE && value) return value;
+    if (name === SESSION_COOKIE) plain ??= value;
   }
-  return undefined;
+  return plain;
 }
 
 /** Set-Cookie for a new session: HttpOnly, SameSite=Strict, Secure when the request came over TLS (directly or via a trusted proxy). */
 export function sessionCookie(s: NewSession, secure: boolean): string {
-  return `${SESSION_COOKIE}=${s.sessionId}; Path=/; Max-Age=${s.maxAgeSeconds}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+  return `${secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=${s.sessionId}; Path=/; Max-Age=${s.maxAgeSeconds}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
 }
 
 /** Set-Cookie that removes the session cookie. */
 export function clearedSessionCookie(secure: boolean): string {
-  return `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+  return `${secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
 }
 
 /** The principal a guarded route runs as. */
@@ -72,7 +79,7 @@ export function checkOrigin(req: Request): void {
 }
 
 /** Guard: the request must be an admin (session or API token); `optional` lets anonymous requests through (checked later). */
-export function requireAdmin(auth: AuthService, opts: { optional?: () => boolean; passwordChangePending?: boolean } = {}): RequestHandler {
+export function requireAdmin(auth: AuthService, opts: { optional?: () => boolean; passwordChangePending?: boolean; metrics?: boolean } = {}): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (opts.optional?.() && req.get('authorization') === undefined && !sessionIdFrom(req.headers)) return next();
     const r = await auth.authenticate({ authorization: req.get('authorization'), sessionId: sessionIdFrom(req.headers) });
@@ -87,6 +94,10 @@ export function requireAdmin(auth: AuthService, opts: { optional?: () => boolean
         throw new AppError('csrf_failed', `a ${req.method} with a session cookie needs the ${CSRF_HEADER} header (its value comes with the login answer and GET /api/v1/auth/me)`, 403);
       }
     }
+    // Token scopes: `metrics` reads /metrics only, `read` only reads.
+    const scope = r.principal.scope ?? 'admin';
+    if (scope === 'metrics' && !opts.metrics) throw new AppError('insufficient_scope', 'this API token has the "metrics" scope: it may only read /metrics', 403);
+    if (scope === 'read' && !SAFE_METHODS.has(req.method)) throw new AppError('insufficient_scope', `this API token has the "read" scope: ${req.method} needs an "admin" token`, 403);
     // A generated password must be changed first: only the auth routes (me, password, logout) answer until then.
     if (r.principal.mustChangePassword && !opts.passwordChangePending) {
       throw new AppError('password_change_required', 'change the generated admin password first (POST /api/v1/auth/password)', 403);

@@ -16,7 +16,7 @@ export const publishSecuritySettings = z
     /** `none`, `streamKeys` or `signedTokens`. */
     mode: z.enum(PUBLISH_SECURITY_MODES).default('none'),
     /** signedTokens: a token whose expiry is further away than this at publish time is refused (a leaked token must not work for years). */
-    maxTokenLifetimeSeconds: z.number().int().min(60).max(31_536_000).default(2_592_000),
+    maxTokenLifetimeSeconds: z.number().int().min(60).max(31_536_000).default(86_400),
   })
   .prefault({});
 

@@ -14,8 +14,16 @@ import { whipAppSettings, whipServerSettings } from './whip-schema.js';
 /** Letters, digits, `-` and `_`; the first path segment of every app URL. */
 export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
 
+/**
+ * Names of what the server keeps in the data dir beside the app folders: an app of that name would make its
+ * folder there, and `node-id` (a file) would make every later start fail. Names with a dot (`bucketcast.db`,
+ * `secret.key`, `.work`) cannot be app names anyway. Reserved here rather than moving app folders under
+ * `<dataDir>/apps/`, which would move every existing recording.
+ */
+const DATA_DIR_NAMES = ['node-id', 'apps', 'tmp', 'work'];
+
 /** First path segments the server uses itself, so no application may take them. */
-export const RESERVED_APP_NAMES = new Set(['api', 'healthz', 'metrics', 'vendor', 'assets', 'admin', 'panel']);
+export const RESERVED_APP_NAMES = new Set(['api', 'healthz', 'metrics', 'vendor', 'assets', 'admin', 'panel', ...DATA_DIR_NAMES]);
 
 const port = z.number().int().min(0).max(65535);
 
@@ -135,6 +143,13 @@ export const serverSettings = z
       .string()
       .regex(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// (or postgresql://) URL' })
       .optional(),
+    /**
+     * Which proxies' X-Forwarded-For/-Proto are believed (express's `trust proxy`): `loopback` (a proxy on this
+     * machine), a list of addresses/CIDRs, a hop count, true (any: only behind a proxy that overwrites them) or false.
+     */
+    trustProxy: z.union([z.boolean(), z.number().int().min(0).max(100), z.string().min(1), z.array(z.string().min(1)).min(1)]).default('loopback'),
+    /** Where play.html may be embedded (CSP frame-ancestors sources); publish.html never may. */
+    playerFrameAncestors: z.array(z.string().regex(/^('none'|'self'|\*|https?:\/\/[^\s;,']+|[a-z0-9.*-]+(:\d+)?)$/i, "must be 'none', 'self', * or an origin")).min(1).default(['*']),
   })
   .superRefine((s, ctx) => {
     if (s.rtmpsPort === undefined) return;

@@ -14,6 +14,7 @@ import { AppError } from '../errors.js';
 import { pathGuard, pathProblem } from './path-guard.js';
 import { sendError, type FastRoute } from './fast-route.js';
 import { panelHeaders } from './panel-headers.js';
+import { pageHeaders } from './page-headers.js';
 import { UpgradeRouter, type UpgradeRoutes } from './upgrades.js';
 
 /** The public/ folder: player and panel pages. */
@@ -39,6 +40,12 @@ export interface HttpServerOptions {
   connections?: SocketGate;
   /** Tried in order before express, after the same drain check and path guard (the media URLs). */
   fastRoutes?: FastRoute[];
+  /** express's `trust proxy` (`server.trustProxy`; default `loopback`). */
+  trustProxy?: boolean | number | string | string[];
+  /** Where play.html may be framed (`server.playerFrameAncestors`; default anywhere). */
+  playerFrameAncestors?: string[];
+  /** Whether a request may see `/healthz` details (the admin); loopback clients always may. */
+  isAdmin?: (req: Request) => Promise<boolean>;
   /** Health details merged into `GET /healthz`. */
   health: () => Record<string, unknown>;
 }
@@ -54,19 +61,31 @@ export class HttpServer implements Lifecycle {
     this.log = options.log.child({ module: 'http' });
     const app = express();
     app.disable('x-powered-by');
-    app.set('trust proxy', 'loopback');
+    try {
+      app.set('trust proxy', options.trustProxy ?? 'loopback');
+    } catch (err) {
+      throw new AppError('config_invalid', `server.trustProxy: ${(err as Error).message}`, 500);
+    }
+    // No answer of ours is to be sniffed into another type (e.g. an uploaded name served as HTML).
+    app.use((_req, res, next) => {
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      next();
+    });
     app.use((req, res, next) => {
       if (!this.draining) return next();
       res.setHeader('Connection', 'close');
       res.status(503).json({ error: { code: 'shutting_down', message: 'server is shutting down' } });
     });
     app.use(pathGuard);
-    app.get('/healthz', (_req, res) => {
+    app.get('/healthz', async (req, res) => {
       res.setHeader('Cache-Control', 'no-store');
-      res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()), ...options.health() });
+      // Anyone may ask whether it is up; the figures (streams, disk, memory) are for the admin or this machine.
+      const detailed = isLoopback(req.ip) || ((await options.isAdmin?.(req).catch(() => false)) ?? false);
+      res.json(detailed ? { status: 'ok', uptimeSeconds: Math.round(process.uptime()), ...options.health() } : { status: 'ok' });
     });
     for (const r of options.routers) app.use(r);
     app.use('/admin', panelHeaders);
+    app.use(pageHeaders(options.playerFrameAncestors ?? ['*']));
     app.use(express.static(PUBLIC_DIR, { index: ['index.html'], dotfiles: 'deny' }));
     app.use((req, res) => {
       res.status(404).json({ error: { code: 'not_found', message: `${req.method} ${req.path} not found` } });
@@ -163,3 +182,9 @@ export class HttpServer implements Lifecycle {
   }
 }
 
+/** Whether a client address is this machine (127.0.0.0/8, ::1, IPv4-mapped loopback). */
+function isLoopback(ip: string | undefined): boolean {
+  if (!ip) return false;
+  const a = ip.replace(/^::ffff:/i, '');
+  return a === '::1' || /^127\./.test(a);
+}

@@ -49,7 +49,8 @@ export class StreamRegistry {
     if (decision.ok && this.options.cluster) decision = await this.claimInCluster(req, this.options.cluster);
     if (!decision.ok) {
       log.warn({ code: decision.code, reason: decision.reason, remoteAddress: req.remoteAddress }, 'publish refused');
-      return decision;
+      // The publisher learns only "unauthorized" (the log keeps why): nobody can probe which apps and stream ids have keys.
+      return decision.code === 'unauthorized' ? { ...decision, reason: 'unauthorized' } : decision;
     }
     this.live.set(key(req.app, req.streamId), session);
     log.info({ sessionId: session.id, remoteAddress: req.remoteAddress }, 'publish accepted');

@@ -65,7 +65,12 @@ export interface ApiTokenRecord {
   /** Epoch ms, or undefined for a token that does not expire. */
   expiresAt?: number;
   lastUsedAt?: string;
+  /** What it may do: `read` (GET only), `admin` (everything), `metrics` (`/metrics` only). Absent: `admin`. */
+  scope?: TokenScope;
 }
+
+/** API token scopes. */
+export type TokenScope = 'read' | 'admin' | 'metrics';
 
 export interface AuthStore {
   countUsers(): Promise<number>;
@@ -92,6 +97,8 @@ export interface AuthStore {
   touchToken(id: string, at: string): Promise<void>;
   /** False when there was no such token. */
   deleteToken(userId: string, id: string): Promise<boolean>;
+  /** Revokes every token of a user (a password change); returns how many. */
+  deleteUserTokens(userId: string): Promise<number>;
 }
 
 export interface StreamKeyRecord {

@@ -8,6 +8,7 @@ interface UserRow {
   password_hash: string;
   created_at: string;
   password_changed_at: string;
+  must_change_password: boolean;
 }
 
 interface SessionRow {
@@ -28,9 +29,10 @@ interface TokenRow {
   created_at: string;
   expires_at: number | null;
   last_used_at: string | null;
+  scope: string;
 }
 
-const toUser = (r: UserRow): AdminUser => ({ id: r.id, username: r.username, passwordHash: r.password_hash, createdAt: r.created_at, passwordChangedAt: r.password_changed_at });
+const toUser = (r: UserRow): AdminUser => ({ id: r.id, username: r.username, passwordHash: r.password_hash, createdAt: r.created_at, passwordChangedAt: r.password_changed_at, mustChangePassword: r.must_change_password });
 const toSession = (r: SessionRow): SessionRecord => ({
   idHash: r.id_hash,
   userId: r.user_id,
@@ -41,7 +43,7 @@ const toSession = (r: SessionRow): SessionRecord => ({
   userAgent: r.user_agent ?? undefined,
 });
 // The hash column is never selected: a token record cannot carry it by mistake.
-const TOKEN_COLUMNS = 'id, user_id, name, hint, created_at, expires_at, last_used_at';
+const TOKEN_COLUMNS = 'id, user_id, name, hint, created_at, expires_at, last_used_at, scope';
 const toToken = (r: TokenRow): ApiTokenRecord => ({
   id: r.id,
   userId: r.user_id,
@@ -50,6 +52,7 @@ const toToken = (r: TokenRow): ApiTokenRecord => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at ?? undefined,
   lastUsedAt: r.last_used_at ?? undefined,
+  scope: r.scope as ApiTokenRecord['scope'],
 });
 
 export class PgAuthStore implements AuthStore {
@@ -68,8 +71,8 @@ export class PgAuthStore implements AuthStore {
   }
 
   async createUser(u: AdminUser): Promise<boolean> {
-    const sql = `INSERT INTO admin_users (id, username, password_hash, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`;
-    return (await this.count(sql, [u.id, u.username, u.passwordHash, u.createdAt, u.passwordChangedAt])) === 1;
+    const sql = `INSERT INTO admin_users (id, username, password_hash, created_at, password_changed_at, must_change_password) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`;
+    return (await this.count(sql, [u.id, u.username, u.passwordHash, u.createdAt, u.passwordChangedAt, u.mustChangePassword === true])) === 1;
   }
 
   async getUser(id: string): Promise<AdminUser | undefined> {
@@ -83,7 +86,7 @@ export class PgAuthStore implements AuthStore {
   }
 
   async setPassword(userId: string, passwordHash: string): Promise<void> {
-    await this.pool.query('UPDATE admin_users SET password_hash = $1, password_changed_at = $2 WHERE id = $3', [passwordHash, new Date().toISOString(), userId]);
+    await this.pool.query('UPDATE admin_users SET password_hash = $1, password_changed_at = $2, must_change_password = FALSE WHERE id = $3', [passwordHash, new Date().toISOString(), userId]);
   }
 
   async createSession(s: SessionRecord): Promise<void> {
@@ -120,7 +123,7 @@ export class PgAuthStore implements AuthStore {
   }
 
   async createToken(t: ApiTokenRecord, tokenHash: string): Promise<void> {
-    await this.pool.query('INSERT INTO api_tokens (id, user_id, name, hint, token_hash, created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)', [
+    await this.pool.query('INSERT INTO api_tokens (id, user_id, name, hint, token_hash, created_at, expires_at, last_used_at, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)', [
       t.id,
       t.userId,
       t.name,
@@ -128,6 +131,7 @@ export class PgAuthStore implements AuthStore {
       tokenHash,
       t.createdAt,
       t.expiresAt ?? null,
+      t.scope ?? 'admin',
     ]);
   }
 
@@ -146,5 +150,9 @@ export class PgAuthStore implements AuthStore {
 
   async deleteToken(userId: string, id: string): Promise<boolean> {
     return (await this.count('DELETE FROM api_tokens WHERE user_id = $1 AND id = $2', [userId, id])) === 1;
+  }
+
+  async deleteUserTokens(userId: string): Promise<number> {
+    return this.count('DELETE FROM api_tokens WHERE user_id = $1', [userId]);
   }
 }

@@ -168,7 +168,7 @@ export const PG_MIGRATIONS: string[] = [
   );
   CREATE INDEX stream_claims_by_node ON stream_claims (node_id);
   `,
-  // 3: resumable multipart uploads (the SQLite store's equivalent comes with issue 12's branch): the part size
+  // 3: resumable multipart uploads: the part size
   // of the upload in flight, and each part the service acknowledged.
   `
   ALTER TABLE recording_files ADD COLUMN multipart_part_size BIGINT;
@@ -182,7 +182,7 @@ export const PG_MIGRATIONS: string[] = [
     PRIMARY KEY (file_id, upload_id, part_number)
   );
   `,
-  // 4: recording parts (issue 13; the SQLite store's equivalent comes with that branch): each MP4 part's
+  // 4: recording parts: each MP4 part's
   // wall-clock span, for the index and time-range playback; a recording is in progress while its stream is recorded.
   `
   ALTER TABLE recordings ADD COLUMN in_progress BOOLEAN NOT NULL DEFAULT false;
@@ -201,5 +201,11 @@ export const PG_MIGRATIONS: string[] = [
   );
   CREATE INDEX recording_parts_by_time ON recording_parts (app, stream_id, started_at);
   CREATE INDEX recordings_by_end ON recordings (app, stream_id, ended_at);
+  `,
+  // 5: an account whose password was generated must change it at its first login; API token scopes
+  // (existing tokens keep full access). The SQLite store's migrations 3 and 6.
+  `
+  ALTER TABLE admin_users ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT FALSE;
+  ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
   `,
 ];

@@ -29,6 +29,7 @@ interface TokenRow {
   created_at: string;
   expires_at: number | null;
   last_used_at: string | null;
+  scope: string;
 }
 
 const toUser = (r: UserRow): AdminUser => ({ id: r.id, username: r.username, passwordHash: r.password_hash, createdAt: r.created_at, passwordChangedAt: r.password_changed_at, mustChangePassword: r.must_change_password === 1 });
@@ -49,6 +50,7 @@ const toToken = (r: TokenRow): ApiTokenRecord => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at ?? undefined,
   lastUsedAt: r.last_used_at ?? undefined,
+  scope: r.scope as ApiTokenRecord['scope'],
 });
 
 export class SqliteAuthStore implements AuthStore {
@@ -111,8 +113,8 @@ export class SqliteAuthStore implements AuthStore {
 
   async createToken(t: ApiTokenRecord, tokenHash: string): Promise<void> {
     this.db
-      .prepare('INSERT INTO api_tokens (id, user_id, name, hint, token_hash, created_at, expires_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)')
-      .run(t.id, t.userId, t.name, t.hint, tokenHash, t.createdAt, t.expiresAt ?? null);
+      .prepare('INSERT INTO api_tokens (id, user_id, name, hint, token_hash, created_at, expires_at, last_used_at, scope) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)')
+      .run(t.id, t.userId, t.name, t.hint, tokenHash, t.createdAt, t.expiresAt ?? null, t.scope ?? 'admin');
   }
 
   async findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | undefined> {
@@ -130,5 +132,9 @@ export class SqliteAuthStore implements AuthStore {
 
   async deleteToken(userId: string, id: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM api_tokens WHERE user_id = ? AND id = ?').run(userId, id).changes === 1;
+  }
+
+  async deleteUserTokens(userId: string): Promise<number> {
+    return this.db.prepare('DELETE FROM api_tokens WHERE user_id = ?').run(userId).changes;
   }
 }

@@ -181,4 +181,8 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX recording_parts_by_time ON recording_parts (app, stream_id, started_at);
   CREATE INDEX recordings_by_end ON recordings (app, stream_id, ended_at);
   `,
+  // 6: API token scopes (existing tokens keep full access).
+  `
+  ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
+  `,
 ];
