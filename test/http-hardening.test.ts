@@ -12,7 +12,7 @@ import { ADMIN_PASSWORD, ApiClient, adminEnv, tokenClient } from './helpers/api.
 import { configSchema } from '../src/config/schema.js';
 
 test('an app may not be named like an entry of the data dir (node-id made every later start fail)', () => {
-  for (const name of ['node-id', 'apps', 'NODE-ID']) {
+  for (const name of ['node-id', 'apps', 'NODE-ID', 'bucket']) {
     const r = configSchema.safeParse({ applications: [{ name }] });
     assert.equal(r.success, false, name);
     assert.match(JSON.stringify(r.error!.issues), /reserved/);

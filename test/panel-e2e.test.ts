@@ -216,6 +216,8 @@ test('credentials: a credential in use is not deleted (said plainly); renaming w
   assert.equal(new Set([...first, ...second]).size, 22, 'every credential once');
   await page.click('#credentials-list button >> text=Previous');
   await page.waitForSelector('#credentials-list >> text=Page 1');
+  // The same race backwards: wait until page 2's rows are gone.
+  await page.waitForSelector(`tr[data-credential="${second[0]}"]`, { state: 'detached' });
   assert.deepEqual(await attrs(page, 'tr[data-credential]', 'data-credential'), first, 'back to the first page');
 });
 

@@ -18,9 +18,9 @@ export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
  * Names of what the server keeps in the data dir beside the app folders: an app of that name would make its
  * folder there, and `node-id` (a file) would make every later start fail. Names with a dot (`bucketcast.db`,
  * `secret.key`, `.work`) cannot be app names anyway. Reserved here rather than moving app folders under
- * `<dataDir>/apps/`, which would move every existing recording.
+ * `<dataDir>/apps/`, which would move every existing recording. `bucket` is the local store's folder.
  */
-const DATA_DIR_NAMES = ['node-id', 'apps', 'tmp', 'work'];
+const DATA_DIR_NAMES = ['node-id', 'apps', 'tmp', 'work', 'bucket'];
 
 /** First path segments the server uses itself, so no application may take them. */
 export const RESERVED_APP_NAMES = new Set(['api', 'healthz', 'metrics', 'vendor', 'assets', 'admin', 'panel', ...DATA_DIR_NAMES]);
