@@ -168,6 +168,17 @@ export async function finalizeAllParts(m: RecordingManifest, p: RecordingPaths, 
     out.push(rec);
     offset = rec.part.offsetSeconds + rec.part.durationSeconds;
   }
+  // Part 1 has two possible names: the recording's own when it is the only part, `_p0001` otherwise. A
+  // finalization killed after writing it under one name, followed by a recovery that names it the other way
+  // (its part closed while live in the meantime), leaves the first file behind: no record or catalog row
+  // names it, so nothing would ever upload or delete it.
+  const first = out.find((r) => r.part.part === 1);
+  if (first) {
+    for (const name of [path.basename(p.final), partFileName(m.name, 1)]) {
+      const file = path.join(p.streamsDir, name);
+      if (file !== first.part.path) rmSync(file, { force: true });
+    }
+  }
   return out;
 }
 
