@@ -61,7 +61,12 @@ test('GStreamer rtmp2sink (small and large chunks), rtmpsink (librtmp) and ffmpe
       const probed = await ffprobe(mp4);
       t.diagnostic(`${id}: ${probed.duration} s recorded`);
       const warnings = server.logs.filter((l) => l.streamId === id && (l.level === 'warn' || l.level === 'error')).map((l) => `${l.time} ${l.msg} ${l.err ?? ''}`);
-      assert.ok(Math.abs(probed.duration - SECONDS) <= 0.5, `${id}: mp4 lasts ${probed.duration} s, pushed ${SECONDS} s; ${warnings.join('; ')}`);
+      // Each track recorded in full. GStreamer's audio and video are two independent live sources whose starts drift
+      // apart under load, so the container's span (the union of both tracks) may exceed the push: compare tracks.
+      for (const s of probed.streams) {
+        const d = Number(s.duration ?? probed.duration);
+        assert.ok(Math.abs(d - SECONDS) <= 0.5, `${id}: ${s.codec_type} lasts ${d} s (mp4 ${probed.duration} s), pushed ${SECONDS} s; ${warnings.join('; ')}`);
+      }
       assert.deepEqual(probed.streams.map((s) => s.codec_name).sort(), ['aac', 'h264'], `${id}: both tracks recorded`);
       const decoded = await run('ffmpeg', ['-v', 'error', '-i', mp4, '-f', 'null', '-']);
       // GStreamer's flvmux gives two early frames the same millisecond: the null muxer complains of equal dts
