@@ -139,14 +139,16 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
   let failed = 0;
   const resets: Array<{ match: (r: SeenRequest) => boolean; afterBytes: number; left: number }> = [];
   let stallTrigger: { match: (r: SeenRequest) => boolean; afterBytes: number; ms: number; fire: (r: SeenRequest) => void } | undefined;
-  let stalledUntil = 0;
+  // A flag, not a deadline: on a loaded machine the timer that ends a stall fires late, and bytes must not
+  // slip through between the deadline and the moment the stall is seen to end.
+  let stalled = false;
   const held = new Set<() => void>();
-  const isStalled = () => Date.now() < stalledUntil;
+  const isStalled = () => stalled;
 
   const stall = async (ms: number) => {
-    stalledUntil = Date.now() + ms;
+    stalled = true;
     await new Promise((r) => setTimeout(r, ms));
-    stalledUntil = 0;
+    stalled = false;
     const waiting = [...held];
     held.clear();
     for (const h of waiting) h();
@@ -311,7 +313,7 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
       await listen();
     },
     async close() {
-      stalledUntil = 0;
+      stalled = false;
       for (const h of [...held]) h();
       held.clear();
       await halt();
