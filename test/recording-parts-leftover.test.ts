@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../src/log/logger.js';
@@ -51,3 +52,46 @@ test('finalizing parts removes part 1 left under its other name by an interrupte
   assert.equal(existsSync(kept), true, 'the recorded part stays');
   assert.equal(existsSync(p.final), false, 'the leftover under the other name is gone');
 });
+
+/**
+ * A finalization killed after the remux's rename (the live file removed) and before the part's record was
+ * written left the part's only copy in the streams folder with nothing naming it: recovery finalized no part,
+ * the recording went up with its HLS only and the MP4 stayed on disk for good (fault-sigkill, seed 888765216).
+ */
+for (const left of ['single', 'numbered'] as const) {
+  test(`a part remuxed but not recorded before a kill is finalized by recovery (left under its ${left} name)`, async (t) => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-orphan-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const m: RecordingManifest = {
+      version: 1,
+      recordingId: 'rec-2',
+      app: 'live',
+      streamId: 'cam2',
+      protocol: 'rtmp',
+      name: 'cam2_20261204T190417Z',
+      startedAt: '2026-12-04T19:04:17.000Z',
+      liveContainer: 'fmp4',
+      mp4: true,
+      hls: false,
+      previews: false,
+      previewFormat: 'jpg',
+      previewHeight: 480,
+      segmentSeconds: 3600,
+    };
+    const p = recordingPaths(new DataLayout(dataDir), m);
+    mkdirSync(p.workDir, { recursive: true });
+    mkdirSync(p.streamsDir, { recursive: true });
+    const orphan = left === 'single' ? p.final : path.join(p.streamsDir, partFileName(m.name, 1));
+    const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10:duration=2', '-c:v', 'libx264', '-movflags', '+faststart', orphan]);
+    assert.equal(made.status, 0, String(made.stderr));
+
+    const parts = await finalizeAllParts(m, p, { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', log: createLogger('silent') });
+    assert.deepEqual(parts.map((r) => r.part.path), [p.final], 'the only part, under the recording name');
+    assert.ok(Math.abs(parts[0].part.durationSeconds - 2) < 0.2, `its length was probed: ${parts[0].part.durationSeconds} s`);
+    assert.equal(existsSync(p.final), true);
+    assert.equal(existsSync(path.join(p.streamsDir, partFileName(m.name, 1))), false, 'no second copy under the other name');
+    // A second recovery finds the record and changes nothing.
+    const again = await finalizeAllParts(m, p, { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', log: createLogger('silent') });
+    assert.deepEqual(again, JSON.parse(JSON.stringify(parts)));
+  });
+}

@@ -12,7 +12,7 @@
  * not name (the one being written when the process was killed) starts where
  * the previous ended.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { AudioInfo, RecordedPart, VideoInfo } from '../events/types.js';
 import { errorMessage } from '../errors.js';
@@ -111,6 +111,12 @@ export async function finalizePart(m: RecordingManifest, p: RecordingPaths, n: n
   if (known) return known;
   const live = livePartPath(m, p, n);
   const final = path.join(p.streamsDir, opts.finalName);
+  // Killed after the remux's rename and before the record: the remuxed file is whole (fsynced before its
+  // rename) and the live one is gone. Part 1 may carry its other name; it takes the one chosen now.
+  if (!existsSync(live) && !existsSync(final)) {
+    const other = finalNames(m, p, n).find((f) => f !== final && existsSync(f));
+    if (other) renameSync(other, final);
+  }
   const damaged = path.join(p.streamsDir, `${path.basename(opts.finalName, '.mp4')}.damaged.fmp4`);
   await remuxFile({ live, final, damaged, webm: false }, opts);
   if (!existsSync(final)) return null;
@@ -157,7 +163,7 @@ export async function finalizePart(m: RecordingManifest, p: RecordingPaths, n: n
  */
 export async function finalizeAllParts(m: RecordingManifest, p: RecordingPaths, opts: FinalizeOptions): Promise<PartRecord[]> {
   const done = readPartRecords(p);
-  const numbers = [...new Set([...done.keys(), ...liveParts(m, p)])].sort((a, b) => a - b);
+  const numbers = [...new Set([...done.keys(), ...liveParts(m, p), ...remuxedParts(m, p)])].sort((a, b) => a - b);
   const single = numbers.length === 1 && !done.has(numbers[0]);
   const out: PartRecord[] = [];
   let offset = 0;
@@ -180,6 +186,29 @@ export async function finalizeAllParts(m: RecordingManifest, p: RecordingPaths, 
     }
   }
   return out;
+}
+
+/** The names part `n` may have in the streams folder (part 1: `_p0001` or the recording's own). */
+function finalNames(m: RecordingManifest, p: RecordingPaths, n: number): string[] {
+  const numbered = path.join(p.streamsDir, partFileName(m.name, n));
+  return n === 1 ? [numbered, p.final] : [numbered];
+}
+
+/**
+ * Part numbers whose remuxed file is in the streams folder, recorded or not: a
+ * finalization killed between the remux's rename and the part's record left
+ * the only copy of that part there (its live file already removed).
+ */
+function remuxedParts(m: RecordingManifest, p: RecordingPaths): number[] {
+  const re = new RegExp(`^${escapeRe(m.name)}_p(\\d+)\\.mp4$`);
+  let names: string[];
+  try {
+    names = readdirSync(p.streamsDir);
+  } catch {
+    return [];
+  }
+  const single = path.basename(p.final);
+  return names.flatMap((n): number[] => (n === single ? [1] : re.test(n) ? [Number(re.exec(n)![1])] : []));
 }
 
 function round3(n: number): number {
