@@ -1,13 +1,14 @@
 /**
  * Streams an object from the bucket (or the CDN in front of it) through the
- * server with http-proxy-middleware: Range, conditional requests and HEAD pass
- * through, the body is piped (never buffered), and a viewer who goes away
- * aborts the upstream request.
+ * server with one pooled `http.request` per GET: Range, conditional requests
+ * and HEAD pass through, the body is piped (never buffered), and a viewer who
+ * goes away aborts the upstream request.
  *
  * Design note: the upstream URL is decided per request before the proxy runs
  * (base URL + key, or a pre-signed URL from the storage module, so no SigV4
- * code is needed here) and handed over in a WeakMap; `router` and
- * `pathRewrite` just read it back. Only a few request headers go upstream
+ * code is needed here). A general-purpose proxy library (http-proxy-middleware,
+ * used before) copied every header and wrapped every request in its own
+ * machinery that this one GET does not need. Only a few request headers go upstream
  * (no cookies, no Authorization, no Origin: the bucket's own CORS must not
  * interfere with ours). Responses are handled here (`selfHandleResponse`) so
  * bucket errors become the server's JSON errors and upstream CORS headers are
@@ -16,7 +17,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import { pipeline } from 'node:stream';
-import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { Logger } from '../log/logger.js';
 import { sendError } from '../http/fast-route.js';
 import { MAX_PLAYLIST_BYTES, sendPlaylistText } from '../http/file-sender.js';
@@ -60,39 +60,37 @@ export class ObjectProxy {
     'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
     'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
   };
-  private readonly proxies: Record<'http:' | 'https:', RequestHandler>;
   private readonly log: Logger;
+  private readonly idleTimeoutMs: number;
 
   constructor(options: ObjectProxyOptions) {
     this.log = options.log;
-    const make = (protocol: 'http:' | 'https:') =>
-      createProxyMiddleware({
-        router: (req) => this.target(req).url.origin,
-        pathRewrite: (_path, req) => this.target(req).url.pathname + this.target(req).url.search,
-        changeOrigin: true,
-        agent: this.agents[protocol],
-        selfHandleResponse: true,
-        xfwd: false,
-        proxyTimeout: options.idleTimeoutMs ?? 60_000,
-        on: {
-          proxyReq: (proxyReq, req) => {
-            // A playlist to rewrite is fetched whole and fresh: its answer depends on the token, not on the viewer's cache.
-            const keep = this.target(req).playlistToken ? PLAYLIST_REQUEST_HEADERS : REQUEST_HEADERS;
-            for (const name of proxyReq.getHeaderNames()) if (!keep.has(name)) proxyReq.removeHeader(name);
-          },
-          proxyRes: (proxyRes, req, res) => this.respond(proxyRes, req, res),
-          error: (err, req, res) => this.failed(err as NodeJS.ErrnoException, req, res),
-        },
-      });
-    this.proxies = { 'http:': make('http:'), 'https:': make('https:') };
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   }
 
   /** Streams `target` to the viewer. */
   stream(req: http.IncomingMessage, res: http.ServerResponse, target: ProxyTarget): void {
     const protocol = target.url.protocol === 'https:' ? 'https:' : 'http:';
     this.targets.set(req, target);
-    // `next` is only called for requests the proxy's filter skips, and it has none.
-    void this.proxies[protocol](req, res, () => sendError(res, 500, 'internal', 'internal error'));
+    // A playlist to rewrite is fetched whole and fresh: its answer depends on the token, not on the viewer's cache.
+    const keep = target.playlistToken ? PLAYLIST_REQUEST_HEADERS : REQUEST_HEADERS;
+    const headers: http.OutgoingHttpHeaders = { host: target.url.host };
+    for (const name of keep) {
+      const v = req.headers[name];
+      if (name !== 'host' && v !== undefined) headers[name] = v;
+    }
+    const upstream = (protocol === 'https:' ? https : http).request(
+      target.url,
+      { method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers, agent: this.agents[protocol], timeout: this.idleTimeoutMs },
+      (answer) => this.respond(answer, req, res),
+    );
+    upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('the bucket stayed silent'), { code: 'ETIMEDOUT' })));
+    upstream.on('error', (err) => this.failed(err, req, res));
+    // A viewer who goes away aborts the upstream request.
+    res.once('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    upstream.end();
   }
 
   /** Closes pooled upstream connections. */
@@ -177,10 +175,10 @@ export class ObjectProxy {
     upstream.on('error', () => res.destroy());
   }
 
-  private failed(err: NodeJS.ErrnoException, req: http.IncomingMessage, res: http.ServerResponse | import('node:net').Socket): void {
+  private failed(err: NodeJS.ErrnoException, req: http.IncomingMessage, res: http.ServerResponse): void {
     const target = this.targets.get(req);
     const upstream = target ? `${target.url.origin}${target.url.pathname}` : undefined;
-    if (!(res instanceof http.ServerResponse) || res.headersSent) {
+    if (res.headersSent || res.destroyed) {
       // Mid-stream failure (or a viewer who left): nothing useful can be sent any more.
       res.destroy();
       return;
