@@ -69,7 +69,7 @@ export interface S3Proxy {
   /** Resets (TCP RST) the client connection of matching requests once `afterBytes` of their body were forwarded. */
   resetAfter(match: (r: SeenRequest) => boolean, afterBytes: number, times?: number): void;
   /** Forwards no byte either way, for requests in flight and new ones, for `ms` milliseconds (from now); resolves when it ends. */
-  stall(ms: number): Promise<void>;
+  stall(ms: number): Promise<number>;
   /**
    * Starts a `stall(ms)` once a matching request has forwarded `afterBytes` of its body (so it
    * stalls mid-request); resolves with when the stall started and ended.
@@ -145,13 +145,16 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
   const held = new Set<() => void>();
   const isStalled = () => stalled;
 
-  const stall = async (ms: number) => {
+  /** Resolves with the moment the stall ended: before what it held is let go (that may take a while). */
+  const stall = async (ms: number): Promise<number> => {
     stalled = true;
     await new Promise((r) => setTimeout(r, ms));
     stalled = false;
+    const ended = Date.now();
     const waiting = [...held];
     held.clear();
     for (const h of waiting) h();
+    return ended;
   };
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -335,7 +338,7 @@ export async function startS3Proxy(upstream: string): Promise<S3Proxy> {
           ms,
           fire: (trigger) => {
             const from = Date.now();
-            void stall(ms).then(() => resolve({ from, to: Date.now(), trigger }));
+            void stall(ms).then((to) => resolve({ from, to, trigger }));
           },
         };
       });
