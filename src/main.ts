@@ -105,7 +105,9 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   // Storage catalogs and queues every finished recording, webhooks store their deliveries (both listening before recovery announces any).
   const storage = createStorage({ config, apps, events, store, log });
   const webhooks = new Webhooks({ events, apps, outbox: store.outbox, catalog: store.catalog, settings: config.api, nodeId: nodeIdOf(config), log });
-  const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log, disk });
+  const nodeId = nodeIdOf(config);
+  const reservations = { reserve: (app: string, name: string) => store.recordingNames.reserve(app, name, nodeId), nodeId };
+  const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log, disk, reservations });
 
   const sessionOf = (s: PublisherSession) => ({ app: s.app, streamId: s.streamId, protocol: s.protocol, sessionId: s.id, remoteAddress: s.remoteAddress, startedAt: s.startedAt.toISOString() });
   registry.onPublished.subscribe((s) => {
