@@ -101,7 +101,17 @@ test('a push to A is recorded, uploaded, and plays through C (bytes equal to the
   await new Promise((r) => setTimeout(r, 3000));
   await onA.stop();
   await a.waitForLog((l) => l.msg === 'recording uploaded' && l.key === `streams/${name}.json`, 120_000, 'recording uploaded by A');
-  for (const n of [b, c]) assert.ok(!n.logs.some((l) => l.msg === 'upload completed'), 'only A uploads what is on its disk');
+  for (const n of [b, c]) assert.ok(!n.logs.some((l) => l.msg === 'upload started' || l.msg === 'upload completed'), 'only A uploads what is on its disk');
+  const files = await db.query<{ origin_node: string; attempts: number; state: string }>(
+    `SELECT f.origin_node, f.attempts, f.state FROM recording_files f JOIN recordings r ON r.id = f.recording_id WHERE r.name = $1`,
+    [name],
+  );
+  assert.ok(files.rows.length >= 3);
+  for (const f of files.rows) {
+    assert.equal(f.origin_node, ids[0]);
+    assert.equal(f.attempts, 0, 'no failed attempt by a node that cannot read the file');
+    assert.equal(f.state, 'uploaded');
+  }
 
   const rec = (await apis[2].get('/api/v1/recordings?streamId=cam')).json.recordings[0];
   assert.equal(rec.name, name);
