@@ -11,7 +11,8 @@
  *   the node label;
  * - a kick sent to C of a stream live on A ends it on A; a stream held by a
  *   node that never answers is 504 `kick_timeout`;
- * - a recording name another node reserved gets `-2` here.
+ * - a recording name another node reserved gets `-2` here;
+ * - the panel on C shows the nodes and a stream live on A, and kicks it there.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,6 +27,8 @@ import { fixture } from './helpers/fixtures.js';
 import { push } from './helpers/media.js';
 import { adminEnv, login, type ApiClient } from './helpers/api.js';
 import { utcStamp } from '../src/recording/naming.js';
+import { launchChromium } from './helpers/player-browser.js';
+import { confirm, logIn, nav, openPanel } from './helpers/panel.js';
 
 const BUCKET = 'cluster';
 const SECRET_KEY = randomBytes(32).toString('hex');
@@ -183,4 +186,26 @@ test('a recording name another node reserved gets -2 here', async () => {
   assert.match(String(started.name), /^dup_\d{8}T\d{6}Z-2$/);
   const owner = await db.query<{ node_id: string }>(`SELECT node_id FROM recording_names WHERE app = 'local' AND name = $1`, [started.name]);
   assert.equal(owner.rows[0]?.node_id, ids[1], 'B reserved it');
+});
+
+test('the panel on C: every node with its health, a stream live on A under "Live on other nodes", kicked from there', async () => {
+  const [a, , c] = nodes;
+  const browser = await launchChromium();
+  const pushed = push(a.rtmpUrl('live', 'panelcam'), src, { loop: true });
+  try {
+    const page = await openPanel(browser, c);
+    await logIn(page);
+    await nav(page, 'streams');
+    for (const id of ids) await page.waitForSelector(`#nodes tr[data-node="${id}"][data-alive="true"]`, { timeout: 15_000 });
+    const item = `#elsewhere li[data-stream="live/panelcam"][data-node="${ids[0]}"]`;
+    await page.waitForSelector(item, { timeout: 30_000 });
+    await page.click(`${item} [data-action="kick"]`);
+    await confirm(page);
+    await a.waitForLog((l) => l.msg === 'publish ended' && l.streamId === 'panelcam', 20_000, 'publish ended on A');
+    await page.waitForSelector(item, { state: 'detached', timeout: 20_000 });
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await pushed.stop();
+    await browser.close();
+  }
 });
