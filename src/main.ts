@@ -128,6 +128,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
           nodes: store.nodes,
           claims: store.streamClaims,
           catalog: store.catalog,
+          names: store.recordingNames,
           nodeId,
           liveStreams: () => registry.list().length,
           kickLocal: async (app, streamId) => {

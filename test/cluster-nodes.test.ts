@@ -3,7 +3,8 @@
  * one PostgreSQL (Debian's, initdb + pg_ctl in a temp dir) and one S3 server.
  * - a push to node A is recorded, uploaded, and plays through node C's stable
  *   URL (bytes equal to the object); C lists the recording with node A and,
- *   while it is live, the stream under `elsewhere`; B refuses the id meanwhile;
+ *   while it is live, the stream under `elsewhere` and its live playlist and
+ *   segments (fetched from A); B refuses the id meanwhile;
  * - a file still only on A's disk (uploads off) plays through C, fetched
  *   from A (`X-Bucketcast-Node`); a request that comes from a peer is never
  *   sent on (`X-Bucketcast-Peer: 1`);
@@ -101,7 +102,19 @@ test('a push to A is recorded, uploaded, and plays through C (bytes equal to the
   assert.notEqual(refused.code, 0, 'B refuses a publisher of the id live on A');
   await b.waitForLog((l) => l.msg === 'publish refused' && l.streamId === 'cam' && l.code === 'stream_busy', 10_000, 'B refused it');
 
-  await new Promise((r) => setTimeout(r, 3000));
+  // The live playlist and its segments play through C too, fetched from A while the stream is live there.
+  const playlist = await until(async () => {
+    const r = await fetch(`${c.httpUrl}/live/streams/cam.m3u8`);
+    const text = r.status === 200 ? await r.text() : '';
+    return /\.ts/.test(text) ? { text, node: r.headers.get('x-bucketcast-node') } : undefined;
+  }, 30_000, 'the live playlist through C');
+  assert.equal(playlist.node, ids[0]);
+  const segment = playlist.text.split('\n').find((l) => l.endsWith('.ts'))!;
+  assert.ok(segment.startsWith(name), segment);
+  const seg = await fetch(`${c.httpUrl}/live/streams/${segment}`);
+  assert.equal(seg.status, 200);
+  assert.equal(seg.headers.get('x-bucketcast-node'), ids[0]);
+  assert.ok((await seg.arrayBuffer()).byteLength > 1000);
   await onA.stop();
   await a.waitForLog((l) => l.msg === 'recording uploaded' && l.key === `streams/${name}.json`, 120_000, 'recording uploaded by A');
   for (const n of [b, c]) assert.ok(!n.logs.some((l) => l.msg === 'upload started' || l.msg === 'upload completed'), 'only A uploads what is on its disk');
