@@ -117,7 +117,12 @@ test('a push to A is recorded, uploaded, and plays through C (bytes equal to the
   assert.ok((await seg.arrayBuffer()).byteLength > 1000);
   await onA.stop();
   await a.waitForLog((l) => l.msg === 'recording uploaded' && l.key === `streams/${name}.json`, 120_000, 'recording uploaded by A');
-  for (const n of [b, c]) assert.ok(!n.logs.some((l) => l.msg === 'upload started' || l.msg === 'upload completed'), 'only A uploads what is on its disk');
+  // A's stream ended: B may publish the id now.
+  await until(async () => (await db.query(`SELECT 1 FROM stream_claims WHERE stream_id = 'cam'`)).rows.length === 0, 10_000, 'A released the claim');
+  const onB = await push(b.rtmpUrl('live', 'cam'), src, { seconds: 2 }).done;
+  assert.equal(onB.code, 0, `B accepts the id once A's stream ended: ${onB.stderr}`);
+  await b.waitForLog((l) => l.msg === 'publish accepted' && l.streamId === 'cam', 10_000, 'publish accepted on B');
+  for (const n of [b, c]) assert.ok(!n.logs.some((l) => (l.msg === 'upload started' || l.msg === 'upload completed') && String(l.key ?? '').includes(name)), 'only A uploads what is on its disk');
   const files = await db.query<{ origin_node: string; attempts: number; state: string }>(
     `SELECT f.origin_node, f.attempts, f.state FROM recording_files f JOIN recordings r ON r.id = f.recording_id WHERE r.name = $1`,
     [name],
@@ -129,8 +134,8 @@ test('a push to A is recorded, uploaded, and plays through C (bytes equal to the
     assert.equal(f.state, 'uploaded');
   }
 
-  const rec = (await apis[2].get('/api/v1/recordings?streamId=cam')).json.recordings[0];
-  assert.equal(rec.name, name);
+  const rec = (await apis[2].get('/api/v1/recordings?streamId=cam')).json.recordings.find((r: { name: string }) => r.name === name);
+  assert.ok(rec, 'C lists A\'s recording');
   assert.equal(rec.node, ids[0], 'C lists the recording with the node that made it');
   const object = await s3.getObject(BUCKET, `streams/${name}.mp4`);
   const res = await fetch(`${c.httpUrl}/live/streams/${name}.mp4`);
@@ -184,6 +189,16 @@ test('a kick sent to C of a stream live on A ends it on A; a stream held by a no
   assert.ok(Date.now() - t0 >= 9_500, `waited ${Date.now() - t0} ms`);
   await db.query(`DELETE FROM stream_claims WHERE stream_id = 'ghost'`);
   assert.equal((await apis[2].post('/api/v1/streams/live/nobody/kick')).status, 404);
+});
+
+test('an app setting changed through C applies on A and B within a second', async (t) => {
+  const r = await apis[2].patch('/api/v1/applications/local', { hlsTime: 4 });
+  assert.equal(r.status, 200);
+  const t0 = Date.now();
+  await Promise.all([0, 1].map((i) => until(async () => (await apis[i].get('/api/v1/applications/local')).json.settings?.hlsTime === 4, 5_000, `node ${i} has it`, 20)));
+  const ms = Date.now() - t0;
+  t.diagnostic(`applied on A and B ${ms} ms after C answered`);
+  assert.ok(ms < 1000, `${ms} ms`);
 });
 
 test('a recording name another node reserved gets -2 here', async () => {
