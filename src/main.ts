@@ -177,7 +177,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     connections: limiter('http', limits.httpConnections, limits.httpConnectionsPerIp),
     log,
     routers: [api.router, ...(whip ? [whip.router] : []), timeRange.router, playerAssets()],
-    fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => recordings.livePlaylist(app, id), policy: forwarding.policy, access: forwarding.access, missing: cluster ? cluster.peerFiles(forwarding.missing) : forwarding.missing })],
+    fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => recordings.livePlaylist(app, id), policy: forwarding.policy, access: forwarding.access, missing: cluster ? cluster.peerFiles(forwarding.missing, (f) => forwarding.inBucket(f.app, f.folder, f.file)) : forwarding.missing })],
     health: () => ({
       liveStreams: registry.list().length,
       recording: recordings.list().length,

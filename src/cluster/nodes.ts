@@ -184,10 +184,10 @@ export class ClusterNodes implements Lifecycle {
    * Wraps the media routes' `missing` hook: a file the catalog says is on
    * another node's disk and not uploaded yet is fetched from that node.
    */
-  peerFiles(next: (req: IncomingMessage, res: ServerResponse, file: MissingFile) => void) {
+  peerFiles(next: (req: IncomingMessage, res: ServerResponse, file: MissingFile) => void, inBucket: (file: MissingFile) => boolean = () => false) {
     return (req: IncomingMessage, res: ServerResponse, file: MissingFile): void => {
-      // A request from a peer is answered from here only (no loops).
-      if (req.headers[PEER_HEADER] === '1' || (req.method !== 'GET' && req.method !== 'HEAD')) return next(req, res, file);
+      // A request from a peer is answered from here only (no loops); a file known to be in the bucket goes there at once.
+      if (req.headers[PEER_HEADER] === '1' || (req.method !== 'GET' && req.method !== 'HEAD') || inBucket(file)) return next(req, res, file);
       this.fromPeer(req, res, file).then(
         (served) => served || next(req, res, file),
         (err) => {
