@@ -101,6 +101,7 @@ export class StorageService implements Lifecycle {
       concurrency: o.settings.concurrentUploads,
       retryMaxDelayMs: o.settings.retryMaxDelaySeconds * 1000,
       stats: this.stats,
+      adoptFromDeadNodes: o.settings.adoptFilesOfDeadNodes,
       log: this.log,
     });
     this.objects = new ObjectAccess({ catalog: o.store.catalog, apps: o.apps, resolver: this.resolver, localRoot: this.localRoot });
