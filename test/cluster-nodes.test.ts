@@ -13,7 +13,8 @@
  * - a kick sent to C of a stream live on A ends it on A; a stream held by a
  *   node that never answers is 504 `kick_timeout`;
  * - a recording name another node reserved gets `-2` here;
- * - the panel on C shows the nodes and a stream live on A, and kicks it there.
+ * - the panel on C shows the nodes and a stream live on A, and kicks it there;
+ * - C's events channel carries A's stream and recording events, with `node`.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +29,7 @@ import { fixture } from './helpers/fixtures.js';
 import { push } from './helpers/media.js';
 import { adminEnv, login, type ApiClient } from './helpers/api.js';
 import { utcStamp } from '../src/recording/naming.js';
+import WebSocket from 'ws';
 import { launchChromium } from './helpers/player-browser.js';
 import { confirm, logIn, nav, openPanel } from './helpers/panel.js';
 
@@ -235,5 +237,32 @@ test('the panel on C: every node with its health, a stream live on A under "Live
   } finally {
     await pushed.stop();
     await browser.close();
+  }
+});
+
+test('C\'s events channel carries the stream and recording events of A, each with its node, within a second', async (t) => {
+  const [a, , c] = nodes;
+  const ws = new WebSocket(`ws://127.0.0.1:${c.httpPort}/api/v1/events`, { headers: { cookie: apis[2].auth.cookie!, origin: c.httpUrl } });
+  const got: Array<{ type: string; data: Record<string, unknown>; seenAt: number }> = [];
+  ws.on('message', (m) => {
+    const msg = JSON.parse(String(m)) as { type: string; data: Record<string, unknown> };
+    got.push({ ...msg, seenAt: Date.now() });
+  });
+  await until(() => got.some((m) => m.type === 'hello'), 10_000, 'hello');
+  try {
+    const pushed = push(a.rtmpUrl('local', 'evcam'), src, { seconds: 3 });
+    const accepted = await a.waitForLog((l) => l.msg === 'publish accepted' && l.streamId === 'evcam', 30_000, 'publish accepted on A');
+    const started = await until(() => got.find((m) => m.type === 'stream.started' && m.data.streamId === 'evcam'), 10_000, 'stream.started on C');
+    assert.equal(started.data.node, ids[0]);
+    const lag = started.seenAt - Date.parse(String(accepted.time));
+    t.diagnostic(`stream.started reached C's channel ${lag} ms after A logged the publish`);
+    assert.ok(lag < 1000, `${lag} ms`);
+    await pushed.done;
+    const completed = await until(() => got.find((m) => m.type === 'recording.completed' && m.data.streamId === 'evcam'), 60_000, 'recording.completed on C');
+    assert.equal(completed.data.node, ids[0]);
+    assert.ok(got.some((m) => m.type === 'stream.ended' && m.data.streamId === 'evcam' && m.data.node === ids[0]));
+    assert.ok(!JSON.stringify(completed.data).includes(a.dataDir), 'no local path of A');
+  } finally {
+    ws.close();
   }
 });

@@ -11,7 +11,10 @@
  *   upload.completed      one file is in the bucket and verified
  *   upload.failed         an attempt failed (`errorClass`, `code`, `message`, `nextAttemptAt`)
  *   recording.uploaded    every file of a recording meant for the bucket is there
- * `?app=<name>` limits the events to one application.
+ * `?app=<name>` limits the events to one application. In a cluster (several
+ * nodes on one PostgreSQL) the stream and recording events of the other nodes
+ * come too (NOTIFY), each with `node` naming where it happened; upload progress
+ * and per-file upload completions stay on the node that uploads.
  *
  * Authentication happens on the upgrade: the session cookie (then not from
  * another site's page, as the API's CSRF rule says) or `Authorization: Bearer`;
@@ -49,8 +52,16 @@ export interface EventsChannelOptions {
   auth: AuthService;
   /** Recordings and their files (`recording.uploaded`). */
   catalog: RecordingCatalog;
+  /** The cluster: this node's events go to the other nodes' channels, and theirs come here. */
+  cluster?: {
+    publishEvent(type: string, app: string, data: unknown): void;
+    onEvent(fn: (type: string, app: string, data: unknown, node: string) => void): () => void;
+  };
   log: Logger;
 }
+
+/** Events shared with the other nodes of a cluster (not the per-file, per-second ones). */
+const CLUSTER_EVENTS = new Set(['stream.started', 'stream.ended', 'recording.started', 'recording.completed', 'recording.part', 'recording.uploaded', 'upload.failed']);
 
 interface Client {
   ws: WebSocket;
@@ -82,7 +93,8 @@ export class EventsChannel implements Lifecycle {
       });
     };
     this.removers.push(this.o.upgrades.add(EVENTS_PATH, onUpgrade));
-    const { events } = this.o;
+    const { events, cluster } = this.o;
+    if (cluster) this.removers.push(cluster.onEvent((type, app, data, node) => this.broadcast(type, app, { ...(data as object), node }, false, true)));
     const forward = <K extends keyof BusEvents>(name: K, map: (p: BusEvents[K]) => unknown = (p) => p) =>
       this.removers.push(events.on(name, (p) => this.broadcast(name, (p as { app: string }).app, map(p))));
     forward('stream.started');
@@ -171,7 +183,8 @@ export class EventsChannel implements Lifecycle {
     });
   }
 
-  private broadcast(type: string, app: string, data: unknown, droppable = false): void {
+  private broadcast(type: string, app: string, data: unknown, droppable = false, relayed = false): void {
+    if (!relayed && this.o.cluster && CLUSTER_EVENTS.has(type)) this.o.cluster.publishEvent(type, app, data);
     for (const c of this.clients) {
       if (c.app && c.app !== app) continue;
       if (droppable && c.ws.bufferedAmount > SLOW_CLIENT_BYTES) continue;

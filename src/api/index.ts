@@ -167,7 +167,7 @@ export class Api implements Lifecycle {
   async start(): Promise<void> {
     await this.progress.start();
     if (this.upgrades) {
-      this.channel = new EventsChannel({ upgrades: this.upgrades, events: this.o.events, auth: this.o.auth, catalog: this.o.store.catalog, log: this.o.log });
+      this.channel = new EventsChannel({ upgrades: this.upgrades, events: this.o.events, auth: this.o.auth, catalog: this.o.store.catalog, cluster: this.o.cluster, log: this.o.log });
       await this.channel.start();
     }
   }

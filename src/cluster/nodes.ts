@@ -13,6 +13,8 @@
  *   carry `X-Bucketcast-Peer: 1` and are never sent on again (no loops). When
  *   the peer does not answer, the request goes on as if the file were nowhere
  *   (forwarding to the bucket, or 404).
+ * - **Live events**: the stream and recording events of each node reach the
+ *   events channel (panel) of every node, with the node they happened on.
  * - **Kick relay**: kicking a publisher that is live on another node sends a
  *   NOTIFY to that node, which closes it and answers; no answer within
  *   `KICK_TIMEOUT_MS` is a 504 `kick_timeout`.
@@ -47,7 +49,11 @@ export function defaultInternalUrl(host: string, port: number): string {
   return `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
 }
 
+/** NOTIFY payloads must stay under 8000 bytes: a bigger event goes without its file and part lists. */
+const MAX_PAYLOAD = 7500;
+
 type Message =
+  | { type: 'event'; to: '*'; from: string; name: string; app: string; data: unknown }
   | { type: 'kick'; id: string; to: string; from: string; app: string; streamId: string }
   | { type: 'kicked'; id: string; to: string; from: string; ok: boolean; sessionId?: string };
 
@@ -65,6 +71,7 @@ export class ClusterNodes implements Lifecycle {
   private readonly startedAt = new Date().toISOString();
   private readonly waiting = new Map<string, (m: Extract<Message, { type: 'kicked' }>) => void>();
   private urls = new Map<string, string>();
+  private readonly eventListeners = new Set<(type: string, app: string, data: unknown, node: string) => void>();
   private internalUrl?: string;
   private readonly log: Logger;
 
@@ -159,6 +166,23 @@ export class ClusterNodes implements Lifecycle {
     }
   }
 
+  /** Sends one of this node's live events to the other nodes (the panel's events channel); best effort. */
+  publishEvent(name: string, app: string, data: unknown): void {
+    let m: Message = { type: 'event', to: '*', from: this.o.nodeId, name, app, data };
+    if (Buffer.byteLength(JSON.stringify(m)) > MAX_PAYLOAD && data && typeof data === 'object') {
+      const { files: _f, parts: _p, ...rest } = data as Record<string, unknown>;
+      m = { ...m, data: { ...rest, truncated: true } };
+      if (Buffer.byteLength(JSON.stringify(m)) > MAX_PAYLOAD) return;
+    }
+    this.send(m).catch(() => undefined);
+  }
+
+  /** Live events of the other nodes. */
+  onEvent(fn: (type: string, app: string, data: unknown, node: string) => void): () => void {
+    this.eventListeners.add(fn);
+    return () => this.eventListeners.delete(fn);
+  }
+
   private async send(m: Message): Promise<void> {
     await this.o.nodes.notify(CLUSTER_CHANNEL, JSON.stringify(m));
   }
@@ -168,6 +192,10 @@ export class ClusterNodes implements Lifecycle {
     try {
       m = JSON.parse(payload) as Message;
     } catch {
+      return;
+    }
+    if (m.type === 'event') {
+      if (m.from !== this.o.nodeId) for (const fn of this.eventListeners) fn(m.name, m.app, m.data, m.from);
       return;
     }
     if (m.to !== this.o.nodeId) return;
