@@ -136,3 +136,17 @@ test('recording names: the store reserves the first free of base, -2, -3; a stor
   const failing = await reserveRecordingName({ ...base, reserve: async () => { throw new Error('connect ECONNREFUSED'); } });
   assert.equal(failing, 'cam_20261122T185003Z-node-b', 'a failing store falls back at once');
 });
+
+test('cluster: the recording name a file starts with, and the default URL peers reach a node at', async () => {
+  const { RECORDING_NAME, defaultInternalUrl } = await import('../src/cluster/nodes.js');
+  const nameOf = (f: string) => RECORDING_NAME.exec(f)?.[1];
+  assert.equal(nameOf('cam_20261122T185003Z.mp4'), 'cam_20261122T185003Z');
+  assert.equal(nameOf('cam_20261122T185003Z_00012.ts'), 'cam_20261122T185003Z');
+  assert.equal(nameOf('cam_20261122T185003Z-2_p0003.mp4'), 'cam_20261122T185003Z-2');
+  assert.equal(nameOf('my_cam_20261122T185003Z-node-b.x_0001.jpg'), 'my_cam_20261122T185003Z-node-b.x');
+  assert.equal(nameOf('cam_20261122T185003Z.m3u8'), 'cam_20261122T185003Z');
+  assert.equal(nameOf('cam.m3u8'), undefined, 'a live playlist is found by its stream id instead');
+  assert.equal(defaultInternalUrl('127.0.0.1', 5080), 'http://127.0.0.1:5080');
+  assert.equal(defaultInternalUrl('::1', 5080), 'http://[::1]:5080');
+  assert.match(defaultInternalUrl('0.0.0.0', 5080), /^http:\/\/[^/]+:5080$/);
+});

@@ -273,7 +273,7 @@ export class ClusterNodes implements Lifecycle {
 }
 
 /** `<streamId>_<yyyymmddThhmmssZ>[-suffix]` at the start of a recording's file name (segments: `_00001.ts`, parts: `_p0001.mp4`, previews: `_0001.jpg`). */
-const RECORDING_NAME = /^(.+_\d{8}T\d{6}Z(?:-[\w.-]+?)?)(?:_p?\d+)?\.[a-z0-9]+$/i;
+export const RECORDING_NAME = /^(.+_\d{8}T\d{6}Z(?:-[\w.-]+?)?)(?:_p?\d+)?\.[a-z0-9]+$/i;
 
 const PASS = ['content-type', 'content-length', 'content-range', 'accept-ranges', 'cache-control', 'etag', 'last-modified'];
 function passHeaders(r: IncomingMessage): Record<string, string> {
