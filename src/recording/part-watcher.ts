@@ -1,7 +1,7 @@
 /**
  * Finalizes the parts of a recording while its stream goes on. ffmpeg names a
  * part in its CSV list when it closes it; the watcher looks at the list
- * twice a second (a file of a few lines: cheaper and steadier than fs.watch across
+ * five times a second (a file of a few lines: cheaper and steadier than fs.watch across
  * filesystems), finalizes each closed part and announces it. A part is taken
  * only once ffmpeg has opened the next one, so the last part of a recording
  * is left to the recording's own finalization (which names a recording of
@@ -14,7 +14,7 @@ import type { RecordingManifest } from './manifest.js';
 import type { RecordingPaths } from './paths.js';
 import { livePartExists, partFileName, readPartList, type PartRecord } from './parts.js';
 
-const LOOK_EVERY_MS = 500;
+const LOOK_EVERY_MS = 200;
 
 export interface PartWatcherOptions {
   manifest: RecordingManifest;

@@ -182,6 +182,8 @@ function newManifest(session: PublisherSession, feed: MediaFeed, app: AppSetting
   };
   // Parts apply to the MP4 (fragmented while live); a WebM recording stays one file.
   if (manifest.mp4 && manifest.liveContainer === 'fmp4' && app.recordSegmentSeconds > 0) manifest.segmentSeconds = app.recordSegmentSeconds;
+  // With parts on, local HLS is a sliding window (a 24/7 stream must not fill the disk with segments).
+  if (manifest.segmentSeconds && manifest.hls && app.hlsWindowSeconds > 0) manifest.hlsWindowSegments = Math.max(3, Math.ceil(app.hlsWindowSeconds / app.hlsTime));
   return manifest;
 }
 
