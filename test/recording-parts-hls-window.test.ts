@@ -123,6 +123,9 @@ test('parts on, hlsLiveUpload: local HLS stays within the window; the bucket pla
   const server = await startServer({
     env: credentialEnv(s3),
     config: { applications: [{ name: 'live', recordSegmentSeconds: 10, hlsLiveUpload: true, hlsTime: HLS_TIME, hlsWindowSeconds: WINDOW_SECONDS, previews: { periodSeconds: 5 }, s3: s3SettingsFor(s3, BUCKET) }] },
+  }).catch(async (err: unknown) => {
+    await s3.cleanup();
+    throw err;
   });
   try {
     const p = push(server.rtmpUrl('live', 'cam'), src);
