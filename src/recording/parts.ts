@@ -101,6 +101,8 @@ export interface PartFinalizeOptions extends FinalizeOptions {
   finalName: string;
   /** Media offset to use when the list does not name the part: where the previous part ended. */
   fallbackOffset: number;
+  /** Filled with how long each step took, ms (logged with the part). */
+  timings?: { remuxMs?: number; probeMs?: number; recordMs?: number };
 }
 
 /**
@@ -119,7 +121,10 @@ export async function finalizePart(m: RecordingManifest, p: RecordingPaths, n: n
     if (other) renameSync(other, final);
   }
   const damaged = path.join(p.streamsDir, `${path.basename(opts.finalName, '.mp4')}.damaged.fmp4`);
+  const t0 = performance.now();
   await remuxFile({ live, final, damaged, webm: false }, opts);
+  const t1 = performance.now();
+  if (opts.timings) opts.timings.remuxMs = Math.round(t1 - t0);
   if (!existsSync(final)) return null;
   const probed = await probe(opts.ffprobePath, final).catch((err) => {
     opts.log.warn({ err: errorMessage(err), file: final }, 'ffprobe failed');
@@ -153,7 +158,9 @@ export async function finalizePart(m: RecordingManifest, p: RecordingPaths, n: n
     video: probed.video,
     audio: probed.audio,
   };
+  const t2 = performance.now();
   writeDurably(p.workDir, path.basename(recordPath(p, n)), rec);
+  if (opts.timings) Object.assign(opts.timings, { probeMs: Math.round(t2 - t1), recordMs: Math.round(performance.now() - t2) });
   return rec;
 }
 

@@ -215,12 +215,16 @@ function watchParts(m: RecordingManifest, paths: RecordingPaths, deps: StreamLoo
     manifest: m,
     paths,
     log,
-    finalize: (n, finalName) => {
+    finalize: (n, finalName, timings) => {
       anchor();
-      return deps.finalizing.run(() => finalizePart(m, paths, n, { ...opts, finalName, fallbackOffset: 0 }));
+      const asked = performance.now();
+      return deps.finalizing.run(() => {
+        timings.waitMs = Math.round(performance.now() - asked);
+        return finalizePart(m, paths, n, { ...opts, finalName, fallbackOffset: 0, timings });
+      });
     },
-    announce: async (rec) => {
-      log.info({ part: rec.part.part, file: rec.part.name, startedAt: rec.part.startedAt, endedAt: rec.part.endedAt, durationSeconds: rec.part.durationSeconds, sizeBytes: rec.part.size }, 'recording part completed');
+    announce: async (rec, timings) => {
+      log.info({ part: rec.part.part, file: rec.part.name, startedAt: rec.part.startedAt, endedAt: rec.part.endedAt, durationSeconds: rec.part.durationSeconds, sizeBytes: rec.part.size, ...timings }, 'recording part completed');
       const { recordingId, app, streamId, protocol, name } = m;
       return deps.events.emit('recording.part', { recordingId, app, streamId, protocol, name, startedAt: mediaStart(m), part: rec.part, video: rec.video, audio: rec.audio });
     },
