@@ -15,7 +15,7 @@ import type { Logger } from '../log/logger.js';
 import type { RecordedFile, RecordingCompleted } from '../events/types.js';
 import { AppError, errorMessage } from '../errors.js';
 import { isDiskFull } from './disk-space.js';
-import type { RecordingManifest } from './manifest.js';
+import { mediaStart, type RecordingManifest } from './manifest.js';
 import { escapeRe, type RecordingPaths } from './paths.js';
 import { closePlaylist, lastSegmentNumber, playlistDuration, playlistSegments } from './hls-playlist.js';
 import { salvageSegments } from './hls-salvage.js';
@@ -86,7 +86,8 @@ export async function finalizeRecording(
 
   if (m.previews) files.push(...(await previewsAndPoster(m, p, opts, durationSeconds, files)));
 
-  const startedAt = new Date(m.startedAt);
+  // The wall-clock time of media time 0 (the first packet's arrival), as the parts are placed.
+  const startedAt = new Date(mediaStart(m));
   if (!parts && m.mp4 && probed && existsSync(p.final)) {
     // A recording not split is one part: the wall-clock index covers it too.
     const size = statSync(p.final).size;

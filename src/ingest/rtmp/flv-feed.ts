@@ -51,6 +51,8 @@ interface Tag {
   type: number;
   dts: number;
   data: Buffer;
+  /** Arrival time (epoch ms). */
+  at: number;
 }
 
 export interface FeedInfo {
@@ -66,6 +68,8 @@ export interface FeedInfo {
 interface Reader {
   out: PassThrough;
   base: number | null;
+  /** Arrival time of the tag at the reader's time 0 (its first audio/video tag), once written. */
+  firstAt: number | null;
   /** Tags waiting for this turn's single write, with their rebased timestamps. */
   queue: Tag[];
   queueDts: number[];
@@ -112,9 +116,9 @@ export class FlvFeed {
     if (this.ended) return;
     if (type !== AUDIO && type !== VIDEO && type !== SCRIPT) return;
     if (data.length === 0) return;
-    const tag: Tag = { type, dts, data };
+    const tag: Tag = { type, dts, data, at: Date.now() };
     this.meter.add(data.length);
-    if (this.firstPacketAt === 0) this.firstPacketAt = Date.now();
+    if (this.firstPacketAt === 0) this.firstPacketAt = tag.at;
     if (type === SCRIPT) {
       this.metadata = { ...tag, dts: 0 };
       this.readMetadata(data);
@@ -225,9 +229,13 @@ export class FlvFeed {
     for (const w of this.readyWaiters.splice(0)) w();
   }
 
-  /** Opens an FLV byte stream for a recorder. */
-  open(): Readable {
-    const reader: Reader = { out: new PassThrough({ highWaterMark: READER_HIGH_WATER }), base: null, queue: [], queueDts: [], queueBytes: 0 };
+  /**
+   * Opens an FLV byte stream for a recorder, and tells when the packet at its
+   * time 0 arrived (known at once when cached packets are replayed): the
+   * wall-clock anchor of what the recorder writes.
+   */
+  open(): { stream: Readable; mediaStartedAt: () => number | undefined } {
+    const reader: Reader = { out: new PassThrough({ highWaterMark: READER_HIGH_WATER }), base: null, firstAt: null, queue: [], queueDts: [], queueBytes: 0 };
     this.everOpened = true;
     // Whoever consumes the stream may destroy it with an error; that must not become an uncaught exception.
     reader.out.on('error', () => undefined);
@@ -241,7 +249,7 @@ export class FlvFeed {
     else this.readers.add(reader);
     // The preroll did its job: the first reader has it. From now on only its own buffer holds the publisher.
     this.release(PREROLL_HOLD);
-    return reader.out;
+    return { stream: reader.out, mediaStartedAt: () => reader.firstAt ?? undefined };
   }
 
   private dropReader(r: Reader): void {
@@ -267,7 +275,10 @@ export class FlvFeed {
   private write(r: Reader, tag: Tag): void {
     let dts = 0;
     if (tag.type !== SCRIPT) {
-      if (r.base === null) r.base = tag.dts;
+      if (r.base === null) {
+        r.base = tag.dts;
+        r.firstAt = tag.at;
+      }
       dts = Math.max(0, tag.dts - r.base);
     }
     r.queue.push(tag);
