@@ -32,7 +32,7 @@ import { HttpServer } from './http/http-server.js';
 import { mediaRoutes } from './http/media-routes.js';
 import { LocalFileIndex } from './http/local-file-index.js';
 import { Forwarding } from './forwarding/forwarding.js';
-import { PlaybackGuard } from './forwarding/playback-guard.js';
+import { PlaybackGuard, playbackKeyPurpose } from './forwarding/playback-guard.js';
 import { playerAssets } from './player/player-assets.js';
 import { createStorage, nodeIdOf, openStore } from './storage/index.js';
 import { loadApps } from './apps/app-admin.js';
@@ -118,7 +118,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
 
   const warnings = () => [openPublishingWarning(server.host, apps.list())].filter((w) => w !== null);
   // Viewing keys by HKDF from the server key: none at rest, and rotating the server key ends every viewing token.
-  const playback = new PlaybackGuard({ apps, keyFor: (app) => store.deriveKey(`playback-token/${app}`) });
+  const playback = new PlaybackGuard({ apps, keyFor: (app, generation) => store.deriveKey(playbackKeyPurpose(app, generation)) });
   const api = new Api({ playback, ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, warnings, log });
   const forwarding = new Forwarding({
     apps,
