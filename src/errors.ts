@@ -37,3 +37,22 @@ export class ValidationError extends AppError {
     this.details = details;
   }
 }
+
+const LOST_CONNECTION = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+
+/**
+ * True for an error that says the shared database (PostgreSQL) cannot be
+ * reached right now, rather than that a query was wrong: the connection was
+ * refused, dropped or timed out, or the server is shutting down or starting
+ * (SQLSTATE class 08, 57P01–57P03). The API answers these with 503
+ * `database_unavailable`. Matches by shape only: SQLite mode never loads `pg`.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; message?: unknown; errors?: unknown };
+  if (typeof e.code === 'string' && (LOST_CONNECTION.has(e.code) || e.code.startsWith('08') || /^57P0[123]$/.test(e.code))) return true;
+  // AggregateError (an address tried over IPv4 and IPv6) carries the causes.
+  if (Array.isArray(e.errors) && e.errors.some(isDatabaseUnavailable)) return true;
+  const m = typeof e.message === 'string' ? e.message : '';
+  return /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection terminated unexpectedly/.test(m);
+}

@@ -48,6 +48,7 @@ import { openPublishingWarning } from './apps/open-publishing.js';
 import { Playback } from './playback/playback.js';
 import { PublishClaims } from './cluster/publish-claims.js';
 import { AppSettingsSync } from './cluster/settings-sync.js';
+import { ClusterNodes, defaultInternalUrl } from './cluster/nodes.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -105,7 +106,9 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   // Storage catalogs and queues every finished recording, webhooks store their deliveries (both listening before recovery announces any).
   const storage = createStorage({ config, apps, events, store, log });
   const webhooks = new Webhooks({ events, apps, outbox: store.outbox, catalog: store.catalog, settings: config.api, nodeId: nodeIdOf(config), log });
-  const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log, disk });
+  const nodeId = nodeIdOf(config);
+  const reservations = { reserve: (app: string, name: string) => store.recordingNames.reserve(app, name, nodeId), nodeId };
+  const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log, disk, reservations });
 
   const sessionOf = (s: PublisherSession) => ({ app: s.app, streamId: s.streamId, protocol: s.protocol, sessionId: s.id, remoteAddress: s.remoteAddress, startedAt: s.startedAt.toISOString() });
   registry.onPublished.subscribe((s) => {
@@ -118,8 +121,27 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
 
   const warnings = () => [openPublishingWarning(server.host, apps.list())].filter((w) => w !== null);
   // Viewing keys by HKDF from the server key: none at rest, and rotating the server key ends every viewing token.
+  // Several nodes on one database: heartbeats, files on a peer's disk, kicks relayed to the node holding the publisher.
+  const cluster =
+    store.nodes && store.streamClaims
+      ? new ClusterNodes({
+          nodes: store.nodes,
+          claims: store.streamClaims,
+          catalog: store.catalog,
+          nodeId,
+          liveStreams: () => registry.list().length,
+          kickLocal: async (app, streamId) => {
+            const s = registry.get(app, streamId);
+            if (!s) return undefined;
+            s.close('kicked');
+            await s.closed;
+            return s.id;
+          },
+          log,
+        })
+      : undefined;
   const playback = new PlaybackGuard({ apps, keyFor: (app, generation) => store.deriveKey(playbackKeyPurpose(app, generation)) });
-  const api = new Api({ playback, ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, warnings, log });
+  const api = new Api({ playback, ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, warnings, nodeId, cluster, log });
   const forwarding = new Forwarding({
     apps,
     log,
@@ -154,7 +176,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     connections: limiter('http', limits.httpConnections, limits.httpConnectionsPerIp),
     log,
     routers: [api.router, ...(whip ? [whip.router] : []), timeRange.router, playerAssets()],
-    fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => recordings.livePlaylist(app, id), policy: forwarding.policy, access: forwarding.access, missing: forwarding.missing })],
+    fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => recordings.livePlaylist(app, id), policy: forwarding.policy, access: forwarding.access, missing: cluster ? cluster.peerFiles(forwarding.missing) : forwarding.missing })],
     health: () => ({
       liveStreams: registry.list().length,
       recording: recordings.list().length,
@@ -193,6 +215,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await claims?.start();
   await settingsSync?.start();
   await http.start();
+  await cluster?.start(server.internalUrl ?? defaultInternalUrl(server.host, http.port));
   await rtmp.start();
   await rtmps?.start();
   await whip?.start();
@@ -209,6 +232,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       recordings.drain();
       await Promise.all([rtmp.stop(), rtmps?.stop()]);
       await whip?.stop();
+      await cluster?.stop();
       await recordings.stop();
       await api.stop();
       await webhooks.stop();

@@ -113,3 +113,26 @@ test('stream registry: a second local publisher is busy while the first one\'s c
   await waitFor(() => !store.rows.has('live/cam'), 'the end of the publish releases the claim');
   await claims.stop();
 });
+
+test('recording names: the store reserves the first free of base, -2, -3; a store that does not answer within the deadline gives a node-id name', async () => {
+  const { reserveRecordingName } = await import('../src/recording/naming.js');
+  const startedAt = new Date('2026-11-22T18:50:03Z');
+  const held = new Set(['live/cam_20261122T185003Z']);
+  const reserve = async (app: string, name: string) => {
+    if (held.has(`${app}/${name}`)) return false;
+    held.add(`${app}/${name}`);
+    return true;
+  };
+  const base = { app: 'live', streamId: 'cam', startedAt, dirs: [], taken: () => false, nodeId: 'node-b' };
+  assert.equal(await reserveRecordingName({ ...base, reserve }), 'cam_20261122T185003Z-2', 'another node holds the plain name');
+  assert.equal(await reserveRecordingName({ ...base, reserve }), 'cam_20261122T185003Z-3');
+  assert.equal(await reserveRecordingName({ ...base, reserve, taken: (n) => n.endsWith('-4') }), 'cam_20261122T185003Z-5', 'a name in use here is skipped');
+  const fallbacks: string[] = [];
+  const t0 = Date.now();
+  const name = await reserveRecordingName({ ...base, reserve: () => new Promise<boolean>(() => undefined), timeoutMs: 300, onFallback: (e) => fallbacks.push(e) });
+  assert.equal(name, 'cam_20261122T185003Z-node-b');
+  assert.ok(Date.now() - t0 < 1500, 'the recording is not held up longer than the deadline');
+  assert.equal(fallbacks.length, 1);
+  const failing = await reserveRecordingName({ ...base, reserve: async () => { throw new Error('connect ECONNREFUSED'); } });
+  assert.equal(failing, 'cam_20261122T185003Z-node-b', 'a failing store falls back at once');
+});

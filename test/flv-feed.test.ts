@@ -14,7 +14,7 @@ const inter = (n: number) => Buffer.concat([Buffer.from([0x27, 0x01, 0, 0, 0]), 
 
 /** Opens a reader and counts its writes and bytes. */
 function watch(feed: FlvFeed): { writes: () => number; bytes: () => number; ended: Promise<void> } {
-  const out = feed.open();
+  const out = feed.open().stream;
   let writes = 0;
   let bytes = 0;
   out.on('data', (c: Buffer) => {

@@ -55,6 +55,30 @@ storeSuite('postgres', async () => {
   };
 });
 
+test('postgres: a queued file is claimed only by the node whose disk holds it; recordings name their node', async () => {
+  const db = await freshDb();
+  const a = await openPostgresStore({ url: db.url, dataDir: db.dataDir, secretKey: KEY, poolMax: 2, nodeId: 'node-a' });
+  const b = await openPostgresStore({ url: db.url, dataDir: db.dataDir, secretKey: KEY, poolMax: 2, nodeId: 'node b\\x' });
+  try {
+    const { rec, files } = sampleRecording();
+    await a.catalog.addRecording(rec, files);
+    await a.queue.enqueue(rec.recordingId, [files[0].name]);
+    assert.equal(await b.queue.claim('node b\\x', 60_000), undefined, 'node B never takes node A\'s file');
+    assert.equal(await b.queue.nextDueAt(), undefined, 'nor waits for it');
+    const job = await a.queue.claim('node-a', 60_000);
+    assert.equal(job?.file.name, files[0].name);
+    assert.equal(job?.file.originNode, 'node-a');
+    assert.equal((await b.catalog.getRecording(rec.recordingId))?.node, 'node-a', 'any node sees which node recorded it');
+    const other = sampleRecording();
+    await b.catalog.addRecording(other.rec, other.files);
+    await b.queue.enqueue(other.rec.recordingId, [other.files[0].name]);
+    assert.equal((await b.queue.claim('node b\\x', 60_000))?.file.originNode, 'node b\\x', 'a node id with a space and a backslash survives the connection options');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    db.cleanup();
+  }
+});
+
 test('postgres: three nodes starting at once migrate once; the schema is versioned', async () => {
   const db = await freshDb();
   try {

@@ -9,11 +9,13 @@
  * current password, the bucket refused); 404 no such thing; 409 conflicts with
  * the current state; 413 body too large; 415 wrong Content-Type; 422 a body
  * whose fields do not validate (`details` lists each field); 429 login
- * locked out (`Retry-After`); 5xx the server or the bucket failed.
+ * locked out (`Retry-After`); 5xx the server or the bucket failed; 503
+ * `database_unavailable` (`Retry-After: 5`) while the shared database cannot
+ * be reached (PostgreSQL lost: ingest and recording go on, the API waits).
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type { Logger } from '../log/logger.js';
-import { AppError, ValidationError, type FieldProblem } from '../errors.js';
+import { AppError, ValidationError, isDatabaseUnavailable, type FieldProblem } from '../errors.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -165,6 +167,13 @@ function badParameter(name: string, message: string): AppError {
 /** The API's error answer; 5xx errors that are not ours are logged and hidden. */
 export function apiErrorHandler(log: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    if (isDatabaseUnavailable(err)) {
+      log.warn({ err: (err as Error)?.message, method: req.method, path: req.path }, 'api request refused: the database is unavailable');
+      if (res.headersSent) return void res.end();
+      res.setHeader('Retry-After', '5');
+      res.status(503).json({ error: { code: 'database_unavailable', message: 'the database cannot be reached right now; live streams keep recording, try again shortly' } });
+      return;
+    }
     const e = toAppError(err);
     if (e.status >= 500 && !(err instanceof AppError)) log.error({ err: (err as Error)?.message, method: req.method, path: req.path }, 'api request failed');
     if (res.headersSent) return void res.end();

@@ -27,13 +27,14 @@ import type { DeliveryCounts } from '../webhooks/webhook-sender.js';
 import { requireAdmin } from '../auth/http-auth.js';
 import { AppError } from '../errors.js';
 import { apiErrorHandler, mount, route, type Route } from './http.js';
+import type { ClusterNodes } from '../cluster/nodes.js';
 import { authRoutes } from './auth-routes.js';
 import { applicationRoutes } from './applications.js';
 import { publishSecurityRoutes } from './publish-security.js';
 import { playbackTokenRoutes } from './playback-tokens.js';
 import type { PlaybackClaims } from '../forwarding/playback-token.js';
 import { storageValidationRoutes } from './storage-validation.js';
-import { streamRoutes } from './streams.js';
+import { nodeRoutes, streamRoutes } from './streams.js';
 import { recordingRoutes } from './recordings.js';
 import { credentialRoutes } from './credentials.js';
 import { webhookRoutes } from './webhook-deliveries.js';
@@ -77,6 +78,10 @@ export interface ApiOptions {
   warnings?: () => unknown[];
   /** Mints viewing tokens of private apps (`playback.access: "signed"`). */
   playback: { mint(claims: PlaybackClaims): string };
+  /** This node's id. */
+  nodeId: string;
+  /** The cluster's nodes (PostgreSQL store). */
+  cluster?: ClusterNodes;
   log: Logger;
 }
 
@@ -92,8 +97,9 @@ export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgre
       ...publishSecurityRoutes({ credentials: o.publishCredentials, ...urls }),
       ...playbackTokenRoutes({ apps: o.apps, playback: o.playback }),
       ...webhookRoutes({ outbox: o.store.outbox, apps: o.apps, webhooks: o.webhooks }),
-      ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings }),
-      ...recordingRoutes({ catalog: o.store.catalog, storage: o.storage, progress }),
+      ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings, nodeId: o.nodeId, cluster: o.cluster }),
+      ...nodeRoutes({ nodeId: o.nodeId, liveStreams: () => o.streams.list().length, cluster: o.cluster }),
+      ...recordingRoutes({ catalog: o.store.catalog, storage: o.storage, progress, nodeId: o.nodeId }),
       ...credentialRoutes({ credentials: o.store.credentials, apps: o.apps }),
       route('get', '/events', () => {
         throw new AppError('upgrade_required', `${EVENTS_PATH} is a WebSocket: connect with ws:// or wss://`, 426);
@@ -129,6 +135,7 @@ export class Api implements Lifecycle {
       failures: () => o.storage.failures(),
       outbox: o.store.outbox,
       webhookCounts: () => o.webhooks.counts,
+      node: o.cluster ? o.nodeId : undefined,
     });
 
     const v1 = Router();

@@ -4,7 +4,8 @@
  * live streams and their ingest bitrate, recordings in progress, the upload
  * queue (depth, bytes, age of the oldest file), upload failures by class and
  * code, forwarding answers by mode and status, webhook deliveries, and the
- * process' default metrics.
+ * process' default metrics. In a cluster (PostgreSQL store) every series
+ * has a `node` label.
  *
  * Protection: an API token (`Authorization: Bearer`, which Prometheus sends
  * with `authorization: {credentials: …}`) or a session; with
@@ -35,6 +36,11 @@ export interface MetricsSources {
   outbox: WebhookOutbox;
   /** Webhook attempts by outcome. */
   webhookCounts: () => DeliveryCounts;
+  /**
+   * Several nodes on one database: every series carries `node="<node id>"`, so one Prometheus tells them apart.
+   * (Queue and outbox figures come from the shared database: each node reports the same cluster-wide value.)
+   */
+  node?: string;
 }
 
 const PROTOCOLS: Protocol[] = ['rtmp', 'whip'];
@@ -46,6 +52,7 @@ export class Metrics {
 
   constructor(s: MetricsSources) {
     const registers = [this.registry];
+    if (s.node) this.registry.setDefaultLabels({ node: s.node });
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'bucketcast_live_streams',

@@ -27,6 +27,8 @@ export interface RecordingRoutesOptions {
   };
   /** Bytes sent of files being uploaded. */
   progress: UploadProgress;
+  /** This node's id: the `node` of recordings the store does not name a node for (SQLite). */
+  nodeId: string;
 }
 
 const STATES: readonly RecordingUploadState[] = ['local', 'queued', 'uploading', 'uploaded', 'failed'];
@@ -51,7 +53,7 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
   // One catalog read per listed recording (small, indexed) gives exact URLs.
   const summary = async (r: RecordingSummary) => {
     const files = (await o.catalog.getRecording(r.recordingId))?.files ?? [];
-    return { ...r, inProgress: r.inProgress ?? false, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files) };
+    return { ...r, node: r.node ?? o.nodeId, inProgress: r.inProgress ?? false, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files) };
   };
   const file = (r: RecordingWithFiles, f: FileRecord) => ({
     id: f.id,
@@ -107,7 +109,7 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
       const r = await find(req);
       const { files, ...rec } = r;
       const counts = Object.fromEntries(STATES.map((s) => [s, files.filter((f) => f.state === s).length]));
-      return { ...rec, inProgress: rec.inProgress ?? false, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files), files: files.map((f) => file(r, f)) };
+      return { ...rec, node: rec.node ?? o.nodeId, inProgress: rec.inProgress ?? false, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files), files: files.map((f) => file(r, f)) };
     }),
     route('post', '/recordings/:id/retry', async (req) => {
       const r = await find(req);

@@ -21,6 +21,13 @@ export interface StreamRoutesOptions {
     startFor(session: PublisherSession): void;
     stopFor(app: string, streamId: string): Promise<void>;
   };
+  /** This node's id (each stream's `node`). */
+  nodeId: string;
+  /** The cluster (PostgreSQL store): streams live on other nodes, and kicking them there. */
+  cluster?: {
+    elsewhere(): Promise<Array<{ app: string; streamId: string; node: string; since: string }>>;
+    kickRemote(app: string, streamId: string): Promise<unknown>;
+  };
 }
 
 const enc = encodeURIComponent;
@@ -33,6 +40,7 @@ export function streamRoutes(o: StreamRoutesOptions): Route[] {
     return {
       app: s.app,
       streamId: s.streamId,
+      node: o.nodeId,
       protocol: s.protocol,
       sessionId: s.id,
       remoteAddress: s.remoteAddress,
@@ -56,17 +64,21 @@ export function streamRoutes(o: StreamRoutesOptions): Route[] {
     return s;
   };
   return [
-    route('get', '/streams', (req) => {
+    route('get', '/streams', async (req) => {
       const app = query.string(req, 'app');
-      return { streams: o.streams.list().filter((s) => !app || s.app === app).map(view) };
+      // Streams live on other nodes, as far as the database tells (null while it cannot be reached: this node's own still show).
+      const elsewhere = o.cluster ? await o.cluster.elsewhere().catch(() => null) : [];
+      return { streams: o.streams.list().filter((s) => !app || s.app === app).map(view), elsewhere: elsewhere && elsewhere.filter((s) => !app || s.app === app) };
     }),
     route('get', '/streams/:app/:streamId', (req) => view(find(req))),
     route('post', '/streams/:app/:streamId/kick', async (req) => {
+      // Live on another node: that node closes it (PostgreSQL NOTIFY), 504 kick_timeout when it does not confirm in 10 s.
+      if (!o.streams.get(param(req, 'app'), param(req, 'streamId')) && o.cluster) return o.cluster.kickRemote(param(req, 'app'), param(req, 'streamId'));
       const s = find(req);
       s.close('kicked');
       // The session ends once the socket is closed (at most a couple of seconds for a peer that lingers).
       await s.closed;
-      return { app: s.app, streamId: s.streamId, sessionId: s.id, ended: true };
+      return { app: s.app, streamId: s.streamId, sessionId: s.id, node: o.nodeId, ended: true };
     }),
     route('post', '/streams/:app/:streamId/recording', (req, res) => {
       const s = find(req);
@@ -80,6 +92,22 @@ export function streamRoutes(o: StreamRoutesOptions): Route[] {
       const rec = o.recordings.list().find((r) => r.app === s.app && r.streamId === s.streamId);
       await o.recordings.stopFor(s.app, s.streamId);
       return { app: s.app, streamId: s.streamId, recording: 'stopped', recordingId: rec?.recordingId ?? null };
+    }),
+  ];
+}
+
+/** `GET /api/v1/nodes`: every node sharing the database with its health (only this one on SQLite). */
+export function nodeRoutes(o: {
+  nodeId: string;
+  liveStreams: () => number;
+  cluster?: { list(): Promise<unknown[]> };
+}): Route[] {
+  const startedAt = new Date().toISOString();
+  return [
+    route('get', '/nodes', async () => {
+      if (o.cluster) return { nodes: await o.cluster.list() };
+      const now = new Date().toISOString();
+      return { nodes: [{ nodeId: o.nodeId, version: null, startedAt, lastSeenAt: now, liveStreams: o.liveStreams(), alive: true, stopped: false, self: true }] };
     }),
   ];
 }

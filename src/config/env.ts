@@ -53,6 +53,7 @@ export const ENV_OVERRIDES: EnvOverride[] = [
   server('BUCKETCAST_FFMPEG_PATH', 'ffmpegPath', 'string'),
   server('BUCKETCAST_FFPROBE_PATH', 'ffprobePath', 'string'),
   server('BUCKETCAST_DATABASE_URL', 'databaseUrl', 'string'),
+  server('BUCKETCAST_INTERNAL_URL', 'internalUrl', 'string'),
   defaultAppS3('BUCKETCAST_S3_ENDPOINT', 'endpoint', 'string'),
   defaultAppS3('BUCKETCAST_S3_REGION', 'region', 'string'),
   defaultAppS3('BUCKETCAST_S3_BUCKET', 'bucket', 'string'),

@@ -157,6 +157,14 @@ export const serverSettings = z
       .regex(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// (or postgresql://) URL' })
       .optional(),
     /**
+     * Where the other nodes reach this node's HTTP port (`http://10.0.0.5:8080`), for files still on its disk.
+     * Default: `http://<host>:<httpPort>` when `host` is one address, else `http://<hostname>:<httpPort>`.
+     */
+    internalUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s/?#]+\/?$/, { message: 'must be an http:// or https:// origin, e.g. http://10.0.0.5:8080' })
+      .optional(),
+    /**
      * Which proxies' X-Forwarded-For/-Proto are believed (express's `trust proxy`): `loopback` (a proxy on this
      * machine), a list of addresses/CIDRs, a hop count, true (any: only behind a proxy that overwrites them) or false.
      */

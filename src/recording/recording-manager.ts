@@ -38,6 +38,8 @@ export interface RecordingManagerOptions {
   disk?: DiskLevel;
   /** Recordings finalized at once (remux, probe, playlist); the others wait. Default: one per CPU. */
   finalizeConcurrency?: number;
+  /** Reserves recording names in the store (across nodes on PostgreSQL). */
+  reservations?: { reserve(app: string, name: string): Promise<boolean>; nodeId: string };
 }
 
 /** A recording in progress, for the API. */
@@ -87,7 +89,7 @@ export class RecordingManager implements Lifecycle {
     const entry: Active = { session, wanted: true, cancel: new AbortController(), loop: Promise.resolve() };
     this.active.set(k, entry);
     const { layout, apps, ffmpegPath, events, disk, stopGraceMs } = this.options;
-    const deps = { layout, apps, ffmpegPath, events, disk, stopGraceMs, queue: this.queue, finalizing: this.finalizing, names: this.names, stopping: () => this.stopping, log: this.log };
+    const deps = { layout, apps, ffmpegPath, events, disk, stopGraceMs, queue: this.queue, finalizing: this.finalizing, names: this.names, stopping: () => this.stopping, reservations: this.options.reservations, log: this.log };
     entry.loop = recordStream(entry, deps).finally(() => {
       if (this.active.get(k) === entry) this.active.delete(k);
     });

@@ -21,7 +21,7 @@ import { errorMessage } from '../errors.js';
 import type { Slots } from '../queue/slots.js';
 import type { DataLayout } from './layout.js';
 import { mediaStart, writeManifest, type RecordingManifest } from './manifest.js';
-import { uniqueRecordingName } from './naming.js';
+import { reserveRecordingName } from './naming.js';
 import { recordingPaths, type RecordingPaths } from './paths.js';
 import { recordingPlan } from './ffmpeg-args.js';
 import { Recorder } from './recorder.js';
@@ -57,6 +57,8 @@ export interface StreamLoopDeps {
   names: Set<string>;
   /** True once shutdown began. */
   stopping: () => boolean;
+  /** Reserves names in the store (across nodes on PostgreSQL); without it names are only unique on this node. */
+  reservations?: { reserve(app: string, name: string): Promise<boolean>; nodeId: string };
   log: Logger;
 }
 
@@ -100,7 +102,7 @@ async function loop(entry: Active, deps: StreamLoopDeps, started: (m: RecordingM
       if (!sessionOver) log.warn('application removed, not recording');
       break;
     }
-    const manifest = newManifest(session, feed, app, deps);
+    const manifest = await newManifest(session, feed, app, deps, log);
     const paths = recordingPaths(deps.layout, manifest);
     // The wall-clock anchor: when the packet at the recorder's time 0 arrived (a replayed cache: before now).
     // Known at once in the common case; else taken (and the manifest written again) before anything is placed in time.
@@ -181,17 +183,29 @@ async function loop(entry: Active, deps: StreamLoopDeps, started: (m: RecordingM
   }
 }
 
-function newManifest(session: PublisherSession, feed: MediaFeed, app: AppSettings, deps: StreamLoopDeps): RecordingManifest {
+async function newManifest(session: PublisherSession, feed: MediaFeed, app: AppSettings, deps: StreamLoopDeps, log: Logger): Promise<RecordingManifest> {
   const startedAt = new Date();
   const { layout } = deps;
   layout.ensureApp(session.app);
+  const r = deps.reservations;
+  const name = await reserveRecordingName({
+    app: session.app,
+    streamId: session.streamId,
+    startedAt,
+    dirs: [layout.streamsDir(session.app)],
+    taken: (n) => deps.names.has(n) || deps.queue.hasName(n),
+    // Without a store (unit tests) a name free here is taken at once.
+    reserve: r ? (a, n) => r.reserve(a, n) : async () => true,
+    nodeId: r?.nodeId ?? 'local',
+    onFallback: (err) => log.warn({ err }, 'could not reserve the recording name in the store; the name carries this node\'s id'),
+  });
   const manifest: RecordingManifest = {
     version: 1,
     recordingId: randomUUID(),
     app: session.app,
     streamId: session.streamId,
     protocol: session.protocol,
-    name: uniqueRecordingName(session.streamId, startedAt, [layout.streamsDir(session.app)], (n) => deps.names.has(n) || deps.queue.hasName(n)),
+    name,
     startedAt: startedAt.toISOString(),
     // WebRTC's VP8/VP9 is kept as sent, in WebM, unless the app requires MP4 (then it is transcoded).
     liveContainer: feed.format === 'sdp' && (feed.videoCodec === 'vp8' || feed.videoCodec === 'vp9') && !app.whip.requireMp4 ? 'webm' : 'fmp4',

@@ -33,7 +33,7 @@ export interface CreateStorageOptions {
 export async function openStore(o: { config: Config; secretKey?: string; log: Logger }): Promise<Store> {
   const dataDir = path.resolve(o.config.server.dataDir);
   const log = o.log.child({ module: 'storage' });
-  const opened = await openConfiguredStore({ dataDir, databaseUrl: o.config.server.databaseUrl, secretKey: o.secretKey });
+  const opened = await openConfiguredStore({ dataDir, databaseUrl: o.config.server.databaseUrl, secretKey: o.secretKey, nodeId: nodeId(dataDir) });
   log.info({ store: opened.kind, location: opened.location }, 'store opened');
   if (opened.keyCreated) log.info({ file: path.join(dataDir, 'secret.key') }, 'created the key that encrypts stored credentials (mode 0600); back it up with the database');
   return opened.store;

@@ -33,6 +33,8 @@ export interface FileRow {
   multipart_part_size: number | null;
   uploaded_at: string | null;
   local_deleted_at: string | null;
+  /** PostgreSQL only: the node whose disk holds the file. */
+  origin_node?: string | null;
 }
 
 /** `null` columns become absent fields. */
@@ -67,5 +69,6 @@ export function toFile(r: FileRow): FileRecord {
     multipart: r.multipart_upload_id ? { uploadId: r.multipart_upload_id, bucket: r.multipart_bucket!, key: r.multipart_key!, ...(r.multipart_part_size && { partSize: r.multipart_part_size }) } : undefined,
     uploadedAt: opt(r.uploaded_at),
     localDeletedAt: opt(r.local_deleted_at),
+    ...(r.origin_node ? { originNode: r.origin_node } : {}),
   };
 }

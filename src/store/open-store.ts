@@ -17,11 +17,11 @@ export interface OpenedStore {
 }
 
 /** Opens (and migrates) the configured store; an unreachable database rejects with `database_unreachable`. */
-export async function openConfiguredStore(o: { dataDir: string; databaseUrl?: string; secretKey?: string }): Promise<OpenedStore> {
+export async function openConfiguredStore(o: { dataDir: string; databaseUrl?: string; secretKey?: string; nodeId?: string }): Promise<OpenedStore> {
   if (o.databaseUrl) {
     // Loaded only when used: a single node on SQLite never loads the PostgreSQL client.
     const { openPostgresStore, redactUrl } = await import('./postgres/index.js');
-    const store = await openPostgresStore({ url: o.databaseUrl, dataDir: o.dataDir, secretKey: o.secretKey });
+    const store = await openPostgresStore({ url: o.databaseUrl, dataDir: o.dataDir, secretKey: o.secretKey, nodeId: o.nodeId });
     return { store, kind: 'postgres', location: redactUrl(o.databaseUrl), keyCreated: store.keyCreated };
   }
   const store = openSqliteStore({ dataDir: o.dataDir, secretKey: o.secretKey });

@@ -32,6 +32,8 @@ export interface RecordingRecord extends Omit<RecordingCompleted, 'files' | 'par
   inProgress?: boolean;
   /** Its MP4 parts in time order (filled by `getRecording`, `listRecordings` and the sidecar's upload job). */
   parts?: PartRecord[];
+  /** The node that recorded it (PostgreSQL store; unset on SQLite, where it is always this node). */
+  node?: string;
 }
 
 /** A recording's MP4 part in the catalog: its wall-clock span (see `RecordedPart`); its file is the `FileRecord` of the same name. */
@@ -86,6 +88,8 @@ export interface FileRecord extends NewFile {
   claims: number;
   uploadedAt?: string;
   localDeletedAt?: string;
+  /** The node whose disk holds the local copy (PostgreSQL store); only it uploads the file. */
+  originNode?: string;
 }
 
 export interface MultipartRef {
@@ -296,6 +300,48 @@ export interface StreamClaimStore {
   list(): Promise<StreamClaim[]>;
 }
 
+/**
+ * Recording names reserved before a recording starts, so no two recordings
+ * (on one node or on several sharing one database) take one name, and with it
+ * one object key.
+ */
+export interface RecordingNameStore {
+  /** Reserves `name` in `app` for `nodeId`; false when it was reserved before (by any node). */
+  reserve(app: string, name: string, nodeId: string): Promise<boolean>;
+  /** The node that reserved a name, if any. */
+  nodeOf(app: string, name: string): Promise<string | undefined>;
+}
+
+/** A node of the cluster as its heartbeat shows it. */
+export interface ClusterNode {
+  nodeId: string;
+  /** Where its peers reach its HTTP port (`server.internalUrl`), if it said. */
+  internalUrl?: string;
+  version: string;
+  startedAt: string;
+  lastSeenAt: string;
+  /** Publishers live on it at its last heartbeat. */
+  liveStreams: number;
+  /** Seen within the heartbeat lapse (and not stopped). */
+  alive: boolean;
+  /** It stopped cleanly (a node that died just stops being seen). */
+  stopped: boolean;
+}
+
+/** The nodes sharing one database (PostgreSQL), their heartbeats, and messages between them. */
+export interface ClusterNodeStore {
+  /** Upserts this node's row with `last_seen_at = now()`. */
+  heartbeat(node: { nodeId: string; internalUrl?: string; version: string; startedAt: string; liveStreams: number }): Promise<void>;
+  /** Marks a node stopped (clean shutdown). */
+  stopped(nodeId: string): Promise<void>;
+  /** Every node ever seen, alive ones first; `alive` is judged against the database clock with `lapseMs`. */
+  list(lapseMs: number): Promise<ClusterNode[]>;
+  /** Sends a message to every node listening on `channel` (PostgreSQL NOTIFY). */
+  notify(channel: string, payload: string): Promise<void>;
+  /** Listens on `channel` (a dedicated connection that reconnects). */
+  listen(channel: string, onPayload: (payload: string | null) => void, onError?: (message: string) => void): Promise<{ close(): Promise<void> }>;
+}
+
 /** Everything durable, opened once at start-up. */
 export interface Store {
   catalog: RecordingCatalog;
@@ -308,6 +354,10 @@ export interface Store {
   outbox: WebhookOutbox;
   /** Cluster-wide publish claims: only a store several nodes share has them (PostgreSQL). */
   streamClaims?: StreamClaimStore;
+  /** Recording names reserved (across nodes on PostgreSQL). */
+  recordingNames: RecordingNameStore;
+  /** The cluster's nodes: only a store several nodes share has them (PostgreSQL). */
+  nodes?: ClusterNodeStore;
   /** A key derived from the server's secret key for one purpose (HKDF; see SecretBox.derive). */
   deriveKey(purpose: string): Buffer;
   close(): Promise<void>;

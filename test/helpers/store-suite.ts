@@ -59,6 +59,19 @@ export function storeSuite(name: string, open: () => Promise<StoreHarness>): voi
       }
     });
 
+  withStore('recording names: reserved once, by one node; the reservation survives a reopen', async (h) => {
+    const { store } = h;
+    assert.equal(await store.recordingNames.reserve('live', 'cam_20261122T185003Z', 'node-a'), true);
+    assert.equal(await store.recordingNames.reserve('live', 'cam_20261122T185003Z', 'node-b'), false, 'taken by node-a');
+    assert.equal(await store.recordingNames.reserve('live', 'cam_20261122T185003Z', 'node-a'), false, 'even for the node that holds it');
+    assert.equal(await store.recordingNames.reserve('other', 'cam_20261122T185003Z', 'node-b'), true, 'names are per app');
+    assert.equal(await store.recordingNames.reserve('live', 'cam_20261122T185003Z-2', 'node-b'), true);
+    const again = await h.reopen();
+    assert.equal(await again.recordingNames.nodeOf('live', 'cam_20261122T185003Z'), 'node-a');
+    assert.equal(await again.recordingNames.nodeOf('live', 'cam_20261122T185003Z-2'), 'node-b');
+    assert.equal(await again.recordingNames.nodeOf('live', 'nope'), undefined);
+  });
+
   withStore('a recording announced twice is cataloged once, and new files are added', async ({ store }) => {
     const { rec, files } = sampleRecording();
     await store.catalog.addRecording(rec, files);

@@ -42,8 +42,15 @@ export function redactUrl(url: string): string {
  * Opens a pool on `url` and checks the database answers; a database that
  * cannot be reached is a `database_unreachable` error naming the redacted URL.
  */
-export async function openPool(url: string, opts: { max?: number; connectTimeoutMs?: number } = {}): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000, types });
+export async function openPool(url: string, opts: { max?: number; connectTimeoutMs?: number; nodeId?: string } = {}): Promise<pg.Pool> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    types,
+    // A session setting read by column defaults and the upload queue (see migration 7); spaces and backslashes escaped.
+    ...(opts.nodeId ? { options: `-c bucketcast.node=${opts.nodeId.replace(/[\\ ]/g, (c) => `\\${c}`)}` } : {}),
+  });
   // An idle client whose connection drops emits 'error' on the pool; without a listener that would crash the node.
   // The next query gets a fresh connection (or a clear error), so there is nothing else to do here.
   pool.on('error', () => undefined);

@@ -10,7 +10,7 @@
 import type pg from 'pg';
 import { AppError } from '../../errors.js';
 import { SecretBox } from '../secret-box.js';
-import type { Store, StreamClaimStore } from '../types.js';
+import type { ClusterNodeStore, Store, StreamClaimStore } from '../types.js';
 import { migrate, openPool } from './database.js';
 import { PgCatalog } from './catalog.js';
 import { PgUploadQueue } from './queue.js';
@@ -20,6 +20,7 @@ import { PgAuthStore } from './auth.js';
 import { PgPublishCredentialStore } from './publish-credentials.js';
 import { PgWebhookOutbox } from './outbox.js';
 import { PgStreamClaims } from './stream-claims.js';
+import { PgClusterNodes, PgRecordingNames } from './cluster.js';
 
 export { redactUrl } from './database.js';
 
@@ -31,6 +32,7 @@ export interface PostgresStore extends Store {
   /** The upload queue, with the multipart part records of issue 12 (`addPart`, `parts`) and issue 13's `requeue`. */
   queue: PgUploadQueue;
   streamClaims: StreamClaimStore;
+  nodes: ClusterNodeStore;
   /** Where the encryption key came from. */
   keySource: 'env' | 'file';
   /** True when this start created `<dataDir>/secret.key`. */
@@ -38,9 +40,11 @@ export interface PostgresStore extends Store {
 }
 
 /** Connects, migrates and checks the key; `secretKey` is `BUCKETCAST_SECRET_KEY` when set. */
-export async function openPostgresStore(options: { url: string; dataDir: string; secretKey?: string; poolMax?: number }): Promise<PostgresStore> {
+export async function openPostgresStore(options: { url: string; dataDir: string; secretKey?: string; poolMax?: number; nodeId?: string }): Promise<PostgresStore> {
   const key = SecretBox.load(options.dataDir, options.secretKey);
-  const pool = await openPool(options.url, { max: options.poolMax });
+  // Every connection carries the node id (`bucketcast.node`): rows it inserts name their node (migration 7), and
+  // the upload queue hands this node only files on its own disk.
+  const pool = await openPool(options.url, { max: options.poolMax, nodeId: options.nodeId });
   try {
     await migrate(pool);
     await checkKey(pool, key.box);
@@ -62,6 +66,8 @@ export async function openPostgresStore(options: { url: string; dataDir: string;
     publishCredentials: new PgPublishCredentialStore(pool, key.box),
     outbox: new PgWebhookOutbox(pool),
     streamClaims: new PgStreamClaims(pool),
+    recordingNames: new PgRecordingNames(pool),
+    nodes: new PgClusterNodes(pool, options.url),
     async close() {
       if (closed) return;
       closed = true;

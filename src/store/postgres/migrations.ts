@@ -208,4 +208,34 @@ export const PG_MIGRATIONS: string[] = [
   ALTER TABLE admin_users ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT FALSE;
   ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
   `,
+  // 6: recording names reserved across nodes (a second recording of one stream id within one second on
+  // another node gets -2, -3 … as on one node).
+  `
+  CREATE TABLE recording_names (
+    app TEXT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    node_id TEXT NOT NULL,
+    reserved_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (app, name)
+  );
+  `,
+  // 7: which node's disk holds a file (only that node may upload it) and which node made a recording. Filled from
+  // the connection's 'bucketcast.node' setting (each node's pool sets it), so every insert carries it.
+  `
+  ALTER TABLE recording_files ADD COLUMN origin_node TEXT DEFAULT current_setting('bucketcast.node', true);
+  ALTER TABLE recordings ADD COLUMN node_id TEXT DEFAULT current_setting('bucketcast.node', true);
+  CREATE INDEX recording_files_by_origin ON recording_files (origin_node, state);
+  `,
+  // 8: each node's heartbeat: where its peers reach it, when it was last seen, what it publishes.
+  `
+  CREATE TABLE cluster_nodes (
+    node_id TEXT PRIMARY KEY,
+    internal_url TEXT,
+    version TEXT NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL,
+    last_seen_at TIMESTAMPTZ NOT NULL,
+    live_streams INTEGER NOT NULL DEFAULT 0,
+    stopped BOOLEAN NOT NULL DEFAULT false
+  );
+  `,
 ];

@@ -5,7 +5,10 @@
  * the same moment never wait on each other nor take the same row. An
  * `uploading` row whose lease ran out is due again (its node died). Every
  * state change checks the lease owner, so a node that lost its lease cannot
- * overwrite what another node did.
+ * overwrite what another node did. A file is claimed only by the node whose
+ * disk holds it (`origin_node`, the connection's `bucketcast.node`): another
+ * node could not read it. A node that dies leaves its files queued until it
+ * restarts.
  */
 import type pg from 'pg';
 import type { MultipartRef, UploadJob, UploadQueue, UploadResult } from '../types.js';
@@ -58,6 +61,7 @@ export class PgUploadQueue implements UploadQueue {
          SELECT f.id FROM recording_files f
          WHERE ((f.state = 'queued' AND f.next_attempt_at <= $4) OR (f.state = 'uploading' AND f.lease_until < $4))
            AND NOT (f.app = ANY($5::text[]))
+           AND (f.origin_node IS NULL OR f.origin_node = current_setting('bucketcast.node', true))
            AND (f.kind <> 'metadata' OR NOT EXISTS (
              SELECT 1 FROM recording_files g
              WHERE g.recording_id = f.recording_id AND g.kind <> 'metadata' AND g.state IN ('queued', 'uploading', 'failed')))
@@ -181,7 +185,8 @@ export class PgUploadQueue implements UploadQueue {
   async nextDueAt(opts: { excludeApps?: string[] } = {}): Promise<number | undefined> {
     const r = await this.pool.query<{ at: number | null }>(
       `SELECT MIN(CASE WHEN state = 'queued' THEN next_attempt_at ELSE lease_until END) AS at FROM recording_files
-       WHERE state IN ('queued', 'uploading') AND NOT (app = ANY($1::text[]))`,
+       WHERE state IN ('queued', 'uploading') AND NOT (app = ANY($1::text[]))
+         AND (origin_node IS NULL OR origin_node = current_setting('bucketcast.node', true))`,
       [opts.excludeApps ?? []],
     );
     return r.rows[0].at ?? undefined;

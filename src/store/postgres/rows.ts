@@ -20,6 +20,8 @@ export interface RecordingRow {
   created_at: string;
   /** Issue 13: a recording whose parts are cataloged while its stream is still recorded. */
   in_progress?: boolean;
+  /** The node that recorded it. */
+  node_id?: string | null;
 }
 
 export function toRecording(r: RecordingRow): RecordingRecord {
@@ -38,5 +40,6 @@ export function toRecording(r: RecordingRow): RecordingRecord {
     recovered: r.recovered,
     createdAt: r.created_at,
     ...(r.in_progress ? { inProgress: true } : {}),
+    ...(r.node_id ? { node: r.node_id } : {}),
   };
 }

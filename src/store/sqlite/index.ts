@@ -9,6 +9,7 @@ import { SqliteAppSettingsStore } from './app-settings.js';
 import { SqliteAuthStore } from './auth.js';
 import { SqlitePublishCredentialStore } from './publish-credentials.js';
 import { SqliteWebhookOutbox } from './outbox.js';
+import { SqliteRecordingNames } from './recording-names.js';
 
 export interface SqliteStore extends Store {
   /** The open database (tests, diagnostics). */
@@ -44,6 +45,7 @@ export function openSqliteStore(options: { dataDir: string; secretKey?: string; 
     auth: new SqliteAuthStore(db),
     publishCredentials: new SqlitePublishCredentialStore(db, key.box),
     outbox: new SqliteWebhookOutbox(db),
+    recordingNames: new SqliteRecordingNames(db),
     async close() {
       if (closed) return;
       closed = true;

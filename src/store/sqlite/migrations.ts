@@ -185,4 +185,14 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
   `,
+  // 7: recording names reserved (the PostgreSQL store shares them across nodes; here it keeps one node's names).
+  `
+  CREATE TABLE recording_names (
+    app TEXT NOT NULL,
+    name TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    reserved_at TEXT NOT NULL,
+    PRIMARY KEY (app, name)
+  );
+  `,
 ];
