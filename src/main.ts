@@ -22,7 +22,7 @@ import { EventBus } from './events/event-bus.js';
 import type { BusEvents } from './events/types.js';
 import { AppRegistry } from './apps/app-registry.js';
 import { StreamRegistry } from './ingest/stream-registry.js';
-import type { PublisherSession } from './ingest/types.js';
+import type { PublisherSession, PublishRequest } from './ingest/types.js';
 import { BasicPublishAuthorizer } from './ingest/publish-authorizer.js';
 import { RtmpServer } from './ingest/rtmp/rtmp-server.js';
 import { WhipServer } from './ingest/whip/whip-server.js';
@@ -48,6 +48,10 @@ import { openPublishingWarning } from './apps/open-publishing.js';
 import { Playback } from './playback/playback.js';
 import { PublishClaims } from './cluster/publish-claims.js';
 import { AppSettingsSync } from './cluster/settings-sync.js';
+import { SourceManager } from './sources/source-manager.js';
+import { SourceStore } from './sources/source-store.js';
+import { ImportManager } from './sources/imports.js';
+import { sourceAuthorizer } from './sources/source-authorizer.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -76,7 +80,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   }
   // The store first: applications saved through the API override the config file's (see src/apps/app-admin.ts).
   const store = await openStore({ config, secretKey: secretKey?.material, log });
-  const loaded = await loadApps(config.applications, store.appSettings, log);
+  const loaded = await loadApps(config.applications.map(({ sources: _sources, ...a }) => a), store.appSettings, log);
   const apps = new AppRegistry(loaded.apps);
   for (const a of apps.list()) layout.ensureApp(a.name);
   apps.onChange((a) => layout.ensureApp(a.name));
@@ -92,8 +96,10 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const { limits } = server;
   const onRefused = (kind: string, scope: string) => api.metrics.onRefused(kind, scope);
   const limiter = (kind: string, max: number, maxPerIp: number) => new ConnectionLimiter({ kind, max, maxPerIp, log, onRefused });
+  // Sources and imports publish with requests of their own making (in `trusted`): no publish credential for those.
+  const trusted = new WeakSet<PublishRequest>();
   const registry: StreamRegistry = new StreamRegistry({
-    authorizer: new BasicPublishAuthorizer({ apps, next: security.publishAuthorizer }),
+    authorizer: sourceAuthorizer({ trusted, basic: new BasicPublishAuthorizer({ apps }), full: new BasicPublishAuthorizer({ apps, next: security.publishAuthorizer }) }),
     log: log.child({ module: 'ingest' }),
     admission: (req) => {
       const reason = disk.refusal();
@@ -107,6 +113,22 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const webhooks = new Webhooks({ events, apps, outbox: store.outbox, catalog: store.catalog, settings: config.api, nodeId: nodeIdOf(config), log });
   const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log, disk });
 
+  const sources = new SourceManager({
+    configured: config.applications.map((a) => ({ app: a.name, sources: a.sources })),
+    store: new SourceStore(layout.root, store.deriveKey('sources/url')),
+    apps,
+    events,
+    ffmpegPath: server.ffmpegPath,
+    registry,
+    trusted,
+    bindHost: server.host,
+    maxBackoffMs: 15_000,
+    stallMs: 15_000,
+    onDemandIdleMs: 60_000,
+    log,
+  });
+  const imports = new ImportManager({ ffmpegPath: server.ffmpegPath, registry, trusted, apps, events, log });
+
   const sessionOf = (s: PublisherSession) => ({ app: s.app, streamId: s.streamId, protocol: s.protocol, sessionId: s.id, remoteAddress: s.remoteAddress, startedAt: s.startedAt.toISOString() });
   registry.onPublished.subscribe((s) => {
     recordings.record(s);
@@ -119,7 +141,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const warnings = () => [openPublishingWarning(server.host, apps.list())].filter((w) => w !== null);
   // Viewing keys by HKDF from the server key: none at rest, and rotating the server key ends every viewing token.
   const playback = new PlaybackGuard({ apps, keyFor: (app) => store.deriveKey(`playback-token/${app}`) });
-  const api = new Api({ playback, ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, warnings, log });
+  const api = new Api({ playback, ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, sources, imports, rtmpPort: () => rtmp.port, warnings, log });
   const forwarding = new Forwarding({
     apps,
     log,
@@ -154,7 +176,10 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     connections: limiter('http', limits.httpConnections, limits.httpConnectionsPerIp),
     log,
     routers: [api.router, ...(whip ? [whip.router] : []), timeRange.router, playerAssets()],
-    fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => recordings.livePlaylist(app, id), policy: forwarding.policy, access: forwarding.access, missing: forwarding.missing })],
+    fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => {
+          sources.touch(app, id);
+          return recordings.livePlaylist(app, id);
+        }, policy: forwarding.policy, access: forwarding.access, missing: forwarding.missing })],
     health: () => ({
       liveStreams: registry.list().length,
       recording: recordings.list().length,
@@ -196,6 +221,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await rtmp.start();
   await rtmps?.start();
   await whip?.start();
+  await imports.start();
+  await sources.start();
   for (const w of warnings()) log.warn({ code: w.code, apps: w.apps }, w.message);
   log.info({ httpPort: http.port, rtmpPort: rtmp.port, rtmpsPort: rtmps?.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
 
@@ -207,6 +234,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     async stop() {
       registry.drain();
       recordings.drain();
+      await Promise.all([sources.stop(), imports.stop()]);
       await Promise.all([rtmp.stop(), rtmps?.stop()]);
       await whip?.stop();
       await recordings.stop();
