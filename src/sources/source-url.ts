@@ -117,7 +117,8 @@ export function inputArgs(raw: string, kind: SourceKind, o: { rtspTransport?: 't
     case 'rtmp':
       return ['-rw_timeout', IO_TIMEOUT_US, '-i', raw];
     case 'hls':
-      return ['-rw_timeout', IO_TIMEOUT_US, '-i', raw];
+      // A playlist's segments and keys may be http(s) only: a remote playlist cannot make ffmpeg read local files.
+      return ['-protocol_whitelist', 'http,https,tcp,tls,crypto', '-rw_timeout', IO_TIMEOUT_US, '-i', raw];
     case 'srt-caller': {
       const u = new URL(raw);
       if (!u.searchParams.has('mode')) u.searchParams.set('mode', 'caller');
