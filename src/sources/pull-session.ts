@@ -64,7 +64,7 @@ export class PullSession implements PublisherSession {
   readonly app: string;
   readonly streamId: string;
   readonly protocol: Protocol;
-  readonly remoteAddress: string;
+  remoteAddress: string;
   startedAt = new Date();
   readonly closed: Promise<string>;
   /** Resolves once ffmpeg exited (or could not start). */

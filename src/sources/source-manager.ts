@@ -96,6 +96,7 @@ export class SourceManager implements Lifecycle {
     this.requireApp(app);
     const s = parse(sourceSettings, body);
     if (this.runners.has(key(app, s.streamId))) throw new AppError('source_exists', `application "${app}" already has a source "${s.streamId}"`, 409);
+    this.checkPort(s.url, null);
     const r = this.add({ ...s, app, origin: 'api' });
     this.persist();
     if (this.started) r.start();
@@ -108,6 +109,7 @@ export class SourceManager implements Lifecycle {
     if (old.def.origin === 'config') throw new AppError('source_in_config', `source "${streamId}" comes from the config file: change it there`, 409);
     const patch = parse(patchSchema, body);
     const def: SourceDef = { ...old.def, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+    if (patch.url !== undefined) this.checkPort(patch.url, old);
     await old.stop('source changed');
     const r = this.add(def);
     this.persist();
@@ -126,6 +128,14 @@ export class SourceManager implements Lifecycle {
   /** A viewer asked for a stream's live playlist: an on-demand source of that id starts or stays up. */
   touch(app: string, streamId: string): void {
     this.runners.get(key(app, streamId))?.touch();
+  }
+
+  /** One SRT listener per port, over every app. */
+  private checkPort(url: string, except: SourceRunner | null): void {
+    const port = listenerPortOf(url);
+    if (port === null) return;
+    const other = [...this.runners.values()].find((r) => r !== except && r.def.url !== null && listenerPortOf(r.def.url) === port);
+    if (other) throw new AppError('port_in_use', `SRT port ${port} is already the listener of source "${other.def.streamId}" (application "${other.def.app}")`, 409);
   }
 
   private requireApp(app: string): void {
@@ -166,6 +176,11 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   const r = schema.safeParse(body);
   if (!r.success) throw new ValidationError(r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   return r.data;
+}
+
+function listenerPortOf(url: string): number | null {
+  if (sourceKind(url) !== 'srt-listener') return null;
+  return Number(new URL(url.replace(/^srt:\/\/:(\d+)/i, 'srt://0.0.0.0:$1')).port);
 }
 
 function key(app: string, streamId: string): string {

@@ -14,6 +14,7 @@ import type { StreamRegistry } from '../ingest/stream-registry.js';
 import type { PublishRequest } from '../ingest/types.js';
 import { backoffMs } from '../queue/backoff.js';
 import { PullSession, redact } from './pull-session.js';
+import { SrtGate } from './srt-gate.js';
 import { inputArgs, isKind, protocolOf, remoteOf, sourceKind, type SourceKind } from './source-url.js';
 
 export type SourceState = 'disabled' | 'idle' | 'connecting' | 'live' | 'failed';
@@ -116,6 +117,13 @@ export class SourceRunner {
     }
   }
 
+  /** An SRT listener refused a caller: the source keeps listening, the API shows why in `lastError`. */
+  private refusedCaller(why: string): void {
+    if (this.lastError === why) return;
+    this.lastError = why;
+    this.deps.onState(this);
+  }
+
   private async fail(error: string): Promise<void> {
     this.attempts++;
     const wait = backoffMs(this.attempts, this.deps.maxBackoffMs);
@@ -149,18 +157,43 @@ export class SourceRunner {
   }
 
   private async attempt(url: string, kind: SourceKind): Promise<void> {
-    const { def, deps } = this;
     this.set('connecting');
+    // An SRT listener that names a `streamid`: the server holds the port and lets only that stream id through.
+    const sid = kind === 'srt-listener' ? new URL(url.replace(/^srt:\/\/:(\d+)/i, 'srt://0.0.0.0:$1')).searchParams.get('streamid') : null;
+    let gate: SrtGate | null = null;
+    let listen: string | undefined;
+    if (kind === 'srt-listener') {
+      listen = listenerUrl(url, this.deps.bindHost);
+      if (sid) {
+        gate = new SrtGate({ bindHost: this.deps.bindHost, port: Number(new URL(listen).port), streamId: sid, log: this.log, onRefused: (_a, got) => this.refusedCaller(`SRT caller refused: wrong streamid "${got ?? ''}"`) });
+        try {
+          listen = listenerUrl(url, '127.0.0.1', await gate.start());
+        } catch (err) {
+          gate.close();
+          return this.fail(`cannot listen on the SRT port: ${(err as Error).message}`);
+        }
+      }
+    }
+    try {
+      await this.pull(url, kind, listen, gate);
+    } finally {
+      gate?.close();
+    }
+  }
+
+  private async pull(url: string, kind: SourceKind, listen: string | undefined, gate: SrtGate | null): Promise<void> {
+    const { def, deps } = this;
     const s = new PullSession({
       ffmpegPath: deps.ffmpegPath,
       app: def.app,
       streamId: def.streamId,
       protocol: protocolOf(kind),
       remoteAddress: remoteOf(url),
-      input: inputArgs(url, kind, { rtspTransport: def.rtspTransport, listenerUrl: kind === 'srt-listener' ? listenerUrl(url, deps.bindHost) : undefined }),
+      input: inputArgs(url, kind, { rtspTransport: def.rtspTransport, listenerUrl: listen }),
       transcodeAudio: this.transcodeAudio,
       transcodeVideo: this.transcodeVideo,
       stallMs: deps.stallMs,
+      onStderr: kind === 'srt-listener' ? (line) => /Incorrect passphrase|BADSECRET/.test(line) && this.refusedCaller('SRT caller refused: wrong passphrase') : undefined,
       log: this.log,
     });
     this.session = s;
@@ -186,6 +219,7 @@ export class SourceRunner {
       return this.fail(exit.error ?? 'the source ended before sending media');
     }
     s.startedAt = new Date();
+    if (gate?.caller) s.remoteAddress = gate.caller;
     const req: PublishRequest = { app: def.app, streamId: def.streamId, protocol: s.protocol, remoteAddress: s.remoteAddress };
     deps.trusted.add(req);
     const decision = await deps.registry.claim(req, s);
@@ -221,9 +255,9 @@ export class SourceRunner {
 }
 
 /** ffmpeg's URL for an SRT listener: the server's bind address, the port, `mode=listener` and the SRT options except `streamid` (checked by the server). */
-export function listenerUrl(raw: string, bindHost: string): string {
+export function listenerUrl(raw: string, bindHost: string, port?: number): string {
   const u = new URL(raw.replace(/^srt:\/\/:(\d+)/i, 'srt://0.0.0.0:$1'));
-  const out = new URL(`srt://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${u.port}`);
+  const out = new URL(`srt://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${port ?? u.port}`);
   for (const [k, v] of u.searchParams) if (k !== 'streamid' && k !== 'mode') out.searchParams.set(k, v);
   out.searchParams.set('mode', 'listener');
   return out.toString();

@@ -46,16 +46,22 @@ export async function startRtspCamera(port = 0, auth?: string): Promise<RtspCame
 }
 
 /** Waits until a source is in `state` (and `pred` holds); returns its view. */
-export function sourceState(api: ApiClient, app: string, streamId: string, state: string, timeoutMs = 30_000, pred: (s: any) => boolean = () => true): Promise<any> {
-  return until(
-    async () => {
-      const r = await api.get(`/api/v1/applications/${app}/sources/${streamId}`);
-      return r.status === 200 && r.json.state === state && pred(r.json) ? r.json : undefined;
-    },
-    timeoutMs,
-    `source ${streamId} ${state}`,
-    250,
-  );
+export async function sourceState(api: ApiClient, app: string, streamId: string, state: string, timeoutMs = 30_000, pred: (s: any) => boolean = () => true): Promise<any> {
+  let last = '';
+  try {
+    return await until(
+      async () => {
+        const r = await api.get(`/api/v1/applications/${app}/sources/${streamId}`);
+        last = r.text;
+        return r.status === 200 && r.json.state === state && pred(r.json) ? r.json : undefined;
+      },
+      timeoutMs,
+      `source ${streamId} ${state}`,
+      250,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last answer: ${last}`);
+  }
 }
 
 /** Downloads a URL to a temporary file (for ffprobe). */
