@@ -59,7 +59,7 @@ export function sourcePaths(): Record<string, Record<string, unknown>> {
         unsafe: true,
         parameters: [APP],
         body: ref('SourceInput'),
-        responses: { 201: ok('added', ref('Source')), 404: E.e404, 409: errorResponse('`source_exists`'), 415: E.e415, 422: E.e422 },
+        responses: { 201: ok('added', ref('Source')), 404: E.e404, 409: errorResponse('`source_exists`, or `port_in_use` (another SRT listener source has the port)'), 415: E.e415, 422: E.e422 },
       }),
     },
     '/api/v1/applications/{name}/sources/{streamId}': {
@@ -70,7 +70,7 @@ export function sourcePaths(): Record<string, Record<string, unknown>> {
         unsafe: true,
         parameters: [APP, SID],
         body: obj({ url: str(), enabled: bool(), onDemand: bool(), rtspTransport: str() }, []),
-        responses: { 200: ok('changed', ref('Source')), 404: E.e404, 409: errorResponse('`source_in_config`: change it in the config file'), 415: E.e415, 422: E.e422 },
+        responses: { 200: ok('changed', ref('Source')), 404: E.e404, 409: errorResponse('`source_in_config`: change it in the config file; `port_in_use`'), 415: E.e415, 422: E.e422 },
       }),
       delete: op({ summary: 'Remove a source (its live recording is finalized)', tags, unsafe: true, parameters: [APP, SID], responses: { 204: { description: 'removed' }, 404: E.e404, 409: errorResponse('`source_in_config`') } }),
     },
