@@ -43,6 +43,7 @@ import { Metrics, metricsRoute } from './metrics.js';
 import { EventsChannel, EVENTS_PATH } from './events-channel.js';
 import { UploadProgress } from './upload-progress.js';
 import { openApiDocument } from './openapi.js';
+import { sourceRoutes, type SourceRoutesOptions } from './sources.js';
 
 export interface ApiOptions {
   /** The `api` config section. */
@@ -72,6 +73,10 @@ export interface ApiOptions {
   auth: AuthService;
   /** Stream keys and signing secrets. */
   publishCredentials: PublishCredentials;
+  /** Pulled sources of each app (src/sources). */
+  sources: SourceRoutesOptions['sources'];
+  /** Imports of finished files (src/sources/imports.ts). */
+  imports: SourceRoutesOptions['imports'];
   /** The RTMP listener's port (for publish URLs). */
   rtmpPort: () => number;
   /** Conditions the panel shows as a banner (`GET /server` → `warnings`). */
@@ -101,6 +106,13 @@ export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgre
       ...nodeRoutes({ nodeId: o.nodeId, liveStreams: () => o.streams.list().length, cluster: o.cluster }),
       ...recordingRoutes({ catalog: o.store.catalog, storage: o.storage, progress, nodeId: o.nodeId }),
       ...credentialRoutes({ credentials: o.store.credentials, apps: o.apps }),
+      ...sourceRoutes({
+        sources: o.sources,
+        imports: o.imports,
+        requireApp: (name) => {
+          if (!o.apps.get(name)) throw new AppError('app_not_found', `no application "${name}"`, 404);
+        },
+      }),
       route('get', '/events', () => {
         throw new AppError('upgrade_required', `${EVENTS_PATH} is a WebSocket: connect with ws:// or wss://`, 426);
       }),

@@ -44,7 +44,7 @@ export function schemas(): Record<string, Schema> {
     recordingId: str(),
     app: str(),
     streamId: str(),
-    protocol: str('rtmp | whip'),
+    protocol: str('rtmp | whip | srt (pushed or pulled) | rtsp | hls (pulled sources) | import'),
     name: str('base name of the files: <streamId>_<UTC start>'),
     startedAt: iso(),
     endedAt: iso(),
@@ -96,7 +96,7 @@ export function schemas(): Record<string, Schema> {
     Stream: obj({
       app: str(),
       streamId: str(),
-      protocol: str('rtmp | whip'),
+      protocol: str('rtmp | whip | srt (pushed or pulled) | rtsp | hls (pulled sources) | import'),
       sessionId: str(),
       remoteAddress: str(),
       startedAt: iso(),

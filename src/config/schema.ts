@@ -10,6 +10,7 @@ import { webhookFields } from './webhooks-schema.js';
 import { playbackFields } from './playback-schema.js';
 import { apiSettings } from './api-schema.js';
 import { whipAppSettings, whipServerSettings } from './whip-schema.js';
+import { sourcesField } from './sources-schema.js';
 
 /** Letters, digits, `-` and `_`; the first path segment of every app URL. */
 export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
@@ -186,7 +187,8 @@ export const configSchema = z.strictObject({
   api: apiSettings,
   whip: whipServerSettings,
   applications: z
-    .array(appSettings)
+    // `sources` is in the config file only: the API keeps them apart (src/sources), and an app's settings never hold a source's URL.
+    .array(appSettings.extend({ sources: sourcesField }).superRefine(checkForwarding))
     .min(1)
     .prefault([{ name: 'live' }])
     .superRefine((apps, ctx) => {
