@@ -34,6 +34,8 @@ import { playbackTokenRoutes } from './playback-tokens.js';
 import type { PlaybackClaims } from '../forwarding/playback-token.js';
 import { storageValidationRoutes } from './storage-validation.js';
 import { streamRoutes } from './streams.js';
+import { destinationRoutes } from './destinations.js';
+import type { Destinations } from '../storage/destinations/index.js';
 import { recordingRoutes } from './recordings.js';
 import { credentialRoutes } from './credentials.js';
 import { webhookRoutes } from './webhook-deliveries.js';
@@ -64,6 +66,8 @@ export interface ApiOptions {
     retry(filter: { recordingId: string }): Promise<number>;
     deleteRecording(id: string, opts: { keepObjects?: boolean }): Promise<RecordingDeletion>;
     failures(): FailureCounts;
+    /** Recordings that go somewhere other than their app's bucket (issue 18). */
+    destinations?: Destinations;
   };
   /** The webhooks module: wake on retries, test pings, delivery counts. */
   webhooks: { wake(): void; ping(app: string, url: string): Promise<string>; counts: DeliveryCounts };
@@ -92,7 +96,8 @@ export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgre
       ...publishSecurityRoutes({ credentials: o.publishCredentials, ...urls }),
       ...playbackTokenRoutes({ apps: o.apps, playback: o.playback }),
       ...webhookRoutes({ outbox: o.store.outbox, apps: o.apps, webhooks: o.webhooks }),
-      ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings }),
+      ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings, outputs: { destinations: () => o.storage?.destinations, credentials: () => o.store?.credentials } }),
+      ...destinationRoutes({ apps: o.apps, destinations: () => o.storage?.destinations, credentials: () => o.store?.credentials }),
       ...recordingRoutes({ catalog: o.store.catalog, storage: o.storage, progress }),
       ...credentialRoutes({ credentials: o.store.credentials, apps: o.apps }),
       route('get', '/events', () => {
