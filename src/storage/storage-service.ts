@@ -181,7 +181,7 @@ export class StorageService implements Lifecycle {
 
   /** Deletes a recording's bucket objects (unless `keepObjects`), local files and catalog entry. */
   deleteRecording(recordingId: string, opts: { keepObjects?: boolean } = {}): Promise<RecordingDeletion> {
-    return deleteRecording({ catalog: this.o.store.catalog, apps: this.o.apps, resolver: this.resolver, dataDir: this.o.dataDir, log: this.log }, recordingId, opts);
+    return deleteRecording({ catalog: this.o.store.catalog, apps: this.o.apps, resolver: this.resolver, dataDir: this.o.dataDir, log: this.log, destinations: this.destinations }, recordingId, opts);
   }
 
   /** Failed attempts by class and code since start. */

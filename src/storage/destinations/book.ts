@@ -13,7 +13,7 @@
  * (`recording-destinations`), bound to the recording id; nothing else holds
  * them: not the catalog, not the sidecar, not a log line, not an answer.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AppSettings } from '../../config/schema.js';
 import { parseS3Url, streamIdPattern, type DestinationRule } from '../../config/destinations-schema.js';
@@ -149,9 +149,14 @@ export class DestinationBook {
     return found;
   }
 
-  /** Forgets a recording's destination (the recording was deleted). */
+  /** Forgets a recording's destination and its sealed secrets (the recording was deleted). */
   forget(recordingId: string): void {
     this.bound.delete(recordingId);
+    try {
+      rmSync(this.file(recordingId), { force: true });
+    } catch {
+      // not a recording id: nothing was kept for it
+    }
   }
 
   private file(recordingId: string): string {
