@@ -131,7 +131,8 @@ export class StorageService implements Lifecycle {
     this.removers.push(this.o.events.on('stream.ended', (e) => this.destinations.book.clearPending(e.app, e.streamId, e.sessionId)));
     this.removers.push(this.o.events.on('recording.completed', (r) => this.onRecordingCompleted(r)));
     this.removers.push(this.o.events.on('recording.part', (p) => this.onRecordingPart(p)));
-    this.removers.push(this.o.events.on('recording.hls', (e) => this.liveHls.onProgress(e)));
+    // A pre-signed URL takes the MP4 alone: no live HLS for such a recording.
+    this.removers.push(this.o.events.on('recording.hls', (e) => (this.destinations.presignedFor(e.recordingId) ? undefined : this.liveHls.onProgress(e))));
     this.removers.push(this.o.events.on('upload.completed', (u) => this.liveHls.onUploaded(u)));
     this.removers.push(this.o.apps.onChange((app, previous) => this.onSettingsChanged(app, previous)));
     this.started = true;
@@ -210,7 +211,7 @@ export class StorageService implements Lifecycle {
     const names = files.filter((f) => upload.kinds(f.kind)).map((f) => f.name);
     const queued = await this.o.store.queue.enqueue(r.recordingId, names);
     log.info({ queued, files: files.length, recovered: r.recovered }, 'recording queued for upload');
-    await this.liveHls.onCompleted(r);
+    if (!this.destinations.presignedFor(r.recordingId)) await this.liveHls.onCompleted(r);
     this.worker.wake();
   }
 

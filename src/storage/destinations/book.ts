@@ -33,6 +33,8 @@ export interface RecordingDestination {
   rule?: number;
   spec?: DestinationSpec;
   boundAt: string;
+  /** Why a kept destination cannot be read (the server key changed, the file was damaged): its uploads fail, they never go elsewhere. */
+  unreadable?: string;
 }
 
 /** What is written to disk: secrets sealed. */
@@ -88,11 +90,7 @@ export class DestinationBook {
     for (const f of readdirSync(this.dir)) {
       if (!f.endsWith('.json')) continue;
       const id = f.slice(0, -5);
-      try {
-        this.read(id);
-      } catch (err) {
-        this.o.log.warn({ recordingId: id, err: errorMessage(err) }, 'could not read a recording destination');
-      }
+      this.readOrMark(id);
     }
   }
 
@@ -135,10 +133,24 @@ export class DestinationBook {
     const hit = this.bound.get(recordingId);
     if (hit) return hit;
     if (this.loaded || !RECORDING_ID.test(recordingId)) return undefined;
+    return this.readOrMark(recordingId);
+  }
+
+  /** Reads a kept destination; one that cannot be read is kept as unreadable, so its recording is never sent elsewhere. */
+  private readOrMark(recordingId: string): RecordingDestination | undefined {
     try {
       return this.read(recordingId);
-    } catch {
-      return undefined;
+    } catch (err) {
+      const why = errorMessage(err);
+      this.o.log.error({ recordingId, err: why }, 'could not read a recording destination; its uploads fail until it can be read');
+      let facts: Partial<RecordingDestination> = {};
+      try {
+        const { app, streamId, origin, boundAt } = JSON.parse(readFileSync(this.file(recordingId), 'utf8')) as SealedDestination;
+        facts = { app, streamId, origin, boundAt };
+      } catch {}
+      const d: RecordingDestination = { recordingId, app: facts.app ?? '', streamId: facts.streamId ?? '', origin: facts.origin ?? 'api', boundAt: facts.boundAt ?? '', unreadable: why };
+      this.bound.set(recordingId, d);
+      return d;
     }
   }
 

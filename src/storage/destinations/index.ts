@@ -68,6 +68,8 @@ export class Destinations {
   uploadKinds(d: RecordingDestination | undefined, app: AppSettings | undefined): UploadKinds {
     if (d?.spec?.kind === 'presigned-put') return { kinds: (k) => k === 'mp4', sidecar: false };
     if (!app) return undefined;
+    // Queued, to fail visibly (destination_unreadable) and be retried once the key is back.
+    if (d?.unreadable) return { kinds: (k) => kindUploaded(k, app.s3.upload), sidecar: app.s3.upload.metadata };
     if (!d?.spec && !app.s3RecordingEnabled) return undefined;
     const u = app.s3.upload;
     return { kinds: (k) => kindUploaded(k, u), sidecar: u.metadata };
@@ -76,6 +78,7 @@ export class Destinations {
   /** The S3 target a file of a recording goes to, when its recording has an s3:// destination. */
   async s3TargetFor(recordingId: string, app: AppSettings): Promise<S3Target | undefined> {
     const d = this.book.get(recordingId);
+    if (d?.unreadable) throw new StorageError('destination_unreadable', `the destination kept for recording ${recordingId} cannot be read (${d.unreadable}); its files stay on this server rather than go elsewhere: restore the server key (BUCKETCAST_SECRET_KEY or <dataDir>/secret.key) and retry`, 'permanent');
     return d?.spec?.kind === 's3' ? this.targets.resolve(app, d.spec) : undefined;
   }
 
