@@ -35,6 +35,8 @@ import { playbackTokenRoutes } from './playback-tokens.js';
 import type { PlaybackClaims } from '../forwarding/playback-token.js';
 import { storageValidationRoutes } from './storage-validation.js';
 import { nodeRoutes, streamRoutes } from './streams.js';
+import { destinationRoutes } from './destinations.js';
+import type { Destinations } from '../storage/destinations/index.js';
 import { recordingRoutes } from './recordings.js';
 import { credentialRoutes } from './credentials.js';
 import { webhookRoutes } from './webhook-deliveries.js';
@@ -66,6 +68,8 @@ export interface ApiOptions {
     retry(filter: { recordingId: string }): Promise<number>;
     deleteRecording(id: string, opts: { keepObjects?: boolean }): Promise<RecordingDeletion>;
     failures(): FailureCounts;
+    /** Recordings that go somewhere other than their app's bucket (issue 18). */
+    destinations?: Destinations;
   };
   /** The webhooks module: wake on retries, test pings, delivery counts. */
   webhooks: { wake(): void; ping(app: string, url: string): Promise<string>; counts: DeliveryCounts };
@@ -102,8 +106,9 @@ export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgre
       ...publishSecurityRoutes({ credentials: o.publishCredentials, ...urls }),
       ...playbackTokenRoutes({ apps: o.apps, playback: o.playback }),
       ...webhookRoutes({ outbox: o.store.outbox, apps: o.apps, webhooks: o.webhooks }),
-      ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings, nodeId: o.nodeId, cluster: o.cluster }),
+      ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings, nodeId: o.nodeId, cluster: o.cluster, outputs: { destinations: () => o.storage?.destinations, credentials: () => o.store?.credentials } }),
       ...nodeRoutes({ nodeId: o.nodeId, liveStreams: () => o.streams.list().length, cluster: o.cluster }),
+      ...destinationRoutes({ apps: o.apps, destinations: () => o.storage?.destinations, credentials: () => o.store?.credentials }),
       ...recordingRoutes({ catalog: o.store.catalog, storage: o.storage, progress, nodeId: o.nodeId }),
       ...credentialRoutes({ credentials: o.store.credentials, apps: o.apps }),
       ...sourceRoutes({

@@ -10,10 +10,12 @@ import { T } from './openapi-ops.js';
 import { adminPaths } from './openapi-paths-admin.js';
 import { mediaPaths } from './openapi-paths-media.js';
 import { sourcePaths, sourceSchemas } from './openapi-paths-sources.js';
+import { destinationPaths } from './openapi-paths-destinations.js';
 
 /** The whole document. */
 export function openApiDocument() {
-  const paths = { ...adminPaths(), ...mediaPaths(), ...sourcePaths() };
+  const paths: Record<string, Record<string, unknown>> = { ...adminPaths(), ...mediaPaths(), ...sourcePaths() };
+  for (const [p, ops] of Object.entries(destinationPaths())) paths[p] = { ...paths[p], ...ops };
   return {
     openapi: '3.1.0',
     info: {

@@ -8,6 +8,7 @@ import { appStorageFields, storageSettings } from './storage-schema.js';
 import { publishSecurityFields } from './publish-security-schema.js';
 import { webhookFields } from './webhooks-schema.js';
 import { playbackFields } from './playback-schema.js';
+import { destinationFields } from './destinations-schema.js';
 import { apiSettings } from './api-schema.js';
 import { whipAppSettings, whipServerSettings } from './whip-schema.js';
 import { sourcesField } from './sources-schema.js';
@@ -89,6 +90,7 @@ export const appSettings = z.strictObject({
   ...publishSecurityFields,
   ...webhookFields,
   ...playbackFields,
+  ...destinationFields,
   /** WebRTC (WHIP) publishers of this app. */
   whip: whipAppSettings,
   /** Live publishers this app takes at once (0: no cap). */

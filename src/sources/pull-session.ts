@@ -180,7 +180,8 @@ export class PullSession implements PublisherSession {
 
   async openMedia(): Promise<MediaFeed> {
     const info = await this.feed.ready();
-    return { format: 'flv', stream: this.feed.open(), ...info };
+    const { stream, mediaStartedAt } = this.feed.open();
+    return { format: 'flv', stream, mediaStartedAt, ...info };
   }
 
   stats(): StreamStats {
