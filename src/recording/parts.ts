@@ -108,7 +108,7 @@ export interface PartFinalizeOptions extends FinalizeOptions {
    */
   streams?: { video?: VideoInfo; audio?: AudioInfo };
   /** Filled with how long each step took, ms (logged with the part). */
-  timings?: { remuxMs?: number; probeMs?: number; recordMs?: number };
+  timings?: { remuxMs?: number; fsyncMs?: number; probeMs?: number; recordMs?: number };
 }
 
 /**
@@ -128,9 +128,9 @@ export async function finalizePart(m: RecordingManifest, p: RecordingPaths, n: n
   }
   const damaged = path.join(p.streamsDir, `${path.basename(opts.finalName, '.mp4')}.damaged.fmp4`);
   const t0 = performance.now();
-  await remuxFile({ live, final, damaged, webm: false }, opts);
+  const { fsyncMs } = await remuxFile({ live, final, damaged, webm: false }, opts);
   const t1 = performance.now();
-  if (opts.timings) opts.timings.remuxMs = Math.round(t1 - t0);
+  if (opts.timings) Object.assign(opts.timings, { remuxMs: Math.round(t1 - t0), fsyncMs });
   if (!existsSync(final)) return null;
   const listed = readPartList(m, p);
   const base = listed.get(1)?.start ?? 0;
