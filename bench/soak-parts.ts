@@ -189,7 +189,7 @@ async function main(): Promise<void> {
   stage('finalized → queued', finalized, queued);
   stage('queued → upload started', queued, uploadStarted);
   stage('upload started → verified', uploadStarted, uploadedAt);
-  for (const k of ['waitMs', 'remuxMs', 'probeMs', 'recordMs']) {
+  for (const k of ['waitMs', 'remuxMs', 'fsyncMs', 'probeMs', 'recordMs']) {
     const d = closed.map((l) => Number(l[k])).filter(Number.isFinite).sort((a, b) => a - b);
     if (d.length) console.log(`  finalize ${k}: p50 ${quantile(d, 0.5)}, p90 ${quantile(d, 0.9)}, max ${d.at(-1)}`);
   }

@@ -20,7 +20,9 @@ const LOOK_EVERY_MS = 200;
 export interface PartTimings {
   /** From when the watcher first saw the part closed to the start of its finalization (a busy slot). */
   waitMs?: number;
+  /** The remux, its fsync included. */
   remuxMs?: number;
+  fsyncMs?: number;
   probeMs?: number;
   recordMs?: number;
 }

@@ -15,7 +15,7 @@ import type { Logger } from '../log/logger.js';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { AppSettings } from '../config/schema.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { BusEvents } from '../events/types.js';
+import type { AudioInfo, BusEvents, VideoInfo } from '../events/types.js';
 import type { MediaFeed, PublisherSession } from '../ingest/types.js';
 import { errorMessage } from '../errors.js';
 import type { Slots } from '../queue/slots.js';
@@ -225,6 +225,8 @@ async function newManifest(session: PublisherSession, feed: MediaFeed, app: AppS
 /** Finalizes and announces the parts of a recording in progress as ffmpeg closes them. */
 function watchParts(m: RecordingManifest, paths: RecordingPaths, deps: StreamLoopDeps, log: Logger, anchor: () => void): PartWatcher {
   const opts = deps.queue.finalizeOptions(log);
+  // The streams of the first part probed, for the parts after it (no ffprobe per part).
+  let streams: { video?: VideoInfo; audio?: AudioInfo } | undefined;
   const watcher = new PartWatcher({
     manifest: m,
     paths,
@@ -234,7 +236,10 @@ function watchParts(m: RecordingManifest, paths: RecordingPaths, deps: StreamLoo
       const asked = performance.now();
       return deps.finalizing.run(() => {
         timings.waitMs = Math.round(performance.now() - asked);
-        return finalizePart(m, paths, n, { ...opts, finalName, fallbackOffset: 0, timings });
+        return finalizePart(m, paths, n, { ...opts, finalName, fallbackOffset: 0, timings, streams }).then((rec) => {
+          if (rec && !streams && (rec.video || rec.audio)) streams = { video: rec.video, audio: rec.audio };
+          return rec;
+        });
       });
     },
     announce: async (rec, timings) => {
