@@ -7,6 +7,10 @@
  * 15-minute tokens are 60 s ones renewed after 30 s) and the thumbnails keep
  * loading across the renewal. A public app's URLs carry no token. Before,
  * every image and link of a private app was refused 403 `token_required`.
+ * Play (the player page, in the operator's browser) mints its own token within
+ * the app's maximum and renews it, so a live stream plays on past the first
+ * token's expiry (before: it asked for an hour, was refused 422 by an app
+ * allowing less, and said the app was private).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +18,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
 import { push, type Push } from './helpers/media.js';
 import { adminEnv, login, type ApiClient } from './helpers/api.js';
-import { launchChromium, type TestBrowser } from './helpers/player-browser.js';
+import { launchChromium, playerState, waitForPage, type TestBrowser } from './helpers/player-browser.js';
 import { logIn, nav, openPanel, type PanelPage } from './helpers/panel.js';
 
 const TOKEN_LIFETIME_S = 60;
@@ -148,6 +152,31 @@ test('a private recording\'s poster, download and file links carry the token and
     assert.equal((await fetch(h, { method: 'HEAD' })).status, 200, h);
   }
   assert.deepEqual(page.consoleErrors, [], 'no console errors');
+});
+
+test('Play on a private app whose tokens live 60 s: the player mints within the maximum, renews at half-life and plays past the first expiry', async (t) => {
+  const long = await fixture({ seconds: TOKEN_LIFETIME_S + 35, width: 640, height: 360, fps: 25, videoKbps: 400 });
+  const p = push(server.rtmpUrl('priv', 'cam3'), long);
+  pushes.push(p);
+  // The operator's browser: the panel's session cookie is in this context, as when Play opens a tab.
+  const player = await browser.page();
+  try {
+    await player.goto(`${server.httpUrl}/play.html?app=priv&id=cam3`);
+    await waitForPage(player, "document.body.dataset.state === 'playing' || document.body.dataset.state === 'error'", 60_000);
+    assert.equal((await playerState(player)).state, 'playing', JSON.stringify(await playerState(player)));
+    const target = TOKEN_LIFETIME_S + 8;
+    await waitForPage(player, `Number(document.getElementById('video').dataset.played) >= ${target} || document.body.dataset.state === 'error'`, (TOKEN_LIFETIME_S + 30) * 1000, 1000);
+    const s = await playerState(player);
+    const tokens = Number(await player.evaluate("document.getElementById('video').dataset.tokens || 0"));
+    t.diagnostic(`played ${s.played} s of a live private stream on ${tokens} viewing tokens of ${TOKEN_LIFETIME_S} s`);
+    assert.equal(s.state, 'playing', JSON.stringify(s));
+    assert.ok(s.played >= target, `played ${s.played} s`);
+    assert.ok(tokens >= 2, `renewed (${tokens} tokens)`);
+    assert.deepEqual(player.errors, [], 'no page error or CSP violation');
+  } finally {
+    await player.close();
+    await p.stop();
+  }
 });
 
 test('logging out forgets the tokens: logged in again, the panel mints afresh', async () => {
