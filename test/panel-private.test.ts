@@ -19,7 +19,7 @@ import { fixture } from './helpers/fixtures.js';
 import { push, type Push } from './helpers/media.js';
 import { adminEnv, login, type ApiClient } from './helpers/api.js';
 import { launchChromium, playerState, waitForPage, type TestBrowser } from './helpers/player-browser.js';
-import { logIn, nav, openPanel, type PanelPage } from './helpers/panel.js';
+import { field, logIn, nav, openPanel, type PanelPage } from './helpers/panel.js';
 
 const TOKEN_LIFETIME_S = 60;
 
@@ -187,4 +187,32 @@ test('logging out forgets the tokens: logged in again, the panel mints afresh', 
   await nav(page, 'recordings');
   await page.waitForSelector('tr[data-recording-id] img.poster-thumb[src*="token="]', { timeout: 15_000 });
   assert.ok(Number(await page.evaluate('document.body.dataset.viewingTokens || 0')) > before, 'a new token after logging in again');
+});
+
+test('raising the viewing key generation in the panel revokes the tokens out there (403 token_invalid); the panel mints afresh and still shows the app', async () => {
+  const out = await api.post('/api/v1/applications/priv/playback-tokens', {});
+  assert.equal(out.status, 201, out.text);
+  const rec = ((await api.get('/api/v1/recordings?app=priv')).json as { recordings: Array<{ recordingId: string; urls: { poster: string } }> }).recordings[0];
+  const posterUrl = new URL(rec.urls.poster, server.httpUrl);
+  posterUrl.searchParams.set('token', out.json.token);
+  assert.equal((await fetch(posterUrl)).status, 200, 'a token handed out earlier plays');
+
+  await page.goto(`${server.httpUrl}/admin/#/apps/priv/forwarding`);
+  await page.waitForSelector('#forwarding-form');
+  assert.equal(await page.inputValue(field('#forwarding-form', 'playback.access')), 'signed');
+  await page.fill(field('#forwarding-form', 'playback.keyGeneration'), '1');
+  await page.click('#forwarding-form [data-action="save"]');
+  await page.waitForSelector('#forwarding-form[data-save-state="saved"]');
+  assert.equal((await api.get('/api/v1/applications/priv')).json.settings.playback.keyGeneration, 1);
+
+  const refused = await fetch(posterUrl);
+  assert.equal(refused.status, 403);
+  assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'token_invalid');
+
+  const minted = Number(await page.evaluate('document.body.dataset.viewingTokens || 0'));
+  await nav(page, 'recordings');
+  const row = `tr[data-recording-id="${rec.recordingId}"]`;
+  await waitFor('the poster decoded on a new token', 20_000, async () => page.evaluate(`(() => { const i = document.querySelector('${row} img.poster-thumb'); return !!i && i.complete && i.naturalWidth > 0 && i.src.includes('token='); })()`));
+  assert.ok(Number(await page.evaluate('document.body.dataset.viewingTokens || 0')) > minted, 'a token of the new generation was minted');
+  assert.equal((await fetch(new URL(await src(`${row} img.poster-thumb`), server.httpUrl))).status, 200);
 });
