@@ -3,6 +3,7 @@
  * every few seconds with a cache-busting query, a placeholder until the
  * first preview exists), protocol, codecs, resolution, bitrate and duration,
  * a recording on/off switch, kick, and a play button (the player page).
+ * A private app's thumbnails carry a viewing token (see ../viewing.js).
  * The list follows the events channel (streams starting and ending,
  * recordings starting and completing) and is re-read every few seconds for
  * the bitrate.
@@ -14,6 +15,7 @@ import { api, seg } from '../api.js';
 import { act, errorBox, fill, fmtBitrate, fmtDuration, h, showError } from '../dom.js';
 import { confirmDialog } from '../dialogs.js';
 import { on } from '../events.js';
+import { viewUrl } from '../viewing.js';
 
 const REFRESH_MS = 5000;
 const THUMB_MS = 3000;
@@ -78,7 +80,10 @@ function streamCard(s, problems, reload) {
   let current = s;
   let loads = 0;
   // Loads the next preview off-screen and swaps it in only when it decoded, so a missing one never flashes.
-  const refreshThumb = () => {
+  let disposed = false;
+  const refreshThumb = async () => {
+    const src = await viewUrl(current.app, `${current.urls.preview}?t=${Date.now()}`);
+    if (disposed) return;
     const probe = new Image();
     probe.onload = () => {
       loads += 1;
@@ -92,7 +97,7 @@ function streamCard(s, problems, reload) {
         img.dataset.thumb = 'none';
       }
     };
-    probe.src = `${current.urls.preview}?t=${Date.now()}`;
+    probe.src = src;
   };
   refreshThumb();
   const thumbTimer = setInterval(refreshThumb, THUMB_MS);
@@ -139,6 +144,7 @@ function streamCard(s, problems, reload) {
       play.href = next.urls.player;
     },
     dispose() {
+      disposed = true;
       clearInterval(thumbTimer);
       clearInterval(tickTimer);
     },
