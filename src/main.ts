@@ -150,6 +150,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
           nodes: store.nodes,
           claims: store.streamClaims,
           catalog: store.catalog,
+          names: store.recordingNames,
           nodeId,
           liveStreams: () => registry.list().length,
           kickLocal: async (app, streamId) => {
@@ -209,7 +210,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
         },
         policy: forwarding.policy,
         access: forwarding.access,
-        missing: cluster ? cluster.peerFiles(forwarding.missing) : forwarding.missing,
+        missing: cluster ? cluster.peerFiles(forwarding.missing, (f) => forwarding.inBucket(f.app, f.folder, f.file)) : forwarding.missing,
       }),
     ],
     health: () => ({

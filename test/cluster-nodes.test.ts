@@ -3,7 +3,8 @@
  * one PostgreSQL (Debian's, initdb + pg_ctl in a temp dir) and one S3 server.
  * - a push to node A is recorded, uploaded, and plays through node C's stable
  *   URL (bytes equal to the object); C lists the recording with node A and,
- *   while it is live, the stream under `elsewhere`; B refuses the id meanwhile;
+ *   while it is live, the stream under `elsewhere` and its live playlist and
+ *   segments (fetched from A); B refuses the id meanwhile;
  * - a file still only on A's disk (uploads off) plays through C, fetched
  *   from A (`X-Bucketcast-Node`); a request that comes from a peer is never
  *   sent on (`X-Bucketcast-Peer: 1`);
@@ -11,7 +12,8 @@
  *   the node label;
  * - a kick sent to C of a stream live on A ends it on A; a stream held by a
  *   node that never answers is 504 `kick_timeout`;
- * - a recording name another node reserved gets `-2` here.
+ * - a recording name another node reserved gets `-2` here;
+ * - the panel on C shows the nodes and a stream live on A, and kicks it there.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,6 +28,8 @@ import { fixture } from './helpers/fixtures.js';
 import { push } from './helpers/media.js';
 import { adminEnv, login, type ApiClient } from './helpers/api.js';
 import { utcStamp } from '../src/recording/naming.js';
+import { launchChromium } from './helpers/player-browser.js';
+import { confirm, logIn, nav, openPanel } from './helpers/panel.js';
 
 const BUCKET = 'cluster';
 const SECRET_KEY = randomBytes(32).toString('hex');
@@ -98,10 +102,27 @@ test('a push to A is recorded, uploaded, and plays through C (bytes equal to the
   assert.notEqual(refused.code, 0, 'B refuses a publisher of the id live on A');
   await b.waitForLog((l) => l.msg === 'publish refused' && l.streamId === 'cam' && l.code === 'stream_busy', 10_000, 'B refused it');
 
-  await new Promise((r) => setTimeout(r, 3000));
+  // The live playlist and its segments play through C too, fetched from A while the stream is live there.
+  const playlist = await until(async () => {
+    const r = await fetch(`${c.httpUrl}/live/streams/cam.m3u8`);
+    const text = r.status === 200 ? await r.text() : '';
+    return /\.ts/.test(text) ? { text, node: r.headers.get('x-bucketcast-node') } : undefined;
+  }, 30_000, 'the live playlist through C');
+  assert.equal(playlist.node, ids[0]);
+  const segment = playlist.text.split('\n').find((l) => l.endsWith('.ts'))!;
+  assert.ok(segment.startsWith(name), segment);
+  const seg = await fetch(`${c.httpUrl}/live/streams/${segment}`);
+  assert.equal(seg.status, 200);
+  assert.equal(seg.headers.get('x-bucketcast-node'), ids[0]);
+  assert.ok((await seg.arrayBuffer()).byteLength > 1000);
   await onA.stop();
   await a.waitForLog((l) => l.msg === 'recording uploaded' && l.key === `streams/${name}.json`, 120_000, 'recording uploaded by A');
-  for (const n of [b, c]) assert.ok(!n.logs.some((l) => l.msg === 'upload started' || l.msg === 'upload completed'), 'only A uploads what is on its disk');
+  // A's stream ended: B may publish the id now.
+  await until(async () => (await db.query(`SELECT 1 FROM stream_claims WHERE stream_id = 'cam'`)).rows.length === 0, 10_000, 'A released the claim');
+  const onB = await push(b.rtmpUrl('live', 'cam'), src, { seconds: 2 }).done;
+  assert.equal(onB.code, 0, `B accepts the id once A's stream ended: ${onB.stderr}`);
+  await b.waitForLog((l) => l.msg === 'publish accepted' && l.streamId === 'cam', 10_000, 'publish accepted on B');
+  for (const n of [b, c]) assert.ok(!n.logs.some((l) => (l.msg === 'upload started' || l.msg === 'upload completed') && String(l.key ?? '').includes(name)), 'only A uploads what is on its disk');
   const files = await db.query<{ origin_node: string; attempts: number; state: string }>(
     `SELECT f.origin_node, f.attempts, f.state FROM recording_files f JOIN recordings r ON r.id = f.recording_id WHERE r.name = $1`,
     [name],
@@ -113,8 +134,8 @@ test('a push to A is recorded, uploaded, and plays through C (bytes equal to the
     assert.equal(f.state, 'uploaded');
   }
 
-  const rec = (await apis[2].get('/api/v1/recordings?streamId=cam')).json.recordings[0];
-  assert.equal(rec.name, name);
+  const rec = (await apis[2].get('/api/v1/recordings?streamId=cam')).json.recordings.find((r: { name: string }) => r.name === name);
+  assert.ok(rec, 'C lists A\'s recording');
   assert.equal(rec.node, ids[0], 'C lists the recording with the node that made it');
   const object = await s3.getObject(BUCKET, `streams/${name}.mp4`);
   const res = await fetch(`${c.httpUrl}/live/streams/${name}.mp4`);
@@ -170,6 +191,16 @@ test('a kick sent to C of a stream live on A ends it on A; a stream held by a no
   assert.equal((await apis[2].post('/api/v1/streams/live/nobody/kick')).status, 404);
 });
 
+test('an app setting changed through C applies on A and B within a second', async (t) => {
+  const r = await apis[2].patch('/api/v1/applications/local', { hlsTime: 4 });
+  assert.equal(r.status, 200);
+  const t0 = Date.now();
+  await Promise.all([0, 1].map((i) => until(async () => (await apis[i].get('/api/v1/applications/local')).json.settings?.hlsTime === 4, 5_000, `node ${i} has it`, 20)));
+  const ms = Date.now() - t0;
+  t.diagnostic(`applied on A and B ${ms} ms after C answered`);
+  assert.ok(ms < 1000, `${ms} ms`);
+});
+
 test('a recording name another node reserved gets -2 here', async () => {
   const [, b] = nodes;
   // Another node reserved dup_<second> for every second of the next two minutes.
@@ -183,4 +214,26 @@ test('a recording name another node reserved gets -2 here', async () => {
   assert.match(String(started.name), /^dup_\d{8}T\d{6}Z-2$/);
   const owner = await db.query<{ node_id: string }>(`SELECT node_id FROM recording_names WHERE app = 'local' AND name = $1`, [started.name]);
   assert.equal(owner.rows[0]?.node_id, ids[1], 'B reserved it');
+});
+
+test('the panel on C: every node with its health, a stream live on A under "Live on other nodes", kicked from there', async () => {
+  const [a, , c] = nodes;
+  const browser = await launchChromium();
+  const pushed = push(a.rtmpUrl('live', 'panelcam'), src, { loop: true });
+  try {
+    const page = await openPanel(browser, c);
+    await logIn(page);
+    await nav(page, 'streams');
+    for (const id of ids) await page.waitForSelector(`#nodes tr[data-node="${id}"][data-alive="true"]`, { timeout: 15_000 });
+    const item = `#elsewhere li[data-stream="live/panelcam"][data-node="${ids[0]}"]`;
+    await page.waitForSelector(item, { timeout: 30_000 });
+    await page.click(`${item} [data-action="kick"]`);
+    await confirm(page);
+    await a.waitForLog((l) => l.msg === 'publish ended' && l.streamId === 'panelcam', 20_000, 'publish ended on A');
+    await page.waitForSelector(item, { state: 'detached', timeout: 20_000 });
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await pushed.stop();
+    await browser.close();
+  }
 });

@@ -79,6 +79,28 @@ test('postgres: a queued file is claimed only by the node whose disk holds it; r
   }
 });
 
+test('postgres: with adoptFromDeadNodes (shared storage) a node takes the queued files of a node not seen for 30 s, never of a live one', async () => {
+  const db = await freshDb();
+  const a = await openPostgresStore({ url: db.url, dataDir: db.dataDir, secretKey: KEY, poolMax: 2, nodeId: 'node-a' });
+  const b = await openPostgresStore({ url: db.url, dataDir: db.dataDir, secretKey: KEY, poolMax: 2, nodeId: 'node-b' });
+  try {
+    const { rec, files } = sampleRecording();
+    await a.catalog.addRecording(rec, files);
+    await a.queue.enqueue(rec.recordingId, [files[0].name]);
+    await a.nodes.heartbeat({ nodeId: 'node-a', version: 'test', startedAt: new Date().toISOString(), liveStreams: 0 });
+    assert.equal(await b.queue.claim('node-b', 60_000, { adoptFromDeadNodes: true }), undefined, 'node A is alive: its files stay its own');
+    await a.pool.query(`UPDATE cluster_nodes SET last_seen_at = now() - interval '31 seconds' WHERE node_id = 'node-a'`);
+    assert.equal(await b.queue.claim('node-b', 60_000), undefined, 'off by default');
+    assert.ok(await b.queue.nextDueAt({ adoptFromDeadNodes: true }), 'due for an adopting node');
+    const job = await b.queue.claim('node-b', 60_000, { adoptFromDeadNodes: true });
+    assert.equal(job?.file.name, files[0].name, 'adopted once node A is not seen for 30 s');
+    assert.equal(job?.file.originNode, 'node-a');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    db.cleanup();
+  }
+});
+
 test('postgres: three nodes starting at once migrate once; the schema is versioned', async () => {
   const db = await freshDb();
   try {

@@ -43,6 +43,7 @@ export const E = {
   e409: errorResponse('conflicts with the current state (the code says which)'),
   e415: errorResponse('wrong Content-Type (`unsupported_media_type`)'),
   e422: errorResponse('fields that do not validate (`validation_failed`; `details` names each field); nothing was changed'),
+  e503db: errorResponse('`database_unavailable` (with `Retry-After: 5`): the shared database cannot be reached; live streams keep recording'),
 };
 
 

@@ -1,21 +1,57 @@
 /** OpenAPI paths: live streams, recordings, stored credentials, metrics. */
-import { STREAM, arr, bool, int, json, nullable, obj, pathParam, queryParam, ref, str } from './openapi-schemas.js';
+import { STREAM, arr, bool, int, iso, json, nullable, obj, pathParam, queryParam, ref, str } from './openapi-schemas.js';
 import { E, T, ok, op, errorResponse } from './openapi-ops.js';
 
 export function mediaPaths(): Record<string, Record<string, unknown>> {
   return {
     '/api/v1/streams': {
-      get: op({ summary: 'Live streams (every protocol)', tags: T.streams, parameters: [queryParam('app', 'only this application')], responses: { 200: ok('streams', obj({ streams: arr(ref('Stream')) })) } }),
+      get: op({
+        summary: 'Live streams (every protocol): this node\'s, and those live on other nodes of a cluster',
+        description: '`elsewhere` lists streams published on other nodes sharing the database (their publish claims); always empty on SQLite, `null` while the database cannot be reached.',
+        tags: T.streams,
+        parameters: [queryParam('app', 'only this application')],
+        responses: {
+          200: ok('streams', obj({ streams: arr(ref('Stream')), elsewhere: nullable(arr(obj({ app: str(), streamId: str(), node: str('the node it is live on'), since: iso() }))) })),
+          503: E.e503db,
+        },
+      }),
+    },
+    '/api/v1/nodes': {
+      get: op({
+        summary: 'The nodes sharing this node\'s database, with their health',
+        description: 'Each node writes a heartbeat every 2 s; one not seen for 10 s is not `alive`. On SQLite: this node only.',
+        tags: T.streams,
+        responses: {
+          200: ok('nodes', obj({
+            nodes: arr(obj({
+              nodeId: str(),
+              internalUrl: str('where the other nodes reach its HTTP port (absent when unknown)'),
+              version: nullable(str()),
+              startedAt: iso(),
+              lastSeenAt: iso(),
+              liveStreams: int('publishers live on it at its last heartbeat'),
+              alive: bool(),
+              stopped: bool('it stopped cleanly'),
+              self: bool('the node that answered'),
+            }, ['nodeId', 'version', 'startedAt', 'lastSeenAt', 'liveStreams', 'alive', 'stopped', 'self'])),
+          })),
+          503: E.e503db,
+        },
+      }),
     },
     '/api/v1/streams/{app}/{streamId}': { get: op({ summary: 'One live stream', tags: T.streams, parameters: STREAM, responses: { 200: ok('the stream', ref('Stream')), 404: E.e404 } }) },
     '/api/v1/streams/{app}/{streamId}/kick': {
       post: op({
-        summary: 'Disconnect the publisher',
-        description: 'Its recording is finalized as usual. An encoder that reconnects is accepted again unless its key is revoked.',
+        summary: 'Disconnect the publisher (on whichever node it is live)',
+        description: 'Its recording is finalized as usual. An encoder that reconnects is accepted again unless its key is revoked. A stream live on another node of a cluster is kicked there (PostgreSQL NOTIFY); 504 `kick_timeout` when that node does not confirm within 10 s.',
         tags: T.streams,
         unsafe: true,
         parameters: STREAM,
-        responses: { 200: ok('disconnected', obj({ app: str(), streamId: str(), sessionId: str(), ended: bool() })), 404: E.e404 },
+        responses: {
+          200: ok('disconnected', obj({ app: str(), streamId: str(), sessionId: nullable(str()), node: str('the node it was live on'), ended: bool() })),
+          404: E.e404,
+          504: errorResponse('`kick_timeout`: the node holding the publisher did not confirm'),
+        },
       }),
     },
     '/api/v1/streams/{app}/{streamId}/recording': {

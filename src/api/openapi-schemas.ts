@@ -42,6 +42,7 @@ export function schemas(): Record<string, Schema> {
   const recordingUrls = obj({ mp4: nullable(str('main file (MP4, else WebM)')), hls: nullable(str()), poster: nullable(str()), player: str('the player page') });
   const recordingBase = {
     recordingId: str(),
+    node: str('the node that recorded it'),
     app: str(),
     streamId: str(),
     protocol: str('rtmp | whip | srt (pushed or pulled) | rtsp | hls (pulled sources) | import'),
@@ -96,6 +97,7 @@ export function schemas(): Record<string, Schema> {
     Stream: obj({
       app: str(),
       streamId: str(),
+      node: str('the node it is live on (this one)'),
       protocol: str('rtmp | whip | srt (pushed or pulled) | rtsp | hls (pulled sources) | import'),
       sessionId: str(),
       remoteAddress: str(),

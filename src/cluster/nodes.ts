@@ -26,7 +26,7 @@ import { AppError, errorMessage } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import type { MissingFile } from '../http/media-routes.js';
-import type { ClusterNode, ClusterNodeStore, RecordingCatalog, StreamClaimStore } from '../store/types.js';
+import type { ClusterNode, ClusterNodeStore, RecordingCatalog, RecordingNameStore, StreamClaimStore } from '../store/types.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -73,6 +73,8 @@ export class ClusterNodes implements Lifecycle {
       nodes: ClusterNodeStore;
       claims: StreamClaimStore;
       catalog: RecordingCatalog;
+      /** Which node reserved a recording name (files of a recording in progress are not cataloged yet). */
+      names: RecordingNameStore;
       nodeId: string;
       /** Live publishers here (heartbeat). */
       liveStreams: () => number;
@@ -110,11 +112,17 @@ export class ClusterNodes implements Lifecycle {
     await this.listening?.close();
   }
 
+  private beatFailing = false;
+
   private async beat(): Promise<void> {
     try {
       await this.o.nodes.heartbeat({ nodeId: this.o.nodeId, internalUrl: this.internalUrl, version: pkg.version, startedAt: this.startedAt, liveStreams: this.o.liveStreams() });
+      if (this.beatFailing) this.log.info('cluster heartbeat sent again');
+      this.beatFailing = false;
     } catch (err) {
-      this.log.warn({ err: errorMessage(err) }, 'could not send the cluster heartbeat');
+      // Once per outage, not every 2 s.
+      if (!this.beatFailing) this.log.warn({ err: errorMessage(err) }, 'could not send the cluster heartbeat');
+      this.beatFailing = true;
     }
   }
 
@@ -176,10 +184,10 @@ export class ClusterNodes implements Lifecycle {
    * Wraps the media routes' `missing` hook: a file the catalog says is on
    * another node's disk and not uploaded yet is fetched from that node.
    */
-  peerFiles(next: (req: IncomingMessage, res: ServerResponse, file: MissingFile) => void) {
+  peerFiles(next: (req: IncomingMessage, res: ServerResponse, file: MissingFile) => void, inBucket: (file: MissingFile) => boolean = () => false) {
     return (req: IncomingMessage, res: ServerResponse, file: MissingFile): void => {
-      // A request from a peer is answered from here only (no loops).
-      if (req.headers[PEER_HEADER] === '1' || (req.method !== 'GET' && req.method !== 'HEAD')) return next(req, res, file);
+      // A request from a peer is answered from here only (no loops); a file known to be in the bucket goes there at once.
+      if (req.headers[PEER_HEADER] === '1' || (req.method !== 'GET' && req.method !== 'HEAD') || inBucket(file)) return next(req, res, file);
       this.fromPeer(req, res, file).then(
         (served) => served || next(req, res, file),
         (err) => {
@@ -191,10 +199,26 @@ export class ClusterNodes implements Lifecycle {
     };
   }
 
+  /**
+   * The node whose disk holds a file not on this one: the catalog's `origin_node` while the file is not
+   * uploaded; for a stream live elsewhere (not cataloged yet) its live playlist's publishing node, or the node
+   * that reserved the recording name its segments and previews start with.
+   */
+  private async holderOf(file: MissingFile): Promise<string | undefined> {
+    const f = await this.o.catalog.findFile(file.app, file.file);
+    if (f) return f.state === 'uploaded' || f.localDeletedAt || f.localPath === null ? undefined : f.originNode;
+    if (file.folder === 'streams' && file.file.endsWith('.m3u8')) {
+      const streamId = file.file.slice(0, -'.m3u8'.length);
+      const claim = (await this.o.claims.list()).find((c) => c.app === file.app && c.streamId === streamId);
+      if (claim) return claim.nodeId;
+    }
+    const name = RECORDING_NAME.exec(file.file)?.[1];
+    return name ? this.o.names.nodeOf(file.app, name) : undefined;
+  }
+
   private async fromPeer(req: IncomingMessage, res: ServerResponse, file: MissingFile): Promise<boolean> {
-    const f = await this.o.catalog.findFile(file.app, file.file).catch(() => undefined);
-    const holder = f?.originNode;
-    if (!f || !holder || holder === this.o.nodeId || f.state === 'uploaded' || f.localDeletedAt || f.localPath === null) return false;
+    const holder = await this.holderOf(file).catch(() => undefined);
+    if (!holder || holder === this.o.nodeId) return false;
     let base = this.urls.get(holder);
     if (!base) {
       await this.list().catch(() => undefined);
@@ -219,6 +243,9 @@ export class ClusterNodes implements Lifecycle {
     return true;
   }
 }
+
+/** `<streamId>_<yyyymmddThhmmssZ>[-suffix]` at the start of a recording's file name (segments: `_00001.ts`, parts: `_p0001.mp4`, previews: `_0001.jpg`). */
+const RECORDING_NAME = /^(.+_\d{8}T\d{6}Z(?:-[\w.-]+?)?)(?:_p?\d+)?\.[a-z0-9]+$/i;
 
 const PASS = ['content-type', 'content-length', 'content-range', 'accept-ranges', 'cache-control', 'etag', 'last-modified'];
 function passHeaders(r: IncomingMessage): Record<string, string> {

@@ -179,6 +179,12 @@ export const storageSettings = z
      * aborted and retried (a stalled connection otherwise hangs an upload forever).
      */
     inactivityTimeoutSeconds: z.number().min(1).max(3600).default(60),
+    /**
+     * Several nodes on one PostgreSQL whose data dirs are on shared storage (every node reads the others' files at
+     * the same paths): a node also uploads the queued files of a node not seen for 30 s (dead, or stopped). Off by
+     * default: a file is uploaded by the node whose disk holds it, after its restart.
+     */
+    adoptFilesOfDeadNodes: z.boolean().default(false),
   })
   .prefault({});
 

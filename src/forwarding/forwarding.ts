@@ -50,6 +50,11 @@ export class Forwarding implements Lifecycle {
     };
   }
 
+  /** True when the catalog cache already knows the file is in the bucket (no query: the cluster's peer lookup is skipped). */
+  inBucket(app: string, folder: 'streams' | 'previews', fileName: string): boolean {
+    return !!this.cache?.peek(app, folder, fileName)?.object;
+  }
+
   async start(): Promise<void> {
     const cache = this.cache;
     if (cache && this.options.events) this.unsubscribe = this.options.events.on('upload.completed', (e) => cache.forget(e.app, e.name));

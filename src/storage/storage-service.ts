@@ -105,6 +105,7 @@ export class StorageService implements Lifecycle {
       concurrency: o.settings.concurrentUploads,
       retryMaxDelayMs: o.settings.retryMaxDelaySeconds * 1000,
       stats: this.stats,
+      adoptFromDeadNodes: o.settings.adoptFilesOfDeadNodes,
       log: this.log,
       destinations: this.destinations,
     });

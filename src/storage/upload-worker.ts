@@ -44,6 +44,8 @@ export interface UploadWorkerOptions extends UploadJobDeps {
   retryMaxDelayMs: number;
   /** Failure counters by class and code. */
   stats: FailureStats;
+  /** Also upload queued files of nodes not seen for 30 s (a cluster on shared storage; `storage.adoptFilesOfDeadNodes`). */
+  adoptFromDeadNodes?: boolean;
   log: Logger;
 }
 
@@ -55,11 +57,11 @@ export class UploadWorker {
     this.pump = new JobPump({
       name: 'upload queue',
       concurrency: () => o.concurrency,
-      claim: () => o.queue.claim(o.nodeId, LEASE_MS, { excludeApps: this.pausedApps() }),
+      claim: () => o.queue.claim(o.nodeId, LEASE_MS, { excludeApps: this.pausedApps(), adoptFromDeadNodes: o.adoptFromDeadNodes }),
       run: (job, ac) => this.process(job, ac),
       nextDueInMs: async () => {
         const now = Date.now();
-        const due = await o.queue.nextDueAt({ excludeApps: this.pausedApps() });
+        const due = await o.queue.nextDueAt({ excludeApps: this.pausedApps(), adoptFromDeadNodes: o.adoptFromDeadNodes });
         const resumes = [...this.paused.values()].filter((p) => p.until > now).map((p) => p.until);
         const at = Math.min(due ?? Infinity, ...resumes);
         return Number.isFinite(at) ? at - now : undefined;

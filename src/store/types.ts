@@ -210,9 +210,11 @@ export interface UploadQueue {
   enqueue(recordingId: string, names: string[]): Promise<number>;
   /**
    * Leases the next due file (oldest first) to `owner` for `leaseMs`. A metadata
-   * sidecar is due only once every other queued file of its recording is uploaded.
+   * sidecar is due only once every other queued file of its recording is uploaded. On a store several
+   * nodes share, only files of this node (`originNode`) are due, and with `adoptFromDeadNodes` also those of
+   * a node not seen for 30 s (shared storage).
    */
-  claim(owner: string, leaseMs: number, opts?: { excludeApps?: string[] }): Promise<UploadJob | undefined>;
+  claim(owner: string, leaseMs: number, opts?: { excludeApps?: string[]; adoptFromDeadNodes?: boolean }): Promise<UploadJob | undefined>;
   /** Extends a lease; false when it was lost. */
   renew(fileId: number, owner: string, leaseMs: number): Promise<boolean>;
   /** Remembers (or forgets, with null) the multipart upload in flight for a file. */
@@ -236,7 +238,7 @@ export interface UploadQueue {
   /** Queues failed files again, now; returns how many. */
   retryFailed(filter: { app?: string; recordingId?: string; fileId?: number }): Promise<number>;
   /** Epoch ms when the next queued file is due, if any. */
-  nextDueAt(opts?: { excludeApps?: string[] }): Promise<number | undefined>;
+  nextDueAt(opts?: { excludeApps?: string[]; adoptFromDeadNodes?: boolean }): Promise<number | undefined>;
 }
 
 /** A stored credential as it may be shown: never the secret. */

@@ -19,6 +19,14 @@ import { listParts, requeue } from './parts.js';
 const changed = (r: pg.QueryResult) => r.rowCount ?? 0;
 
 /**
+ * Files this node may upload: its own (or of no node: written before migration 7), and, when `adopt` (a
+ * boolean parameter) is true, those of a node whose heartbeat was not seen for 30 s (shared storage only).
+ */
+const MINE_OR_ADOPTED = (t: string, adopt: string) => `${t}.origin_node IS NULL OR ${t}.origin_node = current_setting('bucketcast.node', true)
+  OR (${adopt}::boolean AND NOT EXISTS (
+    SELECT 1 FROM cluster_nodes n WHERE n.node_id = ${t}.origin_node AND n.last_seen_at > now() - interval '30 seconds'))`;
+
+/**
  * A part of a multipart upload the service acknowledged, and the part size of
  * the upload: the shapes of `UploadedPart` and `MultipartRef.partSize` in the
  * store interface of issue 12 (resumable multipart), declared here so this
@@ -52,7 +60,7 @@ export class PgUploadQueue implements UploadQueue {
     return requeue(this.pool, recordingId, name, file.localPath, file.size);
   }
 
-  async claim(owner: string, leaseMs: number, opts: { excludeApps?: string[] } = {}): Promise<UploadJob | undefined> {
+  async claim(owner: string, leaseMs: number, opts: { excludeApps?: string[]; adoptFromDeadNodes?: boolean } = {}): Promise<UploadJob | undefined> {
     const now = Date.now();
     const r = await this.pool.query<FileRow>(
       `UPDATE recording_files
@@ -61,14 +69,14 @@ export class PgUploadQueue implements UploadQueue {
          SELECT f.id FROM recording_files f
          WHERE ((f.state = 'queued' AND f.next_attempt_at <= $4) OR (f.state = 'uploading' AND f.lease_until < $4))
            AND NOT (f.app = ANY($5::text[]))
-           AND (f.origin_node IS NULL OR f.origin_node = current_setting('bucketcast.node', true))
+           AND (${MINE_OR_ADOPTED('f', '$6')})
            AND (f.kind <> 'metadata' OR NOT EXISTS (
              SELECT 1 FROM recording_files g
              WHERE g.recording_id = f.recording_id AND g.kind <> 'metadata' AND g.state IN ('queued', 'uploading', 'failed')))
          ORDER BY f.next_attempt_at, f.id LIMIT 1
          FOR UPDATE OF f SKIP LOCKED)
        RETURNING *`,
-      [owner, now + leaseMs, new Date(now).toISOString(), now, opts.excludeApps ?? []],
+      [owner, now + leaseMs, new Date(now).toISOString(), now, opts.excludeApps ?? [], opts.adoptFromDeadNodes ?? false],
     );
     const row = r.rows[0];
     if (!row) return undefined;
@@ -182,12 +190,12 @@ export class PgUploadQueue implements UploadQueue {
     return changed(r);
   }
 
-  async nextDueAt(opts: { excludeApps?: string[] } = {}): Promise<number | undefined> {
+  async nextDueAt(opts: { excludeApps?: string[]; adoptFromDeadNodes?: boolean } = {}): Promise<number | undefined> {
     const r = await this.pool.query<{ at: number | null }>(
       `SELECT MIN(CASE WHEN state = 'queued' THEN next_attempt_at ELSE lease_until END) AS at FROM recording_files
        WHERE state IN ('queued', 'uploading') AND NOT (app = ANY($1::text[]))
-         AND (origin_node IS NULL OR origin_node = current_setting('bucketcast.node', true))`,
-      [opts.excludeApps ?? []],
+         AND (${MINE_OR_ADOPTED('recording_files', '$2')})`,
+      [opts.excludeApps ?? [], opts.adoptFromDeadNodes ?? false],
     );
     return r.rows[0].at ?? undefined;
   }

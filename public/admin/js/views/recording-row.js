@@ -181,7 +181,7 @@ export function recordingRow(summary, { problems, onDeleted }) {
     const poster = rec.urls.poster ? h('img', { class: 'poster-thumb', alt: '', loading: 'lazy', width: 64, 'data-poster': rec.urls.poster }) : null;
     if (poster) viewUrl(rec.app, rec.urls.poster).then((src) => (poster.src = src));
     fill(cells.name, poster, h('strong', {}, rec.name), rec.inProgress ? h('span', { class: 'badge', 'data-state': 'uploading', 'data-in-progress': '' }, ' recording') : null,
-      h('div', { class: 'help' }, `${rec.app} / ${rec.streamId}`, v ? ` · ${v.codec} ${v.width}×${v.height}` : '', nParts > 1 || rec.inProgress ? ` · ${nParts} part${nParts === 1 ? '' : 's'}` : '', rec.recovered ? ' · recovered after a crash' : ''));
+      h('div', { class: 'help' }, `${rec.app} / ${rec.streamId}`, v ? ` · ${v.codec} ${v.width}×${v.height}` : '', nParts > 1 || rec.inProgress ? ` · ${nParts} part${nParts === 1 ? '' : 's'}` : '', rec.recovered ? ' · recovered after a crash' : '', rec.node ? ` · node ${rec.node}` : ''));
     tr.dataset.parts = String(nParts);
     fill(cells.started, timeEl(rec.startedAt));
     fill(cells.duration, fmtDuration(rec.durationSeconds));

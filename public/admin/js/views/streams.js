@@ -8,8 +8,13 @@
  * recordings starting and completing) and is re-read every few seconds for
  * the bitrate.
  *
+ * Several nodes on one database: each card names its node, streams live on
+ * other nodes are listed under it (kick works there too), and a table shows
+ * every node's health (shown only when there is more than one node).
+ *
  * State for tests: `article[data-stream="<app>/<streamId>"][data-recording]`,
- * its `img[data-thumb="loading|loaded|none"][data-loads]`.
+ * its `img[data-thumb="loading|loaded|none"][data-loads]`,
+ * `#elsewhere li[data-stream][data-node]`, `#nodes tr[data-node][data-alive]`.
  */
 import { api, seg } from '../api.js';
 import { act, errorBox, fill, fmtBitrate, fmtDuration, h, showError } from '../dom.js';
@@ -24,7 +29,16 @@ const FALLBACK = 'img/no-preview.svg';
 export function render(main) {
   const grid = h('div', { class: 'grid', id: 'streams', 'aria-live': 'polite' }, h('p', { class: 'loading', 'aria-busy': 'true' }, 'Loading…'));
   const problems = errorBox();
-  fill(main, h('h1', {}, 'Live streams'), problems, grid);
+  const elsewhereList = h('ul', {});
+  const elsewhere = h('section', { id: 'elsewhere', hidden: true }, h('h2', {}, 'Live on other nodes'), elsewhereList);
+  const nodesBody = h('tbody', {});
+  const nodes = h(
+    'section',
+    { id: 'nodes-section', hidden: true },
+    h('h2', {}, 'Nodes'),
+    h('table', { id: 'nodes' }, h('thead', {}, h('tr', {}, h('th', {}, 'Node'), h('th', {}, 'Health'), h('th', { class: 'num' }, 'Live streams'), h('th', { class: 'hide-sm' }, 'Last seen'), h('th', { class: 'hide-sm' }, 'Address'))), nodesBody),
+  );
+  fill(main, h('h1', {}, 'Live streams'), problems, grid, elsewhere, nodes);
   const cards = new Map();
   let loading = null;
 
@@ -32,8 +46,10 @@ export function render(main) {
     if (loading) return loading;
     loading = (async () => {
       try {
-        const { streams } = await api.get('/streams');
+        const [{ streams, elsewhere: remote }, { nodes: all }] = await Promise.all([api.get('/streams'), api.get('/nodes')]);
         problems.hidden = true;
+        renderElsewhere(elsewhereList, elsewhere, remote || [], problems, load);
+        renderNodes(nodesBody, nodes, all);
         const keys = new Set(streams.map((s) => `${s.app}/${s.streamId}`));
         for (const [k, c] of cards) if (!keys.has(k)) (c.dispose(), cards.delete(k));
         for (const s of streams) {
@@ -61,6 +77,39 @@ export function render(main) {
     offs.forEach((off) => off());
     for (const c of cards.values()) c.dispose();
   };
+}
+
+function renderElsewhere(list, section, remote, problems, reload) {
+  section.hidden = remote.length === 0;
+  fill(
+    list,
+    remote.map((r) => {
+      const kick = h('button', { type: 'button', class: 'danger small', 'data-action': 'kick' }, 'Kick');
+      kick.addEventListener('click', async () => {
+        const ok = await confirmDialog({ title: `Kick ${r.app}/${r.streamId}?`, text: `The publisher is disconnected on node ${r.node} and its recording finalized there.`, confirmLabel: 'Kick', danger: true });
+        if (ok) await act(kick, problems, async () => (await api.post(`/streams/${seg(r.app)}/${seg(r.streamId)}/kick`), reload()));
+      });
+      return h('li', { 'data-stream': `${r.app}/${r.streamId}`, 'data-node': r.node }, h('code', {}, `${r.app}/${r.streamId}`), ` on node ${r.node} since ${new Date(r.since).toLocaleTimeString()} `, kick);
+    }),
+  );
+}
+
+function renderNodes(body, section, all) {
+  section.hidden = all.length < 2;
+  fill(
+    body,
+    all.map((n) =>
+      h(
+        'tr',
+        { 'data-node': n.nodeId, 'data-alive': String(n.alive) },
+        h('td', {}, h('code', {}, n.nodeId), n.self ? ' (this node)' : ''),
+        h('td', {}, h('span', { class: `badge ${n.alive ? 'ok' : 'bad'}` }, n.alive ? 'alive' : n.stopped ? 'stopped' : 'not seen')),
+        h('td', { class: 'num' }, String(n.liveStreams)),
+        h('td', { class: 'hide-sm' }, new Date(n.lastSeenAt).toLocaleTimeString()),
+        h('td', { class: 'hide-sm' }, n.internalUrl || '—'),
+      ),
+    ),
+  );
 }
 
 function streamCard(s, problems, reload) {
@@ -135,6 +184,7 @@ function streamCard(s, problems, reload) {
         ['Bitrate', fmtBitrate(next.bitrate)],
         ['Duration', fmtDuration(next.durationSeconds), 'duration'],
         ['From', next.remoteAddress],
+        ['Node', next.node],
       ];
       fill(info, rows.map(([k, val, key]) => [h('dt', {}, k), h('dd', key ? { 'data-duration': '' } : {}, val)]));
       el.dataset.recording = next.recording ? 'on' : 'off';
