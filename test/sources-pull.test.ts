@@ -2,14 +2,16 @@
  * Issue 18, sources: a live HLS playlist (ffmpeg's HLS muxer behind a small
  * HTTP server) and an `rtmp://` pull (ffmpeg as an RTMP server, `-listen 1`)
  * are each pulled, published under their stream id and recorded like a push:
- * the MP4 plays with H.264 + AAC copied.
+ * the MP4 plays with H.264 + AAC copied. An on-demand source stays idle until
+ * a viewer asks for its live playlist; a playlist that has ended is not pulled
+ * (it would be recorded again at each reconnect).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, until, type TestServer } from './helpers/server.js';
@@ -102,7 +104,7 @@ test('a live HLS playlist pulled as a source is recorded', async () => {
 
 test('an rtmp:// stream pulled as a source is recorded', async () => {
   const port = await freePort();
-  const far = ffmpeg([...LAVFI, '-t', '30', '-f', 'flv', '-listen', '1', `rtmp://127.0.0.1:${port}/app/feed`]);
+  const far = ffmpeg([...LAVFI, '-t', '30', '-f', 'flv', '-loglevel', 'fatal', '-listen', '1', `rtmp://127.0.0.1:${port}/app/feed`]);
   await new Promise((res) => setTimeout(res, 500));
   const r = await api.post('/api/v1/applications/live/sources', { streamId: 'pull1', url: `rtmp://127.0.0.1:${port}/app/feed` });
   assert.equal(r.status, 201, r.text);
@@ -117,4 +119,29 @@ test('an rtmp:// stream pulled as a source is recorded', async () => {
   assert.equal((await api.delete('/api/v1/applications/live/sources/pull1')).status, 204);
   far.kill('SIGKILL');
   await recordedMp4('pull1', 3);
+});
+
+test('an on-demand source is idle until a viewer asks for its live playlist; an ended HLS playlist is not pulled', async () => {
+  const port = (web.address() as net.AddressInfo).port;
+  const r = await api.post('/api/v1/applications/live/sources', { streamId: 'hlsod', url: `http://127.0.0.1:${port}/live.m3u8`, onDemand: true });
+  assert.equal(r.status, 201, r.text);
+  await sourceState(api, 'live', 'hlsod', 'idle', 5000);
+  await new Promise((res) => setTimeout(res, 1500));
+  assert.equal((await api.get('/api/v1/applications/live/sources/hlsod')).json.state, 'idle', 'nobody asked: not pulled');
+  assert.equal((await fetch(`${server.httpUrl}/live/streams/hlsod.m3u8`)).status, 404, 'not live yet');
+  await sourceState(api, 'live', 'hlsod', 'live', 30_000);
+  const playlist = await until(async () => {
+    const res = await fetch(`${server.httpUrl}/live/streams/hlsod.m3u8`);
+    return res.status === 200 ? res.text() : undefined;
+  }, 30_000, 'live playlist of the on-demand source');
+  assert.match(playlist, /#EXTM3U/);
+  assert.equal((await api.delete('/api/v1/applications/live/sources/hlsod')).status, 204);
+
+  writeFileSync(path.join(hlsDir, 'vod.m3u8'), '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nvod0.ts\n#EXT-X-ENDLIST\n');
+  const vod = await api.post('/api/v1/applications/live/sources', { streamId: 'vod1', url: `http://127.0.0.1:${port}/vod.m3u8` });
+  assert.equal(vod.status, 201);
+  const failed = await sourceState(api, 'live', 'vod1', 'failed', 10_000);
+  assert.match(failed.lastError, /EXT-X-ENDLIST/);
+  assert.equal((await api.get('/api/v1/recordings?app=live&streamId=vod1')).json.recordings.length, 0);
+  assert.equal((await api.delete('/api/v1/applications/live/sources/vod1')).status, 204);
 });
