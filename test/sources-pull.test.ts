@@ -145,3 +145,42 @@ test('an on-demand source is idle until a viewer asks for its live playlist; an 
   assert.equal((await api.get('/api/v1/recordings?app=live&streamId=vod1')).json.recordings.length, 0);
   assert.equal((await api.delete('/api/v1/applications/live/sources/vod1')).status, 204);
 });
+
+test('H.265 + Opus (which FLV cannot carry with this ffmpeg) from an HLS source: transcoded to H.264 + AAC and recorded', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-hls-hevc-'));
+  ffmpeg(['-re', '-f', 'lavfi', '-i', 'testsrc=s=320x240:r=25', '-f', 'lavfi', '-i', 'sine=f=440:r=48000', '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error:keyint=25', '-pix_fmt', 'yuv420p', '-c:a', 'libopus', '-f', 'hls', '-hls_time', '1', '-hls_list_size', '6', path.join(dir, 'hevc.m3u8')]);
+  const web2 = http.createServer((req, res) => {
+    try {
+      res.writeHead(200).end(readFileSync(path.join(dir, path.basename(new URL(req.url!, 'http://x').pathname))));
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => web2.listen(0, '127.0.0.1', r));
+  try {
+    await until(() => {
+      try {
+        return readFileSync(path.join(dir, 'hevc.m3u8'), 'utf8').includes('.ts');
+      } catch {
+        return false;
+      }
+    }, 20_000, 'HEVC playlist written');
+    const port = (web2.address() as net.AddressInfo).port;
+    assert.equal((await api.post('/api/v1/applications/live/sources', { streamId: 'hevc1', url: `http://127.0.0.1:${port}/hevc.m3u8` })).status, 201);
+    await sourceState(api, 'live', 'hevc1', 'live', 45_000);
+    const s = await until(async () => {
+      const j = (await api.get('/api/v1/streams/live/hevc1')).json;
+      return j?.recording ? j : undefined;
+    }, 20_000, 'hevc1 recording');
+    assert.equal(s.video.codec, 'h264');
+    assert.equal(s.audio.codec, 'aac');
+    await new Promise((res) => setTimeout(res, 4000));
+    assert.equal((await api.delete('/api/v1/applications/live/sources/hevc1')).status, 204);
+    await recordedMp4('hevc1', 2);
+    assert.ok(server.logs.some((l) => l.streamId === 'hevc1' && /transcoding it to AAC/.test(String(l.msg))));
+    assert.ok(server.logs.some((l) => l.streamId === 'hevc1' && /transcoding it to H.264/.test(String(l.msg))));
+  } finally {
+    web2.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
