@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import WebSocket from 'ws';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +89,13 @@ test('a live HLS playlist pulled as a source is recorded', async () => {
     }
   }, 20_000, 'HLS playlist written');
   const port = (web.address() as net.AddressInfo).port;
+  const ws = new WebSocket(`ws://127.0.0.1:${server.httpPort}/api/v1/events`, { headers: { cookie: api.auth.cookie! } });
+  const states: string[] = [];
+  ws.on('message', (m) => {
+    const e = JSON.parse(String(m));
+    if (e.type === 'source.state' && e.data.streamId === 'hls1') states.push(e.data.state);
+  });
+  await new Promise((res) => ws.once('open', res));
   const r = await api.post('/api/v1/applications/live/sources', { streamId: 'hls1', url: `http://127.0.0.1:${port}/live.m3u8` });
   assert.equal(r.status, 201, r.text);
   assert.equal(r.json.kind, 'hls');
@@ -98,6 +106,9 @@ test('a live HLS playlist pulled as a source is recorded', async () => {
   assert.equal(s.audio.codec, 'aac');
   await new Promise((res) => setTimeout(res, 5000));
   assert.equal((await api.patch('/api/v1/applications/live/sources/hls1', { enabled: false })).json.state, 'disabled');
+  await until(() => states.includes('disabled'), 5000, 'source.state disabled event');
+  ws.close();
+  assert.deepEqual(states.slice(0, 2), ['connecting', 'live'], `source.state events: ${states.join(',')}`);
   await recordedMp4('hls1', 3);
   assert.equal((await api.get('/api/v1/streams/live/hls1')).status, 404, 'a disabled source is not live');
 });

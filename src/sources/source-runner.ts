@@ -57,6 +57,7 @@ export class SourceRunner {
   private transcodeAudio = false;
   private transcodeVideo = false;
   private stopped = false;
+  private announced = false;
   private wakeUp: (() => void) | null = null;
   private demandUntil = 0;
   private loop: Promise<void> = Promise.resolve();
@@ -107,7 +108,9 @@ export class SourceRunner {
   }
 
   private set(state: SourceState, error?: string | null): void {
-    const changed = state !== this.state || (error !== undefined && error !== this.lastError);
+    // The first state of a runner is always announced (a new or changed source starts `connecting` too).
+    const changed = !this.announced || state !== this.state || (error !== undefined && error !== this.lastError);
+    this.announced = true;
     this.state = state;
     if (error !== undefined) this.lastError = error;
     if (state !== 'failed') this.nextAttemptAt = null;
