@@ -5,7 +5,7 @@
  * a recording on/off switch, kick, and a play button (the player page).
  * The list follows the events channel (streams starting and ending,
  * recordings starting and completing) and is re-read every few seconds for
- * the bitrate.
+ * the bitrate. Below, the sources and imports with their state (sources-section.js).
  *
  * State for tests: `article[data-stream="<app>/<streamId>"][data-recording]`,
  * its `img[data-thumb="loading|loaded|none"][data-loads]`.
@@ -14,6 +14,7 @@ import { api, seg } from '../api.js';
 import { act, errorBox, fill, fmtBitrate, fmtDuration, h, showError } from '../dom.js';
 import { confirmDialog } from '../dialogs.js';
 import { on } from '../events.js';
+import { sourcesSection } from './sources-section.js';
 
 const REFRESH_MS = 5000;
 const THUMB_MS = 3000;
@@ -22,7 +23,8 @@ const FALLBACK = 'img/no-preview.svg';
 export function render(main) {
   const grid = h('div', { class: 'grid', id: 'streams', 'aria-live': 'polite' }, h('p', { class: 'loading', 'aria-busy': 'true' }, 'Loading…'));
   const problems = errorBox();
-  fill(main, h('h1', {}, 'Live streams'), problems, grid);
+  const sources = sourcesSection();
+  fill(main, h('h1', {}, 'Live streams'), problems, grid, sources.el);
   const cards = new Map();
   let loading = null;
 
@@ -57,6 +59,7 @@ export function render(main) {
   return () => {
     clearInterval(timer);
     offs.forEach((off) => off());
+    sources.dispose();
     for (const c of cards.values()) c.dispose();
   };
 }
