@@ -8,7 +8,7 @@
  * `[data-last-error]` cell; `tr[data-import="<id>"][data-state]`.
  */
 import { api, seg } from '../api.js';
-import { errorBox, fill, h, showError } from '../dom.js';
+import { fill, h, showError } from '../dom.js';
 import { on } from '../events.js';
 
 const REFRESH_MS = 5000;
@@ -17,7 +17,8 @@ const BADGE = { live: 'ok', connecting: 'info', failed: 'bad', idle: '', disable
 export function sourcesSection() {
   const sources = h('tbody', {});
   const imports = h('tbody', {});
-  const problems = errorBox();
+  // Not an `error-box` while hidden, and silent when the server cannot be reached (the streams list above says so once).
+  const problems = h('div', { id: 'sources-problems', hidden: true });
   const el = h(
     'section',
     { id: 'sources', class: 'card' },
@@ -40,6 +41,7 @@ export function sourcesSection() {
           })),
         );
         problems.hidden = true;
+        problems.className = '';
         const srcRows = all.flatMap((x) => x.sources).map((s) =>
           h(
             'tr',
@@ -63,7 +65,7 @@ export function sourcesSection() {
         );
         fill(imports, impRows.length ? impRows : h('tr', {}, h('td', { colspan: 4, class: 'empty' }, 'No imports since the server started.')));
       } catch (err) {
-        if (!err.sessionEnded) showError(problems, err, 'Sources could not be loaded: ');
+        if (!err.sessionEnded && err.status) showError(problems, err, 'Sources could not be loaded: ');
       } finally {
         loading = null;
       }
