@@ -105,7 +105,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     admission: (req) => {
       const reason = disk.refusal();
       if (reason) return { ok: false, code: 'insufficient_storage', reason };
-      return publisherCaps(req, registry.list(), apps.get(req.app)?.maxPublishers ?? 0, limits.publishersPerIp, onRefused);
+      // A source's far end is not a client: many cameras behind one recorder address must not hit the per-address cap.
+      return publisherCaps(req, registry.list(), apps.get(req.app)?.maxPublishers ?? 0, trusted.has(req) ? 0 : limits.publishersPerIp, onRefused);
     },
     cluster: claims,
   });

@@ -33,6 +33,8 @@ before(async () => {
   server = await startServer({
     env: adminEnv(credentialEnv(s3)),
     config: {
+      // Two sources from one camera host: a source is not a client, the per-address publisher cap does not apply.
+      server: { limits: { publishersPerIp: 1 } },
       applications: [
         {
           name: 'live',
@@ -97,7 +99,7 @@ test('an RTSP camera pulled over TCP: live in the registry, recorded, uploaded, 
   assert.ok(!stored.includes(PASSWORD) && !stored.includes('rtsp://'), stored);
   assert.ok(!JSON.stringify((await api.get('/api/v1/applications/live/sources')).json).includes(PASSWORD));
 
-  // Record a few seconds, then stop the UDP one (disable is refused for config ones: stop the camera-independent way).
+  // A few seconds recorded before the camera goes away (next test).
   await new Promise((r) => setTimeout(r, 5000));
 });
 

@@ -212,6 +212,7 @@ export class ImportManager implements Lifecycle {
       if (job.view.state === 'reading') this.set(job, 'recorded');
       return;
     }
+    this.fail(job, 'ffmpeg could not carry the file\'s tracks to the recorder');
   }
 
   private set(job: Job, state: ImportProgress['state']): void {

@@ -57,6 +57,7 @@ export class SourceRunner {
   private transcodeAudio = false;
   private transcodeVideo = false;
   private stopped = false;
+  private announced = false;
   private wakeUp: (() => void) | null = null;
   private demandUntil = 0;
   private loop: Promise<void> = Promise.resolve();
@@ -107,7 +108,9 @@ export class SourceRunner {
   }
 
   private set(state: SourceState, error?: string | null): void {
-    const changed = state !== this.state || (error !== undefined && error !== this.lastError);
+    // The first state of a runner is always announced (a new or changed source starts `connecting` too).
+    const changed = !this.announced || state !== this.state || (error !== undefined && error !== this.lastError);
+    this.announced = true;
     this.state = state;
     if (error !== undefined) this.lastError = error;
     if (state !== 'failed') this.nextAttemptAt = null;
@@ -150,6 +153,13 @@ export class SourceRunner {
         this.set('idle', null);
         await this.sleep(Infinity);
         continue;
+      }
+      if (this.kind === 'hls') {
+        const ended = await hlsEnded(def.url);
+        if (ended) {
+          await this.fail(ended);
+          continue;
+        }
       }
       await this.attempt(def.url, this.kind);
     }
@@ -261,4 +271,25 @@ export function listenerUrl(raw: string, bindHost: string, port?: number): strin
   for (const [k, v] of u.searchParams) if (k !== 'streamid' && k !== 'mode') out.searchParams.set(k, v);
   out.searchParams.set('mode', 'listener');
   return out.toString();
+}
+
+/**
+ * Why an HLS source is not live, or null: a playlist that ended (`#EXT-X-ENDLIST`, also in the first variant of a
+ * master playlist) would be recorded again at each reconnect. A playlist that cannot be read is left to ffmpeg,
+ * whose error is the one shown.
+ */
+export async function hlsEnded(url: string): Promise<string | null> {
+  const read = async (u: string) => {
+    const res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+    return res.ok ? res.text() : null;
+  };
+  try {
+    let text = await read(url);
+    if (text === null) return null;
+    const variant = /#EXT-X-STREAM-INF[^\n]*\n\s*([^#\s][^\n]*)/.exec(text);
+    if (variant) text = await read(new URL(variant[1].trim(), url).toString());
+    return text !== null && /^#EXT-X-ENDLIST/m.test(text) ? 'the HLS playlist has ended (#EXT-X-ENDLIST): import a finished file instead' : null;
+  } catch {
+    return null;
+  }
 }

@@ -6,7 +6,7 @@
  * A private app's thumbnails carry a viewing token (see ../viewing.js).
  * The list follows the events channel (streams starting and ending,
  * recordings starting and completing) and is re-read every few seconds for
- * the bitrate.
+ * the bitrate. Below, the sources and imports with their state (sources-section.js).
  *
  * Several nodes on one database: each card names its node, streams live on
  * other nodes are listed under it (kick works there too), and a table shows
@@ -21,6 +21,7 @@ import { act, errorBox, fill, fmtBitrate, fmtDuration, h, showError } from '../d
 import { confirmDialog } from '../dialogs.js';
 import { on } from '../events.js';
 import { viewUrl } from '../viewing.js';
+import { sourcesSection } from './sources-section.js';
 
 const REFRESH_MS = 5000;
 const THUMB_MS = 3000;
@@ -38,7 +39,8 @@ export function render(main) {
     h('h2', {}, 'Nodes'),
     h('table', { id: 'nodes' }, h('thead', {}, h('tr', {}, h('th', {}, 'Node'), h('th', {}, 'Health'), h('th', { class: 'num' }, 'Live streams'), h('th', { class: 'hide-sm' }, 'Last seen'), h('th', { class: 'hide-sm' }, 'Address'))), nodesBody),
   );
-  fill(main, h('h1', {}, 'Live streams'), problems, grid, elsewhere, nodes);
+  const sources = sourcesSection();
+  fill(main, h('h1', {}, 'Live streams'), problems, grid, elsewhere, nodes, sources.el);
   const cards = new Map();
   let loading = null;
 
@@ -75,6 +77,7 @@ export function render(main) {
   return () => {
     clearInterval(timer);
     offs.forEach((off) => off());
+    sources.dispose();
     for (const c of cards.values()) c.dispose();
   };
 }
