@@ -145,6 +145,12 @@ test('pre-signed PUT output: the MP4 lands at exactly that key, byte-identical; 
   assert.match(err.message, /delivered to http:\/\/127\.0\.0\.1:\d+\/appbucket\/deliveries\/2026\/p1%20take%201\.mp4/);
   assert.ok(!text.includes(signature));
   assert.ok(!allOutput(server).includes(signature), 'the signature is in no log line');
+  // Deleting the recording leaves what was handed over: not this server's to delete.
+  const deleted = await api.delete(`/api/v1/recordings/${recordingId}`);
+  assert.equal(deleted.status, 200, deleted.text);
+  assert.equal(deleted.json.objectsDeleted, 0);
+  assert.equal(deleted.json.objectsKept, 1);
+  assert.equal(sha256(await getFrom(owner, APP_BUCKET, key)), mp4.sha256, 'still there');
 });
 
 test('an URL that expires before the upload: output_expired, the local copy kept and played; an expired one is refused at once', async () => {
@@ -255,6 +261,33 @@ test('a destination rule: cam-* goes to the second bucket with a stored credenti
   }
   const poster = (await api.get(`/api/v1/recordings/${camRec}`)).json.files.find((f: { kind: string }) => f.kind === 'poster');
   assert.equal((await fetch(`${server.httpUrl}/live/previews/${encodeURIComponent(poster.name)}`)).status, 200, 'previews too');
+
+  // Redirect mode, its base URL the app's bucket: a destination's object is redirected to a URL signed for its own bucket.
+  const base = `${rgw.endpoint}/${APP_BUCKET}`;
+  assert.equal((await api.patch('/api/v1/applications/live', { httpForwardingMode: 'redirect', httpForwardingBaseURL: base })).status, 200);
+  try {
+    for (const [rec, bucket] of [[camRec, SECOND], [lobbyRec, APP_BUCKET]] as const) {
+      const mp4 = (await api.get(`/api/v1/recordings/${rec}`)).json.files.find((f: { kind: string }) => f.kind === 'mp4');
+      const r = await fetch(`${server.httpUrl}/live/streams/${encodeURIComponent(mp4.name)}`, { redirect: 'manual' });
+      assert.equal(r.status, 302, rec);
+      const location = r.headers.get('location')!;
+      if (bucket === SECOND) {
+        assert.ok(location.startsWith(`${rgw.endpoint}/${SECOND}/cams/streams/`) && location.includes('X-Amz-Signature='), location);
+        const body = Buffer.from(await (await fetch(location)).arrayBuffer());
+        assert.equal(sha256(body), mp4.sha256, 'the signed redirect works');
+      } else {
+        assert.equal(location, `${base}/${mp4.key}`, 'the app bucket as before');
+      }
+    }
+  } finally {
+    await api.patch('/api/v1/applications/live', { httpForwardingMode: 'auto', httpForwardingBaseURL: '' });
+  }
+
+  // Deleting a recording deletes its objects in its destination, with the destination's credentials.
+  const deleted = await api.delete(`/api/v1/recordings/${camRec}`);
+  assert.equal(deleted.status, 200, deleted.text);
+  assert.equal(deleted.json.objectsDeleted, camKeys.length);
+  assert.deepEqual(await list(second, SECOND, 'cams/'), []);
 });
 
 test('storage validation of destinations: in-line keys, the rules, wrong keys, a pre-signed URL', async () => {

@@ -114,3 +114,53 @@ test('a recording\'s destination survives a restart (sealed on disk) and its upl
     removeDir(dataDir);
   }
 });
+
+test('pre-signed PUT delivery without a stream: the MP4 alone at exactly the key; a refused URL, a file over 5 GB: refused, files kept', async () => {
+  const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+  const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+  const { truncateSync, existsSync } = await import('node:fs');
+  const client = s3.client();
+  const app = appOf({ name: 'live', s3: s3SettingsFor(s3, 'appb'), recordSegmentSeconds: 0 });
+  const h = await startStorage([app], { secretKey: KEY_A });
+  // (s3rver does not check signatures: a URL for a bucket that does not exist is the refusal here.)
+  const deliver = async (key: string, refused: boolean, before?: (mp4: string) => void) => {
+    const rec = plantRecording(h.dataDir, 'live');
+    const url = await getSignedUrl(client, new PutObjectCommand({ Bucket: refused ? 'nosuchbucket' : 'dest', Key: key }), { expiresIn: 600 });
+    h.service.destinations.book.setPending('live', rec.completed.streamId, { kind: 'presigned-put', url });
+    const mp4 = rec.completed.files.find((f) => f.kind === 'mp4')!;
+    before?.(mp4.path);
+    await h.events.emit('recording.completed', rec.completed);
+    return { rec, mp4, url };
+  };
+  try {
+    const ok = await deliver('exact/key with space.mp4', false);
+    const done = await h.waitFor('upload.completed', (e) => e.recordingId === ok.rec.completed.recordingId);
+    assert.deepEqual([done.bucket, done.key, done.url], ['dest', 'exact/key with space.mp4', `${s3.endpoint}/dest/exact/key%20with%20space.mp4`]);
+    assert.ok((await s3.getObject('dest', 'exact/key with space.mp4')).equals(ok.rec.contents.get(ok.mp4.name)!), 'byte-identical');
+    const files = (await h.store.catalog.getRecording(ok.rec.completed.recordingId))!.files;
+    assert.deepEqual(files.filter((f) => f.state !== 'local').map((f) => f.kind), ['mp4'], 'the MP4 alone; no sidecar');
+    assert.ok(!existsSync(ok.mp4.path), 'primary mode: the local copy is gone once delivered');
+    assert.ok(existsSync(ok.rec.completed.files.find((f) => f.kind === 'poster')!.path), 'the rest stays local');
+
+    const bad = await deliver('exact/tampered.mp4', true);
+    const refused = await h.waitFor('upload.failed', (e) => e.recordingId === bad.rec.completed.recordingId);
+    assert.equal(refused.code, 'output_rejected');
+    assert.equal(refused.errorClass, 'permanent');
+    assert.match(refused.message, /^PUT to http:\/\/127\.0\.0\.1:\d+\/nosuchbucket\/exact\/tampered\.mp4 was refused \(404 NoSuchBucket/);
+    assert.ok(!refused.message.includes('X-Amz-Signature'), 'the message shows no signature');
+    assert.ok(existsSync(bad.mp4.path), 'kept');
+
+    const big = await deliver('exact/big.mp4', false, (p) => truncateSync(p, 5 * 1024 ** 3 + 1));
+    const tooBig = await h.waitFor('upload.failed', (e) => e.recordingId === big.rec.completed.recordingId);
+    assert.equal(tooBig.code, 'output_too_large');
+    assert.match(tooBig.message, /at most 5 GB/);
+    assert.ok(existsSync(big.mp4.path), 'kept');
+    truncateSync(big.mp4.path, 0);
+    assert.deepEqual((await s3.listObjects('dest', 'exact/')).map((o) => o.key), ['exact/key with space.mp4']);
+    const logs = h.logLines.join('\n');
+    for (const d of [ok, bad, big]) assert.ok(!logs.includes(new URL(d.url).searchParams.get('X-Amz-Signature')!), 'no signature logged');
+  } finally {
+    await h.stop();
+    removeDir(h.dataDir);
+  }
+});

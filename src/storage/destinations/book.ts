@@ -122,6 +122,8 @@ export class DestinationBook {
       const m = app && matchRule(app, r.streamId);
       d = m ? { ...base, origin: 'rule', rule: m.index, spec: ruleSpec(m.rule) } : { ...base, origin: 'app' };
     }
+    // The app's bucket needs keeping only where a rule could later claim the recording (started by hand without an output).
+    if (!d.spec && !(app?.destinations ?? []).length) return d;
     this.write(d);
     this.bound.set(d.recordingId, d);
     if (d.spec) this.o.log.info({ app: d.app, streamId: d.streamId, recordingId: d.recordingId, origin: d.origin, rule: d.rule, destination: describeDestination(d.spec) }, 'recording destination chosen');
