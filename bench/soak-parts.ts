@@ -171,8 +171,30 @@ async function main(): Promise<void> {
   const partSize = Math.max(...closed.map((l) => Number(l.sizeBytes)));
   console.log(`parts closed while live: ${closed.length} (each about ${(partSize / 1048576).toFixed(1)} MiB)`);
   console.log(`close → verified in the bucket, s: min ${delays[0]?.toFixed(2)}, p50 ${quantile(delays, 0.5).toFixed(2)}, p90 ${quantile(delays, 0.9).toFixed(2)}, p99 ${quantile(delays, 0.99).toFixed(2)}, max ${delays.at(-1)?.toFixed(2)}`);
+  // Where the time went, per stage (from the server's own log lines; the close is the lister's, 200 ms steps).
+  const timeOf = (msg: string) => {
+    const out = new Map<string, number>();
+    for (const l of server.logs) if (l.msg === msg && !out.has(String(l.file))) out.set(String(l.file), Date.parse(String(l.time)));
+    return out;
+  };
+  const finalized = timeOf('recording part completed');
+  const queued = timeOf('recording part queued for upload');
+  const uploadStarted = timeOf('upload started');
+  const stage = (label: string, from: Map<string, number>, to: Map<string, number>) => {
+    const d = closed.map((l) => ((to.get(String(l.file)) ?? NaN) - (from.get(String(l.file)) ?? NaN)) / 1000).filter(Number.isFinite).sort((a, b) => a - b);
+    console.log(`  ${label}, s: p50 ${quantile(d, 0.5).toFixed(2)}, p90 ${quantile(d, 0.9).toFixed(2)}, max ${d.at(-1)?.toFixed(2)}`);
+  };
+  console.log('stages:');
+  stage('close → finalized', closedAt, finalized);
+  stage('finalized → queued', finalized, queued);
+  stage('queued → upload started', queued, uploadStarted);
+  stage('upload started → verified', uploadStarted, uploadedAt);
+  for (const k of ['waitMs', 'remuxMs', 'fsyncMs', 'probeMs', 'recordMs']) {
+    const d = closed.map((l) => Number(l[k])).filter(Number.isFinite).sort((a, b) => a - b);
+    if (d.length) console.log(`  finalize ${k}: p50 ${quantile(d, 0.5)}, p90 ${quantile(d, 0.9)}, max ${d.at(-1)}`);
+  }
   console.log(`local media at its largest beyond two parts + backlog: ${(worst.over / 1048576).toFixed(1)} MiB (local ${(worst.local / 1048576).toFixed(1)} MiB, backlog ${(worst.backlog / 1048576).toFixed(1)} MiB)`);
-  console.log(`HLS segments on local disk at most: ${(hlsMax / 1048576).toFixed(1)} MiB (kept until the recording ends: the VOD playlist is built from them)`);
+  console.log(`HLS segments on local disk at most: ${(hlsMax / 1048576).toFixed(1)} MiB (hlsWindowSeconds: the last 600 s by default)`);
   const inTime = delays.length === closed.length && (delays.at(-1) ?? Infinity) <= 5;
   const bounded = worst.over <= 0;
   console.log(`verdict: parts ${inTime ? 'all in the bucket within 5 s' : 'NOT all within 5 s'}, local disk ${bounded ? 'within two parts + backlog' : 'ABOVE two parts + backlog'}`);

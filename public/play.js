@@ -7,7 +7,12 @@
  * server serves them from disk or forwards them to the bucket.
  *   &token=<viewing token>             for an app with playback.access "signed"; the server
  *                                      carries it into playlists. Without one, a page opened
- *                                      by a logged-in admin (the panel's Play) mints its own.
+ *                                      by a logged-in admin (the panel's Play) mints its own
+ *                                      (the server's default lifetime: at most an hour, never
+ *                                      past the app's maximum) and mints the next one at
+ *                                      half-life; hls.js requests to this server are sent with
+ *                                      the newest token, so a live stream plays on past the
+ *                                      first token's expiry.
  *
  * State for people and tests: <body data-state="loading|offline|not-found|playing|error">,
  * and on the <video>: data-engine (video|hls.js|native), data-source, data-poster,
@@ -27,6 +32,8 @@
   var name = params.get('name');
   var token = params.get('token');
   var minted = false;
+  var mintedExpiresAt = 0;
+  var renewTimer = null;
   var video = document.getElementById('video');
   var message = document.getElementById('message');
   var title = document.getElementById('title');
@@ -57,10 +64,11 @@
   /**
    * A private app refused us (403 from this server): an admin logged in to the
    * panel may mint a viewing token (session cookie + CSRF token); resolves
-   * whether a token was obtained. Tried once per page.
+   * whether a token was obtained. Tried once per page, and again only once the
+   * token the page minted has expired (`renew`: the half-life renewal).
    */
-  function mintToken() {
-    if (minted) return Promise.resolve(false);
+  function mintToken(renew) {
+    if (minted && !renew && Date.now() < mintedExpiresAt) return Promise.resolve(false);
     minted = true;
     return fetch('api/v1/auth/me', { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
       if (!r.ok) return false;
@@ -69,16 +77,35 @@
           method: 'POST',
           credentials: 'same-origin',
           headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken || '' },
-          body: JSON.stringify({ expiresInSeconds: 3600 }),
+          // No lifetime asked for: the server's default is at most an hour and never past the app's maximum.
+          body: '{}',
         });
       }).then(function (r2) {
         if (!r2.ok) return false;
         return r2.json().then(function (t) {
           token = t.token;
+          var now = Date.now();
+          mintedExpiresAt = Date.parse(t.expiresAt) || now;
+          video.dataset.tokens = String(Number(video.dataset.tokens || 0) + 1);
+          clearTimeout(renewTimer);
+          renewTimer = setTimeout(function () { mintToken(true); }, Math.max(1000, (mintedExpiresAt - now) / 2));
           return true;
         });
       });
     }, function () { return false; });
+  }
+
+  /** A URL of this server with the page's newest viewing token in place of the one it was built with. */
+  function withCurrentToken(url) {
+    if (!token) return url;
+    try {
+      var u = new URL(url, location.href);
+      if (u.origin !== location.origin || !u.searchParams.has('token')) return url;
+      u.searchParams.set('token', token);
+      return u.href;
+    } catch (e) {
+      return url;
+    }
   }
 
   /** After a refusal: mint a token and run `again`, or say the app is private. */
@@ -170,7 +197,8 @@
   function playHls(url) {
     if (window.Hls && window.Hls.isSupported()) {
       video.dataset.engine = 'hls.js';
-      hls = new window.Hls();
+      // Playlists and segments of this server go out with the newest token (renewed at half-life), not the first one.
+      hls = new window.Hls({ xhrSetup: function (xhr, u) { xhr.open('GET', withCurrentToken(u), true); } });
       hls.on(window.Hls.Events.ERROR, function (_event, data) {
         if (!data.fatal) return;
         if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries < 1) {

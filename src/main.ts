@@ -22,7 +22,7 @@ import { EventBus } from './events/event-bus.js';
 import type { BusEvents } from './events/types.js';
 import { AppRegistry } from './apps/app-registry.js';
 import { StreamRegistry } from './ingest/stream-registry.js';
-import type { PublisherSession } from './ingest/types.js';
+import type { PublisherSession, PublishRequest } from './ingest/types.js';
 import { BasicPublishAuthorizer } from './ingest/publish-authorizer.js';
 import { RtmpServer } from './ingest/rtmp/rtmp-server.js';
 import { WhipServer } from './ingest/whip/whip-server.js';
@@ -32,7 +32,7 @@ import { HttpServer } from './http/http-server.js';
 import { mediaRoutes } from './http/media-routes.js';
 import { LocalFileIndex } from './http/local-file-index.js';
 import { Forwarding } from './forwarding/forwarding.js';
-import { PlaybackGuard } from './forwarding/playback-guard.js';
+import { PlaybackGuard, playbackKeyPurpose } from './forwarding/playback-guard.js';
 import { playerAssets } from './player/player-assets.js';
 import { createStorage, nodeIdOf, openStore } from './storage/index.js';
 import { loadApps } from './apps/app-admin.js';
@@ -49,6 +49,10 @@ import { Playback } from './playback/playback.js';
 import { PublishClaims } from './cluster/publish-claims.js';
 import { AppSettingsSync } from './cluster/settings-sync.js';
 import { ClusterNodes, defaultInternalUrl } from './cluster/nodes.js';
+import { SourceManager } from './sources/source-manager.js';
+import { SourceStore } from './sources/source-store.js';
+import { ImportManager } from './sources/imports.js';
+import { sourceAuthorizer } from './sources/source-authorizer.js';
 
 /** The running server, as `main` and tests see it. */
 export interface Running {
@@ -77,7 +81,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   }
   // The store first: applications saved through the API override the config file's (see src/apps/app-admin.ts).
   const store = await openStore({ config, secretKey: secretKey?.material, log });
-  const loaded = await loadApps(config.applications, store.appSettings, log);
+  const loaded = await loadApps(config.applications.map(({ sources: _sources, ...a }) => a), store.appSettings, log);
   const apps = new AppRegistry(loaded.apps);
   for (const a of apps.list()) layout.ensureApp(a.name);
   apps.onChange((a) => layout.ensureApp(a.name));
@@ -93,13 +97,16 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const { limits } = server;
   const onRefused = (kind: string, scope: string) => api.metrics.onRefused(kind, scope);
   const limiter = (kind: string, max: number, maxPerIp: number) => new ConnectionLimiter({ kind, max, maxPerIp, log, onRefused });
+  // Sources and imports publish with requests of their own making (in `trusted`): no publish credential for those.
+  const trusted = new WeakSet<PublishRequest>();
   const registry: StreamRegistry = new StreamRegistry({
-    authorizer: new BasicPublishAuthorizer({ apps, next: security.publishAuthorizer }),
+    authorizer: sourceAuthorizer({ trusted, basic: new BasicPublishAuthorizer({ apps }), full: new BasicPublishAuthorizer({ apps, next: security.publishAuthorizer }) }),
     log: log.child({ module: 'ingest' }),
     admission: (req) => {
       const reason = disk.refusal();
       if (reason) return { ok: false, code: 'insufficient_storage', reason };
-      return publisherCaps(req, registry.list(), apps.get(req.app)?.maxPublishers ?? 0, limits.publishersPerIp, onRefused);
+      // A source's far end is not a client: many cameras behind one recorder address must not hit the per-address cap.
+      return publisherCaps(req, registry.list(), apps.get(req.app)?.maxPublishers ?? 0, trusted.has(req) ? 0 : limits.publishersPerIp, onRefused);
     },
     cluster: claims,
   });
@@ -109,6 +116,22 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const nodeId = nodeIdOf(config);
   const reservations = { reserve: (app: string, name: string) => store.recordingNames.reserve(app, name, nodeId), nodeId };
   const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log, disk, reservations });
+
+  const sources = new SourceManager({
+    configured: config.applications.map((a) => ({ app: a.name, sources: a.sources })),
+    store: new SourceStore(layout.root, store.deriveKey('sources/url')),
+    apps,
+    events,
+    ffmpegPath: server.ffmpegPath,
+    registry,
+    trusted,
+    bindHost: server.host,
+    maxBackoffMs: 15_000,
+    stallMs: 15_000,
+    onDemandIdleMs: 60_000,
+    log,
+  });
+  const imports = new ImportManager({ ffmpegPath: server.ffmpegPath, registry, trusted, apps, events, log });
 
   const sessionOf = (s: PublisherSession) => ({ app: s.app, streamId: s.streamId, protocol: s.protocol, sessionId: s.id, remoteAddress: s.remoteAddress, startedAt: s.startedAt.toISOString() });
   registry.onPublished.subscribe((s) => {
@@ -141,8 +164,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
           log,
         })
       : undefined;
-  const playback = new PlaybackGuard({ apps, keyFor: (app) => store.deriveKey(`playback-token/${app}`) });
-  const api = new Api({ playback, ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, rtmpPort: () => rtmp.port, warnings, nodeId, cluster, log });
+  const playback = new PlaybackGuard({ apps, keyFor: (app, generation) => store.deriveKey(playbackKeyPurpose(app, generation)) });
+  const api = new Api({ playback, ...security, settings: config.api, store, apps, savedApps: loaded.saved, events, streams: registry, recordings, storage, webhooks, sources, imports, rtmpPort: () => rtmp.port, warnings, nodeId, cluster, log });
   const forwarding = new Forwarding({
     apps,
     log,
@@ -177,7 +200,20 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     connections: limiter('http', limits.httpConnections, limits.httpConnectionsPerIp),
     log,
     routers: [api.router, ...(whip ? [whip.router] : []), timeRange.router, playerAssets()],
-    fastRoutes: [mediaRoutes({ apps, layout, index: localFiles, livePlaylist: (app, id) => recordings.livePlaylist(app, id), policy: forwarding.policy, access: forwarding.access, missing: cluster ? cluster.peerFiles(forwarding.missing, (f) => forwarding.inBucket(f.app, f.folder, f.file)) : forwarding.missing })],
+    fastRoutes: [
+      mediaRoutes({
+        apps,
+        layout,
+        index: localFiles,
+        livePlaylist: (app, id) => {
+          sources.touch(app, id);
+          return recordings.livePlaylist(app, id);
+        },
+        policy: forwarding.policy,
+        access: forwarding.access,
+        missing: cluster ? cluster.peerFiles(forwarding.missing, (f) => forwarding.inBucket(f.app, f.folder, f.file)) : forwarding.missing,
+      }),
+    ],
     health: () => ({
       liveStreams: registry.list().length,
       recording: recordings.list().length,
@@ -220,6 +256,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await rtmp.start();
   await rtmps?.start();
   await whip?.start();
+  await imports.start();
+  await sources.start();
   for (const w of warnings()) log.warn({ code: w.code, apps: w.apps }, w.message);
   log.info({ httpPort: http.port, rtmpPort: rtmp.port, rtmpsPort: rtmps?.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
 
@@ -231,6 +269,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     async stop() {
       registry.drain();
       recordings.drain();
+      await Promise.all([sources.stop(), imports.stop()]);
       await Promise.all([rtmp.stop(), rtmps?.stop()]);
       await whip?.stop();
       await cluster?.stop();

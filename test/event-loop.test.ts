@@ -15,7 +15,9 @@ test('an idle loop reads near 0; a blocked one reads the block', async () => {
   try {
     await sleep(500);
     const idle = loop.read();
-    assert.ok(idle.p50Ms < 5, `idle p50 ${idle.p50Ms} ms`);
+    // The bug this guards against read the histogram's 20 ms sampling interval as delay; a loaded machine
+    // (the suite runs files in parallel) adds a few ms of real lateness, so the bound sits between the two.
+    assert.ok(idle.p50Ms < 10, `idle p50 ${idle.p50Ms} ms`);
     await sleep(100);
     const until = Date.now() + 200;
     while (Date.now() < until) {

@@ -31,3 +31,13 @@ test('engines still allow Node 20; CI ends with the README test command', () => 
   assert.equal(readmeTest, 'npm test', "the README's test command");
   assert.equal(ci[ci.length - 1], readmeTest);
 });
+
+test('CI runs the whole suite on Node 22 (no file filter) before the README test command', () => {
+  const ci = read('.ci/run').trim().split('\n').filter((l) => !l.startsWith('#'));
+  const node22 = ci.filter((l) => /\.ci\/node22/.test(l));
+  assert.deepEqual(node22, ['bash .ci/node22'], 'one Node 22 pass, no file filter (a filter would leave most of the suite untested on the image runtime)');
+  assert.ok(ci.indexOf('bash .ci/node22') < ci.lastIndexOf('npm test'));
+  const script = read('.ci/node22');
+  assert.match(script, /npm install [^\n]*node@22/, "Node 22 from npm's node@22 package");
+  assert.match(script, /^npm test -- "\$@"$/m, 'with no argument, run.mjs gets no filter: every file');
+});

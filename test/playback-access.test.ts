@@ -205,3 +205,56 @@ test('POST /api/v1/applications/<app>/playback-tokens mints tokens the real serv
     real.cleanup();
   }
 });
+
+test('raising playback.keyGeneration revokes every viewing token of the app (403 token_invalid), across a restart; other apps keep theirs', async () => {
+  const config = {
+    applications: [
+      { name: 'priv', s3RecordingEnabled: false, playback: { access: 'signed' } },
+      { name: 'other', s3RecordingEnabled: false, playback: { access: 'signed' } },
+    ],
+  };
+  let real: TestServer = await startServer({ config, env: adminEnv() });
+  const dataDir = real.dataDir;
+  try {
+    for (const app of ['priv', 'other']) {
+      mkdirSync(path.join(dataDir, app, 'streams'), { recursive: true });
+      writeFileSync(path.join(dataDir, app, 'streams', 'clip.mp4'), 'MP4BYTES');
+    }
+    let admin = await login(real);
+    const mintQuery = async (app: string) => {
+      const r = await admin.post(`/api/v1/applications/${app}/playback-tokens`, { expiresInSeconds: 600 });
+      assert.equal(r.status, 201, r.text);
+      return r.json.query as string;
+    };
+    const clip = (app: string, query: string) => fetch(`${real.httpUrl}/${app}/streams/clip.mp4?${query}`);
+    const before = await mintQuery('priv');
+    const otherBefore = await mintQuery('other');
+    assert.equal((await clip('priv', before)).status, 200, 'generation 0 (the default) plays');
+    assert.equal((await admin.get('/api/v1/applications/priv')).json.settings.playback.keyGeneration, 0, 'the default generation');
+
+    for (const bad of [-1, 1.5, '1', true, 1_000_000_001]) {
+      const r = await admin.patch('/api/v1/applications/priv', { playback: { keyGeneration: bad } });
+      assert.equal(r.status, 422, `keyGeneration ${JSON.stringify(bad)}: ${r.text}`);
+    }
+    assert.equal((await clip('priv', before)).status, 200, 'a refused change revokes nothing');
+
+    const bumped = await admin.patch('/api/v1/applications/priv', { playback: { keyGeneration: 1 } });
+    assert.equal(bumped.status, 200, bumped.text);
+    const refused = await clip('priv', before);
+    assert.equal(refused.status, 403);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'token_invalid');
+    const after = await mintQuery('priv');
+    assert.equal((await clip('priv', after)).status, 200, 'a token minted after the bump plays');
+    assert.equal((await clip('other', otherBefore)).status, 200, "another app's tokens are untouched");
+
+    // The generation is saved with the app's settings: after a restart the old token stays refused, the new one plays.
+    await real.stop();
+    real = await startServer({ config, env: adminEnv(), dataDir });
+    admin = await login(real);
+    assert.equal((await clip('priv', before)).status, 403, 'still revoked after a restart');
+    assert.equal((await clip('priv', after)).status, 200, 'still valid after a restart');
+  } finally {
+    await real.stop();
+    real.cleanup();
+  }
+});

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { startServer, type TestServer } from './helpers/server.js';
 import { fixture } from './helpers/fixtures.js';
 import { push, type Push } from './helpers/media.js';
-import { launchChromium, playerState, type TestBrowser } from './helpers/player-browser.js';
+import { launchChromium, playerState, waitForPage, type TestBrowser } from './helpers/player-browser.js';
 
 let server: TestServer;
 let browser: TestBrowser;
@@ -30,16 +30,12 @@ test('offline, then live: the player picks the stream up and plays its HLS past 
   const src = await fixture({ seconds: 40, width: 640, height: 360, fps: 25, gop: 50, videoKbps: 800 });
   const page = await browser.page();
   await page.goto(`${server.httpUrl}/play.html?app=live&id=cam7`);
-  await page.waitForFunction("document.body.dataset.state === 'offline'", undefined, { timeout: 15_000 });
+  await waitForPage(page, "document.body.dataset.state === 'offline'", 15_000);
   const offline = await playerState(page);
   assert.match(offline.message, /Stream "cam7" is offline/);
 
   pusher = push(server.rtmpUrl('live', 'cam7'), src);
-  await page.waitForFunction(
-    "document.getElementById('video').currentTime > 5 && Number(document.getElementById('video').dataset.played) >= 5 || document.body.dataset.state === 'error'",
-    undefined,
-    { timeout: 90_000, polling: 250 },
-  );
+  await waitForPage(page, "document.getElementById('video').currentTime > 5 && Number(document.getElementById('video').dataset.played) >= 5 || document.body.dataset.state === 'error'", 90_000);
   const s = await playerState(page);
   assert.ok(s.currentTime > 5, JSON.stringify(s));
   assert.ok(s.played >= 5, `played ${s.played} s`);
@@ -52,6 +48,6 @@ test('offline, then live: the player picks the stream up and plays its HLS past 
 
   // The publisher leaves: the live playlist goes away and the player waits again.
   await pusher.stop();
-  await page.waitForFunction("document.body.dataset.state === 'offline'", undefined, { timeout: 60_000, polling: 500 });
+  await waitForPage(page, "document.body.dataset.state === 'offline'", 60_000, 500);
   await page.close();
 });

@@ -13,7 +13,7 @@ import { startBucket, startPrivateGate, sdkSigner, MemoryLocator, type TestBucke
 import { startForwardingServer, makeRecording, type FwdServer, type TestRecording } from './helpers/fwd-server.js';
 import { DeleteBucketCorsCommand } from '@aws-sdk/client-s3';
 import { checkBucketCors } from '../src/forwarding/cors-check.js';
-import { launchChromium, playerState, type TestBrowser } from './helpers/player-browser.js';
+import { launchChromium, playerState, waitForPage, type TestBrowser } from './helpers/player-browser.js';
 
 let bucket: TestBucket;
 let gate: PrivateGate;
@@ -58,7 +58,7 @@ async function playsFiveSeconds(app: string, file: string, engine: string): Prom
   const page = await browser.page();
   try {
     await page.goto(`${server.url}/play.html?app=${app}&name=${file}`);
-    await page.waitForFunction(UNTIL_FIVE_SECONDS_OR_ERROR, undefined, { timeout: 60_000, polling: 250 });
+    await waitForPage(page, UNTIL_FIVE_SECONDS_OR_ERROR, 60_000);
     const s = await playerState(page);
     assert.ok(s.currentTime > 5, `${app} ${file}: ${JSON.stringify(s)}`);
     assert.equal(s.errors, 0, `${app} ${file}: no error event`);
@@ -84,7 +84,7 @@ test('the name without an extension plays the MP4', async () => {
   const page = await browser.page();
   try {
     await page.goto(`${server.url}/play.html?app=proxied&name=${rec.name}`);
-    await page.waitForFunction("document.body.dataset.state === 'playing'", undefined, { timeout: 30_000 });
+    await waitForPage(page, "document.body.dataset.state === 'playing'", 30_000);
     const s = await playerState(page);
     assert.equal(s.engine, 'video');
     assert.equal(s.source, `proxied/streams/${rec.name}.mp4`);
@@ -99,7 +99,7 @@ test('a recording that does not exist says so, in every mode', async () => {
       const page = await browser.page();
       try {
         await page.goto(`${server.url}/play.html?app=${app}&name=${name}`);
-        await page.waitForFunction("['not-found', 'error'].includes(document.body.dataset.state)", undefined, { timeout: 30_000 });
+        await waitForPage(page, "['not-found', 'error'].includes(document.body.dataset.state)", 30_000);
         const s = await playerState(page);
         assert.equal(s.state, 'not-found', `${app} ${name}: ${s.message}`);
         assert.match(s.message, /does not exist/);
@@ -139,7 +139,7 @@ test('without the bucket CORS rule, HLS after a redirect fails with a message na
       // Earlier tests cached the bucket's answers with their CORS headers.
       await (await browser.context.newCDPSession(page)).send('Network.clearBrowserCache');
       await page.goto(`${server.url}/play.html?app=redir&name=${rec.name}.m3u8`);
-      await page.waitForFunction(UNTIL_FIVE_SECONDS_OR_ERROR, undefined, { timeout: 60_000, polling: 250 });
+      await waitForPage(page, UNTIL_FIVE_SECONDS_OR_ERROR, 60_000);
       const s = await playerState(page);
       assert.equal(s.state, 'error');
       assert.match(s.message, /CORS/);

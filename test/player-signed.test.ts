@@ -12,7 +12,7 @@ import path from 'node:path';
 import { makeRecording, type TestRecording } from './helpers/fwd-server.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { adminEnv, login, type ApiClient } from './helpers/api.js';
-import { launchChromium, playerState, playUntilFiveSeconds, type TestBrowser } from './helpers/player-browser.js';
+import { launchChromium, playerState, playUntilFiveSeconds, waitForPage, type TestBrowser } from './helpers/player-browser.js';
 
 let server: TestServer;
 let rec: TestRecording;
@@ -62,7 +62,7 @@ test('without a token the player says the app is private; a logged-in admin\'s p
   const page = await browser.page();
   try {
     await page.goto(`${server.httpUrl}/play.html?app=priv&name=${rec.name}.m3u8`);
-    await page.waitForFunction("['error', 'not-found', 'playing'].includes(document.body.dataset.state)", undefined, { timeout: 30_000 });
+    await waitForPage(page, "['error', 'not-found', 'playing'].includes(document.body.dataset.state)", 30_000);
     const s = await playerState(page);
     assert.equal(s.state, 'error');
     assert.match(s.message, /private/);

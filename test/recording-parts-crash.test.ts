@@ -64,8 +64,10 @@ test('SIGKILL in the third part: parts 1-2 stay uploaded once, part 3 is recover
     writeFileSync(file, await s3.getObject(BUCKET, key(name, 3)));
     const d3 = (await ffprobe(file)).duration;
     console.log(`killed ${killedAt.toFixed(2)} s into the push (${(killedAt - 2 * PART_S).toFixed(2)} s into part 3); recovered part 3 lasts ${d3.toFixed(3)} s`);
-    // Media reaches ffmpeg a little behind the push; the last fragment (0.5 s) may be lost.
-    assert.ok(d3 >= killedAt - 2 * PART_S - 1.5 && d3 <= killedAt - 2 * PART_S + 0.5, `part 3 lasts ${d3} s, killed ${killedAt} s into the push`);
+    // Media reaches ffmpeg a little behind the push; the last fragment (0.5 s) may be lost. The push's clock
+    // (from the pusher's start) and the media clock differ by the pusher's start-up on a loaded machine, hence
+    // the upper bound's second of slack (3.02 s was seen 2.5 s into part 3); what the test guards is the loss.
+    assert.ok(d3 >= killedAt - 2 * PART_S - 1.5 && d3 <= killedAt - 2 * PART_S + 1, `part 3 lasts ${d3} s, killed ${killedAt} s into the push`);
     assert.ok(await decodesCleanly(file), 'part 3 decodes cleanly');
 
     const api = await login(second);

@@ -24,7 +24,7 @@ const BASE = '/api/v1/credentials/aws';
 const SID = /^CR[0-9a-fA-F]{32}$/;
 
 export function credentialRoutes(o: CredentialRoutesOptions): Route[] {
-  const usedBy = (sid: string) => o.apps.list().filter((a) => a.s3.credentials.credentialId === sid).map((a) => a.name);
+  const usedBy = (sid: string) => o.apps.list().filter((a) => a.s3.credentials.credentialId === sid || (a.destinations ?? []).some((d) => d.credential === sid)).map((a) => a.name);
   const view = (c: StoredCredential) => ({
     sid: c.id,
     friendlyName: c.friendlyName,
@@ -97,7 +97,7 @@ export function credentialRoutes(o: CredentialRoutesOptions): Route[] {
     route('delete', '/credentials/aws/:sid', async (req, res) => {
       const c = await find(req);
       const apps = usedBy(c.id);
-      if (apps.length) throw new AppError('credential_in_use', `credential ${c.id} is used by ${apps.map((a) => `"${a}"`).join(', ')} (s3.credentials.credentialId); point those applications elsewhere first`, 409);
+      if (apps.length) throw new AppError('credential_in_use', `credential ${c.id} is used by ${apps.map((a) => `"${a}"`).join(', ')} (s3.credentials.credentialId or a destinations rule); point those applications elsewhere first`, 409);
       await o.credentials.delete(c.id);
       res.status(204).end();
     }),

@@ -11,6 +11,8 @@
  *   upload.completed      one file is in the bucket and verified
  *   upload.failed         an attempt failed (`errorClass`, `code`, `message`, `nextAttemptAt`)
  *   recording.uploaded    every file of a recording meant for the bucket is there
+ *   source.state          a pulled source's state changed (connecting, live, failed + lastError)
+ *   import.progress       an import's progress (reading with a fraction, recorded, completed, failed)
  * `?app=<name>` limits the events to one application. In a cluster (several
  * nodes on one PostgreSQL) the stream and recording events of the other nodes
  * come too (NOTIFY), each with `node` naming where it happened; upload progress
@@ -104,6 +106,8 @@ export class EventsChannel implements Lifecycle {
     forward('recording.part', (e) => ({ ...e, part: { ...e.part, path: undefined } }));
     forward('upload.completed');
     forward('upload.failed');
+    forward('source.state');
+    forward('import.progress');
     this.removers.push(
       events.on('upload.progress', (p) => {
         const k = `${p.recordingId}/${p.name}`;

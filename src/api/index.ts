@@ -35,6 +35,8 @@ import { playbackTokenRoutes } from './playback-tokens.js';
 import type { PlaybackClaims } from '../forwarding/playback-token.js';
 import { storageValidationRoutes } from './storage-validation.js';
 import { nodeRoutes, streamRoutes } from './streams.js';
+import { destinationRoutes } from './destinations.js';
+import type { Destinations } from '../storage/destinations/index.js';
 import { recordingRoutes } from './recordings.js';
 import { credentialRoutes } from './credentials.js';
 import { webhookRoutes } from './webhook-deliveries.js';
@@ -43,6 +45,7 @@ import { Metrics, metricsRoute } from './metrics.js';
 import { EventsChannel, EVENTS_PATH } from './events-channel.js';
 import { UploadProgress } from './upload-progress.js';
 import { openApiDocument } from './openapi.js';
+import { sourceRoutes, type SourceRoutesOptions } from './sources.js';
 
 export interface ApiOptions {
   /** The `api` config section. */
@@ -65,6 +68,8 @@ export interface ApiOptions {
     retry(filter: { recordingId: string }): Promise<number>;
     deleteRecording(id: string, opts: { keepObjects?: boolean }): Promise<RecordingDeletion>;
     failures(): FailureCounts;
+    /** Recordings that go somewhere other than their app's bucket (issue 18). */
+    destinations?: Destinations;
   };
   /** The webhooks module: wake on retries, test pings, delivery counts. */
   webhooks: { wake(): void; ping(app: string, url: string): Promise<string>; counts: DeliveryCounts };
@@ -72,6 +77,10 @@ export interface ApiOptions {
   auth: AuthService;
   /** Stream keys and signing secrets. */
   publishCredentials: PublishCredentials;
+  /** Pulled sources of each app (src/sources). */
+  sources: SourceRoutesOptions['sources'];
+  /** Imports of finished files (src/sources/imports.ts). */
+  imports: SourceRoutesOptions['imports'];
   /** The RTMP listener's port (for publish URLs). */
   rtmpPort: () => number;
   /** Conditions the panel shows as a banner (`GET /server` → `warnings`). */
@@ -97,10 +106,18 @@ export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgre
       ...publishSecurityRoutes({ credentials: o.publishCredentials, ...urls }),
       ...playbackTokenRoutes({ apps: o.apps, playback: o.playback }),
       ...webhookRoutes({ outbox: o.store.outbox, apps: o.apps, webhooks: o.webhooks }),
-      ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings, nodeId: o.nodeId, cluster: o.cluster }),
+      ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings, nodeId: o.nodeId, cluster: o.cluster, outputs: { destinations: () => o.storage?.destinations, credentials: () => o.store?.credentials } }),
       ...nodeRoutes({ nodeId: o.nodeId, liveStreams: () => o.streams.list().length, cluster: o.cluster }),
+      ...destinationRoutes({ apps: o.apps, destinations: () => o.storage?.destinations, credentials: () => o.store?.credentials }),
       ...recordingRoutes({ catalog: o.store.catalog, storage: o.storage, progress, nodeId: o.nodeId }),
       ...credentialRoutes({ credentials: o.store.credentials, apps: o.apps }),
+      ...sourceRoutes({
+        sources: o.sources,
+        imports: o.imports,
+        requireApp: (name) => {
+          if (!o.apps.get(name)) throw new AppError('app_not_found', `no application "${name}"`, 404);
+        },
+      }),
       route('get', '/events', () => {
         throw new AppError('upgrade_required', `${EVENTS_PATH} is a WebSocket: connect with ws:// or wss://`, 426);
       }),

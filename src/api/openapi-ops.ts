@@ -48,4 +48,4 @@ export const E = {
 
 
 /** Tags, one per group of routes. */
-export const T = { auth: ['auth'], apps: ['applications'], pub: ['publish security'], streams: ['streams'], recs: ['recordings'], creds: ['credentials'], hooks: ['webhooks'], srv: ['server'] };
+export const T = { auth: ['auth'], apps: ['applications'], pub: ['publish security'], streams: ['streams'], recs: ['recordings'], creds: ['credentials'], hooks: ['webhooks'], srv: ['server'], sources: ['sources'] };

@@ -9,10 +9,13 @@ import { schemas } from './openapi-schemas.js';
 import { T } from './openapi-ops.js';
 import { adminPaths } from './openapi-paths-admin.js';
 import { mediaPaths } from './openapi-paths-media.js';
+import { sourcePaths, sourceSchemas } from './openapi-paths-sources.js';
+import { destinationPaths } from './openapi-paths-destinations.js';
 
 /** The whole document. */
 export function openApiDocument() {
-  const paths = { ...adminPaths(), ...mediaPaths() };
+  const paths: Record<string, Record<string, unknown>> = { ...adminPaths(), ...mediaPaths(), ...sourcePaths() };
+  for (const [p, ops] of Object.entries(destinationPaths())) paths[p] = { ...paths[p], ...ops };
   return {
     openapi: '3.1.0',
     info: {
@@ -31,7 +34,7 @@ export function openApiDocument() {
         csrf: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'with a session, on POST/PUT/PATCH/DELETE: the csrfToken of the login answer or GET /api/v1/auth/me' },
         bearer: { type: 'http', scheme: 'bearer', description: 'an API token (bct_…) from POST /api/v1/auth/tokens' },
       },
-      schemas: schemas(),
+      schemas: { ...schemas(), ...sourceSchemas() },
     },
   };
 }

@@ -8,7 +8,10 @@ import type { AppLookup } from '../apps/app-registry.js';
 import type { PublisherSession } from '../ingest/types.js';
 import type { ActiveRecording } from '../recording/recording-manager.js';
 import { AppError } from '../errors.js';
-import { param, query, route, type Route } from './http.js';
+import { jsonBody, param, query, route, type Route } from './http.js';
+import type { CredentialStore } from '../store/types.js';
+import type { Destinations } from '../storage/destinations/index.js';
+import { describeDestination, recordingRequest } from './destinations.js';
 
 export interface StreamRoutesOptions {
   /** Current applications (preview format). */
@@ -28,6 +31,8 @@ export interface StreamRoutesOptions {
     elsewhere(): Promise<Array<{ app: string; streamId: string; node: string; since: string }>>;
     kickRemote(app: string, streamId: string): Promise<unknown>;
   };
+  /** Where a recording started by hand goes (its `output`, issue 18); read per request. */
+  outputs?: { destinations(): Destinations | undefined; credentials(): CredentialStore | undefined };
 }
 
 const enc = encodeURIComponent;
@@ -80,12 +85,24 @@ export function streamRoutes(o: StreamRoutesOptions): Route[] {
       await s.closed;
       return { app: s.app, streamId: s.streamId, sessionId: s.id, node: o.nodeId, ended: true };
     }),
-    route('post', '/streams/:app/:streamId/recording', (req, res) => {
+    route('post', '/streams/:app/:streamId/recording', jsonBody, async (req, res) => {
       const s = find(req);
-      o.recordings.startFor(s);
+      const { spec } = await recordingRequest(req, o.outputs?.credentials());
+      const book = o.outputs?.destinations()?.book;
+      if (spec && !book) throw new AppError('storage_unavailable', 'storage is not running: no output can be taken', 503);
+      // Taken before the start: the recording binds it when it starts (a recording started by hand without one goes to the app's bucket, not a rule's).
+      book?.setPending(s.app, s.streamId, spec, s.id);
+      try {
+        o.recordings.startFor(s);
+      } catch (err) {
+        book?.clearPending(s.app, s.streamId);
+        throw err;
+      }
       // It starts at the stream's next keyframe; `recording.started` (events channel) says when.
       res.status(202);
-      return { app: s.app, streamId: s.streamId, recording: 'starting' };
+      const segment = o.apps.get(s.app)?.recordSegmentSeconds ?? 0;
+      const note = spec?.kind === 'presigned-put' && segment > 0 ? `one object per pre-signed URL: a recording longer than recordSegmentSeconds (${segment} s) makes several MP4 parts, and only a one-part recording is delivered` : undefined;
+      return { app: s.app, streamId: s.streamId, recording: 'starting', output: spec ? describeDestination(spec) : null, ...(note ? { note } : {}) };
     }),
     route('delete', '/streams/:app/:streamId/recording', async (req) => {
       const s = find(req);

@@ -4,6 +4,7 @@
  * - `signed`: every media, forwarding and playback URL of the app needs
  *   `?token=`, minted by `POST /api/v1/applications/<app>/playback-tokens`
  *   and signed with the app's viewing key (src/forwarding/playback-token.ts).
+ * `keyGeneration` picks the viewing key: bumping it revokes every token of the app.
  */
 import { z } from 'zod';
 
@@ -13,6 +14,12 @@ export const playbackSettings = z
     access: z.enum(['public', 'signed']).default('public'),
     /** Longest lifetime a minted viewing token may have, in seconds (a leaked link must not work for long). */
     maxTokenLifetimeSeconds: z.number().int().min(60).max(604_800).default(86_400),
+    /**
+     * Generation of the app's viewing key. Raising it (by one is enough) revokes every viewing token minted so
+     * far: they are refused as `token_invalid` and new ones are signed with the new key. Lowering it back makes
+     * that generation's tokens valid again.
+     */
+    keyGeneration: z.number().int().min(0).max(1_000_000_000).default(0),
   })
   .prefault({});
 

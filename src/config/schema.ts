@@ -8,8 +8,10 @@ import { appStorageFields, storageSettings } from './storage-schema.js';
 import { publishSecurityFields } from './publish-security-schema.js';
 import { webhookFields } from './webhooks-schema.js';
 import { playbackFields } from './playback-schema.js';
+import { destinationFields } from './destinations-schema.js';
 import { apiSettings } from './api-schema.js';
 import { whipAppSettings, whipServerSettings } from './whip-schema.js';
+import { sourcesField } from './sources-schema.js';
 
 /** Letters, digits, `-` and `_`; the first path segment of every app URL. */
 export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
@@ -64,6 +66,19 @@ export const appSettings = z.strictObject({
     .refine((v) => v === 0 || v >= 5, 'must be 0 (one MP4 per publish) or at least 5 seconds')
     .default(3600),
   /**
+   * With parts on (`recordSegmentSeconds` > 0), seconds of HLS kept on local disk while live: ffmpeg's playlist
+   * lists this window and deletes older segments, so a 24/7 stream does not fill the disk with HLS. With
+   * `hlsLiveUpload` the bucket's playlist still covers the whole recording; without it the VOD playlist keeps the
+   * last window (the whole recording plays from the MP4 parts, /playback). 0 = unbounded.
+   */
+  hlsWindowSeconds: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(0)
+    .max(604_800)
+    .refine((v) => v === 0 || v >= 6, 'must be 0 (unbounded) or at least 6 seconds (three 2-second HLS segments)')
+    .default(600),
+  /**
    * Upload each HLS segment as soon as it closes and keep the bucket's playlist at most one segment behind,
    * so the live stream plays from the bucket (needs `s3.upload.hls`). Costs about 3600 / hlsTime × 2 PUTs per hour.
    */
@@ -75,6 +90,7 @@ export const appSettings = z.strictObject({
   ...publishSecurityFields,
   ...webhookFields,
   ...playbackFields,
+  ...destinationFields,
   /** WebRTC (WHIP) publishers of this app. */
   whip: whipAppSettings,
   /** Live publishers this app takes at once (0: no cap). */
@@ -173,7 +189,8 @@ export const configSchema = z.strictObject({
   api: apiSettings,
   whip: whipServerSettings,
   applications: z
-    .array(appSettings)
+    // `sources` is in the config file only: the API keeps them apart (src/sources), and an app's settings never hold a source's URL.
+    .array(appSettings.extend({ sources: sourcesField }).superRefine(checkForwarding))
     .min(1)
     .prefault([{ name: 'live' }])
     .superRefine((apps, ctx) => {

@@ -3,7 +3,8 @@
  * depend on this file without depending on each other.
  */
 
-export type Protocol = 'rtmp' | 'whip';
+/** How a stream came in: pushed (rtmp, whip, srt listener), pulled by a source (rtsp, rtmp, hls, srt) or imported from a file. */
+export type Protocol = 'rtmp' | 'whip' | 'rtsp' | 'srt' | 'hls' | 'import';
 
 /** What kind of artifact a recorded file is; decides its key template and content type. */
 export type FileKind = 'mp4' | 'webm' | 'hls-playlist' | 'hls-segment' | 'preview' | 'poster' | 'metadata';
@@ -191,4 +192,33 @@ export interface BusEvents {
   'upload.progress': UploadProgress;
   'upload.completed': UploadCompleted;
   'upload.failed': UploadFailed;
+  // sources and imports (src/sources)
+  'source.state': SourceStateChanged;
+  'import.progress': ImportProgress;
+}
+
+/** A source (src/sources) changed state: connecting, live, failed (with its last error), idle, disabled. */
+export interface SourceStateChanged {
+  app: string;
+  streamId: string;
+  state: string;
+  lastError: string | null;
+  /** ISO 8601 time of the change. */
+  at: string;
+}
+
+/** An import (`POST /applications/<app>/imports`) advanced: `reading` with its fraction, then `recorded`, `completed` or `failed`. */
+export interface ImportProgress {
+  importId: string;
+  app: string;
+  streamId: string;
+  state: 'reading' | 'recorded' | 'completed' | 'failed';
+  /** Seconds of media read so far. */
+  seconds: number;
+  /** The file's duration, when ffmpeg knows it. */
+  durationSeconds: number | null;
+  /** 0–1, when the duration is known. */
+  progress: number | null;
+  recordingId: string | null;
+  error: string | null;
 }

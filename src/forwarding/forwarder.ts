@@ -103,6 +103,15 @@ export class Forwarder {
       if (file.token && extensionOf(file.file) === 'm3u8') return sendPlaylist(req, res, onDisk, { token: file.token, label, onNotFound: () => notFound(res, label) });
       return sendLocalFile(req, res, onDisk, { contentType: contentTypeFor(file.file), cacheControl: mediaCacheControl(file.file, file.token !== undefined), label });
     }
+    if (located?.deliveredTo) {
+      return sendError(res, 404, 'delivered_elsewhere', `${label} is not kept here: it was delivered to ${located.deliveredTo} (a pre-signed PUT output), which this server cannot read back`);
+    }
+    // A recording in its own destination bucket: the app's base URL is another bucket, so it is signed (redirect mode) or streamed signed (proxy).
+    if (located?.ownCredentials && this.options.signer) {
+      const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
+      const own: ForwardingPlan = plan.mode === 'redirect' ? { ...plan, mode: 'presigned' } : { ...plan, base: undefined };
+      return this.signOrProxy(req, res, file, own, located.key, located, method, label);
+    }
     const needsSigner = plan.mode === 'presigned' || (plan.mode === 'proxy' && !plan.base);
     if (needsSigner && !this.options.signer) {
       // auto without a base URL and without storage: nothing to forward to, as before forwarding existed.

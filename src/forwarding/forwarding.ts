@@ -9,8 +9,8 @@ import type { MediaRoutesOptions } from '../http/media-routes.js';
 import { Forwarder, type ForwarderOptions } from './forwarder.js';
 import { mediaPolicy } from './media-policy.js';
 import { CatalogCache } from './catalog-cache.js';
-import { PlaybackGuard, tokenOf } from './playback-guard.js';
-import { randomBytes } from 'node:crypto';
+import { PlaybackGuard, playbackKeyPurpose, tokenOf } from './playback-guard.js';
+import { createHmac, randomBytes } from 'node:crypto';
 
 /** The part of the event bus forwarding listens to. */
 export interface UploadEvents {
@@ -42,7 +42,7 @@ export class Forwarding implements Lifecycle {
     this.forwarder = new Forwarder({ ...options, locator: this.cache, log: options.log.child({ module: 'forwarding' }) });
     this.missing = this.forwarder.missing;
     const fallback = randomBytes(32);
-    this.guard = options.guard ?? new PlaybackGuard({ apps: options.apps, keyFor: () => fallback });
+    this.guard = options.guard ?? new PlaybackGuard({ apps: options.apps, keyFor: (app, generation) => createHmac('sha256', fallback).update(playbackKeyPurpose(app, generation)).digest() });
     this.access = (req, res, media, ip) => {
       const check = this.guard.check(media.settings, req.url ?? '', `${media.folder}/${media.file}`, ip);
       if (this.guard.refuse(res, check)) return undefined;

@@ -17,8 +17,8 @@ import { signPlaybackToken, verifyPlaybackToken, type PlaybackClaims, type Token
 
 export interface PlaybackGuardOptions {
   apps: AppLookup;
-  /** The app's viewing key (derived from the server's secret key per app). */
-  keyFor(app: string): Buffer;
+  /** The app's viewing key of a generation (`playback.keyGeneration`), derived from the server's secret key. */
+  keyFor(app: string, generation: number): Buffer;
   /** Unix seconds (tests). */
   now?: () => number;
 }
@@ -42,12 +42,12 @@ export class PlaybackGuard {
    */
   check(settings: AppSettings, url: string, path: string, ip: string): TokenCheck | { ok: true; claims?: undefined } {
     if (!this.isPrivate(settings)) return { ok: true };
-    return verifyPlaybackToken(this.key(settings.name), tokenOf(url), { app: settings.name, path, ip, now: this.now() });
+    return verifyPlaybackToken(this.key(settings.name, settings.playback.keyGeneration), tokenOf(url), { app: settings.name, path, ip, now: this.now() });
   }
 
-  /** Mints a token (the API's `playback-tokens` route). */
+  /** Mints a token (the API's `playback-tokens` route), signed with the app's current key generation. */
   mint(claims: PlaybackClaims): string {
-    return signPlaybackToken(this.key(claims.app), claims);
+    return signPlaybackToken(this.key(claims.app, this.o.apps.get(claims.app)?.playback.keyGeneration ?? 0), claims);
   }
 
   /** Answers a refusal; returns true when the request was refused. */
@@ -75,11 +75,20 @@ export class PlaybackGuard {
     };
   }
 
-  private key(app: string): Buffer {
-    let k = this.keys.get(app);
-    if (!k) this.keys.set(app, (k = this.o.keyFor(app)));
+  private key(app: string, generation: number): Buffer {
+    const id = `${generation}/${app}`;
+    let k = this.keys.get(id);
+    if (!k) this.keys.set(id, (k = this.o.keyFor(app, generation)));
     return k;
   }
+}
+
+/**
+ * What the store derives an app's viewing key from: generation 0 is the key every token was signed with before
+ * `keyGeneration` existed (so raising nothing revokes nothing), each later generation a key of its own.
+ */
+export function playbackKeyPurpose(app: string, generation: number): string {
+  return generation === 0 ? `playback-token/${app}` : `playback-token/${app}/generation-${generation}`;
 }
 
 /** The `token` query parameter of a request URL. */

@@ -12,6 +12,13 @@ export interface StoredObject {
   bucket: string;
   /** Object key, e.g. `live/2026/11/22/cam1_20261122T185003Z.mp4` (no leading slash). */
   key: string;
+  /**
+   * Set when the recording was delivered to a pre-signed PUT URL (shown without its query):
+   * the server cannot read it back, so once the local copy is gone it answers 404 saying where it went.
+   */
+  deliveredTo?: string;
+  /** Set when the object is in a recording's own destination bucket: signed with that destination's credentials, never redirected to the app's base URL. */
+  ownCredentials?: boolean;
 }
 
 /** The upload catalog, as forwarding sees it. */

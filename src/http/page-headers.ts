@@ -1,24 +1,27 @@
 /**
  * Security headers of the public pages `publish.html` (a browser publisher:
- * camera and microphone: a full CSP) and `play.html` (the player: framing,
- * plugins and <base> only, see `playerCsp`). Both load scripts only from this
- * server and have one inline `<style>`; media, posters and segment
- * requests may go to the bucket or the forwarding base URL (any origin), and
- * hls.js plays through blob: URLs and a blob: worker. Framing: never for the
- * publisher page (a framed camera page is a clickjacking target); the player
- * may be embedded where `server.playerFrameAncestors` allows (default: anywhere,
- * since embedding a player is what players are for).
+ * camera and microphone) and `play.html` (the player). Both hold no inline
+ * script or style (their scripts are play.js / publish.js and the vendored
+ * hls.js, their styles play.css / publish.css), so one strict CSP serves both:
+ * scripts and styles only from this server, no eval, no plugins, no <base> or
+ * form tricks. Media, posters and segment requests may go to the bucket or the
+ * forwarding base URL (any origin), and hls.js plays through blob: URLs and a
+ * blob: worker. Framing: never for the publisher page (a framed camera page is
+ * a clickjacking target); the player may be embedded where
+ * `server.playerFrameAncestors` allows (default: anywhere, since embedding a
+ * player is what players are for).
  */
 import type { NextFunction, Request, Response } from 'express';
 
 const COMMON = [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
+  "style-src 'self'",
   "img-src 'self' data: blob: http: https:",
   "media-src 'self' blob: http: https:",
   "connect-src 'self' http: https:",
   "worker-src 'self' blob:",
+  "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",
 ];
@@ -28,13 +31,9 @@ export function pageCsp(frameAncestors: string): string {
   return [...COMMON, `frame-ancestors ${frameAncestors}`].join('; ');
 }
 
-/**
- * The player's CSP: where it may be framed, no plugins, no <base> or form tricks. Its script sources are not
- * restricted yet: the player tests drive the page with evaluated predicates, which a script-src without
- * 'unsafe-eval' refuses; restricting them waits for those tests to pass functions instead.
- */
+/** The player's CSP: the pages' strict one, framed where `server.playerFrameAncestors` allows. */
 export function playerCsp(frameAncestors: string): string {
-  return ["object-src 'none'", "base-uri 'none'", "form-action 'none'", `frame-ancestors ${frameAncestors}`].join('; ');
+  return pageCsp(frameAncestors);
 }
 
 /** Sets CSP (and X-Frame-Options where framing is never allowed) on publish.html and play.html. */

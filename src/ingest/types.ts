@@ -41,9 +41,20 @@ export interface StreamStats {
  * description of RTP it forwards to the recorder.
  */
 export type MediaFeed =
-  | { format: 'flv'; stream: Readable; hasVideo: boolean; hasAudio: boolean; videoCodec?: string; audioCodec?: string }
+  | {
+      format: 'flv';
+      stream: Readable;
+      hasVideo: boolean;
+      hasAudio: boolean;
+      videoCodec?: string;
+      audioCodec?: string;
+      /** Arrival time (epoch ms) of the packet at the recorder's time 0; undefined until it was handed over. */
+      mediaStartedAt(): number | undefined;
+    }
   | {
       format: 'sdp';
+      /** Arrival time (epoch ms) of the packet at the recorder's time 0; undefined until it was handed over. */
+      mediaStartedAt(): number | undefined;
       /** SDP for ffmpeg (`-f sdp`) describing the forwarded RTP. */
       sdp: string;
       hasVideo: boolean;

@@ -118,7 +118,7 @@ export class Playback implements Lifecycle {
     for (const s of [...summaries].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt))) {
       const r = await this.o.index.getRecording(s.recordingId);
       const text = r && (await readPlaylist(r, this.o.reader));
-      if (text) recordings.push({ segments: placeSegments(text, Date.parse(s.startedAt)) });
+      if (text) recordings.push({ segments: placeSegments(text, Date.parse(s.startedAt), s.durationSeconds) });
     }
     const body = rangePlaylist(app, recordings, start, end);
     if (!body) throw new AppError('no_recording', `no HLS of ${app}/${streamId} was recorded in that span`, 404);

@@ -20,10 +20,21 @@ interface Segment {
   start: number;
 }
 
-/** Segments of one playlist (`#EXTINF` + URI pairs), placed from `startedAt`. */
-export function placeSegments(text: string, startedAt: number): Segment[] {
+/**
+ * Segments of one playlist (`#EXTINF` + URI pairs), placed from `startedAt`.
+ * A playlist that kept only its last window (`hlsWindowSeconds`: its media
+ * sequence starts past 0) ends where the recording ends, so it is placed from
+ * `startedAt + durationSeconds` backwards.
+ */
+export function placeSegments(text: string, startedAt: number, durationSeconds?: number): Segment[] {
   const out: Segment[] = [];
   let at = startedAt;
+  const sequence = Number(/^#EXT-X-MEDIA-SEQUENCE:(\d+)/m.exec(text)?.[1] ?? 0);
+  if (sequence > 0 && durationSeconds !== undefined) {
+    let listed = 0;
+    for (const m of text.matchAll(/^#EXTINF:([\d.]+)/gm)) listed += Number(m[1]);
+    at = startedAt + Math.max(0, durationSeconds - listed) * 1000;
+  }
   let pending: number | undefined;
   for (const raw of text.split('\n')) {
     const line = raw.trim();

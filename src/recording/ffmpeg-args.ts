@@ -102,7 +102,10 @@ export function recordingPlan({ manifest, feed, paths, hlsTime, preview }: PlanO
   const hls: MuxerOptions = {
     format: 'hls',
     file: paths.playlist,
-    options: [['hls_time', String(hlsTime)], ['hls_list_size', '0'], ['hls_playlist_type', 'event'], ['hls_flags', 'temp_file+independent_segments'], ['hls_segment_filename', paths.segmentPattern]],
+    options: manifest.hlsWindowSegments
+      ? // A sliding window: the last N segments listed, older ones deleted (an EVENT playlist cannot drop segments).
+        [['hls_time', String(hlsTime)], ['hls_list_size', String(manifest.hlsWindowSegments)], ['hls_flags', 'temp_file+independent_segments+delete_segments'], ['hls_segment_filename', paths.segmentPattern]]
+      : [['hls_time', String(hlsTime)], ['hls_list_size', '0'], ['hls_playlist_type', 'event'], ['hls_flags', 'temp_file+independent_segments'], ['hls_segment_filename', paths.segmentPattern]],
   };
 
   if (manifest.mp4 && manifest.hls && mp4Transcodes && hlsTranscodes) {

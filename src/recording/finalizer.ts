@@ -15,7 +15,7 @@ import type { Logger } from '../log/logger.js';
 import type { RecordedFile, RecordingCompleted } from '../events/types.js';
 import { AppError, errorMessage } from '../errors.js';
 import { isDiskFull } from './disk-space.js';
-import type { RecordingManifest } from './manifest.js';
+import { mediaStart, type RecordingManifest } from './manifest.js';
 import { escapeRe, type RecordingPaths } from './paths.js';
 import { closePlaylist, lastSegmentNumber, playlistDuration, playlistSegments } from './hls-playlist.js';
 import { salvageSegments } from './hls-salvage.js';
@@ -86,7 +86,8 @@ export async function finalizeRecording(
 
   if (m.previews) files.push(...(await previewsAndPoster(m, p, opts, durationSeconds, files)));
 
-  const startedAt = new Date(m.startedAt);
+  // The wall-clock time of media time 0 (the first packet's arrival), as the parts are placed.
+  const startedAt = new Date(mediaStart(m));
   if (!parts && m.mp4 && probed && existsSync(p.final)) {
     // A recording not split is one part: the wall-clock index covers it too.
     const size = statSync(p.final).size;
@@ -128,11 +129,11 @@ async function remuxLiveFile(m: RecordingManifest, p: RecordingPaths, opts: Fina
  * index in front, or WebM), then removes the live file. A live file that
  * cannot be remuxed is kept as `damaged`; a full disk throws (nothing lost).
  */
-export async function remuxFile(f: { live: string; final: string; damaged: string; webm: boolean }, opts: FinalizeOptions): Promise<void> {
-  if (!existsSync(f.live)) return; // already remuxed before a crash, or never written
+export async function remuxFile(f: { live: string; final: string; damaged: string; webm: boolean }, opts: FinalizeOptions): Promise<{ fsyncMs?: number }> {
+  if (!existsSync(f.live)) return {}; // already remuxed before a crash, or never written
   if (statSync(f.live).size === 0) {
     rmSync(f.live, { force: true });
-    return;
+    return {};
   }
   const tmp = `${f.final}.tmp`;
   const format = f.webm ? ['-f', 'webm'] : ['-movflags', '+faststart', '-f', 'mp4'];
@@ -141,9 +142,12 @@ export async function remuxFile(f: { live: string; final: string; damaged: strin
   if (free < needed) throw noRoom(needed, free);
   try {
     await run(opts.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', '-i', f.live, '-map', '0', '-c', 'copy', ...format, tmp]);
+    const synced = performance.now();
     await fsyncFile(tmp);
+    const fsyncMs = Math.round(performance.now() - synced);
     renameSync(tmp, f.final);
     rmSync(f.live, { force: true });
+    return { fsyncMs };
   } catch (err) {
     rmSync(tmp, { force: true });
     // A full disk is not a damaged recording: keep the live file and its manifest, and finalize later.
@@ -151,6 +155,7 @@ export async function remuxFile(f: { live: string; final: string; damaged: strin
     // A live file with no complete fragment cannot be remuxed; keep it for inspection only if it had data.
     opts.log.error({ err: errorMessage(err), file: f.live }, 'remux of the live recording failed');
     renameSync(f.live, f.damaged);
+    return {};
   }
 }
 

@@ -3,14 +3,17 @@
  * (`hlsLiveUpload`): ffmpeg renames a segment into place when it is complete
  * and then rewrites the EVENT playlist, so every segment the playlist lists
  * is final. The watcher reads the playlist twice a second and announces the
- * whole listing whenever it grew (listeners are idempotent).
+ * whole listing whenever it names a segment not announced yet (listeners are
+ * idempotent). A windowed playlist (`hlsWindowSeconds`) keeps its length while
+ * ffmpeg deletes its oldest segments: a listed segment already deleted is left
+ * out (announced before, unless the watcher lagged a whole window).
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
 import type { RecordedFile, RecordingHlsProgress } from '../events/types.js';
 import { errorMessage } from '../errors.js';
-import type { RecordingManifest } from './manifest.js';
+import { mediaStart, type RecordingManifest } from './manifest.js';
 import type { RecordingPaths } from './paths.js';
 import { playlistSegments } from './hls-playlist.js';
 
@@ -26,7 +29,8 @@ export interface HlsWatcherOptions {
 export class HlsWatcher {
   private timer?: NodeJS.Timeout;
   private looking?: Promise<void>;
-  private announced = 0;
+  /** The listing last announced (a window's worth of names at most, not every segment of a 24/7 stream). */
+  private announced = new Set<string>();
 
   constructor(private readonly o: HlsWatcherOptions) {}
 
@@ -50,14 +54,18 @@ export class HlsWatcher {
     } catch {
       return; // no playlist yet
     }
-    if (names.length <= this.announced) return;
+    if (names.every((n) => this.announced.has(n))) return;
     try {
-      const segments: RecordedFile[] = names.map((n) => {
+      const segments: RecordedFile[] = names.flatMap((n): RecordedFile[] => {
         const file = path.join(p.streamsDir, n);
-        return { kind: 'hls-segment', path: file, name: n, size: statSync(file).size };
+        try {
+          return [{ kind: 'hls-segment', path: file, name: n, size: statSync(file).size }];
+        } catch {
+          return []; // deleted by ffmpeg's window already
+        }
       });
-      const { recordingId, app, streamId, protocol, name, startedAt } = m;
-      if (await this.o.announce({ recordingId, app, streamId, protocol, name, startedAt, playlist: p.playlist, segments })) this.announced = names.length;
+      const { recordingId, app, streamId, protocol, name } = m;
+      if (await this.o.announce({ recordingId, app, streamId, protocol, name, startedAt: mediaStart(m), playlist: p.playlist, segments })) this.announced = new Set(names);
     } catch (err) {
       this.o.log.warn({ err: errorMessage(err) }, 'live hls segments not announced yet');
     }

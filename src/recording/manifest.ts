@@ -28,6 +28,21 @@ export interface RecordingManifest {
   previewHeight: number;
   /** Seconds of one MP4 part; absent or 0: one live file for the whole recording. */
   segmentSeconds?: number;
+  /**
+   * Segments the local HLS playlist keeps while live (`hlsWindowSeconds` / `hlsTime`, parts on): ffmpeg
+   * deletes older ones. Absent: the playlist lists every segment (an EVENT playlist).
+   */
+  hlsWindowSegments?: number;
+  /**
+   * ISO 8601 UTC arrival time of the first packet the recorder got (the media's time 0): the wall-clock
+   * anchor of the recording and its parts. Absent (older manifests, not known yet): `startedAt`.
+   */
+  mediaStartedAt?: string;
+}
+
+/** The wall-clock time of the recording's media time 0. */
+export function mediaStart(m: RecordingManifest): string {
+  return m.mediaStartedAt ?? m.startedAt;
 }
 
 const FILE = 'manifest.json';

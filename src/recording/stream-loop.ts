@@ -15,12 +15,12 @@ import type { Logger } from '../log/logger.js';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { AppSettings } from '../config/schema.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { BusEvents } from '../events/types.js';
+import type { AudioInfo, BusEvents, VideoInfo } from '../events/types.js';
 import type { MediaFeed, PublisherSession } from '../ingest/types.js';
 import { errorMessage } from '../errors.js';
 import type { Slots } from '../queue/slots.js';
 import type { DataLayout } from './layout.js';
-import { writeManifest, type RecordingManifest } from './manifest.js';
+import { mediaStart, writeManifest, type RecordingManifest } from './manifest.js';
 import { reserveRecordingName } from './naming.js';
 import { recordingPaths, type RecordingPaths } from './paths.js';
 import { recordingPlan } from './ffmpeg-args.js';
@@ -104,6 +104,17 @@ async function loop(entry: Active, deps: StreamLoopDeps, started: (m: RecordingM
     }
     const manifest = await newManifest(session, feed, app, deps, log);
     const paths = recordingPaths(deps.layout, manifest);
+    // The wall-clock anchor: when the packet at the recorder's time 0 arrived (a replayed cache: before now).
+    // Known at once in the common case; else taken (and the manifest written again) before anything is placed in time.
+    const anchor = (): void => {
+      if (manifest.mediaStartedAt) return;
+      const at = feed.mediaStartedAt();
+      if (at === undefined) return;
+      manifest.mediaStartedAt = new Date(at).toISOString();
+      if (anchorWritten) writeManifest(paths.workDir, manifest);
+    };
+    let anchorWritten = false;
+    anchor();
     started(manifest);
     deps.names.add(manifest.name);
     const rlog = log.child({ recordingId: manifest.recordingId, name: manifest.name });
@@ -115,23 +126,33 @@ async function loop(entry: Active, deps: StreamLoopDeps, started: (m: RecordingM
     };
     try {
       writeManifest(paths.workDir, manifest);
+      anchorWritten = true;
       if (feed.format === 'sdp') writeFileSync(paths.sdp, feed.sdp);
       const plan = recordingPlan({ manifest, feed, paths, hlsTime: app.hlsTime, preview: app.previews });
       const recorder = new Recorder({ ffmpegPath: deps.ffmpegPath, plan, feed, log: rlog });
       entry.recorder = recorder;
       entry.manifest = manifest;
       recorder.start();
-      parts = manifest.segmentSeconds ? watchParts(manifest, paths, deps, rlog) : undefined;
+      parts = manifest.segmentSeconds ? watchParts(manifest, paths, deps, rlog, anchor) : undefined;
       if (manifest.hls && app.hlsLiveUpload) {
-        hls = new HlsWatcher({ manifest, paths, log: rlog, announce: (e) => deps.events.emit('recording.hls', e) });
+        hls = new HlsWatcher({
+          manifest,
+          paths,
+          log: rlog,
+          announce: (e) => {
+            anchor();
+            return deps.events.emit('recording.hls', { ...e, startedAt: mediaStart(manifest) });
+          },
+        });
         hls.start();
       }
       rlog.info({ video: feed.videoCodec, audio: feed.audioCodec, segmentSeconds: manifest.segmentSeconds ?? 0 }, 'recording started');
-      const { recordingId, streamId, protocol, name, startedAt } = manifest;
-      void deps.events.emit('recording.started', { recordingId, app: manifest.app, streamId, protocol, name, startedAt });
+      const { recordingId, streamId, protocol, name } = manifest;
+      void deps.events.emit('recording.started', { recordingId, app: manifest.app, streamId, protocol, name, startedAt: mediaStart(manifest) });
       if (sessionOver) void recorder.stop(deps.stopGraceMs);
       const exit = await recorder.exited;
       await stopWatchers();
+      anchor();
       if (!exit.ok) {
         failures++;
         rlog.error({ err: exit.error, failures }, 'ffmpeg failed while recording');
@@ -196,21 +217,35 @@ async function newManifest(session: PublisherSession, feed: MediaFeed, app: AppS
   };
   // Parts apply to the MP4 (fragmented while live); a WebM recording stays one file.
   if (manifest.mp4 && manifest.liveContainer === 'fmp4' && app.recordSegmentSeconds > 0) manifest.segmentSeconds = app.recordSegmentSeconds;
+  // With parts on, local HLS is a sliding window (a 24/7 stream must not fill the disk with segments).
+  if (manifest.segmentSeconds && manifest.hls && app.hlsWindowSeconds > 0) manifest.hlsWindowSegments = Math.max(3, Math.ceil(app.hlsWindowSeconds / app.hlsTime));
   return manifest;
 }
 
 /** Finalizes and announces the parts of a recording in progress as ffmpeg closes them. */
-function watchParts(m: RecordingManifest, paths: RecordingPaths, deps: StreamLoopDeps, log: Logger): PartWatcher {
+function watchParts(m: RecordingManifest, paths: RecordingPaths, deps: StreamLoopDeps, log: Logger, anchor: () => void): PartWatcher {
   const opts = deps.queue.finalizeOptions(log);
+  // The streams of the first part probed, for the parts after it (no ffprobe per part).
+  let streams: { video?: VideoInfo; audio?: AudioInfo } | undefined;
   const watcher = new PartWatcher({
     manifest: m,
     paths,
     log,
-    finalize: (n, finalName) => deps.finalizing.run(() => finalizePart(m, paths, n, { ...opts, finalName, fallbackOffset: 0 })),
-    announce: async (rec) => {
-      log.info({ part: rec.part.part, file: rec.part.name, startedAt: rec.part.startedAt, endedAt: rec.part.endedAt, durationSeconds: rec.part.durationSeconds, sizeBytes: rec.part.size }, 'recording part completed');
-      const { recordingId, app, streamId, protocol, name, startedAt } = m;
-      return deps.events.emit('recording.part', { recordingId, app, streamId, protocol, name, startedAt, part: rec.part, video: rec.video, audio: rec.audio });
+    finalize: (n, finalName, timings) => {
+      anchor();
+      const asked = performance.now();
+      return deps.finalizing.run(() => {
+        timings.waitMs = Math.round(performance.now() - asked);
+        return finalizePart(m, paths, n, { ...opts, finalName, fallbackOffset: 0, timings, streams }).then((rec) => {
+          if (rec && !streams && (rec.video || rec.audio)) streams = { video: rec.video, audio: rec.audio };
+          return rec;
+        });
+      });
+    },
+    announce: async (rec, timings) => {
+      log.info({ part: rec.part.part, file: rec.part.name, startedAt: rec.part.startedAt, endedAt: rec.part.endedAt, durationSeconds: rec.part.durationSeconds, sizeBytes: rec.part.size, ...timings }, 'recording part completed');
+      const { recordingId, app, streamId, protocol, name } = m;
+      return deps.events.emit('recording.part', { recordingId, app, streamId, protocol, name, startedAt: mediaStart(m), part: rec.part, video: rec.video, audio: rec.audio });
     },
   });
   watcher.start();

@@ -4,11 +4,14 @@
  * `<dataDir>/.live-upload/<recordingId>/` (primary mode deletes what it
  * uploads, and the local playlist and the finalizer still need the segment
  * in the streams folder). Whenever a segment is verified in the bucket, the
- * bucket's playlist is queued again: the local EVENT playlist cut after the
- * last segment uploaded without a hole, so it never names a missing object
- * and stays about one segment behind. When the recording completes, the VOD
- * playlist replaces it, and segments uploaded while live are pointed at their
- * final local copy (dual mode) or that copy is deleted (primary mode).
+ * bucket's playlist is queued again: every segment the recording announced
+ * (`live-hls-playlist.ts`: all of them, even when the local playlist is a
+ * sliding window) cut after the last one uploaded without a hole, so it never
+ * names a missing object and stays about one segment behind. When the
+ * recording completes, the VOD playlist replaces it (the local window merged
+ * into the full listing, so the bucket's VOD covers the whole recording), and
+ * segments uploaded while live are pointed at their final local copy (dual
+ * mode; one the window deleted has none) or that copy is deleted (primary mode).
  */
 import { linkSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -17,15 +20,20 @@ import type { AppSettings } from '../config/schema.js';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { RecordingCompleted, RecordingHlsProgress, UploadCompleted } from '../events/types.js';
 import type { Store } from '../store/types.js';
+import { FullPlaylist, playlistEntries } from './live-hls-playlist.js';
 import { errorMessage } from '../errors.js';
 
 interface Live {
   name: string;
-  /** The local EVENT playlist. */
+  /** The local playlist (EVENT, or a sliding window). */
   playlist: string;
-  /** Segment names in playlist order, as announced. */
-  order: string[];
+  /** Every segment announced, in playlist order, with its tags. */
+  full: FullPlaylist;
+  /** Segments linked and queued. */
+  queued: Set<string>;
   uploaded: Set<string>;
+  /** Entries of `full` known uploaded without a hole before them. */
+  upTo: number;
   /** The playlist changed while its last version was being uploaded. */
   dirty: boolean;
 }
@@ -60,12 +68,12 @@ export class LiveHls {
     if (!this.enabled(e.app)) return;
     let live = this.live.get(e.recordingId);
     if (!live) {
-      live = { name: e.name, playlist: e.playlist, order: [], uploaded: new Set(), dirty: false };
-      this.live.set(e.recordingId, live);
       mkdirSync(this.dir(e.recordingId), { recursive: true });
+      live = { name: e.name, playlist: e.playlist, full: new FullPlaylist(this.fullFile(e.recordingId, e.name)), queued: new Set(), uploaded: new Set(), upTo: 0, dirty: false };
+      this.live.set(e.recordingId, live);
     }
-    const known = new Set(live.order);
-    const fresh = e.segments.filter((s) => !known.has(s.name));
+    const queued = live.queued;
+    const fresh = e.segments.filter((s) => !queued.has(s.name));
     if (fresh.length === 0) return;
     const files = fresh.map((s) => {
       const link = path.join(this.dir(e.recordingId), s.name);
@@ -81,7 +89,14 @@ export class LiveHls {
     const { segments: _s, playlist: _p, ...facts } = e;
     await this.o.store.catalog.addLiveFiles({ ...facts, endedAt: e.startedAt, durationSeconds: 0, sizeBytes: 0, recovered: false }, files);
     await this.o.store.queue.enqueue(e.recordingId, files.map((f) => f.name));
-    live.order.push(...fresh.map((s) => s.name));
+    for (const s of fresh) queued.add(s.name);
+    // The entries (durations, discontinuities) of the segments queued, from the local playlist: kept even after
+    // the local window drops them.
+    try {
+      live.full.absorb(playlistEntries(readFileSync(live.playlist, 'utf8')).filter((x) => queued.has(x.name)));
+    } catch (err) {
+      this.o.log.warn({ err: errorMessage(err), recordingId: e.recordingId }, 'live playlist unreadable');
+    }
     this.o.wake();
   }
 
@@ -115,6 +130,7 @@ export class LiveHls {
     if (!live && !existsSync(this.dir(r.recordingId))) return;
     const playlist = r.files.find((f) => f.kind === 'hls-playlist');
     if (playlist && existsSync(playlist.path)) {
+      this.mergeWindow(r.recordingId, r.name, playlist.path, live?.full);
       const final = { localPath: playlist.path, size: statSync(playlist.path).size };
       if (await this.o.store.queue.requeue(r.recordingId, playlist.name, final)) this.o.wake();
       else this.finals.set(r.recordingId, final);
@@ -140,31 +156,43 @@ export class LiveHls {
         continue;
       }
       if (app.s3.storageMode === 'primary') rmSync(finalCopy, { force: true });
-      else await this.o.store.catalog.relocate(recordingId, f.name, finalCopy);
+      else if (existsSync(finalCopy)) await this.o.store.catalog.relocate(recordingId, f.name, finalCopy);
+      else await this.o.store.catalog.markLocalDeleted(f.id); // dropped by the local window: served from the bucket
       rmSync(f.localPath, { force: true });
     }
     if (waiting === 0) rmSync(dir, { recursive: true, force: true });
     this.o.wake();
   }
 
-  /** Writes the bucket's playlist (the local one cut after the last segment uploaded without a hole) and queues it. */
+  private fullFile(recordingId: string, name: string): string {
+    return path.join(this.dir(recordingId), `${name}.full.m3u8`);
+  }
+
+  /**
+   * The local VOD playlist of a recording whose local HLS was a window (it lists only the last segments):
+   * rewritten as the full listing kept while live plus what the window adds (the last segments, salvaged
+   * ones), so the bucket's VOD playlist covers the whole recording. Segments it names that are gone locally
+   * are in the bucket (served through forwarding).
+   */
+  private mergeWindow(recordingId: string, name: string, local: string, kept?: FullPlaylist): void {
+    const file = this.fullFile(recordingId, name);
+    if (!kept && !FullPlaylist.exists(file)) return;
+    const full = kept ?? new FullPlaylist(file);
+    const entries = playlistEntries(readFileSync(local, 'utf8'));
+    const listed = new Set(entries.map((e) => e.name));
+    if (full.names().every((n) => listed.has(n))) return; // not windowed: the local VOD is whole
+    full.absorb(entries);
+    writeFileSync(`${local}.merging`, full.render({ ended: true }));
+    renameSync(`${local}.merging`, local);
+  }
+
+  /** Writes the bucket's playlist (every segment announced, cut after the last one uploaded without a hole) and queues it. */
   private async queuePlaylist(recordingId: string, live: Live): Promise<void> {
-    let upTo = 0;
-    while (upTo < live.order.length && live.uploaded.has(live.order[upTo])) upTo++;
-    if (upTo === 0) return;
-    const last = live.order[upTo - 1];
-    let text: string;
-    try {
-      text = readFileSync(live.playlist, 'utf8');
-    } catch (err) {
-      this.o.log.warn({ err: errorMessage(err), recordingId }, 'live playlist unreadable');
-      return;
-    }
-    const lines = text.split('\n');
-    const at = lines.findIndex((l) => l.trim() === last);
-    if (at < 0) return;
+    const { full } = live;
+    while (live.upTo < full.size && live.uploaded.has(full.nameAt(live.upTo))) live.upTo++;
+    if (live.upTo === 0) return;
     const snapshot = path.join(this.dir(recordingId), `${live.name}.m3u8`);
-    const body = `${lines.slice(0, at + 1).join('\n')}\n`;
+    const body = full.render({ upTo: full.nameAt(live.upTo - 1), ended: false });
     writeFileSync(`${snapshot}.tmp`, body);
     renameSync(`${snapshot}.tmp`, snapshot);
     const r = this.o.store.catalog;

@@ -13,6 +13,7 @@ import type { RecordingCatalog } from '../store/types.js';
 import { AppError } from '../errors.js';
 import { LOCAL_BUCKET, type TargetResolver } from './targets.js';
 import { objectPath } from './fs-target.js';
+import type { Destinations } from './destinations/index.js';
 
 const PREVIEW_KINDS: ReadonlySet<FileKind> = new Set(['preview', 'poster']);
 
@@ -23,17 +24,24 @@ export interface ObjectAccessOptions {
   resolver: TargetResolver;
   /** Root of the filesystem target (`<dataDir>/bucket`). */
   localRoot: string;
+  /** Recordings that went somewhere other than their app's bucket (issue 18). */
+  destinations?: Destinations;
 }
 
 export class ObjectAccess {
   constructor(private readonly o: ObjectAccessOptions) {}
 
   /** The object a served file was uploaded as; undefined unless its upload is complete. */
-  async locate(app: string, folder: 'streams' | 'previews', fileName: string): Promise<{ bucket: string; key: string } | undefined> {
+  async locate(app: string, folder: 'streams' | 'previews', fileName: string): Promise<{ bucket: string; key: string; deliveredTo?: string; ownCredentials?: boolean } | undefined> {
     const f = await this.o.catalog.findFile(app, fileName);
     if (!f || f.state !== 'uploaded' || !f.bucket || !f.key) return undefined;
     // A name answers only under the folder its kind is served from.
     if ((folder === 'previews') !== PREVIEW_KINDS.has(f.kind)) return undefined;
+    // A recording delivered to a pre-signed PUT URL: this server cannot read it back, only say where it went.
+    const deliveredTo = this.o.destinations?.deliveredTo(f.recordingId);
+    if (deliveredTo) return { bucket: f.bucket, key: f.key, deliveredTo };
+    // A recording in its own destination's bucket: signed with that destination's credentials, never the app's base URL.
+    if (this.o.destinations?.book.get(f.recordingId)?.spec?.kind === 's3') return { bucket: f.bucket, key: f.key, ownCredentials: true };
     return { bucket: f.bucket, key: f.key };
   }
 
@@ -41,6 +49,11 @@ export class ObjectAccess {
   async presign(r: { app: string; key: string; bucket?: string; method: 'GET' | 'HEAD'; expiresSeconds: number }): Promise<string> {
     const app = this.o.apps.get(r.app);
     if (!app) throw new AppError('app_not_found', `no application "${r.app}"`, 404);
+    const own = r.bucket && r.bucket !== app.s3.bucket && r.bucket !== LOCAL_BUCKET ? await this.o.destinations?.targetForBucket(app, r.bucket) : undefined;
+    if (own) {
+      const input = { Bucket: own.bucket, Key: r.key };
+      return getSignedUrl(own.client, r.method === 'HEAD' ? new HeadObjectCommand(input) : new GetObjectCommand(input), { expiresIn: r.expiresSeconds });
+    }
     if (!app.s3RecordingEnabled && !app.s3.bucket) throw new AppError('no_bucket', `application "${r.app}" has no bucket configured`, 404);
     const target = await this.o.resolver.resolve(app);
     if (target.kind === 'fs' || r.bucket === LOCAL_BUCKET) throw new AppError('local_object', `"${r.key}" is a file of the local store, served from disk, not from a bucket`, 404);

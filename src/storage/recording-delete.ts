@@ -14,6 +14,7 @@ import { classifyS3Error } from './errors.js';
 import { deleteLocalCopy } from './local-files.js';
 import { LOCAL_BUCKET, contextOf, type TargetResolver } from './targets.js';
 import { deleteLocalObject } from './fs-target.js';
+import type { Destinations } from './destinations/index.js';
 
 export interface RecordingDeletion {
   recordingId: string;
@@ -35,6 +36,8 @@ export interface RecordingDeleteDeps {
   /** Local files are only ever deleted inside it. */
   dataDir: string;
   log: Logger;
+  /** A recording in its own destination is deleted there; one delivered to a pre-signed URL is not ours to delete (issue 18). */
+  destinations?: Destinations;
 }
 
 export async function deleteRecording(deps: RecordingDeleteDeps, recordingId: string, opts: { keepObjects?: boolean } = {}): Promise<RecordingDeletion> {
@@ -44,14 +47,16 @@ export async function deleteRecording(deps: RecordingDeleteDeps, recordingId: st
   if (rec.files.some((f) => f.state === 'uploading')) {
     throw new AppError('upload_in_progress', 'a file of this recording is being uploaded right now; try again when the upload finished or failed', 409);
   }
-  const objects = rec.files.filter((f) => f.state === 'uploaded' && f.bucket && f.key);
+  const delivered = deps.destinations?.presignedFor(recordingId) !== undefined;
+  const objects = delivered ? [] : rec.files.filter((f) => f.state === 'uploaded' && f.bucket && f.key);
+  const handedOver = delivered ? rec.files.filter((f) => f.state === 'uploaded').length : 0;
   let objectsDeleted = 0;
   if (objects.length && !opts.keepObjects) {
     const app = deps.apps.get(rec.app);
     if (!app) {
       throw new AppError('app_not_found', `application "${rec.app}" no longer exists, so its bucket cannot be reached; delete with keepObjects=true to leave the ${objects.length} object(s) in the bucket`, 409);
     }
-    const t = await deps.resolver.resolve(app);
+    const t = (await deps.destinations?.s3TargetFor(recordingId, app)) ?? (await deps.resolver.resolve(app));
     for (const f of objects) {
       try {
         // The object's own bucket: the app's bucket may have changed since the upload.
@@ -83,7 +88,8 @@ export async function deleteRecording(deps: RecordingDeleteDeps, recordingId: st
     localFilesDeleted++;
   }
   await deps.catalog.deleteRecording(recordingId);
-  const result = { recordingId, objectsDeleted, objectsKept: opts.keepObjects ? objects.length : 0, localFilesDeleted };
+  deps.destinations?.book.forget(recordingId);
+  const result = { recordingId, objectsDeleted, objectsKept: (opts.keepObjects ? objects.length : 0) + handedOver, localFilesDeleted };
   log.info(result, 'recording deleted');
   return result;
 }

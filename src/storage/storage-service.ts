@@ -30,6 +30,7 @@ import { validateStorage, type ValidationReport } from './validate.js';
 import { ObjectAccess } from './object-access.js';
 import { deleteRecording, type RecordingDeletion } from './recording-delete.js';
 import { LiveHls } from './live-hls.js';
+import { Destinations } from './destinations/index.js';
 
 /** The app registry as storage needs it: lookups, and settings changes. */
 export interface AppSource extends AppLookup {
@@ -79,6 +80,8 @@ export class StorageService implements Lifecycle {
   readonly objects: ObjectAccess;
   private readonly removers: Array<() => void> = [];
   private readonly liveHls: LiveHls;
+  /** Recordings that go somewhere other than their app's bucket (issue 18). */
+  readonly destinations: Destinations;
   private started = false;
 
   /** The filesystem target's folder: objects of apps without a bucket. */
@@ -89,6 +92,7 @@ export class StorageService implements Lifecycle {
   constructor(private readonly o: StorageServiceOptions) {
     this.log = o.log.child({ module: 'storage' });
     this.resolver = new TargetResolver({ credentials: o.store.credentials, localRoot: this.localRoot, inactivityTimeoutMs: o.settings.inactivityTimeoutSeconds * 1000 });
+    this.destinations = new Destinations({ dataDir: path.resolve(o.dataDir), key: o.store.deriveKey('recording-destinations'), credentials: o.store.credentials, localRoot: this.localRoot, inactivityTimeoutMs: o.settings.inactivityTimeoutSeconds * 1000, log: this.log });
     this.worker = new UploadWorker({
       queue: o.store.queue,
       catalog: o.store.catalog,
@@ -103,8 +107,9 @@ export class StorageService implements Lifecycle {
       stats: this.stats,
       adoptFromDeadNodes: o.settings.adoptFilesOfDeadNodes,
       log: this.log,
+      destinations: this.destinations,
     });
-    this.objects = new ObjectAccess({ catalog: o.store.catalog, apps: o.apps, resolver: this.resolver, localRoot: this.localRoot });
+    this.objects = new ObjectAccess({ catalog: o.store.catalog, apps: o.apps, resolver: this.resolver, localRoot: this.localRoot, destinations: this.destinations });
     this.liveHls = new LiveHls({ store: o.store, apps: o.apps, dataDir: o.dataDir, wake: () => this.worker.wake(), log: this.log });
     this.sweeper = new RetentionSweeper({ catalog: o.store.catalog, apps: o.apps, dataDir: o.dataDir, log: this.log });
   }
@@ -113,9 +118,22 @@ export class StorageService implements Lifecycle {
     const { queue } = this.o.store;
     const released = await queue.releaseOwner(this.o.nodeId);
     const retried = await queue.retryFailed({});
+    this.destinations.load();
+    this.removers.push(
+      this.o.events.on('recording.started', (r) => {
+        try {
+          this.destinations.book.bind(r, this.o.apps.get(r.app));
+        } catch (err) {
+          // Bound again (and kept) at its first part or its completion.
+          this.log.error({ app: r.app, recordingId: r.recordingId, err: errorMessage(err) }, 'could not keep the recording destination');
+        }
+      }),
+    );
+    this.removers.push(this.o.events.on('stream.ended', (e) => this.destinations.book.clearPending(e.app, e.streamId, e.sessionId)));
     this.removers.push(this.o.events.on('recording.completed', (r) => this.onRecordingCompleted(r)));
     this.removers.push(this.o.events.on('recording.part', (p) => this.onRecordingPart(p)));
-    this.removers.push(this.o.events.on('recording.hls', (e) => this.liveHls.onProgress(e)));
+    // A pre-signed URL takes the MP4 alone: no live HLS for such a recording.
+    this.removers.push(this.o.events.on('recording.hls', (e) => (this.destinations.presignedFor(e.recordingId) ? undefined : this.liveHls.onProgress(e))));
     this.removers.push(this.o.events.on('upload.completed', (u) => this.liveHls.onUploaded(u)));
     this.removers.push(this.o.apps.onChange((app, previous) => this.onSettingsChanged(app, previous)));
     this.started = true;
@@ -134,6 +152,7 @@ export class StorageService implements Lifecycle {
     await this.worker.stop();
     await this.sweeper.stop();
     this.resolver.close();
+    this.destinations.close();
     await this.reader.close();
     await this.o.store.close();
   }
@@ -164,7 +183,7 @@ export class StorageService implements Lifecycle {
 
   /** Deletes a recording's bucket objects (unless `keepObjects`), local files and catalog entry. */
   deleteRecording(recordingId: string, opts: { keepObjects?: boolean } = {}): Promise<RecordingDeletion> {
-    return deleteRecording({ catalog: this.o.store.catalog, apps: this.o.apps, resolver: this.resolver, dataDir: this.o.dataDir, log: this.log }, recordingId, opts);
+    return deleteRecording({ catalog: this.o.store.catalog, apps: this.o.apps, resolver: this.resolver, dataDir: this.o.dataDir, log: this.log, destinations: this.destinations }, recordingId, opts);
   }
 
   /** Failed attempts by class and code since start. */
@@ -179,9 +198,9 @@ export class StorageService implements Lifecycle {
 
   private async onRecordingCompleted(r: RecordingCompleted): Promise<void> {
     const app = this.o.apps.get(r.app);
-    const upload = app?.s3RecordingEnabled ? app.s3.upload : undefined;
+    const upload = this.destinations.uploadKinds(this.destinations.book.bind(r, app), app);
     const files: NewFile[] = r.files.map((f) => ({ kind: f.kind, name: f.name, localPath: f.path, size: f.size }));
-    if (upload?.metadata) files.push({ kind: 'metadata', name: sidecarName(r.name), localPath: null, size: 0 });
+    if (upload?.sidecar) files.push({ kind: 'metadata', name: sidecarName(r.name), localPath: null, size: 0 });
     const { files: _omit, parts, ...recording } = r;
     const log = this.log.child({ app: r.app, streamId: r.streamId, recordingId: r.recordingId });
     // Both calls commit durably before this listener resolves, and both are idempotent.
@@ -190,21 +209,21 @@ export class StorageService implements Lifecycle {
       log.info({ files: files.length }, 'recording cataloged; uploads are off for this app');
       return;
     }
-    const names = files.filter((f) => kindIsUploaded(f.kind, upload)).map((f) => f.name);
+    const names = files.filter((f) => upload.kinds(f.kind)).map((f) => f.name);
     const queued = await this.o.store.queue.enqueue(r.recordingId, names);
     log.info({ queued, files: files.length, recovered: r.recovered }, 'recording queued for upload');
-    await this.liveHls.onCompleted(r);
+    if (!this.destinations.presignedFor(r.recordingId)) await this.liveHls.onCompleted(r);
     this.worker.wake();
   }
 
   /** A part of a recording in progress: cataloged and queued now, while its stream goes on. */
   private async onRecordingPart(e: RecordingPartCompleted): Promise<void> {
     const app = this.o.apps.get(e.app);
-    const upload = app?.s3RecordingEnabled ? app.s3.upload : undefined;
+    const upload = this.destinations.uploadKinds(this.destinations.book.bind(e, app), app);
     const { part, ...facts } = e;
     const recording = { ...facts, endedAt: part.endedAt, durationSeconds: 0, sizeBytes: 0, recovered: false };
     await this.o.store.catalog.addPart(recording, part, { kind: 'mp4', name: part.name, localPath: part.path, size: part.size });
-    if (!upload?.mp4) return;
+    if (!upload?.kinds('mp4')) return;
     const queued = await this.o.store.queue.enqueue(e.recordingId, [part.name]);
     this.log.info({ app: e.app, streamId: e.streamId, recordingId: e.recordingId, part: part.part, file: part.name, queued }, 'recording part queued for upload');
     this.worker.wake();

@@ -18,6 +18,7 @@ import type { PartReader } from './part-reader.js';
 import { contextOf, type S3Target, type Target, type TargetResolver } from './targets.js';
 import { buildSidecar } from './sidecar.js';
 import { deleteLocalCopy } from './local-files.js';
+import type { Destinations } from './destinations/index.js';
 
 export interface UploadJobDeps {
   /** Where jobs are leased, completed and failed. */
@@ -34,6 +35,8 @@ export interface UploadJobDeps {
   nodeId: string;
   /** Local copies are only deleted inside it. */
   dataDir: string;
+  /** Recordings that go somewhere other than their app's bucket (issue 18). */
+  destinations?: Destinations;
 }
 
 /** What the worker needs to report an attempt, filled in as the attempt goes. */
@@ -42,6 +45,8 @@ export interface AttemptState {
   key?: string;
   /** The multipart upload this attempt works on (started or resumed), until it completes. */
   uploadId?: string;
+  /** The file goes to its recording's own destination, not the app's bucket: its failures are not the app's. */
+  destination?: boolean;
 }
 
 /** The object key of a file in a target. */
@@ -72,8 +77,15 @@ export async function runUploadJob(
   const { log } = opts;
   const app = deps.apps.get(file.app);
   if (!app) throw new StorageError('app_removed', `application "${file.app}" no longer exists; the file is kept`, 'permanent');
-  if (!app.s3RecordingEnabled) throw new StorageError('uploads_disabled', `uploads are off for "${file.app}" (s3RecordingEnabled is false); the file is kept`, 'permanent');
-  const t = (state.target = await deps.resolver.resolve(app));
+  const presigned = deps.destinations?.presignedFor(file.recordingId);
+  if (presigned) {
+    state.destination = true;
+    return deps.destinations!.deliverPresigned(job, presigned, deps, app, { ...opts, contentType: contentTypeFor(file.name) });
+  }
+  const own = await deps.destinations?.s3TargetFor(file.recordingId, app);
+  if (own) state.destination = true;
+  else if (!app.s3RecordingEnabled) throw new StorageError('uploads_disabled', `uploads are off for "${file.app}" (s3RecordingEnabled is false); the file is kept`, 'permanent');
+  const t = (state.target = own ?? (await deps.resolver.resolve(app)));
   const key = (state.key = keyFor(t, job));
 
   // Only S3 targets have multipart uploads to resume; the filesystem target writes each object whole.

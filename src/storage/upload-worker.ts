@@ -144,13 +144,13 @@ export class UploadWorker {
         log.info('upload interrupted by shutdown; it starts again at next start');
         return;
       }
-      await this.recordFailure(job, e, subject(), log);
+      await this.recordFailure(job, e, subject(), log, state);
     } finally {
       clearInterval(renew);
     }
   }
 
-  private async recordFailure(job: UploadJob, e: StorageError, subject: UploadSubject, log: Logger): Promise<void> {
+  private async recordFailure(job: UploadJob, e: StorageError, subject: UploadSubject, log: Logger, state: AttemptState): Promise<void> {
     const { file } = job;
     const attempts = file.attempts + 1;
     this.o.stats.add(e.failureClass, e.code);
@@ -158,7 +158,8 @@ export class UploadWorker {
     if (e.failureClass === 'retryable') {
       const delay = backoffMs(attempts, this.o.retryMaxDelayMs);
       await this.o.queue.retryLater(file.id, this.o.nodeId, Date.now() + delay, error);
-      if (OUTAGE_ERRORS.has(e.code)) {
+      // A recording's own destination being down says nothing of the app's bucket.
+      if (OUTAGE_ERRORS.has(e.code) && !state.destination) {
         const failures = (this.paused.get(file.app)?.failures ?? 0) + 1;
         this.paused.set(file.app, { failures, until: Date.now() + backoffMs(failures, this.o.retryMaxDelayMs) });
       }
@@ -167,7 +168,7 @@ export class UploadWorker {
       return;
     }
     await this.o.queue.fail(file.id, this.o.nodeId, error);
-    const heldBack = TARGET_ERRORS.has(e.code) ? await this.o.queue.failQueued(file.app, error) : 0;
+    const heldBack = TARGET_ERRORS.has(e.code) && !state.destination ? await this.o.queue.failQueued(file.app, error) : 0;
     log.error({ code: e.code, err: e.message, attempts, heldBack }, 'upload failed; the file is kept until the settings change or a retry is requested');
     await this.o.events.emit('upload.failed', { ...subject, errorClass: 'permanent', code: e.code, message: e.message, attempts });
   }

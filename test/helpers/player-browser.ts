@@ -6,7 +6,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export interface TestBrowser {
   context: BrowserContext;
-  /** A new page whose uncaught errors are collected in `errors`. */
+  /** A new page whose uncaught errors and Content-Security-Policy violations are collected in `errors`. */
   page(): Promise<Page & { errors: string[] }>;
   close(): Promise<void>;
 }
@@ -35,6 +35,10 @@ export async function launchChromium(): Promise<TestBrowser> {
       const p = (await context.newPage()) as Page & { errors: string[] };
       p.errors = [];
       p.on('pageerror', (e) => p.errors.push(e.message));
+      // Chromium reports a CSP violation (a refused script, style, eval, image, connection or worker) on the console.
+      p.on('console', (m) => {
+        if (isCspViolation(m.text())) p.errors.push(`CSP: ${m.text()}`);
+      });
       return p;
     },
     async close() {
@@ -42,6 +46,26 @@ export async function launchChromium(): Promise<TestBrowser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether a console message is Chromium's report of a Content-Security-Policy violation. */
+export function isCspViolation(text: string): boolean {
+  return /Content Security Policy/i.test(text) && /\b(Refused|violates)\b/.test(text);
+}
+
+/**
+ * Waits until a string expression is true in the page, polling with
+ * `page.evaluate` (a DevTools evaluation, which the page's CSP leaves alone).
+ * Not `page.waitForFunction`: with an interval it evaluates the string inside
+ * the page, which a `script-src 'self'` without 'unsafe-eval' refuses.
+ */
+export async function waitForPage(page: Page, expression: string, timeoutMs: number, pollMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await page.evaluate(`!!(${expression})`)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${expression} (player state ${JSON.stringify(await playerState(page).catch(() => null))})`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }
 
 /** Player state as the page exposes it (read with string expressions: tsx-transformed functions break page.evaluate). */
@@ -66,10 +90,7 @@ export async function playUntilFiveSeconds(browser: TestBrowser, url: string): P
   const page = await browser.page();
   try {
     await page.goto(url);
-    await page.waitForFunction("document.getElementById('video').currentTime > 5 || ['error', 'not-found'].includes(document.body.dataset.state)", undefined, {
-      timeout: 60_000,
-      polling: 250,
-    });
+    await waitForPage(page, "document.getElementById('video').currentTime > 5 || ['error', 'not-found'].includes(document.body.dataset.state)", 60_000);
     return { ...(await playerState(page)), pageErrors: page.errors };
   } finally {
     await page.close();

@@ -12,6 +12,7 @@ import { api, onSessionEnded, request, setCsrfToken } from './api.js';
 import { connect, disconnect } from './events.js';
 import { fill, h, toast } from './dom.js';
 import { session } from './session.js';
+import { forgetViewingTokens } from './viewing.js';
 import * as login from './views/login.js';
 import * as streams from './views/streams.js';
 import * as recordings from './views/recordings.js';
@@ -106,6 +107,7 @@ function leave(reason) {
   if (session.state === 'out') return;
   session.state = 'out';
   setCsrfToken(null);
+  forgetViewingTokens();
   disconnect();
   leaveView();
   document.body.dataset.session = 'out';

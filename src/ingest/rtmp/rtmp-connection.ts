@@ -367,7 +367,8 @@ export class RtmpConnection implements PublisherSession {
 
   async openMedia(): Promise<MediaFeed> {
     const info = await this.feed.ready();
-    return { format: 'flv', stream: this.feed.open(), ...info };
+    const { stream, mediaStartedAt } = this.feed.open();
+    return { format: 'flv', stream, mediaStartedAt, ...info };
   }
 
   stats(): StreamStats {

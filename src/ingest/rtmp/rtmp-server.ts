@@ -45,9 +45,17 @@ export class RtmpServer implements Lifecycle {
       this.server = net.createServer((s) => this.accept(s));
       return;
     }
-    const secure = tls.createServer({ ...this.readTls(), handshakeTimeout: options.idleTimeoutMs }, (s) => this.accept(s));
-    // A plain-RTMP client, a scanner or a bad certificate setup on the client side: dropped by TLS, logged quietly.
-    secure.on('tlsClientError', (err, s) => this.log.debug({ err: err.message, remoteAddress: s.remoteAddress }, 'rtmps handshake failed'));
+    const secure = tls.createServer({ ...this.readTls(), handshakeTimeout: options.idleTimeoutMs }, (s) => this.accept(s, true));
+    // The cap counts TCP connections, handshaking ones included: a flood of clients that never finish the handshake
+    // must not escape it. (A refused raw socket is destroyed; the TLS socket wrapping it closes with it.)
+    if (options.connections) secure.on('connection', (raw: net.Socket) => options.connections!.admitSocket(raw));
+    // A plain-RTMP client, a scanner, a handshake that timed out or a bad certificate setup on the client side: logged
+    // quietly and the socket destroyed. Node only reports these: a client that connects and never completes the
+    // handshake would otherwise hold its descriptor for as long as it keeps the TCP connection open.
+    secure.on('tlsClientError', (err, s) => {
+      this.log.debug({ err: err.message, remoteAddress: s.remoteAddress }, 'rtmps handshake failed');
+      s.destroy();
+    });
     this.server = secure;
   }
 
@@ -91,9 +99,9 @@ export class RtmpServer implements Lifecycle {
     return a && typeof a === 'object' ? a.port : this.options.port;
   }
 
-  /** Every accepted client (after the TLS handshake for RTMPS) comes through here: the place to refuse one. */
-  private accept(socket: net.Socket): void {
-    if (this.options.connections && !this.options.connections.admitSocket(socket)) return;
+  /** Every accepted client (after the TLS handshake for RTMPS, whose TCP connection was admitted on arrival) comes through here: the place to refuse one. */
+  private accept(socket: net.Socket, admitted = false): void {
+    if (!admitted && this.options.connections && !this.options.connections.admitSocket(socket)) return;
     const { idleTimeoutMs } = this.options;
     const publishDeadlineMs = Math.max(10_000, idleTimeoutMs * PUBLISH_DEADLINE_IDLE_TIMEOUTS);
     const conn = new RtmpConnection({ socket, registry: this.options.registry, log: this.log, idleTimeoutMs, publishDeadlineMs });

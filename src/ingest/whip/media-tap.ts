@@ -19,6 +19,8 @@ export interface TapPacket {
   data: Buffer;
   /** First packet of a video keyframe. */
   keyframe: boolean;
+  /** Arrival time (epoch ms). */
+  at: number;
 }
 
 /** What a recorder's feed receives from the tap. */
@@ -77,7 +79,7 @@ export class MediaTap {
       if (this.everOpened || !this.cacheValid || this.cacheBytes > PREROLL_LIMIT) this.clearCache();
       this.cacheValid = true;
     }
-    const packet: TapPacket = { kind, data, keyframe };
+    const packet: TapPacket = { kind, data, keyframe, at: Date.now() };
     if (this.cacheValid) {
       this.cache.push(packet);
       this.cacheBytes += data.length;

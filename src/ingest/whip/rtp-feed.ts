@@ -89,6 +89,7 @@ export class RtpFeed implements TapReader {
   private videoStarted: boolean;
   private srTimer?: NodeJS.Timeout;
   private forwarded = 0;
+  private firstAt?: number;
 
   /** Reserves the ports and starts collecting packets (nothing is sent before `start`). */
   static async open(options: RtpFeedOptions): Promise<RtpFeed> {
@@ -120,6 +121,11 @@ export class RtpFeed implements TapReader {
     tap.addReader(this);
   }
 
+  /** Arrival time of the first packet the recorder gets (its time 0), once one was taken. */
+  mediaStartedAt(): number | undefined {
+    return this.firstAt;
+  }
+
   /** Begins forwarding once the ffmpeg process `pid` listens on every port. */
   start(pid?: number): void {
     if (this.state !== 'created') return;
@@ -146,6 +152,7 @@ export class RtpFeed implements TapReader {
       this.videoStarted = true;
       if (t.track.codec === 'h264') this.deliver(t, h264Primer(p.data));
     }
+    this.firstAt ??= p.at;
     this.deliver(t, p.data);
   }
 

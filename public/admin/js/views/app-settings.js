@@ -11,6 +11,7 @@ import { FORWARDING_GROUPS, RECORDING_GROUPS } from './settings-fields.js';
 import { renderStorage } from './storage-section.js';
 import { renderSecurity } from './security-section.js';
 import { renderWebhooks } from './webhooks-section.js';
+import { forgetViewingTokens } from '../viewing.js';
 
 const TABS = [
   { id: 'recording', label: 'Recording & previews' },
@@ -39,7 +40,8 @@ export function render(main, { app: name, tab = 'recording' }) {
       if (!alive) return;
       showHeader(header, view);
       fill(body);
-      const ctx = { name, view, onSaved: (v) => showHeader(header, v) };
+      // Saved settings may make the app private or public, or revoke its viewing tokens: the panel mints afresh.
+      const ctx = { name, view, onSaved: (v) => (showHeader(header, v), forgetViewingTokens()) };
       if (current.id === 'recording') settingsSection(body, { ...ctx, settings: view.settings, groups: RECORDING_GROUPS, id: 'recording-form' });
       else if (current.id === 'forwarding') settingsSection(body, { ...ctx, settings: view.settings, groups: FORWARDING_GROUPS, id: 'forwarding-form' });
       else if (current.id === 'storage') await renderStorage(body, ctx);

@@ -9,11 +9,15 @@
  * details with their wall-clock spans and upload state; one still recorded
  * shows its parts appearing.
  *
+ * A private app's poster, download and file links carry a viewing token
+ * (see ../viewing.js); Play opens the player, which mints its own.
+ *
  * State for tests: `tr[data-recording-id][data-upload-state][data-progress][data-parts]`.
  */
 import { api, seg } from '../api.js';
 import { act, fill, fmtBytes, fmtDuration, h, showError, timeEl, toast } from '../dom.js';
 import { confirmDialog } from '../dialogs.js';
+import { keepSigned, viewUrl } from '../viewing.js';
 
 const STATE_WORDS = { local: 'on this server', queued: 'waiting to upload', uploading: 'uploading', uploaded: 'uploaded', failed: 'upload failed' };
 
@@ -130,7 +134,7 @@ export function recordingRow(summary, { problems, onDeleted }) {
     return h('div', { class: 'table-wrap' }, h('table', { class: 'parts', 'aria-label': `Parts of ${rec.name}` },
       h('thead', {}, h('tr', {}, h('th', { class: 'num' }, 'Part'), h('th', {}, 'From'), h('th', {}, 'To'), h('th', { class: 'num' }, 'Duration'), h('th', { class: 'num' }, 'Size'), h('th', {}, 'State'))),
       h('tbody', {}, list.map((pt) => h('tr', { 'data-part': pt.part, 'data-state': pt.state },
-        h('td', { class: 'num' }, h('a', { href: pt.url, target: '_blank', rel: 'noopener' }, `#${pt.part}`)),
+        h('td', { class: 'num' }, signedLink(h('a', { target: '_blank', rel: 'noopener' }, `#${pt.part}`), pt.url)),
         h('td', {}, timeEl(pt.startedAt)),
         h('td', {}, timeEl(pt.endedAt)),
         h('td', { class: 'num' }, fmtDuration(pt.durationSeconds)),
@@ -140,12 +144,17 @@ export function recordingRow(summary, { problems, onDeleted }) {
     ));
   }
 
+  function signedLink(a, url) {
+    keepSigned(a, rec.app, url);
+    return a;
+  }
+
   function filesTable() {
     if (!detail) return h('p', { class: 'loading' }, 'Loading files…');
     return h('div', { class: 'table-wrap' }, partsTable(), h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, 'File'), h('th', {}, 'Kind'), h('th', { class: 'num' }, 'Size'), h('th', {}, 'State'), h('th', {}, 'Object'), h('th', { class: 'num' }, 'Failed attempts'), h('th', {}, 'Last error'))),
       h('tbody', {}, detail.files.map((f) => h('tr', { 'data-file': f.name, 'data-state': f.state },
-        h('td', {}, h('a', { href: f.url, target: '_blank', rel: 'noopener' }, f.name)),
+        h('td', {}, signedLink(h('a', { target: '_blank', rel: 'noopener' }, f.name), f.url)),
         h('td', {}, f.kind),
         h('td', { class: 'num' }, fmtBytes(f.size)),
         h('td', {}, h('span', { class: 'badge', 'data-state': f.state }, f.state), f.local ? h('span', { class: 'help' }, ' + local copy') : null),
@@ -161,7 +170,7 @@ export function recordingRow(summary, { problems, onDeleted }) {
     tr.dataset.uploadState = rec.uploadState;
     tr.dataset.progress = p ? String(Math.floor((100 * p.done) / p.total)) : '';
     play.href = rec.urls.player;
-    if (rec.urls.mp4) download.href = rec.urls.mp4;
+    if (rec.urls.mp4) keepSigned(download, rec.app, rec.urls.mp4);
     download.hidden = !rec.urls.mp4;
     retry.hidden = rec.uploadState !== 'failed';
     fill(state, uploadCell());
@@ -169,7 +178,8 @@ export function recordingRow(summary, { problems, onDeleted }) {
     // Cells are refilled in place; the buttons stay attached so keyboard focus survives live updates.
     const nParts = (rec.parts || []).length;
     // The recording's poster stands for the stream once it ended (the stream's latest preview is removed then).
-    const poster = rec.urls.poster ? h('img', { class: 'poster-thumb', src: rec.urls.poster, alt: '', loading: 'lazy', width: 64 }) : null;
+    const poster = rec.urls.poster ? h('img', { class: 'poster-thumb', alt: '', loading: 'lazy', width: 64, 'data-poster': rec.urls.poster }) : null;
+    if (poster) viewUrl(rec.app, rec.urls.poster).then((src) => (poster.src = src));
     fill(cells.name, poster, h('strong', {}, rec.name), rec.inProgress ? h('span', { class: 'badge', 'data-state': 'uploading', 'data-in-progress': '' }, ' recording') : null,
       h('div', { class: 'help' }, `${rec.app} / ${rec.streamId}`, v ? ` · ${v.codec} ${v.width}×${v.height}` : '', nParts > 1 || rec.inProgress ? ` · ${nParts} part${nParts === 1 ? '' : 's'}` : '', rec.recovered ? ' · recovered after a crash' : '', rec.node ? ` · node ${rec.node}` : ''));
     tr.dataset.parts = String(nParts);

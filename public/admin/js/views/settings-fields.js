@@ -75,6 +75,24 @@ export const FORWARDING_GROUPS = [
       { path: 'cors.maxAgeSeconds', type: 'number', label: 'Preflight cache (seconds)', min: 0, max: 86400, step: 1, help: 'cors.maxAgeSeconds' },
     ],
   },
+  {
+    legend: 'Who may watch',
+    intro: 'Private: every media URL of the app needs a viewing token (?token=), minted through the API; this panel and its player mint their own.',
+    fields: [
+      {
+        path: 'playback.access',
+        type: 'select',
+        label: 'Viewing',
+        options: [
+          { value: 'public', label: 'public: anyone with the URL' },
+          { value: 'signed', label: 'private: a signed viewing token is needed' },
+        ],
+        help: 'playback.access',
+      },
+      { path: 'playback.maxTokenLifetimeSeconds', type: 'number', label: 'Longest viewing token lifetime (seconds)', min: 60, max: 604800, step: 1, help: 'playback.maxTokenLifetimeSeconds, 60 s to 7 days.', showIf: (v) => v.playback.access === 'signed' },
+      { path: 'playback.keyGeneration', type: 'number', label: 'Viewing key generation', min: 0, max: 1000000000, step: 1, help: 'playback.keyGeneration: raise it by one to revoke every viewing token of this app at once.', showIf: (v) => v.playback.access === 'signed' },
+    ],
+  },
 ];
 
 /** Publish security: the mode (keys, secret and tokens are managed beside the form). */

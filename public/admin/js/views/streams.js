@@ -3,9 +3,10 @@
  * every few seconds with a cache-busting query, a placeholder until the
  * first preview exists), protocol, codecs, resolution, bitrate and duration,
  * a recording on/off switch, kick, and a play button (the player page).
+ * A private app's thumbnails carry a viewing token (see ../viewing.js).
  * The list follows the events channel (streams starting and ending,
  * recordings starting and completing) and is re-read every few seconds for
- * the bitrate.
+ * the bitrate. Below, the sources and imports with their state (sources-section.js).
  *
  * Several nodes on one database: each card names its node, streams live on
  * other nodes are listed under it (kick works there too), and a table shows
@@ -19,6 +20,8 @@ import { api, seg } from '../api.js';
 import { act, errorBox, fill, fmtBitrate, fmtDuration, h, showError } from '../dom.js';
 import { confirmDialog } from '../dialogs.js';
 import { on } from '../events.js';
+import { viewUrl } from '../viewing.js';
+import { sourcesSection } from './sources-section.js';
 
 const REFRESH_MS = 5000;
 const THUMB_MS = 3000;
@@ -36,7 +39,8 @@ export function render(main) {
     h('h2', {}, 'Nodes'),
     h('table', { id: 'nodes' }, h('thead', {}, h('tr', {}, h('th', {}, 'Node'), h('th', {}, 'Health'), h('th', { class: 'num' }, 'Live streams'), h('th', { class: 'hide-sm' }, 'Last seen'), h('th', { class: 'hide-sm' }, 'Address'))), nodesBody),
   );
-  fill(main, h('h1', {}, 'Live streams'), problems, grid, elsewhere, nodes);
+  const sources = sourcesSection();
+  fill(main, h('h1', {}, 'Live streams'), problems, grid, elsewhere, nodes, sources.el);
   const cards = new Map();
   let loading = null;
 
@@ -73,6 +77,7 @@ export function render(main) {
   return () => {
     clearInterval(timer);
     offs.forEach((off) => off());
+    sources.dispose();
     for (const c of cards.values()) c.dispose();
   };
 }
@@ -127,7 +132,10 @@ function streamCard(s, problems, reload) {
   let current = s;
   let loads = 0;
   // Loads the next preview off-screen and swaps it in only when it decoded, so a missing one never flashes.
-  const refreshThumb = () => {
+  let disposed = false;
+  const refreshThumb = async () => {
+    const src = await viewUrl(current.app, `${current.urls.preview}?t=${Date.now()}`);
+    if (disposed) return;
     const probe = new Image();
     probe.onload = () => {
       loads += 1;
@@ -141,7 +149,7 @@ function streamCard(s, problems, reload) {
         img.dataset.thumb = 'none';
       }
     };
-    probe.src = `${current.urls.preview}?t=${Date.now()}`;
+    probe.src = src;
   };
   refreshThumb();
   const thumbTimer = setInterval(refreshThumb, THUMB_MS);
@@ -189,6 +197,7 @@ function streamCard(s, problems, reload) {
       play.href = next.urls.player;
     },
     dispose() {
+      disposed = true;
       clearInterval(thumbTimer);
       clearInterval(tickTimer);
     },

@@ -1,0 +1,46 @@
+/**
+ * `applications[].sources`: streams the server pulls (or, for an SRT
+ * listener, waits for) instead of waiting for a push. See docs/sources.md.
+ */
+import { z } from 'zod';
+import { streamIdProblem } from '../ingest/stream-id.js';
+import { sourceUrlProblem } from '../sources/source-url.js';
+
+export const sourceSettings = z
+  .strictObject({
+    /** The stream id the source is published as (one publisher per id, whatever the protocol). */
+    streamId: z.string().superRefine((v, ctx) => {
+      const p = streamIdProblem(v);
+      if (p) ctx.addIssue({ code: 'custom', message: p });
+    }),
+    /** rtsp://, rtmp://, rtmps://, http(s)://….m3u8, srt://host:port (caller) or srt://:port?mode=listener. */
+    url: z
+      .string()
+      .max(4096)
+      .superRefine((v, ctx) => {
+        const p = sourceUrlProblem(v);
+        if (p) ctx.addIssue({ code: 'custom', message: p });
+      }),
+    /** False: kept but not pulled. */
+    enabled: z.boolean().default(true),
+    /** True: pulled only while viewers ask for its live playlist (stopped 60 s after the last request). */
+    onDemand: z.boolean().default(false),
+    /** RTSP only: `tcp` (interleaved, default) or `udp`. */
+    rtspTransport: z.enum(['tcp', 'udp']).default('tcp'),
+  });
+
+export type SourceSettings = z.output<typeof sourceSettings>;
+export type SourceInput = z.input<typeof sourceSettings>;
+
+/** The list of one app, each stream id at most once. */
+export const sourcesField = z
+  .array(sourceSettings)
+  .max(1000)
+  .default([])
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((s, i) => {
+      if (seen.has(s.streamId)) ctx.addIssue({ code: 'custom', path: [i, 'streamId'], message: `duplicate source stream id "${s.streamId}"` });
+      seen.add(s.streamId);
+    });
+  });
