@@ -63,7 +63,8 @@ test('20 s from publish.html become an MP4 (H.264 + AAC) of the published length
   // While live: the stream's playlist and latest preview are served like RTMP's.
   const live = await fetchUntilOk(`${server.httpUrl}/live/streams/cam1.m3u8`);
   assert.equal(live.status, 200, 'live playlist served');
-  assert.match(await live.text(), /#EXT-X-PLAYLIST-TYPE:EVENT/);
+  // A live playlist (by default a sliding window: parts on, hlsWindowSeconds 600).
+  assert.doesNotMatch(await live.text(), /#EXT-X-ENDLIST|#EXT-X-PLAYLIST-TYPE:VOD/);
   assert.equal((await fetchUntilOk(`${server.httpUrl}/live/previews/cam1.jpg`)).status, 200, 'latest preview served');
 
   await new Promise((r) => setTimeout(r, Math.max(0, connectedAt + 20_000 - Date.now())));
