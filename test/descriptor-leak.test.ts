@@ -21,7 +21,7 @@ import { startServer, until } from './helpers/server.js';
 import { adminEnv } from './helpers/api.js';
 import { fixture } from './helpers/fixtures.js';
 import { decodesCleanly, ffprobe, push } from './helpers/media.js';
-import { descriptors, flood, upgradeRequest } from './helpers/descriptors.js';
+import { descriptors, flood, upgradeRequest, type Flood } from './helpers/descriptors.js';
 
 const HEADERS_TIMEOUT_S = 4;
 
@@ -122,6 +122,35 @@ test('500 upgrades and 500 idle connections to each port (HTTP, RTMP, RTMPS): de
     const probed = await ffprobe(src);
     assert.ok(Math.abs(Number(completed.durationSeconds) - probed.duration) < 0.5, `the recording is complete (${completed.durationSeconds} s of ${probed.duration} s)`);
     assert.ok(await decodesCleanly(path.join(server.dataDir, 'live', 'streams', `${name}.mp4`)), 'and decodes cleanly');
+  } finally {
+    for (const f of floods) f.destroy();
+    await server.stop();
+    server.cleanup();
+    rmSync(tlsFiles.dir, { recursive: true, force: true });
+  }
+});
+
+test('TLS clients that never finish the RTMPS handshake do not hold up a graceful shutdown', async (t) => {
+  const tlsFiles = selfSigned();
+  const server = await startServer({
+    env: { ...adminEnv(), BUCKETCAST_TLS_CERT_FILE: tlsFiles.cert, BUCKETCAST_TLS_KEY_FILE: tlsFiles.key },
+    // The default 10 s idle timeout is the TLS handshake timeout; the shutdown gets 30 s before the forced exit.
+    config: { server: { rtmpsPort: 0, shutdownTimeoutSeconds: 30 }, applications: [{ name: 'live', s3RecordingEnabled: false }] },
+  });
+  const floods: Flood[] = [];
+  try {
+    const rtmpsPort = Number((await server.waitForLog((l) => l.msg === 'bucketcast ready')).rtmpsPort);
+    floods.push(await flood(rtmpsPort, 5), await flood(rtmpsPort, 5, HALF_CLIENT_HELLO));
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = Date.now();
+    server.proc.kill('SIGTERM');
+    const exit = await server.exited;
+    const took = Date.now() - t0;
+    t.diagnostic(`shutdown with 10 clients in the TLS handshake took ${took} ms`);
+    assert.equal(exit.code, 0, 'graceful shutdown exits 0');
+    assert.ok(!server.logs.some((l) => l.msg === 'shutdown took too long, exiting'), 'no forced exit');
+    assert.ok(took < 5_000, `not held until the 10 s handshake timeout (${took} ms)`);
+    assert.equal(floods[0].closedByServer() + floods[1].closedByServer(), 10, 'every handshaking client closed by the server');
   } finally {
     for (const f of floods) f.destroy();
     await server.stop();

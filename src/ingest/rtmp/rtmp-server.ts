@@ -36,6 +36,8 @@ const PUBLISH_DEADLINE_IDLE_TIMEOUTS = 3;
 export class RtmpServer implements Lifecycle {
   private readonly server: net.Server;
   private readonly connections = new Set<RtmpConnection>();
+  /** RTMPS: every TCP connection until it closes (those still in the TLS handshake are in no `RtmpConnection`). */
+  private readonly tcp = new Set<net.Socket>();
   private readonly log: Logger;
   private listening = false;
 
@@ -48,7 +50,11 @@ export class RtmpServer implements Lifecycle {
     const secure = tls.createServer({ ...this.readTls(), handshakeTimeout: options.idleTimeoutMs }, (s) => this.accept(s, true));
     // The cap counts TCP connections, handshaking ones included: a flood of clients that never finish the handshake
     // must not escape it. (A refused raw socket is destroyed; the TLS socket wrapping it closes with it.)
-    if (options.connections) secure.on('connection', (raw: net.Socket) => options.connections!.admitSocket(raw));
+    secure.on('connection', (raw: net.Socket) => {
+      if (options.connections && !options.connections.admitSocket(raw)) return;
+      this.tcp.add(raw);
+      raw.once('close', () => this.tcp.delete(raw));
+    });
     // A plain-RTMP client, a scanner, a handshake that timed out or a bad certificate setup on the client side: logged
     // quietly and the socket destroyed. Node only reports these: a client that connects and never completes the
     // handshake would otherwise hold its descriptor for as long as it keeps the TCP connection open.
@@ -116,11 +122,16 @@ export class RtmpServer implements Lifecycle {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Closes every client connection and waits until their sockets are gone. */
+  /**
+   * Closes every client connection and waits until their sockets are gone; for RTMPS, then destroys the TCP
+   * connections still in the TLS handshake (the listener's close waits for every connection, and a client that
+   * never finishes its handshake would otherwise hold the shutdown until the handshake timeout).
+   */
   async closeAll(reason: string): Promise<void> {
     const all = [...this.connections];
     for (const c of all) c.close(reason);
     await Promise.all(all.map((c) => c.closed));
+    for (const raw of this.tcp) raw.destroy();
   }
 
   async stop(): Promise<void> {
