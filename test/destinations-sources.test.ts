@@ -205,6 +205,12 @@ test('a source\'s output is kept sealed across a restart, can be changed or remo
   const cfg = (await api.get('/api/v1/applications/live/sources/cfg-cam')).json;
   assert.equal(cfg.origin, 'config');
   assert.deepEqual(cfg.output, { kind: 's3', url: `s3://${SECOND}/cfg/`, bucket: SECOND, prefix: 'cfg', endpoint: null, region: null, credentials: cred.json.sid });
+  // The credential is in use while the source names it.
+  assert.deepEqual((await api.get(`/api/v1/credentials/aws/${cred.json.sid}`)).json.usedBy, ['live']);
+  const refused = await api.delete(`/api/v1/credentials/aws/${cred.json.sid}`);
+  assert.equal(refused.status, 409, refused.text);
+  assert.equal(refused.json.error.code, 'credential_in_use');
+  assert.match(refused.json.error.message, /the output of source "cfg-cam" of "live"/);
   const inline = sourcesField.safeParse([{ streamId: 'x', url: 'rtsp://h/x', output: { url: `s3://${SECOND}/`, auth: { key: 'AKIA1234', secret: 'abcdef' } } }]);
   assert.ok(!inline.success && inline.error.issues.some((i) => i.path.join('.') === '0.output'), 'in-line keys refused in the config file');
   const changed = await api.patch('/api/v1/applications/live/sources/kept', { output: { url: `s3://${APP_BUCKET}/other/` } });

@@ -15,6 +15,8 @@ export interface SourceRoutesOptions {
     create(app: string, body: unknown): Promise<SourceView>;
     update(app: string, streamId: string, body: unknown): Promise<SourceView>;
     remove(app: string, streamId: string): Promise<void>;
+    /** Sources whose `output` names a stored credential (its deletion is refused while they do). */
+    usingCredential?(sid: string): Array<{ app: string; streamId: string }>;
   };
   imports: {
     list(app: string): ImportView[];

@@ -139,6 +139,13 @@ export class SourceManager implements Lifecycle {
     await r.stop('source removed');
   }
 
+  /** Sources whose `output` names the stored credential `sid`. */
+  usingCredential(sid: string): Array<{ app: string; streamId: string }> {
+    return [...this.runners.values()]
+      .filter((r) => r.def.output?.kind === 's3' && r.def.output.credential.source === 'stored' && r.def.output.credential.credentialId === sid)
+      .map((r) => ({ app: r.def.app, streamId: r.def.streamId }));
+  }
+
   /** A viewer asked for a stream's live playlist: an on-demand source of that id starts or stays up. */
   touch(app: string, streamId: string): void {
     this.runners.get(key(app, streamId))?.touch();
