@@ -117,6 +117,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const reservations = { reserve: (app: string, name: string) => store.recordingNames.reserve(app, name, nodeId), nodeId };
   const recordings = new RecordingManager({ layout, apps, ffmpegPath: server.ffmpegPath, ffprobePath: server.ffprobePath, events, log, disk, reservations });
 
+  // Where a source's or an import's recordings go when it names an `output` (issue 18).
+  const outputs = { book: () => storage.destinations.book, credentials: () => store.credentials };
   const sources = new SourceManager({
     configured: config.applications.map((a) => ({ app: a.name, sources: a.sources })),
     store: new SourceStore(layout.root, store.deriveKey('sources/url')),
@@ -129,9 +131,10 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     maxBackoffMs: 15_000,
     stallMs: 15_000,
     onDemandIdleMs: 60_000,
+    outputs,
     log,
   });
-  const imports = new ImportManager({ ffmpegPath: server.ffmpegPath, registry, trusted, apps, events, log });
+  const imports = new ImportManager({ ffmpegPath: server.ffmpegPath, registry, trusted, apps, events, outputs, log });
 
   const sessionOf = (s: PublisherSession) => ({ app: s.app, streamId: s.streamId, protocol: s.protocol, sessionId: s.id, remoteAddress: s.remoteAddress, startedAt: s.startedAt.toISOString() });
   registry.onPublished.subscribe((s) => {

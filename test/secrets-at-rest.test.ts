@@ -7,13 +7,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, startServer } from './helpers/server.js';
 import { adminEnv } from './helpers/api.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
+import { SecretBox } from '../src/store/secret-box.js';
+import { SourceStore } from '../src/sources/source-store.js';
+import { DestinationBook } from '../src/storage/destinations/book.js';
+import { createLogger } from '../src/log/logger.js';
 
 const KEY_WARNING = /key that encrypts stored secrets is in the data dir/;
 
@@ -90,5 +94,66 @@ test('BUCKETCAST_SECRET_KEY_FILE: the key from a file outside the data dir; secr
     await server.stop();
     server.cleanup();
     rmSync(keys, { recursive: true, force: true });
+  }
+});
+
+test('secrets:rotate re-encrypts the sources file (URLs and outputs) and the recording destinations; a file the old key cannot open changes nothing', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-rotate-files-'));
+  const dataDir = path.join(dir, 'data');
+  const oldKey = path.join(dir, 'old.key');
+  const newKey = path.join(dir, 'new.key');
+  const config = path.join(dir, 'none.json');
+  try {
+    mkdirSync(dataDir, { mode: 0o700 });
+    writeFileSync(oldKey, `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+    writeFileSync(config, '{}');
+    const oldBox = SecretBox.fromMaterial('ab'.repeat(32));
+    const url = 'rtsp://admin:cam-Passw0rd@127.0.0.1:8554/stream';
+    const output = { kind: 's3' as const, bucket: 'second', prefix: 'cams', credential: { source: 'inline' as const, accessKeyId: 'AKIAROTATEOUTPUT0001', secretAccessKey: 'rotate/Output+Secret0001' } };
+    new SourceStore(dataDir, oldBox.derive('sources/url')).save([{ app: 'live', streamId: 'cam-1', url, enabled: true, onDemand: false, rtspTransport: 'tcp', output }]);
+    const book = (key: Buffer) => new DestinationBook({ dataDir, key, log: createLogger('silent') });
+    const presigned = 'https://s3.example.com/bucket/take.mp4?X-Amz-Signature=0123456789abcdef';
+    const b = book(oldBox.derive('recording-destinations'));
+    b.setPending('live', 'p1', { kind: 'presigned-put', url: presigned });
+    b.bind({ recordingId: 'rec-p1', app: 'live', streamId: 'p1' }, undefined);
+    b.setPending('live', 's1', output);
+    b.bind({ recordingId: 'rec-s1', app: 'live', streamId: 's1' }, undefined);
+
+    const env = { ...process.env, BUCKETCAST_DATA_DIR: dataDir, BUCKETCAST_SECRET_KEY_FILE: oldKey, BUCKETCAST_SECRET_KEY: '', BUCKETCAST_CONFIG: config };
+    const rotate = (e: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['--import', 'tsx', 'src/store/rotate-cli.ts', '--new-key-file', newKey], { cwd: ROOT, env: e, encoding: 'utf8' });
+
+    // A source sealed with yet another key: the old key cannot open it, nothing changes (the destinations neither).
+    const sourcesFile = path.join(dataDir, 'sources.json');
+    const good = readFileSync(sourcesFile);
+    new SourceStore(dataDir, SecretBox.fromMaterial('ef'.repeat(32)).derive('sources/url')).save([{ app: 'live', streamId: 'cam-9', url, enabled: true, onDemand: false, rtspTransport: 'tcp' }]);
+    const foreign = readFileSync(sourcesFile);
+    const destBefore = readFileSync(path.join(dataDir, 'destinations', 'rec-s1.json'));
+    const refused = rotate(env);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /nothing changed: .*source "cam-9" of application "live" cannot be opened with the current key/);
+    assert.deepEqual(readFileSync(sourcesFile), foreign);
+    assert.deepEqual(readFileSync(path.join(dataDir, 'destinations', 'rec-s1.json')), destBefore);
+    assert.ok(!existsSync(`${sourcesFile}.tmp`) && !existsSync(path.join(dataDir, 'destinations', 'rec-s1.json.rotate.tmp')), 'no temporary file left');
+    rmSync(newKey, { force: true });
+    writeFileSync(sourcesFile, good, { mode: 0o600 });
+
+    const r = rotate(env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /1 sources, 2 recording_destinations/);
+    const newBox = SecretBox.fromMaterial(readFileSync(newKey, 'utf8'));
+    const [after] = new SourceStore(dataDir, newBox.derive('sources/url')).list();
+    assert.equal(after.url, url);
+    assert.deepEqual(after.output, output);
+    const [stale] = new SourceStore(dataDir, oldBox.derive('sources/url')).list();
+    assert.equal(stale.url, null, 'the old key no longer opens the file');
+    assert.equal(statSync(sourcesFile).mode & 0o777, 0o600);
+    const text = readFileSync(sourcesFile, 'utf8');
+    for (const s of ['cam-Passw0rd', output.credential.accessKeyId, output.credential.secretAccessKey]) assert.ok(!text.includes(s), `${s} is not in clear`);
+    const nb = book(newBox.derive('recording-destinations'));
+    assert.deepEqual(nb.get('rec-p1')?.spec, { kind: 'presigned-put', url: presigned });
+    assert.deepEqual(nb.get('rec-s1')?.spec, { ...output, endpoint: undefined, region: undefined, forcePathStyle: undefined });
+    assert.ok(book(oldBox.derive('recording-destinations')).get('rec-s1')?.unreadable, 'the old key no longer opens them');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

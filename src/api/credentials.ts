@@ -5,7 +5,8 @@
  * `FriendlyName` are accepted too) or JSON; fetch; list with `pageSize`
  * (at most 1000) and page tokens, with Twilio's `meta` block (in camelCase);
  * rename (POST as Twilio, or PATCH); delete (409 while an app's
- * `s3.credentials.credentialId` names it). The secret is never in an answer.
+ * `s3.credentials.credentialId`, one of its destination rules or the `output`
+ * of one of its sources names it). The secret is never in an answer.
  */
 import type { Request } from 'express';
 import type { AppLookup } from '../apps/app-registry.js';
@@ -18,13 +19,20 @@ export interface CredentialRoutesOptions {
   credentials: CredentialStore;
   /** Current applications (which use a credential). */
   apps: AppLookup;
+  /** Sources whose `output` names a stored credential (src/sources). */
+  sources?: { usingCredential(sid: string): Array<{ app: string; streamId: string }> };
 }
 
 const BASE = '/api/v1/credentials/aws';
 const SID = /^CR[0-9a-fA-F]{32}$/;
 
 export function credentialRoutes(o: CredentialRoutesOptions): Route[] {
-  const usedBy = (sid: string) => o.apps.list().filter((a) => a.s3.credentials.credentialId === sid || (a.destinations ?? []).some((d) => d.credential === sid)).map((a) => a.name);
+  const sourcesUsing = (sid: string) => o.sources?.usingCredential(sid) ?? [];
+  const usedBy = (sid: string) => {
+    const apps = o.apps.list().filter((a) => a.s3.credentials.credentialId === sid || (a.destinations ?? []).some((d) => d.credential === sid)).map((a) => a.name);
+    for (const s of sourcesUsing(sid)) if (!apps.includes(s.app)) apps.push(s.app);
+    return apps;
+  };
   const view = (c: StoredCredential) => ({
     sid: c.id,
     friendlyName: c.friendlyName,
@@ -97,7 +105,8 @@ export function credentialRoutes(o: CredentialRoutesOptions): Route[] {
     route('delete', '/credentials/aws/:sid', async (req, res) => {
       const c = await find(req);
       const apps = usedBy(c.id);
-      if (apps.length) throw new AppError('credential_in_use', `credential ${c.id} is used by ${apps.map((a) => `"${a}"`).join(', ')} (s3.credentials.credentialId or a destinations rule); point those applications elsewhere first`, 409);
+      const sources = sourcesUsing(c.id).map((s) => `source "${s.streamId}" of "${s.app}"`);
+      if (apps.length) throw new AppError('credential_in_use', `credential ${c.id} is used by ${apps.map((a) => `"${a}"`).join(', ')} (s3.credentials.credentialId, a destinations rule${sources.length ? `, or the output of ${sources.join(', ')}` : ''}); point those elsewhere first`, 409);
       await o.credentials.delete(c.id);
       res.status(204).end();
     }),

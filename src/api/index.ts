@@ -110,7 +110,7 @@ export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgre
       ...nodeRoutes({ nodeId: o.nodeId, liveStreams: () => o.streams.list().length, cluster: o.cluster }),
       ...destinationRoutes({ apps: o.apps, destinations: () => o.storage?.destinations, credentials: () => o.store?.credentials }),
       ...recordingRoutes({ catalog: o.store.catalog, storage: o.storage, progress, nodeId: o.nodeId }),
-      ...credentialRoutes({ credentials: o.store.credentials, apps: o.apps }),
+      ...credentialRoutes({ credentials: o.store.credentials, apps: o.apps, sources: { usingCredential: (sid) => o.sources?.usingCredential?.(sid) ?? [] } }),
       ...sourceRoutes({
         sources: o.sources,
         imports: o.imports,

@@ -2,7 +2,7 @@
 import { APP, STREAM, arr, bool, int, nullable, obj, ref, str, type Schema } from './openapi-schemas.js';
 import { E, T, ok, op, errorResponse } from './openapi-ops.js';
 
-const OUTPUT: Schema = {
+export const OUTPUT: Schema = {
   description:
     'Where the recording goes instead of the app\'s bucket. A string: a pre-signed PUT URL (http or https) — the MP4 alone is PUT there in one request: one object, at most 5 GB; an URL that expires before the upload fails with `output_expired` and the recording is kept on the server. An object: `{ "url": "s3://<bucket>/<prefix>/", "auth": { "key", "secret" } }` (in-line keys, sealed at rest, never returned or logged), `{ "url": "s3://…", "credential": "CR…" }` (a stored credential) or `{ "url": "s3://…" }` (the app\'s credentials) — the whole recording (MP4 parts, HLS, previews, sidecar) goes there through the upload queue; `endpoint`, `region`, `forcePathStyle` default to the app\'s `s3` settings.',
   anyOf: [
@@ -22,7 +22,7 @@ const OUTPUT: Schema = {
   ],
 };
 
-const DESTINATION: Schema = {
+export const DESTINATION: Schema = {
   type: 'object',
   description: 'A destination as it may be shown: never a key, a secret or a signature',
   properties: {

@@ -1,6 +1,15 @@
 /** OpenAPI paths: sources (pulled streams) and imports of an application. */
 import { APP, arr, bool, iso, nullable, num, obj, pathParam, ref, str, type Schema } from './openapi-schemas.js';
 import { E, T, ok, op, errorResponse } from './openapi-ops.js';
+import { DESTINATION, OUTPUT } from './openapi-paths-destinations.js';
+
+const SOURCE_OUTPUT: Schema = {
+  ...OUTPUT,
+  description:
+    'Where every recording of the source goes instead of the app\'s bucket (its `destinations` rules do not apply then): an s3:// object as for a recording started by hand — `{ "url": "s3://<bucket>/<prefix>/", "auth": { "key", "secret" } }` (in-line keys, sealed at rest in sources.json, never returned or logged), `{ "url": "s3://…", "credential": "CR…" }` or `{ "url": "s3://…" }`. A pre-signed PUT URL is refused (`output_invalid`): a source records again at each reconnection and such an URL takes one object. In a PATCH, `null` removes it.',
+  anyOf: [(OUTPUT.anyOf as Schema[])[1]],
+};
+const SHOWN: Schema = { ...nullable(DESTINATION), description: 'Where its recordings go, never with a key, a secret or a signature; null: the app\'s destination rules, else its bucket' };
 
 const SID = pathParam('streamId', 'the source\'s stream id');
 
@@ -20,6 +29,7 @@ export const sourceSchemas = (): Record<string, Schema> => ({
     since: iso('when the state began'),
     nextAttemptAt: nullable(iso('failed: when the next attempt is')),
     sessionId: nullable(str('live: the publisher session (see /streams)')),
+    output: SHOWN,
   }),
   SourceInput: obj(
     {
@@ -28,6 +38,7 @@ export const sourceSchemas = (): Record<string, Schema> => ({
       enabled: bool('default true'),
       onDemand: bool('default false: pulled only while viewers ask for its live playlist'),
       rtspTransport: str('tcp (default) | udp'),
+      output: SOURCE_OUTPUT,
     },
     ['streamId', 'url'],
   ),
@@ -44,6 +55,7 @@ export const sourceSchemas = (): Record<string, Schema> => ({
     error: nullable(str()),
     createdAt: iso(),
     finishedAt: nullable(iso()),
+    output: SHOWN,
   }),
 });
 
@@ -59,17 +71,17 @@ export function sourcePaths(): Record<string, Record<string, unknown>> {
         unsafe: true,
         parameters: [APP],
         body: ref('SourceInput'),
-        responses: { 201: ok('added', ref('Source')), 404: E.e404, 409: errorResponse('`source_exists`, or `port_in_use` (another SRT listener source has the port)'), 415: E.e415, 422: E.e422 },
+        responses: { 201: ok('added', ref('Source')), 404: E.e404, 409: errorResponse('`source_exists`, or `port_in_use` (another SRT listener source has the port)'), 415: E.e415, 422: E.e422, 503: errorResponse('`storage_unavailable`: an output was given and storage is not running') },
       }),
     },
     '/api/v1/applications/{name}/sources/{streamId}': {
       get: op({ summary: 'One source', tags, parameters: [APP, SID], responses: { 200: ok('the source', ref('Source')), 404: E.e404 } }),
       patch: op({
-        summary: 'Change a source (url, enabled, onDemand, rtspTransport); it reconnects',
+        summary: 'Change a source (url, enabled, onDemand, rtspTransport, output); it reconnects',
         tags,
         unsafe: true,
         parameters: [APP, SID],
-        body: obj({ url: str(), enabled: bool(), onDemand: bool(), rtspTransport: str() }, []),
+        body: obj({ url: str(), enabled: bool(), onDemand: bool(), rtspTransport: str(), output: { ...nullable(SOURCE_OUTPUT), description: 'as when added; null removes it (the app\'s destination rules, else its bucket)' } }, []),
         responses: { 200: ok('changed', ref('Source')), 404: E.e404, 409: errorResponse('`source_in_config`: change it in the config file; `port_in_use`'), 415: E.e415, 422: E.e422 },
       }),
       delete: op({ summary: 'Remove a source (its live recording is finalized)', tags, unsafe: true, parameters: [APP, SID], responses: { 204: { description: 'removed' }, 404: E.e404, 409: errorResponse('`source_in_config`') } }),
@@ -82,8 +94,15 @@ export function sourcePaths(): Record<string, Record<string, unknown>> {
         tags,
         unsafe: true,
         parameters: [APP],
-        body: obj({ url: str('http:// or https://'), streamId: str('default: import-<id>') }, ['url']),
-        responses: { 202: ok('started', ref('Import')), 404: E.e404, 409: errorResponse('`stream_busy`: the stream id is live'), 415: E.e415, 422: E.e422 },
+        body: obj(
+          {
+            url: str('http:// or https://'),
+            streamId: str('default: import-<id>'),
+            output: { ...OUTPUT, description: `Where its recording goes instead of the app's bucket, as for a recording started by hand. ${OUTPUT.description} With a pre-signed URL only a one-part recording is delivered: a file longer than the app's recordSegmentSeconds makes several parts.` },
+          },
+          ['url'],
+        ),
+        responses: { 202: ok('started', ref('Import')), 404: E.e404, 409: errorResponse('`stream_busy`: the stream id is live'), 415: E.e415, 422: E.e422, 503: errorResponse('`storage_unavailable`: an output was given and storage is not running') },
       }),
     },
     '/api/v1/applications/{name}/imports/{id}': {

@@ -178,7 +178,7 @@ export function schemas(): Record<string, Schema> {
       dateCreated: iso(),
       dateUpdated: iso(),
       url: str(),
-      usedBy: arr(str('application whose s3.credentials.credentialId names it')),
+      usedBy: arr(str('application whose s3.credentials.credentialId, a destinations rule or the output of one of its sources names it')),
     }),
     CredentialInput: obj(
       { credentials: str('<AWS_ACCESS_KEY_ID>:<AWS_SECRET_ACCESS_KEY> (also accepted as Credentials)'), friendlyName: str('at most 64 characters (also FriendlyName)', { maxLength: 64 }) },

@@ -15,11 +15,13 @@ export interface SourceRoutesOptions {
     create(app: string, body: unknown): Promise<SourceView>;
     update(app: string, streamId: string, body: unknown): Promise<SourceView>;
     remove(app: string, streamId: string): Promise<void>;
+    /** Sources whose `output` names a stored credential (its deletion is refused while they do). */
+    usingCredential?(sid: string): Array<{ app: string; streamId: string }>;
   };
   imports: {
     list(app: string): ImportView[];
     get(app: string, id: string): ImportView;
-    create(app: string, body: unknown): ImportView;
+    create(app: string, body: unknown): Promise<ImportView>;
   };
   /** 404 `app_not_found` for an unknown app. */
   requireApp(app: string): void;
@@ -48,9 +50,9 @@ export function sourceRoutes(o: SourceRoutesOptions): Route[] {
       res.status(204).end();
     }),
     route('get', '/applications/:name/imports', (req) => ({ imports: o.imports.list(app(req)) })),
-    route('post', '/applications/:name/imports', jsonBody, (req, res) => {
+    route('post', '/applications/:name/imports', jsonBody, async (req, res) => {
       const name = app(req);
-      const i = o.imports.create(name, bodyObject(req));
+      const i = await o.imports.create(name, bodyObject(req));
       res.status(202).setHeader('Location', `/api/v1/applications/${enc(name)}/imports/${enc(i.importId)}`);
       return i;
     }),

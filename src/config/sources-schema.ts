@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { streamIdProblem } from '../ingest/stream-id.js';
 import { sourceUrlProblem } from '../sources/source-url.js';
+import { destinationRule } from './destinations-schema.js';
 
 export const sourceSettings = z
   .strictObject({
@@ -27,6 +28,12 @@ export const sourceSettings = z
     onDemand: z.boolean().default(false),
     /** RTSP only: `tcp` (interleaved, default) or `udp`. */
     rtspTransport: z.enum(['tcp', 'udp']).default('tcp'),
+    /**
+     * Where its recordings go instead of the app's bucket (issue 18): `{ url: "s3://bucket/prefix/", credential?: "CR…",
+     * endpoint?, region?, forcePathStyle? }` as a destination rule. No in-line keys here (a config file is plain text):
+     * store them as a credential. Through the API any `output` form but a pre-signed URL is taken (see src/sources/source-manager.ts).
+     */
+    output: destinationRule.omit({ streamId: true }).optional(),
   });
 
 export type SourceSettings = z.output<typeof sourceSettings>;

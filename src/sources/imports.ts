@@ -26,9 +26,15 @@ import { streamIdProblem } from '../ingest/stream-id.js';
 import { AppError, ValidationError } from '../errors.js';
 import { PullSession, redact } from './pull-session.js';
 import { maskUrl, remoteOf } from './source-url.js';
+import type { CredentialStore } from '../store/types.js';
+import type { DestinationBook } from '../storage/destinations/book.js';
+import { describeDestination, type DestinationSpec } from '../storage/destinations/output.js';
+import { checkOutput } from '../api/destinations.js';
 
 export interface ImportView extends ImportProgress {
   url: string;
+  /** Where its recording goes, without any key or signature; null: the app's destination rules, else its bucket. */
+  output: Record<string, unknown> | null;
   createdAt: string;
   finishedAt: string | null;
 }
@@ -45,6 +51,8 @@ export interface ImportManagerOptions {
   trusted: WeakSet<PublishRequest>;
   apps: AppLookup;
   events: EventBus<BusEvents>;
+  /** Where an import with an `output` (issue 18) records: the storage module's book, and the stored credentials an output may name. */
+  outputs?: { book(): DestinationBook | undefined; credentials(): CredentialStore | undefined };
   log: Logger;
 }
 
@@ -60,6 +68,8 @@ const body = z.strictObject({
       const p = v === undefined ? null : streamIdProblem(v);
       if (p) ctx.addIssue({ code: 'custom', message: p });
     }),
+  /** Checked apart (see `checkOutput`): a pre-signed PUT URL or an s3:// destination. */
+  output: z.unknown().optional(),
 });
 
 /** Imports kept for the API, newest first; older ones are forgotten past this. */
@@ -108,11 +118,17 @@ export class ImportManager implements Lifecycle {
   }
 
   /** Starts an import; answers at once (progress in events). */
-  create(app: string, input: unknown): ImportView {
+  async create(app: string, input: unknown): Promise<ImportView> {
     if (this.stopping) throw new AppError('shutting_down', 'server is shutting down', 503);
     if (!this.o.apps.get(app)) throw new AppError('app_not_found', `no application "${app}"`, 404);
     const r = body.safeParse(input);
     if (!r.success) throw new ValidationError(r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    // An `output` as a recording started by hand takes it (a pre-signed PUT URL included: an import makes one recording).
+    let output: DestinationSpec | undefined;
+    if (r.data.output !== undefined && r.data.output !== null) {
+      output = await checkOutput(r.data.output, this.o.outputs?.credentials());
+      if (!this.o.outputs?.book()) throw new AppError('storage_unavailable', 'storage is not running: no output can be taken', 503);
+    }
     const importId = randomUUID();
     const streamId = r.data.streamId ?? `import-${importId.slice(0, 8)}`;
     const busy = this.o.registry.get(app, streamId) ?? this.jobs.find((j) => j.view.app === app && j.view.streamId === streamId && j.view.state === 'reading');
@@ -123,6 +139,7 @@ export class ImportManager implements Lifecycle {
         app,
         streamId,
         url: maskUrl(r.data.url),
+        output: output ? describeDestination(output) : null,
         state: 'reading',
         seconds: 0,
         durationSeconds: null,
@@ -136,11 +153,11 @@ export class ImportManager implements Lifecycle {
     };
     this.jobs.unshift(job);
     this.jobs.splice(KEEP);
-    void this.run(job, r.data.url).catch((err) => this.fail(job, redact(String(err))));
+    void this.run(job, r.data.url, output).catch((err) => this.fail(job, redact(String(err))));
     return { ...job.view };
   }
 
-  private async run(job: Job, url: string): Promise<void> {
+  private async run(job: Job, url: string, output: DestinationSpec | undefined): Promise<void> {
     const { app, streamId } = job.view;
     const log = this.log.child({ app, streamId, importId: job.view.importId });
     let transcodeAudio = false;
@@ -195,8 +212,12 @@ export class ImportManager implements Lifecycle {
       s.startedAt = new Date();
       const req: PublishRequest = { app, streamId, protocol: 'import', remoteAddress: s.remoteAddress };
       this.o.trusted.add(req);
+      // Its recording binds this output when it starts (as one started by hand with it).
+      const book = output ? this.o.outputs?.book() : undefined;
+      book?.setPending(app, streamId, output, s.id);
       const decision = await this.o.registry.claim(req, s);
       if (!decision.ok) {
+        book?.clearPending(app, streamId, s.id);
         s.close('refused');
         await s.exited;
         job.session = null;
@@ -228,7 +249,7 @@ export class ImportManager implements Lifecycle {
   }
 
   private emit(job: Job): void {
-    const { url: _url, createdAt: _c, finishedAt: _f, ...p } = job.view;
+    const { url: _url, output: _o, createdAt: _c, finishedAt: _f, ...p } = job.view;
     void this.o.events.emit('import.progress', { ...p });
   }
 }

@@ -8,6 +8,8 @@
  *   live        media flows and the stream is published
  *   failed      the last attempt failed (`lastError`); the next one is at `nextAttemptAt`
  */
+import type { DestinationSpec } from '../storage/destinations/output.js';
+import type { DestinationBook } from '../storage/destinations/book.js';
 import type { SourceSettings } from '../config/sources-schema.js';
 import type { Logger } from '../log/logger.js';
 import type { StreamRegistry } from '../ingest/stream-registry.js';
@@ -19,10 +21,12 @@ import { inputArgs, isKind, protocolOf, remoteOf, sourceKind, type SourceKind } 
 
 export type SourceState = 'disabled' | 'idle' | 'connecting' | 'live' | 'failed';
 
-export interface SourceDef extends Omit<SourceSettings, 'url'> {
+export interface SourceDef extends Omit<SourceSettings, 'url' | 'output'> {
   app: string;
   /** Null: stored sealed and not readable with the current server key. */
   url: string | null;
+  /** Where its recordings go (issue 18); none: the app's rules, else its bucket. Null: sealed and not readable. */
+  output?: DestinationSpec | null;
   origin: 'config' | 'api';
 }
 
@@ -40,6 +44,8 @@ export interface RunnerDeps {
   /** An on-demand source stops this long after the last request for it. */
   onDemandIdleMs: number;
   onState: (r: SourceRunner) => void;
+  /** The storage module's destination book: a source with an `output` asks for it before each session is published. */
+  outputs?: { book(): Pick<DestinationBook, 'setPending' | 'clearPending'> | undefined };
   log: Logger;
 }
 
@@ -232,8 +238,12 @@ export class SourceRunner {
     if (gate?.caller) s.remoteAddress = gate.caller;
     const req: PublishRequest = { app: def.app, streamId: def.streamId, protocol: s.protocol, remoteAddress: s.remoteAddress };
     deps.trusted.add(req);
+    // Each session of the source (each reconnection) records to its output, as a recording started by hand with it would.
+    const book = def.output ? deps.outputs?.book() : undefined;
+    if (def.output) book?.setPending(def.app, def.streamId, def.output, s.id);
     const decision = await deps.registry.claim(req, s);
     if (!decision.ok) {
+      book?.clearPending(def.app, def.streamId, s.id);
       s.close(`refused: ${decision.code}`);
       await s.exited;
       this.session = null;

@@ -1,7 +1,8 @@
 /**
  * `npm run secrets:rotate -- --new-key-file <path>`: re-encrypts every stored
  * secret with the key in <path> (created with a random key, mode 0600, when
- * missing). The current key is found as the server finds it
+ * missing): the database's, and the sealed files of the data dir (sources
+ * added through the API, recording destinations; see rotate-files.ts). The current key is found as the server finds it
  * (`BUCKETCAST_SECRET_KEY`, `BUCKETCAST_SECRET_KEY_FILE`, else
  * `<dataDir>/secret.key`). Stop the server first; afterwards start it with
  * `BUCKETCAST_SECRET_KEY_FILE=<path>`. Exit 0 done, 1 failed (nothing
@@ -16,6 +17,7 @@ import { errorMessage } from '../errors.js';
 import { openDatabase } from './sqlite/database.js';
 import { SecretBox } from './secret-box.js';
 import { rotateSecrets } from './rotate-secrets.js';
+import { prepareFileRotation } from './rotate-files.js';
 
 const USAGE = 'usage: npm run secrets:rotate -- --new-key-file <path>   (stop the server first)\n';
 
@@ -51,11 +53,17 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
     return 2;
   }
   const db = openDatabase(dataDir);
+  let files: ReturnType<typeof prepareFileRotation> | undefined;
   try {
-    const counts = rotateSecrets(db, from, to);
+    // The files first (to temporary files): a value the old key cannot open changes nothing, the database included.
+    files = prepareFileRotation(dataDir, from, to);
+    const counts = { ...rotateSecrets(db, from, to), ...files.counts };
+    files.commit();
+    files = undefined;
     out(`re-encrypted ${Object.entries(counts).map(([t, n]) => `${n} ${t}`).join(', ')} with the key in ${file}\nstart the server with BUCKETCAST_SECRET_KEY_FILE=${file}${existsSync(path.join(dataDir, 'secret.key')) ? ` and remove ${path.join(dataDir, 'secret.key')} (the old key)` : ''}\n`);
     return 0;
   } catch (e) {
+    files?.abort();
     err(`secrets:rotate: nothing changed: ${errorMessage(e)}\n`);
     return 1;
   } finally {
