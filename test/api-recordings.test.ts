@@ -35,11 +35,19 @@ async function record(app: string, streamId: string): Promise<string> {
   return String(started.recordingId);
 }
 
-function uploadState(id: string, state: string, timeoutMs = 60_000) {
-  return until(async () => {
-    const r = await api.get(`/api/v1/recordings/${id}`);
-    return r.status === 200 && r.json.uploadState === state ? r.json : undefined;
-  }, timeoutMs, `recording ${id} ${state}`, 300);
+async function uploadState(id: string, state: string, timeoutMs = 60_000) {
+  let last: unknown;
+  try {
+    return await until(async () => {
+      const r = await api.get(`/api/v1/recordings/${id}`);
+      last = r.json;
+      return r.status === 200 && r.json.uploadState === state ? r.json : undefined;
+    }, timeoutMs, `recording ${id} ${state}`, 300);
+  } catch (err) {
+    // What the queue did meanwhile (seen once in a loaded full run: an upload that never came).
+    const lines = server.logs.filter((l) => /upload|queue|storage|recording/i.test(String(l.msg))).slice(-40);
+    throw new Error(`${(err as Error).message}\nlast answer: ${JSON.stringify(last)}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
+  }
 }
 
 before(async () => {
