@@ -62,7 +62,7 @@ after(async () => {
   server?.cleanup();
   for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
   web?.close();
-  rmSync(hlsDir, { recursive: true, force: true });
+  rmSync(hlsDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 });
 
 /** Waits for the stream's first recording to be final and checks its MP4. */
@@ -192,6 +192,6 @@ test('H.265 + Opus (which FLV cannot carry with this ffmpeg) from an HLS source:
     assert.ok(server.logs.some((l) => l.streamId === 'hevc1' && /transcoding it to H.264/.test(String(l.msg))));
   } finally {
     web2.close();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }); // its HLS writer may still be closing a segment
   }
 });
