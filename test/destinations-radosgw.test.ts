@@ -23,7 +23,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getFrom, list } from './helpers/s3-client-reads.js';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startRadosgwTarget, type RadosgwTarget } from './helpers/radosgw-target.js';
 import { credentialEnv, s3SettingsFor } from './helpers/s3.js';
@@ -46,14 +47,6 @@ let second: S3Client;
 let owner: S3Client;
 const pushes: Push[] = [];
 
-async function getFrom(client: S3Client, bucket: string, key: string): Promise<Buffer> {
-  const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await r.Body!.transformToByteArray());
-}
-async function list(client: S3Client, bucket: string, prefix?: string): Promise<string[]> {
-  const r = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-  return (r.Contents ?? []).map((o) => o.Key!).sort();
-}
 
 /** Pushes a stream, stops the recording it started by itself, starts one through the API with `body`; returns the new recording's id. */
 async function recordByHand(streamId: string, body: unknown | (() => Promise<unknown>)): Promise<{ recordingId: string; answer: any }> {

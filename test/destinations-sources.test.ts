@@ -19,7 +19,8 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import net from 'node:net';
 import { readFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getFrom, list } from './helpers/s3-client-reads.js';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startRadosgwTarget, type RadosgwTarget } from './helpers/radosgw-target.js';
 import { credentialEnv, s3SettingsFor } from './helpers/s3.js';
@@ -43,14 +44,6 @@ let second: S3Client;
 let owner: S3Client;
 const procs: ChildProcess[] = [];
 
-async function getFrom(client: S3Client, bucket: string, key: string): Promise<Buffer> {
-  const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await r.Body!.transformToByteArray());
-}
-async function list(client: S3Client, bucket: string, prefix?: string): Promise<string[]> {
-  const r = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-  return (r.Contents ?? []).map((o) => o.Key!).sort();
-}
 const clipUrl = () => getSignedUrl(owner, new GetObjectCommand({ Bucket: APP_BUCKET, Key: 'inbox/clip.mp4' }), { expiresIn: 600 });
 
 async function importDone(id: string): Promise<any> {

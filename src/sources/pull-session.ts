@@ -178,15 +178,12 @@ export class PullSession implements PublisherSession {
     this.resolveClosed(this.closeReason ?? (clean ? 'source ended' : `source failed: ${error}`));
   }
 
-  async openMedia(): Promise<MediaFeed> {
-    const info = await this.feed.ready();
-    const { stream, mediaStartedAt } = this.feed.open();
-    return { format: 'flv', stream, mediaStartedAt, ...info };
+  openMedia(): Promise<MediaFeed> {
+    return this.feed.media();
   }
 
   stats(): StreamStats {
-    const i = this.feed.feedInfo;
-    return { videoCodec: i.videoCodec, audioCodec: i.audioCodec, width: i.width, height: i.height, fps: i.fps, bytesIn: this.feed.meter.bytes, bitrate: this.feed.meter.bitsPerSecond() };
+    return this.feed.stats();
   }
 
   /** Stops ffmpeg (SIGTERM, SIGKILL after 3 s); resolves `closed` with `reason`. */

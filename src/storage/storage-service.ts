@@ -16,7 +16,7 @@ import type { AppSettings } from '../config/schema.js';
 import type { StorageSettings } from '../config/storage-schema.js';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { BusEvents, FileKind, RecordingCompleted, RecordingPartCompleted } from '../events/types.js';
+import type { BusEvents, RecordingCompleted, RecordingPartCompleted } from '../events/types.js';
 import type { NewFile, Store } from '../store/types.js';
 import { errorMessage } from '../errors.js';
 import path from 'node:path';
@@ -49,23 +49,6 @@ export interface StorageServiceOptions {
   /** This node's stable id (lease owner in the queue). */
   nodeId: string;
   log: Logger;
-}
-
-/** Whether an app's upload settings send files of a kind to the bucket. */
-export function kindIsUploaded(kind: FileKind, upload: AppSettings['s3']['upload']): boolean {
-  switch (kind) {
-    case 'mp4':
-    case 'webm':
-      return upload.mp4;
-    case 'hls-playlist':
-    case 'hls-segment':
-      return upload.hls;
-    case 'preview':
-    case 'poster':
-      return upload.previews;
-    case 'metadata':
-      return upload.metadata;
-  }
 }
 
 export class StorageService implements Lifecycle {

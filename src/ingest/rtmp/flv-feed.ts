@@ -18,6 +18,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { Amf0Reader } from './amf0.js';
 import { BitrateMeter } from '../bitrate-meter.js';
+import type { MediaFeed, StreamStats } from '../types.js';
 
 const AUDIO = 8;
 const VIDEO = 9;
@@ -227,6 +228,19 @@ export class FlvFeed {
   private checkReady(audioOnlyMs?: number): void {
     if (this.readyWaiters.length === 0 || !this.isReady(audioOnlyMs)) return;
     for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  /** A recorder's input, once the tracks are known: what a publisher session's `openMedia` answers. */
+  async media(): Promise<MediaFeed> {
+    const info = await this.ready();
+    const { stream, mediaStartedAt } = this.open();
+    return { format: 'flv', stream, mediaStartedAt, ...info };
+  }
+
+  /** What a publisher session's `stats` answers: the tracks, bytes in and bitrate. */
+  stats(): StreamStats {
+    const i = this.info;
+    return { videoCodec: i.videoCodec, audioCodec: i.audioCodec, width: i.width, height: i.height, fps: i.fps, bytesIn: this.meter.bytes, bitrate: this.meter.bitsPerSecond() };
   }
 
   /**

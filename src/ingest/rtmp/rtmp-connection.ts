@@ -365,23 +365,12 @@ export class RtmpConnection implements PublisherSession {
     return this.state === 'publishing';
   }
 
-  async openMedia(): Promise<MediaFeed> {
-    const info = await this.feed.ready();
-    const { stream, mediaStartedAt } = this.feed.open();
-    return { format: 'flv', stream, mediaStartedAt, ...info };
+  openMedia(): Promise<MediaFeed> {
+    return this.feed.media();
   }
 
   stats(): StreamStats {
-    const i = this.feed.feedInfo;
-    return {
-      videoCodec: i.videoCodec,
-      audioCodec: i.audioCodec,
-      width: i.width,
-      height: i.height,
-      fps: i.fps,
-      bytesIn: this.feed.meter.bytes,
-      bitrate: this.feed.meter.bitsPerSecond(),
-    };
+    return this.feed.stats();
   }
 
   /** Ends the connection; the session ends when the socket has closed. */

@@ -16,6 +16,7 @@ import { DestinationBook, matchRule, ruleSpec, type RecordingDestination } from 
 import { describeDestination, presignedExpiry, presignedObject, publicUrl, type DestinationSpec, type PresignedPutSpec } from './output.js';
 import { putPresigned } from './presigned-put.js';
 import { DestinationTargets } from './targets.js';
+import { kindIsUploaded } from '../upload-kinds.js';
 
 export { parseOutput, describeDestination, publicUrl, type DestinationSpec } from './output.js';
 export type { RecordingDestination } from './book.js';
@@ -69,10 +70,10 @@ export class Destinations {
     if (d?.spec?.kind === 'presigned-put') return { kinds: (k) => k === 'mp4', sidecar: false };
     if (!app) return undefined;
     // Queued, to fail visibly (destination_unreadable) and be retried once the key is back.
-    if (d?.unreadable) return { kinds: (k) => kindUploaded(k, app.s3.upload), sidecar: app.s3.upload.metadata };
+    if (d?.unreadable) return { kinds: (k) => kindIsUploaded(k, app.s3.upload), sidecar: app.s3.upload.metadata };
     if (!d?.spec && !app.s3RecordingEnabled) return undefined;
     const u = app.s3.upload;
-    return { kinds: (k) => kindUploaded(k, u), sidecar: u.metadata };
+    return { kinds: (k) => kindIsUploaded(k, u), sidecar: u.metadata };
   }
 
   /** The S3 target a file of a recording goes to, when its recording has an s3:// destination. */
@@ -169,21 +170,5 @@ export class Destinations {
   /** The rule a stream id would take (API answers). */
   ruleFor(app: AppSettings, streamId: string): number | undefined {
     return matchRule(app, streamId)?.index;
-  }
-}
-
-function kindUploaded(kind: FileKind, upload: AppSettings['s3']['upload']): boolean {
-  switch (kind) {
-    case 'mp4':
-    case 'webm':
-      return upload.mp4;
-    case 'hls-playlist':
-    case 'hls-segment':
-      return upload.hls;
-    case 'preview':
-    case 'poster':
-      return upload.previews;
-    case 'metadata':
-      return upload.metadata;
   }
 }
