@@ -11,6 +11,7 @@
  *   npm run bench:ingest -- [--n 1,8,32] [--seconds 60] [--warmup 10]
  *                           [--targets bucketcast,nginx,nginx-previews]
  *                           [--find-max [--steps 8,16,32,48,64,96,128]] [--json out.json] [--keep]
+ *                           [--segment-seconds 10]
  */
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
@@ -36,6 +37,7 @@ const USAGE = `usage: npm run bench:ingest -- [options]
   --steps 8,16,32,...   N steps for --find-max (default 8,16,32,48,64,96,128,160,192,256)
   --json FILE           also write every result as JSON
   --nginx PATH          nginx binary (default: the one installed)
+  --segment-seconds S   bucketcast's recordSegmentSeconds (default: the app default, 3600; e.g. 10 to measure with parts closing during the run)
   --keep                keep each run's temp dir (recordings, logs) and print its path`;
 
 const list = (s: string, name: string) =>
@@ -60,6 +62,7 @@ const OPTIONS = {
   json: { type: 'string' },
   keep: { type: 'boolean' },
   nginx: { type: 'string' },
+  'segment-seconds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -81,6 +84,8 @@ if (!(seconds >= 10)) fail('--seconds must be at least 10');
 const warmup = Number(args.warmup ?? Math.min(10, Math.floor(seconds / 3)));
 if (!(warmup >= 0 && warmup <= seconds - 5)) fail('--warmup must be between 0 and seconds − 5');
 const ns = findMax ? list(args.steps ?? '8,16,32,48,64,96,128,160,192,256', 'steps') : list(args.n ?? '1,8,32', 'n');
+const segmentSeconds = args['segment-seconds'] === undefined ? undefined : Number(args['segment-seconds']);
+if (segmentSeconds !== undefined && !(Number.isInteger(segmentSeconds) && segmentSeconds >= 0)) fail('--segment-seconds must be a whole number of seconds (0 = one MP4 per publish)');
 let targets = (args.targets ?? TARGETS.join(',')).split(',').map((t) => t.trim()) as TargetName[];
 for (const t of targets) if (!TARGETS.includes(t)) fail(`--targets: unknown target "${t}" (known: ${TARGETS.join(', ')})`);
 
@@ -112,7 +117,7 @@ process.on('SIGINT', interrupt);
 process.on('SIGTERM', interrupt);
 
 async function startTarget(name: TargetName): Promise<BenchTarget> {
-  if (name === 'bucketcast') return BucketcastTarget.start();
+  if (name === 'bucketcast') return BucketcastTarget.start({ recordSegmentSeconds: segmentSeconds });
   if ('missing' in nginx) throw new Error(nginx.missing);
   return NginxTarget.start({ ...nginx, previews: name === 'nginx-previews' });
 }

@@ -27,14 +27,15 @@ export class BucketcastTarget implements BenchTarget {
     private readonly configDir: string,
   ) {}
 
-  static async start(): Promise<BucketcastTarget> {
+  /** `recordSegmentSeconds`: parts closing while the run goes on (their durations are summed per stream). */
+  static async start(o: { recordSegmentSeconds?: number } = {}): Promise<BucketcastTarget> {
     // The helper passes our environment on: drop any BUCKETCAST_* the shell has (an S3 bucket, other
     // apps) so that the server runs on exactly the config below.
     for (const k of Object.keys(process.env)) if (k.startsWith('BUCKETCAST_')) delete process.env[k];
     // Our own config file (the helper's `config` option would leave its temp dir behind).
     const configDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-bench-cfg-'));
     const file = path.join(configDir, 'bucketcast.json');
-    writeFileSync(file, JSON.stringify({ applications: [BUCKETCAST_APP] }));
+    writeFileSync(file, JSON.stringify({ applications: [{ ...BUCKETCAST_APP, ...(o.recordSegmentSeconds === undefined ? {} : { recordSegmentSeconds: o.recordSegmentSeconds }) }] }));
     try {
       const server = await startServer({ env: { BUCKETCAST_CONFIG: file, BUCKETCAST_LOG_LEVEL: 'info' } });
       return new BucketcastTarget(server, configDir);
@@ -72,8 +73,8 @@ export class BucketcastTarget implements BenchTarget {
   }
 
   recorded(streamIds: string[]): Promise<Map<string, Recorded>> {
-    // `<streamId>_<yyyymmddThhmmssZ>[-k].mp4`; a restarted recording would add a second file.
-    return recordedIn(path.join(this.server.dataDir, 'live', 'streams'), streamIds, (id) => new RegExp(`^${reEscape(id)}_\\d{8}T\\d{6}Z(-\\d+)?\\.mp4$`));
+    // `<streamId>_<yyyymmddThhmmssZ>[-k][_p0001].mp4`: parts are summed; a restarted recording would add a second file.
+    return recordedIn(path.join(this.server.dataDir, 'live', 'streams'), streamIds, (id) => new RegExp(`^${reEscape(id)}_\\d{8}T\\d{6}Z(-\\d+)?(_p\\d{4})?\\.mp4$`));
   }
 
   outputs(): string {

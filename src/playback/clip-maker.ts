@@ -10,12 +10,18 @@
  * the clip is written once to `<dataDir>/.playback/` and served from there;
  * the same span asked again within a minute (a player's Range requests) is
  * served from the same file, which is removed once unused.
+ *
+ * A part can move while the clip is made: its upload completes and the local
+ * copy is deleted between the catalog read and ffmpeg opening the file. The
+ * clip is then made again from a fresh read of the catalog (a few times), so a
+ * part moving to the bucket never shortens the clip.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../log/logger.js';
 import { AppError, errorMessage } from '../errors.js';
 import type { Cut } from './spans.js';
@@ -26,6 +32,9 @@ const run = promisify(execFile);
 const KEEP_MS = 60_000;
 /** Clips kept at most (the least recently used go first). */
 const MAX_CLIPS = 16;
+/** Reads of the catalog one clip may take while its parts move from disk to the bucket. */
+const ATTEMPTS = 4;
+const RETRY_MS = 250;
 
 export interface ClipMakerOptions {
   ffmpegPath: string;
@@ -60,8 +69,8 @@ export class ClipMaker {
     rmSync(this.o.dir, { recursive: true, force: true });
   }
 
-  /** The clip's file, made once per `id` (the span asked for) while it is kept. */
-  async clip(id: string, app: string, cuts: Cut[]): Promise<string> {
+  /** The clip's file, made once per `id` (the span asked for) while it is kept; `cuts` reads the catalog (again on a retry). */
+  async clip(id: string, app: string, cuts: () => Promise<Cut[]>): Promise<string> {
     const known = this.clips.get(id);
     if (known) {
       known.usedAt = Date.now();
@@ -76,16 +85,39 @@ export class ClipMaker {
     return entry.ready;
   }
 
-  private async make(file: string, app: string, cuts: Cut[]): Promise<string> {
-    const lines = ['ffconcat version 1.0'];
-    for (const c of cuts) {
-      const source = await this.sourceOf(app, c);
-      if (!source) continue;
-      lines.push(`file '${source.replace(/'/g, "'\\''")}'`);
-      if (c.inpoint !== undefined) lines.push(`inpoint ${c.inpoint.toFixed(3)}`);
-      if (c.outpoint !== undefined) lines.push(`outpoint ${c.outpoint.toFixed(3)}`);
+  private async make(file: string, app: string, readCuts: () => Promise<Cut[]>): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt >= ATTEMPTS;
+      const cuts = await readCuts();
+      const sources = await Promise.all(cuts.map((c) => this.sourceOf(app, c)));
+      const missing = cuts.filter((_, i) => !sources[i]).map((c) => c.part.name);
+      if (missing.length > 0 && !last) {
+        await delay(RETRY_MS);
+        continue;
+      }
+      if (missing.length > 0) this.o.log.warn({ app, parts: missing }, 'parts of the span are neither local nor uploaded; left out');
+      const lines = ['ffconcat version 1.0'];
+      cuts.forEach((c, i) => {
+        const source = sources[i];
+        if (!source) return;
+        lines.push(`file '${source.replace(/'/g, "'\\''")}'`);
+        if (c.inpoint !== undefined) lines.push(`inpoint ${c.inpoint.toFixed(3)}`);
+        if (c.outpoint !== undefined) lines.push(`outpoint ${c.outpoint.toFixed(3)}`);
+      });
+      if (lines.length === 1) throw new AppError('recording_unavailable', 'the recorded parts of this span are neither on local disk nor in the bucket yet', 404);
+      try {
+        return await this.concat(file, lines);
+      } catch (err) {
+        // A local copy deleted after it was listed (its upload just completed): read the catalog again.
+        const moved = cuts.some((c, i) => sources[i] === c.part.localPath && !existsSync(sources[i]!));
+        if (moved && !last) continue;
+        this.o.log.error({ err: errorMessage(err) }, 'time-range clip failed');
+        throw new AppError('clip_failed', 'the recorded parts of this span could not be assembled', 502, { cause: err });
+      }
     }
-    if (lines.length === 1) throw new AppError('recording_unavailable', 'the recorded parts of this span are neither on local disk nor in the bucket yet', 404);
+  }
+
+  private async concat(file: string, lines: string[]): Promise<string> {
     const list = `${file}.ffconcat`;
     const tmp = `${file}.tmp`;
     writeFileSync(list, `${lines.join('\n')}\n`);
@@ -100,8 +132,7 @@ export class ClipMaker {
       return file;
     } catch (err) {
       rmSync(tmp, { force: true });
-      this.o.log.error({ err: errorMessage(err) }, 'time-range clip failed');
-      throw new AppError('clip_failed', 'the recorded parts of this span could not be assembled', 502, { cause: err });
+      throw err;
     } finally {
       rmSync(list, { force: true });
     }
@@ -112,7 +143,6 @@ export class ClipMaker {
     const p = c.part;
     if (p.localPath && existsSync(p.localPath)) return p.localPath;
     if (p.state === 'uploaded' && p.bucket && p.key) return this.o.reader.readUrl(app, p.bucket, p.key);
-    this.o.log.warn({ app, part: p.name }, 'a part of the span is neither local nor uploaded; left out');
     return undefined;
   }
 

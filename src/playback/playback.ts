@@ -105,9 +105,12 @@ export class Playback implements Lifecycle {
     const end = start + duration * 1000;
     const [fromIso, toIso] = [new Date(start).toISOString(), new Date(end).toISOString()];
     if (ext === 'm3u8') return this.playlist(res, app, streamId, start, end);
-    const parts = (await this.o.index.partsBetween(app, streamId, fromIso, toIso)).filter((p) => p.name.endsWith('.mp4'));
-    if (parts.length === 0) throw new AppError('no_recording', `nothing of ${app}/${streamId} was recorded between ${fromIso} and ${toIso}`, 404);
-    const clip = await this.clips.clip(`${app}\n${streamId}\n${fromIso}\n${toIso}`, app, cutsOf(parts, start, end));
+    const readCuts = async () => {
+      const parts = (await this.o.index.partsBetween(app, streamId, fromIso, toIso)).filter((p) => p.name.endsWith('.mp4'));
+      if (parts.length === 0) throw new AppError('no_recording', `nothing of ${app}/${streamId} was recorded between ${fromIso} and ${toIso}`, 404);
+      return cutsOf(parts, start, end);
+    };
+    const clip = await this.clips.clip(`${app}\n${streamId}\n${fromIso}\n${toIso}`, app, readCuts);
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(clip, { headers: { 'Content-Type': 'video/mp4' }, acceptRanges: true, lastModified: false, dotfiles: 'allow' });
   }
