@@ -50,7 +50,7 @@ function parseArgs(argv: string[]): Options {
 
 /** Starts s3rver (bench/upload-s3rver.ts) in its own process; resolves with its port. */
 async function startS3(dir: string, bucket: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./upload-s3rver.ts', import.meta.url)), dir, bucket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./upload-s3rver.js', import.meta.url)), dir, bucket], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
     proc.stdout!.setEncoding('utf8');

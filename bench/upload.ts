@@ -28,10 +28,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { appSettings } from '../src/config/schema.js';
-import { TargetResolver } from '../src/storage/targets.js';
-import { PartReader } from '../src/storage/part-reader.js';
-import { uploadObject } from '../src/storage/object-uploader.js';
-import { MiB } from '../src/storage/integrity.js';
+import { TargetResolver } from '../src/storage/targets/targets.js';
+import { PartReader } from '../src/storage/targets/part-reader.js';
+import { uploadObject } from '../src/storage/targets/object-uploader.js';
+import { MiB } from '../src/storage/targets/integrity.js';
 import { startRadosgw } from '../test/helpers/radosgw.js';
 
 // The AWS SDK's notice about Node versions is not part of the table.

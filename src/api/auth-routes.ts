@@ -9,7 +9,7 @@
  */
 import type { Request } from 'express';
 import { AppError, ValidationError } from '../errors.js';
-import type { TokenScope } from '../store/admin-types.js';
+import type { TokenScope } from '../db/admin-types.js';
 import type { AuthService, Principal } from '../auth/auth-service.js';
 import { checkOrigin, clearedSessionCookie, principalOf, requireAdmin, sessionCookie } from '../auth/http-auth.js';
 import { Fields, bodyObject, jsonBody, param, route, type Route } from './http.js';

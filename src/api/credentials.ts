@@ -10,7 +10,7 @@
  */
 import type { Request } from 'express';
 import type { AppLookup } from '../apps/app-registry.js';
-import type { CredentialStore, StoredCredential } from '../store/types.js';
+import type { CredentialStore, StoredCredential } from '../db/types.js';
 import { AppError, ValidationError } from '../errors.js';
 import { Fields, bodyObject, jsonOrFormBody, param, query, route, type Route } from './http.js';
 

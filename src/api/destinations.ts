@@ -9,9 +9,9 @@
  */
 import type { Request } from 'express';
 import type { AppLookup } from '../apps/app-registry.js';
-import type { CredentialStore } from '../store/types.js';
+import type { CredentialStore } from '../db/types.js';
 import type { Destinations } from '../storage/destinations/index.js';
-import { describeDestination, parseOutput, type DestinationSpec } from '../storage/destinations/output.js';
+import { checkOutput, describeDestination, type DestinationSpec } from '../storage/destinations/output.js';
 import { AppError, ValidationError } from '../errors.js';
 import { bodyObject, jsonBody, param, route, type Route } from './http.js';
 
@@ -20,16 +20,6 @@ export interface DestinationRoutesOptions {
   /** Read when a request comes (the route table is built before the storage module exists in some tests). */
   destinations: () => Destinations | undefined;
   credentials: () => CredentialStore | undefined;
-}
-
-/** A checked `output` (422 otherwise; a stored credential must exist). */
-export async function checkOutput(value: unknown, credentials: CredentialStore | undefined): Promise<DestinationSpec> {
-  const spec = parseOutput(value);
-  if (spec.kind === 's3' && spec.credential.source === 'stored') {
-    const id = spec.credential.credentialId;
-    if (!(await credentials?.get(id))) throw new ValidationError([{ path: 'output.credential', message: `no stored credential "${id}"` }], 'credential_not_found');
-  }
-  return spec;
 }
 
 /** What a recording started by hand asks for: `{ output? }` (any other field is refused). */

@@ -34,8 +34,8 @@ import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents } from '../events/types.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
-import type { RecordingCatalog } from '../store/types.js';
-import { uploadStateOf } from '../store/upload-state.js';
+import type { RecordingCatalog } from '../db/types.js';
+import { uploadStateOf } from '../db/upload-state.js';
 import { errorMessage } from '../errors.js';
 import { refuseUpgrade, type UpgradeRoutes } from '../http/upgrades.js';
 

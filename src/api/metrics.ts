@@ -15,9 +15,9 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PublisherSession } from '../ingest/types.js';
 import type { Protocol } from '../events/types.js';
 import type { ActiveRecording } from '../recording/recording-manager.js';
-import type { RecordingCatalog } from '../store/types.js';
-import type { WebhookOutbox } from '../store/admin-types.js';
-import type { FailureCounts } from '../storage/failure-stats.js';
+import type { RecordingCatalog } from '../db/types.js';
+import type { WebhookOutbox } from '../db/admin-types.js';
+import type { FailureCounts } from '../storage/uploads/failure-stats.js';
 import type { DeliveryCounts } from '../webhooks/webhook-sender.js';
 import { route, type Route } from './http.js';
 

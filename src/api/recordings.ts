@@ -10,9 +10,9 @@
  */
 import type { Request } from 'express';
 import type { FileKind } from '../events/types.js';
-import type { FileRecord, PartRecord, RecordingCatalog, RecordingRecord, RecordingSummary, RecordingUploadState, RecordingWithFiles } from '../store/types.js';
-import type { RecordingDeletion } from '../storage/recording-delete.js';
-import { uploadStateOf } from '../store/upload-state.js';
+import type { FileRecord, PartRecord, RecordingCatalog, RecordingRecord, RecordingSummary, RecordingUploadState, RecordingWithFiles } from '../db/types.js';
+import type { RecordingDeletion } from '../storage/deletion/recording-delete.js';
+import { uploadStateOf } from '../db/upload-state.js';
 import { AppError } from '../errors.js';
 import { param, query, route, type Route } from './http.js';
 import type { UploadProgress } from './upload-progress.js';

@@ -7,7 +7,7 @@
  */
 import type { AppAdmin } from '../apps/app-admin.js';
 import type { AppSettings } from '../config/schema.js';
-import type { ValidationReport } from '../storage/validate.js';
+import type { ValidationReport } from '../storage/validation/validate.js';
 import { AppError } from '../errors.js';
 import { bodyObject, jsonBody, param, route, type Route } from './http.js';
 

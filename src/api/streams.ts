@@ -9,7 +9,7 @@ import type { PublisherSession } from '../ingest/types.js';
 import type { ActiveRecording } from '../recording/recording-manager.js';
 import { AppError } from '../errors.js';
 import { jsonBody, param, query, route, type Route } from './http.js';
-import type { CredentialStore } from '../store/types.js';
+import type { CredentialStore } from '../db/types.js';
 import type { Destinations } from '../storage/destinations/index.js';
 import { describeDestination, recordingRequest } from './destinations.js';
 

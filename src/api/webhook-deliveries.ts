@@ -5,7 +5,7 @@
  */
 import type { Request } from 'express';
 import type { AppLookup } from '../apps/app-registry.js';
-import type { DeliveryState, WebhookDelivery, WebhookOutbox } from '../store/admin-types.js';
+import type { DeliveryState, WebhookDelivery, WebhookOutbox } from '../db/admin-types.js';
 import { AppError } from '../errors.js';
 import { Fields, bodyObject, jsonBody, param, query, route, type Route } from './http.js';
 

@@ -16,7 +16,7 @@ import { appSettings, type AppSettings } from '../config/schema.js';
 import { fieldProblems } from '../config/issues.js';
 import { AppError, ValidationError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { AppSettingsStore } from '../store/admin-types.js';
+import type { AppSettingsStore } from '../db/admin-types.js';
 import type { AppRegistry } from './app-registry.js';
 
 /** Loads the apps the server starts with: the file's, with the API's saved changes applied; `saved` names those the API owns. */

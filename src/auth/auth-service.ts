@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import type { ApiSettings } from '../config/api-schema.js';
-import type { AdminUser, ApiTokenRecord, AuthStore, TokenScope } from '../store/admin-types.js';
+import type { AdminUser, ApiTokenRecord, AuthStore, TokenScope } from '../db/admin-types.js';
 import { AppError, ValidationError, errorMessage } from '../errors.js';
 import { LoginLimiter } from './login-limiter.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, dummyHash, generatePassword, hashPassword, passwordPool, verifyPassword } from './passwords.js';

@@ -7,7 +7,7 @@
 import type { AppLookup } from '../apps/app-registry.js';
 import type { ApiSettings } from '../config/api-schema.js';
 import type { Logger } from '../log/logger.js';
-import type { AuthStore, PublishCredentialStore } from '../store/admin-types.js';
+import type { AuthStore, PublishCredentialStore } from '../db/admin-types.js';
 import { AuthService } from './auth-service.js';
 import { PublishCredentials } from './publish-credentials.js';
 import { PublishSecurityAuthorizer } from './publish-authorizer.js';

@@ -6,7 +6,7 @@
  */
 import type { AppLookup } from '../apps/app-registry.js';
 import type { PublishAuthorizer, PublishDecision, PublishRequest } from '../ingest/types.js';
-import type { PublishCredentialStore } from '../store/admin-types.js';
+import type { PublishCredentialStore } from '../db/admin-types.js';
 import { verifyPublishToken } from './publish-tokens.js';
 import { sameSecret, sha256 } from './secrets.js';
 

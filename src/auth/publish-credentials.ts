@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { Logger } from '../log/logger.js';
-import type { PublishCredentialStore, StreamKeyRecord } from '../store/admin-types.js';
+import type { PublishCredentialStore, StreamKeyRecord } from '../db/admin-types.js';
 import { AppError, ValidationError } from '../errors.js';
-import { streamIdProblem } from '../ingest/stream-id.js';
+import { streamIdProblem } from '../config/stream-id.js';
 import { hintOf, newSecret, sha256 } from './secrets.js';
 import { signPublishToken } from './publish-tokens.js';
 

@@ -28,7 +28,7 @@ import { AppError, errorMessage } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import type { MissingFile } from '../http/media-routes.js';
-import type { ClusterNode, ClusterNodeStore, RecordingCatalog, RecordingNameStore, StreamClaimStore } from '../store/types.js';
+import type { ClusterNode, ClusterNodeStore, RecordingCatalog, RecordingNameStore, StreamClaimStore } from '../db/types.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 

@@ -16,7 +16,7 @@ import type { Logger } from '../log/logger.js';
 import { errorMessage } from '../errors.js';
 import type { PublishDecision, PublishRequest } from '../ingest/types.js';
 import type { ClusterClaim } from '../ingest/stream-registry.js';
-import type { StreamClaimStore } from '../store/types.js';
+import type { StreamClaimStore } from '../db/types.js';
 
 /** How long a claim outlives its node's last renewal. */
 export const CLAIM_LEASE_MS = 15_000;

@@ -13,7 +13,7 @@ import { errorMessage } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import type { AppRegistry } from '../apps/app-registry.js';
-import type { AppSettingsStore, PersistedApp } from '../store/admin-types.js';
+import type { AppSettingsStore, PersistedApp } from '../db/admin-types.js';
 
 export class AppSettingsSync implements Lifecycle {
   private listening?: { close(): Promise<void> };

@@ -3,8 +3,8 @@
  * listener, waits for) instead of waiting for a push. See docs/sources.md.
  */
 import { z } from 'zod';
-import { streamIdProblem } from '../ingest/stream-id.js';
-import { sourceUrlProblem } from '../sources/source-url.js';
+import { streamIdProblem } from './stream-id.js';
+import { sourceUrlProblem } from './source-url.js';
 import { destinationRule } from './destinations-schema.js';
 
 export const sourceSettings = z

@@ -3,7 +3,7 @@
  * stream id must be valid. Credential checks chain after it.
  */
 import type { AppLookup } from '../apps/app-registry.js';
-import { streamIdProblem } from './stream-id.js';
+import { streamIdProblem } from '../config/stream-id.js';
 import type { PublishAuthorizer, PublishDecision, PublishRequest } from './types.js';
 
 export class BasicPublishAuthorizer implements PublishAuthorizer {

@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { RecordingWithFiles } from '../store/types.js';
+import type { RecordingWithFiles } from '../db/types.js';
 import type { ObjectReader } from './types.js';
 
 interface Segment {

@@ -3,7 +3,7 @@
  * (a gap wherever nothing was recorded), and the cut of each part a
  * time-range clip needs.
  */
-import type { PartLocation } from '../store/types.js';
+import type { PartLocation } from '../db/types.js';
 
 /** Parts closer than this are one span (consecutive parts of a recording touch within a frame). */
 export const GAP_TOLERANCE_MS = 1000;

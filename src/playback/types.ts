@@ -3,7 +3,7 @@
  * as small interfaces (implemented by the catalog and the storage module,
  * wired in `main.ts`), so playback imports neither.
  */
-import type { PartLocation, RecordingSummary, RecordingWithFiles } from '../store/types.js';
+import type { PartLocation, RecordingSummary, RecordingWithFiles } from '../db/types.js';
 
 /** The wall-clock index: parts and recordings of a stream by time. */
 export interface PlaybackIndex {

@@ -22,14 +22,14 @@ import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import type { StreamRegistry } from '../ingest/stream-registry.js';
 import type { PublishRequest } from '../ingest/types.js';
-import { streamIdProblem } from '../ingest/stream-id.js';
+import { streamIdProblem } from '../config/stream-id.js';
 import { AppError, ValidationError } from '../errors.js';
 import { PullSession, redact } from './pull-session.js';
-import { maskUrl, remoteOf } from './source-url.js';
-import type { CredentialStore } from '../store/types.js';
+import { maskUrl, remoteOf } from '../config/source-url.js';
+import type { CredentialStore } from '../db/types.js';
 import type { DestinationBook } from '../storage/destinations/book.js';
 import { describeDestination, type DestinationSpec } from '../storage/destinations/output.js';
-import { checkOutput } from '../api/destinations.js';
+import { checkOutput } from '../storage/destinations/output.js';
 
 export interface ImportView extends ImportProgress {
   url: string;

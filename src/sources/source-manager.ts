@@ -11,14 +11,15 @@ import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents } from '../events/types.js';
 import { sourceSettings, type SourceSettings } from '../config/sources-schema.js';
 import { AppError, ValidationError } from '../errors.js';
-import { maskUrl, sourceKind, protocolOf, isKind } from './source-url.js';
+import { maskUrl, sourceKind, isKind } from '../config/source-url.js';
+import { protocolOf } from './ffmpeg-input.js';
 import { SourceRunner, type RunnerDeps, type SourceDef } from './source-runner.js';
 import type { SourceStore } from './source-store.js';
-import type { CredentialStore } from '../store/types.js';
+import type { CredentialStore } from '../db/types.js';
 import type { DestinationBook } from '../storage/destinations/book.js';
 import { ruleSpec } from '../storage/destinations/book.js';
 import { describeDestination, type DestinationSpec } from '../storage/destinations/output.js';
-import { checkOutput } from '../api/destinations.js';
+import { checkOutput } from '../storage/destinations/output.js';
 
 export interface SourceManagerOptions extends Omit<RunnerDeps, 'onState' | 'outputs'> {
   /** `applications[].sources` of the config file, by app. */

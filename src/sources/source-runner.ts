@@ -17,7 +17,8 @@ import type { PublishRequest } from '../ingest/types.js';
 import { backoffMs } from '../queue/backoff.js';
 import { PullSession, redact } from './pull-session.js';
 import { SrtGate } from './srt-gate.js';
-import { inputArgs, isKind, protocolOf, remoteOf, sourceKind, type SourceKind } from './source-url.js';
+import { isKind, remoteOf, sourceKind, type SourceKind } from '../config/source-url.js';
+import { inputArgs, protocolOf } from './ffmpeg-input.js';
 
 export type SourceState = 'disabled' | 'idle' | 'connecting' | 'live' | 'failed';
 

@@ -8,7 +8,7 @@
  * A source's `output` (where its recordings go, issue 18) is sealed the same
  * way (the app and stream id plus `#output` as additional data): in-line keys
  * are never at rest unencrypted either. `npm run secrets:rotate` re-encrypts
- * the file (see src/store/rotate-secrets.ts).
+ * the file (see src/rotation/rotate-secrets.ts).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

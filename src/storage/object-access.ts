@@ -9,10 +9,10 @@ import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { FileKind } from '../events/types.js';
-import type { RecordingCatalog } from '../store/types.js';
+import type { RecordingCatalog } from '../db/types.js';
 import { AppError } from '../errors.js';
-import { LOCAL_BUCKET, type TargetResolver } from './targets.js';
-import { objectPath } from './fs-target.js';
+import { LOCAL_BUCKET, type TargetResolver } from './targets/targets.js';
+import { objectPath } from './targets/fs-target.js';
 import type { Destinations } from './destinations/index.js';
 
 const PREVIEW_KINDS: ReadonlySet<FileKind> = new Set(['preview', 'poster']);

@@ -4,7 +4,7 @@
  * when `api.publicUrl` is set, else paths.
  */
 import type { RecordingCompleted, StreamEnded, StreamStarted, UploadFailed } from '../events/types.js';
-import type { FileRecord, PartRecord, RecordingWithFiles } from '../store/types.js';
+import type { FileRecord, PartRecord, RecordingWithFiles } from '../db/types.js';
 
 export type UrlOf = (path: string) => string;
 

@@ -21,9 +21,9 @@ import type { WebhookEvent } from '../config/webhooks-schema.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents } from '../events/types.js';
 import type { Logger } from '../log/logger.js';
-import type { WebhookOutbox } from '../store/admin-types.js';
-import type { RecordingCatalog } from '../store/types.js';
-import { uploadStateOf } from '../store/upload-state.js';
+import type { WebhookOutbox } from '../db/admin-types.js';
+import type { RecordingCatalog } from '../db/types.js';
+import { uploadStateOf } from '../db/upload-state.js';
 import * as payloads from './payloads.js';
 
 export interface WebhookDispatcherOptions {

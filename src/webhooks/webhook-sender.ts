@@ -10,7 +10,7 @@
 import type { AppLookup } from '../apps/app-registry.js';
 import type { ApiSettings } from '../config/api-schema.js';
 import type { Logger } from '../log/logger.js';
-import type { WebhookDelivery, WebhookOutbox } from '../store/admin-types.js';
+import type { WebhookDelivery, WebhookOutbox } from '../db/admin-types.js';
 import { errorMessage } from '../errors.js';
 import { JobPump } from '../queue/job-pump.js';
 import { backoffMs } from '../queue/backoff.js';

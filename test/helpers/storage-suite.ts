@@ -1,6 +1,6 @@
 /**
  * The shared storage suite (issue 7): the same tests against every S3 server
- * (test/storage-suite-s3rver.test.ts, test/storage-suite-radosgw.test.ts).
+ * (test/storage/storage-suite-s3rver.test.ts, test/storage/storage-suite-radosgw.test.ts).
  * The storage module runs in the test process with a real SQLite store;
  * recordings are planted on disk and announced as the recording manager does.
  *
@@ -23,9 +23,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { AppSettings } from '../../src/config/schema.js';
-import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { crc32Base64 } from '../../src/storage/confirm.js';
-import type { Sidecar } from '../../src/storage/sidecar.js';
+import { openSqliteStore } from '../../src/db/sqlite/index.js';
+import { crc32Base64 } from '../../src/storage/targets/confirm.js';
+import type { Sidecar } from '../../src/storage/uploads/sidecar.js';
 import { GRANTS } from './s3-policy.js';
 import type { S3Keys, SeenRequest, SharedS3Target } from './s3.js';
 import { until } from './server.js';

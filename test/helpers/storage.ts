@@ -14,7 +14,7 @@ import { AppRegistry } from '../../src/apps/app-registry.js';
 import { EventBus } from '../../src/events/event-bus.js';
 import type { BusEvents, RecordingCompleted } from '../../src/events/types.js';
 import { createLogger } from '../../src/log/logger.js';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
+import { openSqliteStore, type SqliteStore } from '../../src/db/sqlite/index.js';
 import { StorageService } from '../../src/storage/storage-service.js';
 import { until } from './server.js';
 

@@ -1,5 +1,5 @@
 /**
- * The admin part of the shared store suite (src/store/admin-types.ts): app
+ * The admin part of the shared store suite (src/db/admin-types.ts): app
  * settings saved through the API, the admin account, sessions and tokens,
  * publish credentials, and the webhook outbox with leases. Registered by
  * `storeSuite`, so every implementation runs it.

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NewFile, RecordingRecord, Store } from '../../src/store/types.js';
+import type { NewFile, RecordingRecord, Store } from '../../src/db/types.js';
 import { adminStoreSuite } from './store-suite-admin.js';
 
 export interface StoreHarness {

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import type { Sidecar } from '../../src/storage/sidecar.js';
+import type { Sidecar } from '../../src/storage/uploads/sidecar.js';
 import { appOf, plantRecording, removeDir, startStorage, type PlantedRecording, type StorageHarness } from './storage.js';
 
 /** A target under test. */

@@ -18,8 +18,8 @@ import path from 'node:path';
 import type { AppSettings } from '../../config/schema.js';
 import { parseS3Url, streamIdPattern, type DestinationRule } from '../../config/destinations-schema.js';
 import type { Logger } from '../../log/logger.js';
-import { SecretBox } from '../../store/secret-box.js';
-import { accessKeyIdHint } from '../../store/key-hint.js';
+import { SecretBox } from '../../db/secret-box.js';
+import { accessKeyIdHint } from '../../db/key-hint.js';
 import { errorMessage } from '../../errors.js';
 import { describeDestination, type DestinationSpec } from './output.js';
 

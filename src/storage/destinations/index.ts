@@ -7,16 +7,16 @@
 import type { AppSettings } from '../../config/schema.js';
 import type { FileKind, UploadCompleted } from '../../events/types.js';
 import type { Logger } from '../../log/logger.js';
-import type { CredentialStore, UploadJob, UploadQueue, RecordingCatalog } from '../../store/types.js';
-import { StorageError } from '../errors.js';
-import { deleteLocalCopy } from '../local-files.js';
-import type { S3Target } from '../targets.js';
-import type { ValidationReport } from '../validate.js';
+import type { CredentialStore, UploadJob, UploadQueue, RecordingCatalog } from '../../db/types.js';
+import { StorageError } from '../targets/errors.js';
+import { deleteLocalCopy } from '../targets/local-files.js';
+import type { S3Target } from '../targets/targets.js';
+import type { ValidationReport } from '../validation/validate.js';
 import { DestinationBook, matchRule, ruleSpec, type RecordingDestination } from './book.js';
 import { describeDestination, presignedExpiry, presignedObject, publicUrl, type DestinationSpec, type PresignedPutSpec } from './output.js';
 import { putPresigned } from './presigned-put.js';
 import { DestinationTargets } from './targets.js';
-import { kindIsUploaded } from '../upload-kinds.js';
+import { kindIsUploaded } from '../targets/upload-kinds.js';
 
 export { parseOutput, describeDestination, publicUrl, type DestinationSpec } from './output.js';
 export type { RecordingDestination } from './book.js';

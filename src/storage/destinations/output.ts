@@ -15,6 +15,7 @@
  */
 import { ValidationError, type FieldProblem } from '../../errors.js';
 import { parseS3Url } from '../../config/destinations-schema.js';
+import type { CredentialStore } from '../../db/types.js';
 
 /** The largest object one PUT may carry (S3's limit). */
 export const PRESIGNED_PUT_MAX_BYTES = 5 * 1024 ** 3;
@@ -181,4 +182,14 @@ export function describeDestination(d: DestinationSpec): Record<string, unknown>
     region: d.region ?? null,
     credentials: c.source === 'inline' ? 'in-line' : c.source === 'stored' ? c.credentialId : 'app',
   };
+}
+
+/** A checked `output` (422 otherwise; a stored credential must exist). */
+export async function checkOutput(value: unknown, credentials: CredentialStore | undefined): Promise<DestinationSpec> {
+  const spec = parseOutput(value);
+  if (spec.kind === 's3' && spec.credential.source === 'stored') {
+    const id = spec.credential.credentialId;
+    if (!(await credentials?.get(id))) throw new ValidationError([{ path: 'output.credential', message: `no stored credential "${id}"` }], 'credential_not_found');
+  }
+  return spec;
 }

@@ -13,7 +13,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { StorageError } from '../errors.js';
+import { StorageError } from '../targets/errors.js';
 import { PRESIGNED_PUT_MAX_BYTES, isSigV2, presignedExpiry, publicUrl } from './output.js';
 
 export interface PresignedPutResult {

@@ -8,10 +8,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { AppSettings } from '../../config/schema.js';
-import type { CredentialStore } from '../../store/types.js';
-import { accessKeyIdHint } from '../../store/key-hint.js';
-import { TargetResolver, type S3Target } from '../targets.js';
-import { validateStorage, type ValidationReport } from '../validate.js';
+import type { CredentialStore } from '../../db/types.js';
+import { accessKeyIdHint } from '../../db/key-hint.js';
+import { TargetResolver, type S3Target } from '../targets/targets.js';
+import { validateStorage, type ValidationReport } from '../validation/validate.js';
 import type { S3DestinationSpec } from './output.js';
 
 export interface DestinationTargetsOptions {

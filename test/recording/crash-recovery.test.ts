@@ -1,0 +1,52 @@
+/**
+ * Issue 2: the server and its ffmpeg children SIGKILLed 10 s into a push leave,
+ * after a restart, a finalized playable MP4 of at least 8 s, announced by
+ * `recording.completed`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { startServer } from '../helpers/server.js';
+import { fixture } from '../helpers/fixtures.js';
+import { push, ffprobe, topLevelBoxes, decodesCleanly } from '../helpers/media.js';
+
+test('a recording interrupted by SIGKILL is finalized at the next start', async () => {
+  const src = await fixture({ seconds: 20 });
+  const first = await startServer();
+  const p = push(first.rtmpUrl('live', 'crash'), src);
+  const started = await first.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started');
+  const name = String(started.name);
+  await new Promise((r) => setTimeout(r, 10_000));
+  first.killGroup('SIGKILL');
+  const exit = await first.exited;
+  assert.equal(exit.signal, 'SIGKILL');
+  await p.stop('SIGKILL');
+  const work = path.join(first.dataDir, '.work');
+  assert.equal(readdirSync(work).length, 1, 'the interrupted recording left its work dir');
+  assert.ok(!existsSync(path.join(first.dataDir, 'live', 'streams', `${name}.mp4`)), 'no final mp4 before recovery');
+
+  const second = await startServer({ dataDir: first.dataDir });
+  try {
+    const done = await second.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'recovered recording completed');
+    assert.equal(done.recovered, true);
+    const mp4 = path.join(second.dataDir, 'live', 'streams', `${name}.mp4`);
+    const probed = await ffprobe(mp4);
+    assert.ok(probed.duration >= 8, `recovered mp4 lasts ${probed.duration}s`);
+    assert.ok(probed.duration <= 12, `recovered mp4 lasts ${probed.duration}s, not more than was pushed`);
+    assert.deepEqual(probed.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+    const boxes = topLevelBoxes(mp4);
+    assert.ok(boxes.indexOf('moov') < boxes.indexOf('mdat'), 'recovered mp4 is faststart');
+    assert.ok(await decodesCleanly(mp4), 'recovered mp4 decodes');
+    const playlist = readFileSync(path.join(second.dataDir, 'live', 'streams', `${name}.m3u8`), 'utf8');
+    assert.match(playlist, /#EXT-X-ENDLIST/);
+    assert.match(playlist, /#EXT-X-PLAYLIST-TYPE:VOD/);
+    assert.deepEqual(readdirSync(work), [], 'work dir removed once announced');
+    // The recovered recording is served like any other.
+    const res = await fetch(`${second.httpUrl}/live/streams/${name}.mp4`, { method: 'HEAD' });
+    assert.equal(res.status, 200);
+  } finally {
+    await second.stop();
+    second.cleanup();
+  }
+});
