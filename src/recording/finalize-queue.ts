@@ -74,7 +74,7 @@ export class FinalizeQueue {
       try {
         const opts = { ...this.finalizeOptions(log), endedAt, recovered };
         done = await this.o.finalizing.run(() => finalizeRecording(m, paths, opts));
-        if (done) writeCompleted(paths.workDir, done);
+        if (done) await writeCompleted(paths.workDir, done);
       } catch (err) {
         this.later(m, endedAt, recovered, log, isDiskFull(err) ? 'no room on the disk' : 'finalization failed', errorMessage(err), isDiskFull(err));
         return;

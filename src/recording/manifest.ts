@@ -5,6 +5,8 @@
  * Beside it, once finalization succeeded, the record of what it produced.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { open, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Protocol, RecordingCompleted } from '../events/types.js';
 
@@ -61,6 +63,24 @@ export function writeDurably(dir: string, name: string, data: unknown): void {
   renameSync(tmp, path.join(dir, name));
 }
 
+/**
+ * `writeDurably` with the write and fsync in the thread pool: for records
+ * written while streams run (a part's record, a recording's completion), where
+ * a synchronous fsync behind other streams' writes holds the event loop.
+ */
+export async function writeDurablyAsync(dir: string, name: string, data: unknown): Promise<void> {
+  // Its own temp name: two writes of one record in flight never rename each other's file.
+  const tmp = path.join(dir, `${name}.${randomBytes(4).toString('hex')}.tmp`);
+  await writeFile(tmp, JSON.stringify(data, null, 2));
+  const handle = await open(tmp, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path.join(dir, name));
+}
+
 /** Creates the work dir and writes the manifest durably. */
 export function writeManifest(workDir: string, m: RecordingManifest): void {
   mkdirSync(workDir, { recursive: true });
@@ -74,8 +94,8 @@ export function writeManifest(workDir: string, m: RecordingManifest): void {
  * a retry or a recovery after a crash announces this record again instead of
  * finalizing a second time over files that may be gone.
  */
-export function writeCompleted(workDir: string, done: RecordingCompleted): void {
-  writeDurably(workDir, COMPLETED, done);
+export function writeCompleted(workDir: string, done: RecordingCompleted): Promise<void> {
+  return writeDurablyAsync(workDir, COMPLETED, done);
 }
 
 /** The finalization record of a recording, if it was finalized before. */

@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { AudioInfo, RecordedPart, VideoInfo } from '../events/types.js';
 import { errorMessage } from '../errors.js';
 import { remuxFile, type FinalizeOptions } from './finalizer.js';
-import { writeDurably } from './manifest.js';
+import { writeDurablyAsync } from './manifest.js';
 import { mediaStart, type RecordingManifest } from './manifest.js';
 import { escapeRe, type RecordingPaths } from './paths.js';
 import { probe } from './probe.js';
@@ -169,7 +169,7 @@ export async function finalizePart(m: RecordingManifest, p: RecordingPaths, n: n
     audio: probed.audio,
   };
   const t2 = performance.now();
-  writeDurably(p.workDir, path.basename(recordPath(p, n)), rec);
+  await writeDurablyAsync(p.workDir, path.basename(recordPath(p, n)), rec);
   if (opts.timings) Object.assign(opts.timings, { probeMs: Math.round(t2 - t1), recordMs: Math.round(performance.now() - t2) });
   return rec;
 }
