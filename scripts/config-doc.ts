@@ -20,6 +20,7 @@ type JsonSchema = {
   const?: unknown;
   properties?: Record<string, JsonSchema>;
   items?: JsonSchema;
+  prefixItems?: JsonSchema[];
   anyOf?: JsonSchema[];
   oneOf?: JsonSchema[];
   minimum?: number;
@@ -73,6 +74,7 @@ function typeOf(s: JsonSchema): string {
   if (s.anyOf || s.oneOf) return [...new Set(variants(s).map(typeOf))].join(' \\| ');
   if (s.enum) return s.enum.map((e) => JSON.stringify(e)).join(' \\| ');
   if (s.const !== undefined) return JSON.stringify(s.const);
+  if (s.type === 'array' && s.prefixItems) return `[${s.prefixItems.map(typeOf).join(', ')}]`;
   if (s.type === 'array') return s.items ? `${typeOf(s.items)}[]`.replace(/^(.*\\\|.*)\[\]$/, '($1)[]') : 'array';
   const t = Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? 'any');
   const lo = s.minimum ?? s.exclusiveMinimum;
