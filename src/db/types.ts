@@ -362,5 +362,11 @@ export interface Store {
   nodes?: ClusterNodeStore;
   /** A key derived from the server's secret key for one purpose (HKDF; see SecretBox.derive). */
   deriveKey(purpose: string): Buffer;
+  /**
+   * Resolves once every write that returned before the call survives a power
+   * cut. Awaited before destroying data on the strength of a row (a local copy
+   * after its upload, a recording's work dir after it was cataloged).
+   */
+  durable(): Promise<void>;
   close(): Promise<void>;
 }

@@ -91,10 +91,11 @@ export class StorageService implements Lifecycle {
       adoptFromDeadNodes: o.settings.adoptFilesOfDeadNodes,
       log: this.log,
       destinations: this.destinations,
+      durable: () => o.store.durable(),
     });
     this.objects = new ObjectAccess({ catalog: o.store.catalog, apps: o.apps, resolver: this.resolver, localRoot: this.localRoot, destinations: this.destinations });
     this.liveHls = new LiveHls({ store: o.store, apps: o.apps, dataDir: o.dataDir, wake: () => this.worker.wake(), log: this.log });
-    this.sweeper = new RetentionSweeper({ catalog: o.store.catalog, apps: o.apps, dataDir: o.dataDir, log: this.log });
+    this.sweeper = new RetentionSweeper({ catalog: o.store.catalog, apps: o.apps, dataDir: o.dataDir, durable: () => o.store.durable(), log: this.log });
   }
 
   async start(): Promise<void> {
@@ -186,14 +187,16 @@ export class StorageService implements Lifecycle {
     if (upload?.sidecar) files.push({ kind: 'metadata', name: sidecarName(r.name), localPath: null, size: 0 });
     const { files: _omit, parts, ...recording } = r;
     const log = this.log.child({ app: r.app, streamId: r.streamId, recordingId: r.recordingId });
-    // Both calls commit durably before this listener resolves, and both are idempotent.
+    // Both calls are idempotent; the rows are made durable before this listener resolves (the recording module then removes the work dir).
     await this.o.store.catalog.addRecording(recording, files, parts);
     if (!upload) {
+      await this.o.store.durable();
       log.info({ files: files.length }, 'recording cataloged; uploads are off for this app');
       return;
     }
     const names = files.filter((f) => upload.kinds(f.kind)).map((f) => f.name);
     const queued = await this.o.store.queue.enqueue(r.recordingId, names);
+    await this.o.store.durable();
     log.info({ queued, files: files.length, recovered: r.recovered }, 'recording queued for upload');
     if (!this.destinations.presignedFor(r.recordingId)) await this.liveHls.onCompleted(r);
     this.worker.wake();
@@ -206,8 +209,9 @@ export class StorageService implements Lifecycle {
     const { part, ...facts } = e;
     const recording = { ...facts, endedAt: part.endedAt, durationSeconds: 0, sizeBytes: 0, recovered: false };
     await this.o.store.catalog.addPart(recording, part, { kind: 'mp4', name: part.name, localPath: part.path, size: part.size });
-    if (!upload?.kinds('mp4')) return;
+    if (!upload?.kinds('mp4')) return this.o.store.durable();
     const queued = await this.o.store.queue.enqueue(e.recordingId, [part.name]);
+    await this.o.store.durable();
     this.log.info({ app: e.app, streamId: e.streamId, recordingId: e.recordingId, part: part.part, file: part.name, queued }, 'recording part queued for upload');
     this.worker.wake();
   }

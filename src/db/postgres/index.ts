@@ -68,6 +68,8 @@ export async function openPostgresStore(options: { url: string; dataDir: string;
     streamClaims: new PgStreamClaims(pool),
     recordingNames: new PgRecordingNames(pool),
     nodes: new PgClusterNodes(pool, options.url),
+    // A PostgreSQL commit is durable when it returns (synchronous_commit on, its default).
+    durable: async () => undefined,
     async close() {
       if (closed) return;
       closed = true;

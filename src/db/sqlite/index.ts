@@ -1,7 +1,7 @@
 /** The SQLite store: `<dataDir>/bucketcast.db`, for one node. */
 import { SecretBox } from '../secret-box.js';
 import type { Store } from '../types.js';
-import { openDatabase, type Db } from './database.js';
+import { openDatabase, syncWal, type Db } from './database.js';
 import { SqliteCatalog } from './catalog.js';
 import { SqliteUploadQueue } from './queue.js';
 import { SqliteCredentialStore } from './credentials.js';
@@ -46,6 +46,7 @@ export function openSqliteStore(options: { dataDir: string; secretKey?: string; 
     publishCredentials: new SqlitePublishCredentialStore(db, key.box),
     outbox: new SqliteWebhookOutbox(db),
     recordingNames: new SqliteRecordingNames(db),
+    durable: () => syncWal(db.name),
     async close() {
       if (closed) return;
       closed = true;

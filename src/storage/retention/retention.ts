@@ -24,6 +24,8 @@ export interface RetentionSweeperOptions {
   apps: AppLookup;
   /** Local copies are only deleted inside it. */
   dataDir: string;
+  /** Resolves once the rows read so far survive a power cut (`Store.durable`). */
+  durable: () => Promise<void>;
   log: Logger;
 }
 
@@ -53,7 +55,9 @@ export class RetentionSweeper {
       // Primary mode keeps no confirmed copy, whenever its recording ended.
       const cutoff = s.storageMode === 'primary' ? END_OF_TIME : new Date(Date.now() - s.dualRetentionDays * DAY_MS);
       // One batch per app and pass: a file that cannot be deleted is tried again next pass, not in a loop.
-      for (const f of await this.o.catalog.uploadedLocalCopies(app.name, cutoff, BATCH)) {
+      const batch = await this.o.catalog.uploadedLocalCopies(app.name, cutoff, BATCH);
+      if (batch.length) await this.o.durable();
+      for (const f of batch) {
         try {
           await deleteLocalCopy(this.o.dataDir, f.localPath!);
           await this.o.catalog.markLocalDeleted(f.id);

@@ -37,6 +37,8 @@ export interface UploadJobDeps {
   dataDir: string;
   /** Recordings that go somewhere other than their app's bucket (issue 18). */
   destinations?: Destinations;
+  /** Resolves once the rows written so far survive a power cut (`Store.durable`). */
+  durable: () => Promise<void>;
 }
 
 /** What the worker needs to report an attempt, filled in as the attempt goes. */
@@ -145,6 +147,8 @@ export async function runUploadJob(
   let localDeleted = false;
   if (t.settings.storageMode === 'primary' && file.localPath) {
     try {
+      // The row saying the object is verified must outlive a power cut before the only other copy goes.
+      await deps.durable();
       localDeleted = await deleteLocalCopy(deps.dataDir, file.localPath);
       await deps.catalog.markLocalDeleted(file.id);
     } catch (err) {
