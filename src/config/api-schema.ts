@@ -21,48 +21,36 @@ const baseUrl = z
 
 export const apiSettings = z
   .strictObject({
-    /** Base URL viewers reach this server at (e.g. `https://media.example.com`), for absolute URLs in webhooks. */
-    publicUrl: baseUrl.optional(),
-    /** Hours a panel session lasts without a request (each request extends it). */
-    sessionIdleHours: z.number().min(0.05).max(720).default(12),
-    /** Hours a panel session lasts at most, however active. */
-    sessionMaxHours: z.number().min(0.05).max(8760).default(168),
+    publicUrl: baseUrl.optional().describe('Base URL viewers reach this server at (e.g. `https://media.example.com`), for absolute URLs in webhooks.'),
+    sessionIdleHours: z.number().min(0.05).max(720).default(12).describe('Hours a panel session lasts without a request (each request extends it).'),
+    sessionMaxHours: z.number().min(0.05).max(8760).default(168).describe('Hours a panel session lasts at most, however active.'),
     login: z
       .strictObject({
-        /** Failed logins from one address within `windowSeconds` before it is locked out. */
-        maxFailuresPerIp: z.number().int().min(1).max(1000).default(10),
-        /** Failed logins for one user (from any address) within `windowSeconds` before the user is locked out. */
-        maxFailuresPerUser: z.number().int().min(1).max(1000).default(5),
-        /** Window in which failures are counted. */
-        windowSeconds: z.number().int().min(1).max(86_400).default(900),
-        /** How long a lockout lasts. */
-        lockoutSeconds: z.number().int().min(1).max(86_400).default(300),
-        /** Password checks (bcrypt, in worker threads) run at once. */
-        maxConcurrentChecks: z.number().int().min(1).max(16).default(2),
-        /** Password checks that may wait for a worker; more are answered 503 `login_busy`. */
-        maxQueuedChecks: z.number().int().min(0).max(1000).default(16),
+        maxFailuresPerIp: z.number().int().min(1).max(1000).default(10).describe('Failed logins from one address within `windowSeconds` before it is locked out.'),
+        maxFailuresPerUser: z.number().int().min(1).max(1000).default(5).describe('Failed logins for one user (from any address) within `windowSeconds` before the user is locked out.'),
+        windowSeconds: z.number().int().min(1).max(86_400).default(900).describe('Window in which failures are counted.'),
+        lockoutSeconds: z.number().int().min(1).max(86_400).default(300).describe('How long a lockout lasts.'),
+        maxConcurrentChecks: z.number().int().min(1).max(16).default(2).describe('Password checks (bcrypt, in worker threads) run at once.'),
+        maxQueuedChecks: z.number().int().min(0).max(1000).default(16).describe('Password checks that may wait for a worker; more are answered 503 `login_busy`.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Login throttling: failures are counted per address and per user; checks run in worker threads.'),
     metrics: z
       .strictObject({
-        /** Serve `/metrics` without authentication (e.g. on a private network); otherwise an API token or a session is needed. */
-        public: z.boolean().default(false),
+        public: z.boolean().default(false).describe('Serve `/metrics` without authentication (e.g. on a private network); otherwise an API token or a session is needed.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Who may read `/metrics`.'),
     webhooks: z
       .strictObject({
-        /** Seconds one delivery attempt may take. */
-        timeoutSeconds: z.number().min(1).max(120).default(10),
-        /** Longest wait between two attempts (exponential backoff with jitter up to it). */
-        retryMaxDelaySeconds: z.number().min(1).max(86_400).default(3600),
-        /** Attempts before a delivery is given up (marked failed; it can be retried through the API). */
-        maxAttempts: z.number().int().min(1).max(1000).default(20),
-        /** Deliveries sent at once. */
-        concurrency: z.number().int().min(1).max(64).default(4),
-        /** Days delivered and failed deliveries are kept for the API before they are pruned. */
-        keepDays: z.number().min(0.01).max(3650).default(14),
+        timeoutSeconds: z.number().min(1).max(120).default(10).describe('Seconds one delivery attempt may take.'),
+        retryMaxDelaySeconds: z.number().min(1).max(86_400).default(3600).describe('Longest wait between two attempts (exponential backoff with jitter up to it).'),
+        maxAttempts: z.number().int().min(1).max(1000).default(20).describe('Attempts before a delivery is given up (marked failed; it can be retried through the API).'),
+        concurrency: z.number().int().min(1).max(64).default(4).describe('Deliveries sent at once.'),
+        keepDays: z.number().min(0.01).max(3650).default(14).describe('Days delivered and failed deliveries are kept for the API before they are pruned.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Webhook delivery (the webhooks themselves are per application: `applications[].webhooks`).'),
   })
   .prefault({});
 

@@ -38,27 +38,20 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } | { 
 
 export const destinationRule = z
   .strictObject({
-    /** Stream ids this rule takes: `*` any run of characters, `?` one character (`cam-*`, `lobby`). */
-    streamId: z.string().min(1).max(256),
-    /** `s3://<bucket>/<prefix>/`: where the whole recording goes (its key templates apply under the prefix). */
+    streamId: z.string().min(1).max(256).describe('Stream ids this rule takes: `*` any run of characters, `?` one character (`cam-*`, `lobby`).'),
     url: z.string().superRefine((u, ctx) => {
       const r = parseS3Url(u);
       if ('problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
-    }),
-    /** Stored credential id (`CR` + 32 hex digits); the app's `s3.credentials` when unset. */
-    credential: z.string().regex(/^CR[0-9a-fA-F]{32}$/, 'must be "CR" followed by 32 hex digits').optional(),
-    /** S3-compatible endpoint; the app's `s3.endpoint` when unset. */
-    endpoint: z.url().optional(),
-    /** Region; the app's `s3.region` when unset. */
-    region: z.string().regex(/^[a-z0-9-]{2,32}$/, 'must look like "us-east-1"').optional(),
-    /** Path-style addressing; the app's `s3.forcePathStyle` when unset. */
-    forcePathStyle: z.boolean().optional(),
+    }).describe('`s3://<bucket>/<prefix>/`: where the whole recording goes (its key templates apply under the prefix).'),
+    credential: z.string().regex(/^CR[0-9a-fA-F]{32}$/, 'must be "CR" followed by 32 hex digits').optional().describe("Stored credential id (`CR` + 32 hex digits); the app's `s3.credentials` when unset."),
+    endpoint: z.url().optional().describe("S3-compatible endpoint; the app's `s3.endpoint` when unset."),
+    region: z.string().regex(/^[a-z0-9-]{2,32}$/, 'must look like "us-east-1"').optional().describe("Region; the app's `s3.region` when unset."),
+    forcePathStyle: z.boolean().optional().describe("Path-style addressing; the app's `s3.forcePathStyle` when unset."),
   });
 
 /** The destination keys of an application, spread into `appSettings`. */
 export const destinationFields = {
-  /** Where recordings nobody started by hand go, by stream id; the first match wins, the app's bucket otherwise. */
-  destinations: z.array(destinationRule).max(100).default([]),
+  destinations: z.array(destinationRule).max(100).default([]).describe("Where recordings nobody started by hand go, by stream id; the first match wins, the app's bucket otherwise."),
 };
 
 export type DestinationRule = z.output<typeof destinationRule>;

@@ -35,27 +35,17 @@ export function baseUrlProblem(value: string): string | null {
 
 export const corsSettings = z
   .strictObject({
-    /**
-     * Origins whose pages may read this app's media with fetch/XHR (hls.js):
-     * exact origins such as `https://www.example.com`, or `*` for any page.
-     * An empty list sends no CORS headers at all.
-     */
     allowedOrigins: z
       .array(z.string().refine((o) => o === '*' || isOrigin(o), 'must be "*" or an origin such as https://www.example.com (no path)'))
       .max(100)
-      .default(['*']),
-    /** How long a browser may cache a preflight answer, in seconds. */
-    maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+      .default(['*'])
+      .describe("Origins whose pages may read this app's media with fetch/XHR (hls.js): exact origins such as `https://www.example.com`, or `*` for any page. An empty list sends no CORS headers at all."),
+    maxAgeSeconds: z.number().int().min(0).max(86_400).default(600).describe('How long a browser may cache a preflight answer, in seconds.'),
   })
   .prefault({});
 
 /** Fields spread into `appSettings`. */
 export const forwardingFields = {
-  /**
-   * Comma-separated extensions forwarded when the file is not on local disk
-   * (Ant Media: `httpForwardingExtension`). Matched exactly against the file's
-   * extension. Empty forwards nothing.
-   */
   httpForwardingExtension: z
     .string()
     .max(200)
@@ -63,27 +53,17 @@ export const forwardingFields = {
       (v) => v.trim() === '' || v.split(',').every((e) => EXTENSION.test(e.trim())),
       'must be a comma-separated list of extensions such as "mp4,m3u8"',
     )
-    .default('mp4,m3u8'),
-  /**
-   * Where forwarded requests go: the bucket's URL or a CDN in front of it
-   * (Ant Media: `httpForwardingBaseURL`), e.g. `https://mybucket.s3.us-east-1.amazonaws.com`.
-   * Empty: the app's own bucket, reached through the storage module.
-   */
+    .default('mp4,m3u8')
+    .describe("Comma-separated extensions forwarded when the file is not on local disk (Ant Media: `httpForwardingExtension`). Matched exactly against the file's extension. Empty forwards nothing."),
   httpForwardingBaseURL: z
     .string()
     .max(2000)
     .refine((v) => v === '' || baseUrlProblem(v) === null, { error: (i) => baseUrlProblem(String(i.input)) ?? 'invalid URL' })
-    .default(''),
-  /**
-   * `redirect`: 302 to base URL + object key; `presigned`: 302 to a pre-signed
-   * GET URL of the app's bucket; `proxy`: the server streams the object;
-   * `auto`: `redirect` when a base URL is set, `proxy` otherwise.
-   */
-  httpForwardingMode: z.enum(['auto', 'redirect', 'presigned', 'proxy']).default('auto'),
-  /** Lifetime of pre-signed URLs (presigned mode, and proxy mode without a base URL). S3 allows at most 7 days. */
-  httpForwardingPresignExpirySeconds: z.number().int().min(1).max(604_800).default(3600),
-  /** CORS headers on this app's media URLs (local and forwarded). */
-  cors: corsSettings,
+    .default('')
+    .describe("Where forwarded requests go: the bucket's URL or a CDN in front of it (Ant Media: `httpForwardingBaseURL`), e.g. `https://mybucket.s3.us-east-1.amazonaws.com`. Empty: the app's own bucket, reached through the storage module."),
+  httpForwardingMode: z.enum(['auto', 'redirect', 'presigned', 'proxy']).default('auto').describe("`redirect`: 302 to base URL + object key; `presigned`: 302 to a pre-signed GET URL of the app's bucket; `proxy`: the server streams the object; `auto`: `redirect` when a base URL is set, `proxy` otherwise."),
+  httpForwardingPresignExpirySeconds: z.number().int().min(1).max(604_800).default(3600).describe('Lifetime of pre-signed URLs (presigned mode, and proxy mode without a base URL). S3 allows at most 7 days.'),
+  cors: corsSettings.describe("CORS headers on this app's media URLs (local and forwarded)."),
 };
 
 /** Cross-field rules of the forwarding settings, for `appSettings.superRefine`. */

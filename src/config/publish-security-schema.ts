@@ -13,17 +13,14 @@ export const PUBLISH_SECURITY_MODES = ['none', 'streamKeys', 'signedTokens'] as 
 
 export const publishSecuritySettings = z
   .strictObject({
-    /** `none`, `streamKeys` or `signedTokens`. */
-    mode: z.enum(PUBLISH_SECURITY_MODES).default('none'),
-    /** signedTokens: a token whose expiry is further away than this at publish time is refused (a leaked token must not work for years). */
-    maxTokenLifetimeSeconds: z.number().int().min(60).max(31_536_000).default(86_400),
+    mode: z.enum(PUBLISH_SECURITY_MODES).default('none').describe('`none`, `streamKeys` or `signedTokens`.'),
+    maxTokenLifetimeSeconds: z.number().int().min(60).max(31_536_000).default(86_400).describe('signedTokens: a token whose expiry is further away than this at publish time is refused (a leaked token must not work for years).'),
   })
   .prefault({});
 
 /** Fields spread into `appSettings`. */
 export const publishSecurityFields = {
-  /** Who may publish to this app. */
-  publishSecurity: publishSecuritySettings,
+  publishSecurity: publishSecuritySettings.describe('Who may publish to this app.'),
 };
 
 export type PublishSecuritySettings = z.output<typeof publishSecuritySettings>;

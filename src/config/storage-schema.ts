@@ -41,16 +41,11 @@ const keyTemplate = (fallback: string) =>
 
 export const s3CredentialSettings = z
   .strictObject({
-    /** `default-chain`: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile, container or instance role. `stored`: a credential stored (encrypted) by id. */
-    source: z.enum(['default-chain', 'stored']).default('default-chain'),
-    /** Id of a stored credential (`CR` + 32 hex digits), with `source: "stored"`. */
-    credentialId: z.string().regex(/^CR[0-9a-fA-F]{32}$/, 'must be "CR" followed by 32 hex digits').optional(),
-    /** Role to assume with the base credentials (STS AssumeRole). */
-    roleArn: z.string().min(1).optional(),
-    /** External id the role's trust policy requires. */
-    externalId: z.string().min(1).optional(),
-    /** STS endpoint for the role (default: AWS STS of the region; MinIO/Ceph serve STS on their S3 endpoint). */
-    stsEndpoint: z.url().optional(),
+    source: z.enum(['default-chain', 'stored']).default('default-chain').describe('`default-chain`: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile, container or instance role. `stored`: a credential stored (encrypted) by id.'),
+    credentialId: z.string().regex(/^CR[0-9a-fA-F]{32}$/, 'must be "CR" followed by 32 hex digits').optional().describe('Id of a stored credential (`CR` + 32 hex digits), with `source: "stored"`.'),
+    roleArn: z.string().min(1).optional().describe('Role to assume with the base credentials (STS AssumeRole).'),
+    externalId: z.string().min(1).optional().describe("External id the role's trust policy requires."),
+    stsEndpoint: z.url().optional().describe('STS endpoint for the role (default: AWS STS of the region; MinIO/Ceph serve STS on their S3 endpoint).'),
   })
   .prefault({})
   .superRefine((c, ctx) => {
@@ -63,85 +58,67 @@ const contentType = z.string().regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'must be a
 
 export const s3Settings = z
   .strictObject({
-    /** Bucket name. Without one, the embedded loopback store is used (a newcomer sees the whole flow). */
     bucket: z
       .string()
       .optional()
       .superRefine((b, ctx) => {
         const p = b === undefined ? null : bucketNameProblem(b);
         if (p) ctx.addIssue({ code: 'custom', message: p });
-      }),
-    /** Region of the bucket. */
-    region: z.string().regex(/^[a-z0-9-]{2,32}$/, 'must look like "us-east-1"').default('us-east-1'),
-    /** Endpoint of an S3-compatible service (MinIO, Ceph, R2, Wasabi …); AWS when unset. */
-    endpoint: z.url().optional(),
-    /** Path-style addressing (`endpoint/bucket/key`), which most self-hosted services need. */
-    forcePathStyle: z.boolean().default(false),
-    credentials: s3CredentialSettings,
-    /** Leading prefix of every key (no leading or trailing "/" needed). */
+      }).describe('Bucket name (7-bit ASCII). Without one, recordings go to the local store: plain files under `<dataDir>/bucket/`.'),
+    region: z.string().regex(/^[a-z0-9-]{2,32}$/, 'must look like "us-east-1"').default('us-east-1').describe('Region of the bucket.'),
+    endpoint: z.url().optional().describe('Endpoint of an S3-compatible service (MinIO, Ceph, R2, Wasabi …); AWS when unset.'),
+    forcePathStyle: z.boolean().default(false).describe('Path-style addressing (`endpoint/bucket/key`), which most self-hosted services need.'),
+    credentials: s3CredentialSettings.describe('Which credentials upload: the AWS default chain or a stored credential, optionally assuming a role.'),
     prefix: z
       .string()
       .max(512)
       .default('')
-      .refine((p) => !p.split('/').some((s) => s === '.' || s === '..') && !p.includes('\\'), 'must not contain "." or ".." segments or backslashes'),
+      .refine((p) => !p.split('/').some((s) => s === '.' || s === '..') && !p.includes('\\'), 'must not contain "." or ".." segments or backslashes')
+      .describe('Leading prefix of every key (no leading or trailing "/" needed).'),
     keyTemplates: z
       .strictObject({
-        /** Recording, HLS playlist and segments, and the metadata sidecar. */
-        streams: keyTemplate('streams/{name}.{ext}'),
-        /** Preview images and the poster. */
-        previews: keyTemplate('previews/{name}.{ext}'),
-      })
-      .prefault({}),
-    /** Which kinds of files are uploaded; the others stay on local disk. */
-    upload: z
-      .strictObject({
-        mp4: z.boolean().default(true),
-        hls: z.boolean().default(true),
-        previews: z.boolean().default(true),
-        metadata: z.boolean().default(true),
-      })
-      .prefault({}),
-    /** Storage class (`STANDARD`, `STANDARD_IA`, `INTELLIGENT_TIERING` …); the bucket's default when unset. */
-    storageClass: z.string().regex(/^[A-Z_]{2,64}$/, 'must look like "STANDARD_IA"').optional(),
-    /** Canned ACL; none by default (buckets with ACLs disabled refuse any). */
-    acl: z.enum(CANNED_ACLS).optional(),
-    /** Cache-Control of every object. */
-    cacheControl: z.string().min(1).max(256).optional(),
-    /** Content-Type per kind of file, replacing the built-in one. */
-    contentTypes: z
-      .strictObject({
-        mp4: contentType.optional(),
-        webm: contentType.optional(),
-        'hls-playlist': contentType.optional(),
-        'hls-segment': contentType.optional(),
-        preview: contentType.optional(),
-        poster: contentType.optional(),
-        metadata: contentType.optional(),
-      })
-      .prefault({}),
-    /** Server-side encryption. */
-    sse: z
-      .strictObject({
-        mode: z.enum(['none', 'AES256', 'aws:kms']).default('none'),
-        /** KMS key id or ARN (with `aws:kms`; the bucket's default key when unset). */
-        kmsKeyId: z.string().min(1).optional(),
+        streams: keyTemplate('streams/{name}.{ext}').describe('Recording, HLS playlist and segments, and the metadata sidecar.'),
+        previews: keyTemplate('previews/{name}.{ext}').describe('Preview images and the poster.'),
       })
       .prefault({})
-      .refine((s) => !s.kmsKeyId || s.mode === 'aws:kms', { message: 'kmsKeyId is only used with mode "aws:kms"', path: ['kmsKeyId'] }),
-    /** `primary`: delete the local copy once the upload is verified. `dual`: keep it for `dualRetentionDays`. */
-    storageMode: z.enum(['primary', 'dual']).default('primary'),
-    /** Days a local copy is kept in dual mode once uploaded (fractions allowed). */
-    dualRetentionDays: z.number().positive().max(36500).default(30),
-    /**
-     * The SDK's flexible checksums (`requestChecksumCalculation` / `responseChecksumValidation`).
-     * `WHEN_REQUIRED` works everywhere (every part still carries Content-MD5); `WHEN_SUPPORTED`
-     * adds CRC32 checksums, which some S3-compatible servers reject.
-     */
-    checksumCalculation: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).default('WHEN_REQUIRED'),
-    /** Preferred multipart part size in MiB (raised when a file would need more than 10,000 parts). */
-    partSizeMiB: z.number().int().min(5).max(5120).default(8),
-    /** Parts of one file uploaded at once (memory: queueSize × part size). */
-    queueSize: z.number().int().min(1).max(32).default(4),
+      .describe('Object keys under `prefix`; tokens `{app} {streamId} {recordingId} {yyyy} {mm} {dd} {HH}` (the recording\'s UTC start), and `{name}.{ext}`, which must end every template.'),
+    upload: z
+      .strictObject({
+        mp4: z.boolean().default(true).describe('Upload the MP4 (or WebM) recording and its parts.'),
+        hls: z.boolean().default(true).describe('Upload the HLS playlist and segments (needed by `hlsLiveUpload`).'),
+        previews: z.boolean().default(true).describe('Upload the preview images and the poster.'),
+        metadata: z.boolean().default(true).describe('Upload the metadata sidecar `<name>.json` (every object with its key, size and SHA-256).'),
+      })
+      .prefault({})
+      .describe('Which kinds of files are uploaded; the others stay on local disk.'),
+    storageClass: z.string().regex(/^[A-Z_]{2,64}$/, 'must look like "STANDARD_IA"').optional().describe("Storage class (`STANDARD`, `STANDARD_IA`, `INTELLIGENT_TIERING` …); the bucket's default when unset."),
+    acl: z.enum(CANNED_ACLS).optional().describe('Canned ACL; none by default (buckets with ACLs disabled refuse any).'),
+    cacheControl: z.string().min(1).max(256).optional().describe('Cache-Control of every object.'),
+    contentTypes: z
+      .strictObject({
+        mp4: contentType.optional().describe('Content-Type of MP4 recordings (default `video/mp4`).'),
+        webm: contentType.optional().describe('Content-Type of WebM recordings (default `video/webm`).'),
+        'hls-playlist': contentType.optional().describe('Content-Type of HLS playlists (default `application/vnd.apple.mpegurl`).'),
+        'hls-segment': contentType.optional().describe('Content-Type of HLS segments (default `video/mp2t`).'),
+        preview: contentType.optional().describe('Content-Type of preview images (default: by the image format).'),
+        poster: contentType.optional().describe('Content-Type of the poster (default: by the image format).'),
+        metadata: contentType.optional().describe('Content-Type of the metadata sidecar (default `application/json`).'),
+      })
+      .prefault({})
+      .describe('Content-Type per kind of file, replacing the built-in one.'),
+    sse: z
+      .strictObject({
+        mode: z.enum(['none', 'AES256', 'aws:kms']).default('none').describe('`AES256` (SSE-S3) or `aws:kms` (SSE-KMS), sent on every PutObject and CreateMultipartUpload; `none` sends no header.'),
+        kmsKeyId: z.string().min(1).optional().describe("KMS key id or ARN (with `aws:kms`; the bucket's default key when unset)."),
+      })
+      .prefault({})
+      .refine((s) => !s.kmsKeyId || s.mode === 'aws:kms', { message: 'kmsKeyId is only used with mode "aws:kms"', path: ['kmsKeyId'] })
+      .describe('Server-side encryption.'),
+    storageMode: z.enum(['primary', 'dual']).default('primary').describe('`primary`: delete the local copy once the upload is verified. `dual`: keep it for `dualRetentionDays`.'),
+    dualRetentionDays: z.number().positive().max(36500).default(30).describe('Days a local copy is kept in dual mode once uploaded (fractions allowed).'),
+    checksumCalculation: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).default('WHEN_REQUIRED').describe("The SDK's flexible checksums (`requestChecksumCalculation` / `responseChecksumValidation`). `WHEN_REQUIRED` works everywhere (every part still carries Content-MD5); `WHEN_SUPPORTED` adds CRC32 checksums, which some S3-compatible servers reject."),
+    partSizeMiB: z.number().int().min(5).max(5120).default(8).describe('Preferred multipart part size in MiB (raised when a file would need more than 10,000 parts).'),
+    queueSize: z.number().int().min(1).max(32).default(4).describe('Parts of one file uploaded at once (memory: queueSize × part size).'),
   })
   .prefault({})
   .superRefine((s, ctx) => {
@@ -151,40 +128,23 @@ export const s3Settings = z
 
 /** The storage keys of an application, spread into `appSettings`. */
 export const appStorageFields = {
-  /** Upload every finished recording to the app's bucket (the embedded store when no bucket is set). */
-  s3RecordingEnabled: z.boolean().default(true),
-  /** Where and how recordings are uploaded. */
-  s3: s3Settings,
+  s3RecordingEnabled: z.boolean().default(true).describe("Upload every finished recording to the app's bucket (the local store under `<dataDir>/bucket/` when no bucket is set)."),
+  s3: s3Settings.describe('Where and how recordings are uploaded.'),
 };
 
 /** Server-wide upload settings (top-level `storage`). */
 export const storageSettings = z
   .strictObject({
-    /**
-     * Removed (issue 12): there is no embedded S3 server any more; apps without a bucket store
-     * plain files under `<dataDir>/bucket/`. Kept as a key only to say so clearly.
-     */
     embeddedS3Port: z
       .unknown()
       .optional()
       .superRefine((v, ctx) => {
         if (v !== undefined) ctx.addIssue({ code: 'custom', message: 'removed: no S3 server is embedded any more (apps without a bucket store plain files under <dataDir>/bucket/, served by forwarding); delete this setting (env BUCKETCAST_EMBEDDED_S3_PORT)' });
-      }),
-    /** Files uploaded at once, across applications. */
-    concurrentUploads: z.number().int().min(1).max(64).default(2),
-    /** Longest wait between two attempts while an error stays retryable (exponential backoff with jitter). */
-    retryMaxDelaySeconds: z.number().min(1).max(3600).default(300),
-    /**
-     * Seconds an S3 request may go without a byte sent or received before the attempt is
-     * aborted and retried (a stalled connection otherwise hangs an upload forever).
-     */
-    inactivityTimeoutSeconds: z.number().min(1).max(3600).default(60),
-    /**
-     * Several nodes on one PostgreSQL whose data dirs are on shared storage (every node reads the others' files at
-     * the same paths): a node also uploads the queued files of a node not seen for 30 s (dead, or stopped). Off by
-     * default: a file is uploaded by the node whose disk holds it, after its restart.
-     */
-    adoptFilesOfDeadNodes: z.boolean().default(false),
+      }).describe('Removed: there is no embedded S3 server any more; apps without a bucket store plain files under `<dataDir>/bucket/`. Kept as a key only to say so clearly.'),
+    concurrentUploads: z.number().int().min(1).max(64).default(2).describe('Files uploaded at once, across applications.'),
+    retryMaxDelaySeconds: z.number().min(1).max(3600).default(300).describe('Longest wait between two attempts while an error stays retryable (exponential backoff with jitter).'),
+    inactivityTimeoutSeconds: z.number().min(1).max(3600).default(60).describe('Seconds an S3 request may go without a byte sent or received before the attempt is aborted and retried (a stalled connection otherwise hangs an upload forever).'),
+    adoptFilesOfDeadNodes: z.boolean().default(false).describe("Several nodes on one PostgreSQL whose data dirs are on shared storage (every node reads the others' files at the same paths): a node also uploads the queued files of a node not seen for 30 s (dead, or stopped). Off by default: a file is uploaded by the node whose disk holds it, after its restart."),
   })
   .prefault({});
 

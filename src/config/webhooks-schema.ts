@@ -26,26 +26,23 @@ export function webhookUrlProblem(value: string): string | null {
 }
 
 export const webhookSettings = z.strictObject({
-  /** Where the POSTs go. */
   url: z
     .string()
     .max(2000)
-    .refine((v) => webhookUrlProblem(v) === null, { error: (i) => webhookUrlProblem(String(i.input)) ?? 'invalid URL' }),
-  /** Events sent to it (all of them by default). */
+    .refine((v) => webhookUrlProblem(v) === null, { error: (i) => webhookUrlProblem(String(i.input)) ?? 'invalid URL' })
+    .describe('Where the POSTs go.'),
   events: z
     .array(z.enum(WEBHOOK_EVENTS))
     .min(1)
     .default([...WEBHOOK_EVENTS])
-    .refine((e) => new Set(e).size === e.length, 'must not repeat an event'),
-  /** Shared secret the body is signed with (16–256 characters); the receiver verifies with it. */
-  secret: z.string({ error: (i) => (i.input === undefined ? 'required: a shared secret of 16 to 256 characters' : 'must be a string') }).min(16).max(256),
-  /** Set false to pause deliveries to this URL. */
-  enabled: z.boolean().default(true),
+    .refine((e) => new Set(e).size === e.length, 'must not repeat an event')
+    .describe('Events sent to it (all of them by default).'),
+  secret: z.string({ error: (i) => (i.input === undefined ? 'required: a shared secret of 16 to 256 characters' : 'must be a string') }).min(16).max(256).describe('Shared secret the body is signed with (16–256 characters); the receiver verifies with it.'),
+  enabled: z.boolean().default(true).describe('Set false to pause deliveries to this URL.'),
 });
 
 /** Fields spread into `appSettings`. */
 export const webhookFields = {
-  /** Webhooks of this app. */
   webhooks: z
     .array(webhookSettings)
     .max(20)
@@ -56,7 +53,7 @@ export const webhookFields = {
         if (seen.has(h.url)) ctx.addIssue({ code: 'custom', path: [i, 'url'], message: 'is listed twice' });
         seen.add(h.url);
       });
-    }),
+    }).describe('Webhooks of this app.'),
 };
 
 export type WebhookSettings = z.output<typeof webhookSettings>;

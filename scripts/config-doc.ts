@@ -1,0 +1,176 @@
+/**
+ * Writes docs/configuration.md from the configuration schema (src/config/schema.ts): every key with its type,
+ * default, environment variable (src/config/env.ts) and description (the schema's `.describe(...)`).
+ * `npm run docs:config` writes the file; test/config/configuration-doc.test.ts fails when it is out of date.
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { configSchema } from '../src/config/schema.js';
+import { ENV_OVERRIDES } from '../src/config/env.js';
+
+/** Where the generated file goes, relative to the repository root. */
+export const CONFIG_DOC_PATH = 'docs/configuration.md';
+
+type JsonSchema = {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  prefixItems?: JsonSchema[];
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  format?: string;
+};
+
+export interface ConfigKey {
+  /** Dotted path; `[]` marks an array's items (`applications[].s3.bucket`). */
+  path: string;
+  type: string;
+  default?: unknown;
+  env?: string;
+  description?: string;
+}
+
+/** Where each environment variable lands: apply it to an empty tree and read back the path it wrote. */
+function envByPath(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const o of ENV_OVERRIDES) {
+    const raw: Record<string, unknown> = {};
+    o.apply(raw, '\u0000');
+    const path = findMarker(raw, '');
+    if (path) out.set(path.replace(/\[0\]/g, '[]'), o.name);
+  }
+  return out;
+}
+
+function findMarker(v: unknown, at: string): string | null {
+  if (v === '\u0000') return at;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = findMarker(v[i], `${at}[${i}]`);
+      if (p) return p;
+    }
+  } else if (v && typeof v === 'object') {
+    for (const [k, child] of Object.entries(v)) {
+      const p = findMarker(child, at ? `${at}.${k}` : k);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
+function variants(s: JsonSchema): JsonSchema[] {
+  return s.anyOf ?? s.oneOf ?? [s];
+}
+
+function typeOf(s: JsonSchema): string {
+  if (s.anyOf || s.oneOf) return [...new Set(variants(s).map(typeOf))].join(' \\| ');
+  if (s.enum) return s.enum.map((e) => JSON.stringify(e)).join(' \\| ');
+  if (s.const !== undefined) return JSON.stringify(s.const);
+  if (s.type === 'array' && s.prefixItems) return `[${s.prefixItems.map(typeOf).join(', ')}]`;
+  if (s.type === 'array') return s.items ? `${typeOf(s.items)}[]`.replace(/^(.*\\\|.*)\[\]$/, '($1)[]') : 'array';
+  const t = Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? 'any');
+  const lo = s.minimum ?? s.exclusiveMinimum;
+  if ((t === 'integer' || t === 'number') && (lo !== undefined || s.maximum !== undefined)) return `${t} (${lo ?? '…'} – ${s.maximum ?? '…'})`;
+  if (t === 'string' && s.format) return `string (${s.format})`;
+  return t;
+}
+
+/** Every key of the schema, depth first, in declaration order. */
+export function configKeys(): ConfigKey[] {
+  const json = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const env = envByPath();
+  const out: ConfigKey[] = [];
+  const seen = new Set<string>();
+  const walk = (s: JsonSchema, path: string): void => {
+    for (const v of variants(s)) {
+      if (v.type === 'array' && v.items) walk(v.items, `${path}[]`);
+      for (const [k, child] of Object.entries(v.properties ?? {})) {
+        const p = path ? `${path}.${k}` : k;
+        if (!seen.has(p)) {
+          seen.add(p);
+          const description = child.description ?? variants(child).find((c) => c.description)?.description;
+          out.push({ path: p, type: typeOf(child), default: child.default, env: env.get(p), description });
+        } else {
+          // The same key in another variant of a union: keep the first description, add a missing one.
+          const known = out.find((o) => o.path === p);
+          if (known && !known.description && child.description) known.description = child.description;
+        }
+        walk(child, p);
+      }
+    }
+  };
+  walk(json, '');
+  return out;
+}
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function defaultText(v: unknown): string {
+  if (v === undefined) return '—';
+  return '`' + JSON.stringify(v).replace(/\|/g, '\\|') + '`';
+}
+
+/** Top-level keys, each a section of the page (its description is the section's introduction). */
+const SECTIONS: Array<{ key: string; title: string }> = [
+  { key: 'server', title: '`server`' },
+  { key: 'storage', title: '`storage`' },
+  { key: 'api', title: '`api`' },
+  { key: 'whip', title: '`whip`' },
+  { key: 'applications', title: '`applications[]`' },
+];
+
+const HEADER = `# Configuration
+
+<!-- Generated by \`npm run docs:config\` from src/config/schema.ts and src/config/env.ts: do not edit by hand.
+     test/config/configuration-doc.test.ts fails when this file is out of date. -->
+
+One JSON file, validated against one schema (\`configSchema\` in \`src/config/schema.ts\`): defaults, then the
+file, then the environment. Unknown keys are rejected with their path (\`server.htpPort: unknown key\`), and so
+are unknown \`BUCKETCAST_*\` environment variables. The file is \`config/bucketcast.json\`, or the one
+\`BUCKETCAST_CONFIG\` names. Applications created or changed through the API are stored in the database and
+override the file's entry of the same name (see [api.md](api.md)).
+
+Environment variables that are not config keys (read by \`src/config/load.ts\`):
+
+| variable | meaning |
+|---|---|
+| \`BUCKETCAST_CONFIG\` | the config file (default \`config/bucketcast.json\`) |
+| \`BUCKETCAST_ADMIN_PASSWORD\` | the admin's password at the first start (at least 12 characters); without it one is generated into \`<dataDir>/admin-password.txt\` (mode 0600) |
+| \`BUCKETCAST_SECRET_KEY\` | key that encrypts stored credentials and secrets (64 hex digits, 32 bytes base64, or a passphrase of 16+ characters); default: \`<dataDir>/secret.key\`, created on first start |
+| \`BUCKETCAST_SECRET_KEY_FILE\` | a file holding that key (Docker/systemd secrets); not together with \`BUCKETCAST_SECRET_KEY\` |
+| \`AWS_ACCESS_KEY_ID\`, \`AWS_SECRET_ACCESS_KEY\`, \`AWS_PROFILE\` … | S3 credentials through the AWS default chain (\`applications[].s3.credentials.source: "default-chain"\`) |
+
+Environment variables marked *(first app)* set the key of the first application in the file (or of \`live\`).
+Types: \`integer (a – b)\` is a whole number in that range; \`—\` as a default means unset.
+`;
+
+/** The whole of docs/configuration.md. */
+export function renderConfigDoc(): string {
+  const keys = configKeys();
+  const parts = [HEADER];
+  for (const section of SECTIONS) {
+    const intro = keys.find((k) => k.path === section.key)?.description ?? '';
+    parts.push(`\n## ${section.title}\n\n${intro}\n\n| key | type | default | env | description |\n|---|---|---|---|---|`);
+    for (const k of keys) {
+      if (k.path !== section.key && !k.path.startsWith(section.key + '.') && !k.path.startsWith(section.key + '[].')) continue;
+      if (k.path === section.key || k.path === `${section.key}[]`) continue;
+      const env = k.env ? `\`${k.env}\`${k.path.startsWith('applications[]') ? ' *(first app)*' : ''}` : '';
+      parts.push(`| \`${k.path}\` | ${k.type.includes('\\|') ? k.type : cell(k.type)} | ${defaultText(k.default)} | ${env} | ${cell(k.description ?? '')} |`);
+    }
+  }
+  return parts.join('\n') + '\n';
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const out = fileURLToPath(new URL(`../${CONFIG_DOC_PATH}`, import.meta.url));
+  writeFileSync(out, renderConfigDoc());
+  console.log(`wrote ${CONFIG_DOC_PATH} (${configKeys().length} keys)`);
+}
