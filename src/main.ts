@@ -33,6 +33,7 @@ import { RecordingManager } from './recording/recording-manager.js';
 import { HttpServer } from './http/http-server.js';
 import { mediaRoutes } from './http/media-routes.js';
 import { LocalFileIndex } from './http/local-file-index.js';
+import { landingRoutes } from './http/landing.js';
 import { Forwarding } from './forwarding/forwarding.js';
 import { PlaybackGuard, playbackKeyPurpose } from './forwarding/playback-guard.js';
 import { playerAssets } from './player/player-assets.js';
@@ -216,7 +217,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     isAdmin: async (req) => (await security.auth.authenticate({ authorization: req.get('authorization'), sessionId: sessionIdFrom(req.headers) })).ok,
     connections: limiter('http', limits.httpConnections, limits.httpConnectionsPerIp),
     log,
-    routers: [api.router, ...(whip ? [whip.router] : []), timeRange.router, playerAssets()],
+    routers: [api.router, ...(whip ? [whip.router] : []), timeRange.router, playerAssets(), landingRoutes({ rtmpPort: () => rtmp.port, rtmpsPort: () => rtmps?.port, whip: !!whip })],
     fastRoutes: [
       mediaRoutes({
         apps,
