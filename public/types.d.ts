@@ -10,3 +10,12 @@ export interface LandingFacts {
   rtmpsPort: number | null;
   whip: boolean;
 }
+
+/** One problem with a field of a request body (`error.details[]` of a 400). */
+export interface FieldProblem {
+  path?: string;
+  message: string;
+}
+
+/** What the panel's `h()` and `fill()` take as children (false, null and undefined are left out). */
+export type Child = Node | string | number | boolean | null | undefined | readonly Child[];
