@@ -19,3 +19,25 @@ export interface FieldProblem {
 
 /** What the panel's `h()` and `fill()` take as children (false, null and undefined are left out). */
 export type Child = Node | string | number | boolean | null | undefined | readonly Child[];
+
+/** `GET /api/v1/auth/me` (a session). */
+export interface Me {
+  username: string;
+  csrfToken: string;
+  [k: string]: unknown;
+}
+
+/** `POST /api/v1/applications/<app>/playback-tokens`. */
+export interface PlaybackToken {
+  token: string;
+  /** ISO 8601. */
+  expiresAt: string;
+  [k: string]: unknown;
+}
+
+declare global {
+  interface Window {
+    /** hls.js, from /vendor/hls.min.js (play.html). */
+    Hls?: typeof import('hls.js').default;
+  }
+}
