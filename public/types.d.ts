@@ -4,6 +4,38 @@
  * server's answers (src/api, src/http/landing.ts); never loaded by a browser.
  */
 
+import type { AppSettings } from '../src/config/schema.js';
+
+/** An app's settings as the API shows them (webhook secrets replaced by `hasSecret`), from the config schema. */
+export type PublicAppSettings = Omit<AppSettings, 'webhooks'> & {
+  webhooks: Array<Omit<AppSettings['webhooks'][number], 'secret'> & { hasSecret: boolean }>;
+};
+
+/** `rtmp`/`whip` publish URLs (src/api/publish-urls.ts). */
+export interface PublishUrls {
+  rtmp: { server: string; streamKey?: string; url?: string };
+  whip?: { url: string; bearerToken?: string };
+}
+
+/** One application (`GET /api/v1/applications[/<name>]`, src/api/applications.ts). */
+export interface Application {
+  name: string;
+  source: 'config' | 'api';
+  liveStreams: number;
+  publish: PublishUrls;
+  settings: PublicAppSettings;
+}
+
+/** A stored AWS credential (`/api/v1/credentials/aws`, src/api/credentials.ts); never its secret. */
+export interface Credential {
+  sid: string;
+  friendlyName: string | null;
+  accessKeyIdHint: string;
+  dateCreated: string;
+  dateUpdated: string;
+  url: string;
+}
+
 /** `GET /landing.json` (src/http/landing.ts). */
 export interface LandingFacts {
   rtmpPort: number;
@@ -20,11 +52,27 @@ export interface FieldProblem {
 /** What the panel's `h()` and `fill()` take as children (false, null and undefined are left out). */
 export type Child = Node | string | number | boolean | null | undefined | readonly Child[];
 
-/** `GET /api/v1/auth/me` (a session). */
+/** `GET /api/v1/auth/me` and `POST /api/v1/auth/login` (src/api/auth-routes.ts). */
 export interface Me {
-  username: string;
-  csrfToken: string;
-  [k: string]: unknown;
+  user: { username: string };
+  authenticatedBy?: 'session' | 'token';
+  mustChangePassword: boolean;
+  /** Sessions only. */
+  csrfToken?: string;
+  expiresAt?: string;
+  /** Tokens only. */
+  tokenId?: string;
+}
+
+/** `GET /api/v1/server` (src/api/server-info.ts). */
+export interface ServerFacts {
+  name: string;
+  version: string;
+  rtmpPort: number;
+  publicUrl: string | null;
+  uptimeSeconds: number;
+  time: string;
+  warnings: Array<{ code: string; message: string; apps?: string[] }>;
 }
 
 /** `POST /api/v1/applications/<app>/playback-tokens`. */
