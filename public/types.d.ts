@@ -89,3 +89,33 @@ declare global {
     Hls?: typeof import('hls.js').default;
   }
 }
+
+/** Settings as the panel's forms read and write them: nested objects addressed by dotted paths. */
+export type Values = { [key: string]: any };
+
+/** One field of a settings form (public/admin/js/forms.js). */
+export interface FieldDef {
+  /** Dotted settings path, e.g. `s3.credentials.credentialId`. */
+  path: string;
+  label: string;
+  type?: 'text' | 'number' | 'checkbox' | 'select' | 'list' | 'password';
+  help?: string;
+  /** An emptied (or hidden) optional field reads as null: the key goes back to its default. */
+  optional?: boolean;
+  options?: Array<{ value: string; label: string }>;
+  min?: number;
+  max?: number;
+  step?: number | string;
+  placeholder?: string;
+  suggestions?: string[];
+  showIf?: (values: Values) => boolean;
+  wide?: boolean;
+  extra?: () => Node;
+}
+
+/** A fieldset of a settings form. */
+export interface FieldGroup {
+  legend: string;
+  intro?: string;
+  fields: FieldDef[];
+}
