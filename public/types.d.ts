@@ -6,6 +6,10 @@
 
 import type { AppSettings } from '../src/config/schema.js';
 
+/** A source and an import as `GET /api/v1/applications/<app>/sources` and `…/imports` list them. */
+export type { SourceView } from '../src/sources/source-manager.js';
+export type { ImportView } from '../src/sources/imports.js';
+
 /** An app's settings as the API shows them (webhook secrets replaced by `hasSecret`), from the config schema. */
 export type PublicAppSettings = Omit<AppSettings, 'webhooks'> & {
   webhooks: Array<Omit<AppSettings['webhooks'][number], 'secret'> & { hasSecret: boolean }>;
@@ -34,6 +38,69 @@ export interface Credential {
   dateCreated: string;
   dateUpdated: string;
   url: string;
+  /** Names of the applications whose storage uses it. */
+  usedBy: string[];
+}
+
+/** `GET /api/v1/credentials/aws`: one page. */
+export interface CredentialPage {
+  credentials: Credential[];
+  meta: { key: string; page: number; pageSize: number; url: string; firstPageUrl: string; nextPageUrl: string | null; previousPageUrl: string | null; nextPageToken: string | null; previousPageToken: string | null };
+}
+
+/** A live publisher (`GET /api/v1/streams`, src/api/streams.ts). */
+export interface LiveStream {
+  app: string;
+  streamId: string;
+  node: string;
+  protocol: string;
+  sessionId: string;
+  remoteAddress: string;
+  startedAt: string;
+  durationSeconds: number;
+  video: { codec: string; width: number | null; height: number | null; fps: number | null } | null;
+  audio: { codec: string } | null;
+  bitrate: number;
+  bytesIn: number;
+  recording: { recordingId: string; name: string; startedAt: string } | null;
+  urls: { hls: string; preview: string; player: string };
+}
+
+/** `GET /api/v1/streams`: this node's publishers, and those live on other nodes (null while the database cannot be reached). */
+export interface StreamsAnswer {
+  streams: LiveStream[];
+  elsewhere: Array<{ app: string; streamId: string; node: string; since: string }> | null;
+}
+
+/** One node (`GET /api/v1/nodes`). */
+export interface NodeInfo {
+  nodeId: string;
+  internalUrl?: string;
+  version: string | null;
+  startedAt: string;
+  lastSeenAt: string;
+  liveStreams: number;
+  alive: boolean;
+  stopped: boolean;
+  self: boolean;
+}
+
+/** An API token (`GET /api/v1/auth/tokens`); `token` only in the answer that created it. */
+export interface ApiToken {
+  id: string;
+  name: string;
+  hint: string;
+  scope: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  token?: string;
+}
+
+/** `POST /api/v1/auth/password`. */
+export interface PasswordChanged {
+  sessionsEnded: number;
+  tokensRevoked: number;
 }
 
 /** `GET /landing.json` (src/http/landing.ts). */
