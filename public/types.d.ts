@@ -9,6 +9,67 @@ import type { AppSettings } from '../src/config/schema.js';
 /** A source and an import as `GET /api/v1/applications/<app>/sources` and `…/imports` list them. */
 export type { SourceView } from '../src/sources/source-manager.js';
 export type { ImportView } from '../src/sources/imports.js';
+/** Payloads of the events channel (`/api/v1/events`), by type. */
+export type { BusEvents, UploadProgress } from '../src/events/types.js';
+import type { FileState, RecordingSummary } from '../src/db/types.js';
+export type { FileState, RecordingUploadState } from '../src/db/types.js';
+
+/** A part of a recording (`recordSegmentSeconds`), as src/api/recordings.ts shows it. */
+export interface RecordingPart {
+  part: number;
+  name: string;
+  startedAt: string;
+  endedAt: string;
+  durationSeconds: number;
+  offsetSeconds: number;
+  size: number;
+  url: string;
+  state: FileState;
+  local: boolean;
+}
+
+/** A recording in `GET /api/v1/recordings` (src/api/recordings.ts). */
+export type Recording = Omit<RecordingSummary, 'parts'> & {
+  node: string;
+  inProgress: boolean;
+  urls: { mp4: string | null; hls: string | null; poster: string | null; player: string };
+  parts: RecordingPart[];
+};
+
+/** One file of a recording (`GET /api/v1/recordings/<id>`). */
+export interface RecordingFile {
+  id: number;
+  kind: string;
+  name: string;
+  size: number;
+  url: string;
+  state: FileState;
+  local: boolean;
+  progress: { loaded: number; total: number } | null;
+  bucket: string | null;
+  key: string | null;
+  objectUrl: string | null;
+  sha256: string | null;
+  etag: string | null;
+  verifiedBy: string | null;
+  attempts: number;
+  lastError: string | null;
+  errorCode: string | null;
+  errorClass: string | null;
+  nextAttemptAt: string | null;
+  uploadedAt: string | null;
+  localDeletedAt: string | null;
+}
+
+/** `GET /api/v1/recordings/<id>`: the recording with its files. */
+export type RecordingDetail = Recording & { files: RecordingFile[] };
+
+/** `GET /api/v1/recordings`: one page, newest first. */
+export interface RecordingList {
+  recordings: Recording[];
+  total: number;
+  nextPageToken: string | null;
+}
 
 /** An app's settings as the API shows them (webhook secrets replaced by `hasSecret`), from the config schema. */
 export type PublicAppSettings = Omit<AppSettings, 'webhooks'> & {
