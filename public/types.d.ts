@@ -5,6 +5,7 @@
  */
 
 import type { AppSettings } from '../src/config/schema.js';
+export type { WebhookEvent } from '../src/config/webhooks-schema.js';
 
 /** A source and an import as `GET /api/v1/applications/<app>/sources` and `…/imports` list them. */
 export type { SourceView } from '../src/sources/source-manager.js';
@@ -13,6 +14,15 @@ export type { ImportView } from '../src/sources/imports.js';
 export type { BusEvents, UploadProgress } from '../src/events/types.js';
 import type { FileState, RecordingSummary } from '../src/db/types.js';
 export type { FileState, RecordingUploadState } from '../src/db/types.js';
+/** `POST /api/v1/applications/<app>/storage/validate`. */
+export type { ValidationReport } from '../src/storage/validation/validate.js';
+
+/** What an app's settings tabs are handed (public/admin/js/views/app-settings.js). */
+export interface AppTabContext {
+  name: string;
+  view: Application;
+  onSaved: (app: Application) => void;
+}
 
 /** A part of a recording (`recordSegmentSeconds`), as src/api/recordings.ts shows it. */
 export interface RecordingPart {
@@ -163,6 +173,60 @@ export interface PasswordChanged {
   sessionsEnded: number;
   tokensRevoked: number;
 }
+
+/** A stream key, never the key itself (`GET /api/v1/applications/<app>/stream-keys`). */
+export interface StreamKey {
+  app: string;
+  streamId: string;
+  hint: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** `POST …/stream-keys`: the key, shown once, with the publish settings that carry it. */
+export interface IssuedStreamKey extends StreamKey {
+  key: string;
+  replaced: boolean;
+  publish: PublishUrls;
+}
+
+/** `POST …/publish-tokens`. */
+export interface PublishToken {
+  streamId: string;
+  token: string;
+  expiresAt: string;
+  publish: PublishUrls;
+}
+
+/** `GET …/signing-secret`. */
+export interface SigningSecretInfo {
+  exists: boolean;
+  createdAt: string | null;
+}
+
+/** `POST …/signing-secret`: the new secret, shown once. */
+export interface NewSigningSecret {
+  secret: string;
+  createdAt: string;
+}
+
+/** A webhook delivery (`GET /api/v1/webhooks/deliveries`, src/api/webhook-deliveries.ts). */
+export interface WebhookDelivery {
+  id: string;
+  app: string;
+  event: string;
+  url: string;
+  state: 'pending' | 'delivering' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+/** A webhook as the panel edits it: the app's (without its secret), or a new one. */
+export type PublicWebhook = PublicAppSettings['webhooks'][number];
 
 /** `GET /landing.json` (src/http/landing.ts). */
 export interface LandingFacts {
