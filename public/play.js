@@ -18,6 +18,7 @@
  * and on the <video>: data-engine (video|hls.js|native), data-source, data-poster,
  * data-errors (error events + fatal hls.js errors), data-played (seconds actually played).
  */
+// @ts-check
 (function () {
   'use strict';
 
@@ -33,28 +34,42 @@
   var token = params.get('token');
   var minted = false;
   var mintedExpiresAt = 0;
-  var renewTimer = null;
-  var video = document.getElementById('video');
-  var message = document.getElementById('message');
-  var title = document.getElementById('title');
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  var renewTimer;
+  var video = /** @type {HTMLVideoElement} */ (document.getElementById('video'));
+  var message = /** @type {HTMLElement} */ (document.getElementById('message'));
+  var title = /** @type {HTMLElement} */ (document.getElementById('title'));
 
+  /** @type {import('hls.js').default | null} */
   var hls = null;
   var live = false;
+  /** The stream id of a live page. */
+  var liveId = '';
   var errors = 0;
   var played = 0;
+  /** @type {number | null} */
   var lastTime = null;
   var mediaRecoveries = 0;
 
+  /**
+   * @param {'loading' | 'offline' | 'not-found' | 'playing' | 'error'} state
+   * @param {string} [text]
+   */
   function setState(state, text) {
     document.body.dataset.state = state;
     message.textContent = text || '';
     message.hidden = !text;
   }
 
+  /** @param {number} ms */
   function sleep(ms) {
     return new Promise(function (resolve) { setTimeout(resolve, ms); });
   }
 
+  /**
+   * @param {'streams' | 'previews'} folder
+   * @param {string} file
+   */
   function mediaUrl(folder, file) {
     // Relative, so the page also works behind a reverse proxy that adds a path prefix.
     var url = encodeURIComponent(app) + '/' + folder + '/' + encodeURIComponent(file);
@@ -66,13 +81,15 @@
    * panel may mint a viewing token (session cookie + CSRF token); resolves
    * whether a token was obtained. Tried once per page, and again only once the
    * token the page minted has expired (`renew`: the half-life renewal).
+   * @param {boolean} [renew]
+   * @returns {Promise<boolean>}
    */
   function mintToken(renew) {
     if (minted && !renew && Date.now() < mintedExpiresAt) return Promise.resolve(false);
     minted = true;
     return fetch('api/v1/auth/me', { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
       if (!r.ok) return false;
-      return r.json().then(function (me) {
+      return r.json().then(function (/** @type {import('./types.js').Me} */ me) {
         return fetch('api/v1/applications/' + encodeURIComponent(app) + '/playback-tokens', {
           method: 'POST',
           credentials: 'same-origin',
@@ -82,7 +99,7 @@
         });
       }).then(function (r2) {
         if (!r2.ok) return false;
-        return r2.json().then(function (t) {
+        return r2.json().then(function (/** @type {import('./types.js').PlaybackToken} */ t) {
           token = t.token;
           var now = Date.now();
           mintedExpiresAt = Date.parse(t.expiresAt) || now;
@@ -95,7 +112,10 @@
     }, function () { return false; });
   }
 
-  /** A URL of this server with the page's newest viewing token in place of the one it was built with. */
+  /**
+   * A URL of this server with the page's newest viewing token in place of the one it was built with.
+   * @param {string} url
+   */
   function withCurrentToken(url) {
     if (!token) return url;
     try {
@@ -108,7 +128,10 @@
     }
   }
 
-  /** After a refusal: mint a token and run `again`, or say the app is private. */
+  /**
+   * After a refusal: mint a token and run `again`, or say the app is private.
+   * @param {() => unknown} again
+   */
   function privateApp(again) {
     return mintToken().then(function (ok) {
       if (ok) return again();
@@ -144,7 +167,12 @@
     if (live) backToWaiting();
   });
 
-  /** HEAD request: 'ok', 'missing', 'redirect' (manual mode), 'error' with a status, or 'unknown' (network/CORS). */
+  /**
+   * HEAD request: 'ok', 'missing', 'redirect' (manual mode), 'error' with a status, or 'unknown' (network/CORS).
+   * @param {string} url
+   * @param {RequestRedirect} [redirect]
+   * @returns {Promise<{ result: 'ok' | 'missing' | 'redirect' | 'forbidden' | 'unknown' } | { result: 'error', status: number }>}
+   */
   function probe(url, redirect) {
     return fetch(url, { method: 'HEAD', cache: 'no-store', redirect: redirect || 'follow' }).then(function (r) {
       if (r.type === 'opaqueredirect') return { result: 'redirect' };
@@ -160,7 +188,10 @@
     });
   }
 
-  /** Tries <stem>.jpg, .png, .webp (the app's preview format is not known here); the first that loads is the poster. */
+  /**
+   * Tries <stem>.jpg, .png, .webp (the app's preview format is not known here); the first that loads is the poster.
+   * @param {string} stem
+   */
   function findPoster(stem) {
     var i = 0;
     function next() {
@@ -187,6 +218,7 @@
     lastTime = null;
   }
 
+  /** @param {string} text */
   function fatal(text) {
     countError();
     teardown();
@@ -194,22 +226,25 @@
     else setState('error', text);
   }
 
+  /** @param {string} url */
   function playHls(url) {
-    if (window.Hls && window.Hls.isSupported()) {
+    const Hls = window.Hls;
+    if (Hls !== undefined && Hls.isSupported()) {
       video.dataset.engine = 'hls.js';
       // Playlists and segments of this server go out with the newest token (renewed at half-life), not the first one.
-      hls = new window.Hls({ xhrSetup: function (xhr, u) { xhr.open('GET', withCurrentToken(u), true); } });
-      hls.on(window.Hls.Events.ERROR, function (_event, data) {
+      var player = new Hls({ xhrSetup: function (xhr, u) { xhr.open('GET', withCurrentToken(u), true); } });
+      hls = player;
+      player.on(Hls.Events.ERROR, function (_event, data) {
         if (!data.fatal) return;
-        if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries < 1) {
+        if (data.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries < 1) {
           mediaRecoveries += 1;
-          hls.recoverMediaError();
+          player.recoverMediaError();
           return;
         }
         fatal('The recording could not be loaded (' + data.details + '): it is missing, or its bucket does not allow this page (CORS).');
       });
-      hls.loadSource(url);
-      hls.attachMedia(video);
+      player.loadSource(url);
+      player.attachMedia(video);
     } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
       video.dataset.engine = 'native';
       video.src = url;
@@ -220,6 +255,10 @@
     video.play().catch(function () { /* autoplay refused: the controls are there */ });
   }
 
+  /**
+   * @param {string} file
+   * @param {string} url
+   */
   function start(file, url) {
     setState('loading', live ? 'Connecting to the live stream…' : 'Loading…');
     video.dataset.source = url;
@@ -232,14 +271,18 @@
     }
   }
 
-  function playRecording() {
+  /** @param {string} name */
+  function playRecording(name) {
     title.textContent = app + ' / ' + name;
     var stem = name.replace(/\.(mp4|m3u8)$/i, '');
     findPoster(stem);
     var candidates = /\.(mp4|m3u8)$/i.test(name) ? [name] : [name + '.mp4', name + '.m3u8'];
+    /** @type {string | null} */
     var unknown = null;
+    /** @type {number | null} */
     var failed = null;
     var i = 0;
+    /** @returns {unknown} */
     function next() {
       if (i >= candidates.length) {
         if (unknown) return start(unknown, mediaUrl('streams', unknown));
@@ -250,7 +293,7 @@
       var url = mediaUrl('streams', file);
       return probe(url).then(function (p) {
         if (p.result === 'ok') return start(file, url);
-        if (p.result === 'forbidden') return privateApp(playRecording);
+        if (p.result === 'forbidden') return privateApp(function () { playRecording(name); });
         if (p.result === 'unknown' && !unknown) unknown = file;
         if (p.result === 'error' && !failed) failed = p.status;
         return next();
@@ -265,6 +308,7 @@
   }
 
   function waitForLive() {
+    var id = liveId;
     var url = mediaUrl('streams', id + '.m3u8');
     // A live playlist is always on this server; manual redirects keep the check from reaching into the bucket.
     probe(url, 'manual').then(function (p) {
@@ -279,11 +323,12 @@
     setState('error', 'Invalid application name.');
   } else if (id && FILE.test(id)) {
     live = true;
+    liveId = id;
     title.textContent = app + ' / ' + id + ' (live)';
     findPoster(id);
     waitForLive();
   } else if (name && FILE.test(name)) {
-    playRecording();
+    playRecording(name);
   } else if (id || name) {
     setState('error', 'Invalid stream id or file name.');
   } else {

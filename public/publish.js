@@ -7,25 +7,44 @@
 // video=0 or audio=0 (publish the other track only).
 // The page's state is mirrored on <body> data attributes (state, connectedAt,
 // stoppedAt, location, error) for scripts driving the page.
+// @ts-check
 (function () {
   'use strict';
 
   var params = new URLSearchParams(location.search);
-  var $ = function (id) { return document.getElementById(id); };
-  var ui = {
-    app: $('app'), streamId: $('streamId'), token: $('token'), start: $('start'), stop: $('stop'),
-    state: $('state'), message: $('message'), elapsed: $('elapsed'), endpoint: $('endpoint'), preview: $('preview'),
+  /**
+   * An element of the page, of the type it must be.
+   * @template {HTMLElement} T
+   * @param {string} id
+   * @param {new () => T} type
+   * @returns {T}
+   */
+  var $ = function (id, type) {
+    var el = document.getElementById(id);
+    if (!(el instanceof type)) throw new Error('publish page: no #' + id);
+    return el;
   };
+  var ui = {
+    app: $('app', HTMLInputElement), streamId: $('streamId', HTMLInputElement), token: $('token', HTMLInputElement),
+    start: $('start', HTMLButtonElement), stop: $('stop', HTMLButtonElement),
+    state: $('state', HTMLElement), message: $('message', HTMLElement), elapsed: $('elapsed', HTMLElement),
+    endpoint: $('endpoint', HTMLElement), preview: $('preview', HTMLVideoElement),
+  };
+  /** @type {RTCPeerConnection | null} */
   var pc = null;
+  /** @type {MediaStream | null} */
   var media = null;
+  /** @type {string | null} */
   var resource = null;
+  /** @type {string | null} */
   var authHeader = null;
   var connectedAt = 0;
+  /** @type {ReturnType<typeof setInterval> | null} */
   var ticker = null;
 
-  if (params.get('app')) ui.app.value = params.get('app');
-  if (params.get('id')) ui.streamId.value = params.get('id');
-  if (params.get('source') === 'screen') document.querySelector('input[name=source][value=screen]').checked = true;
+  ui.app.value = params.get('app') || ui.app.value;
+  ui.streamId.value = params.get('id') || ui.streamId.value;
+  if (params.get('source') === 'screen') $('source-screen', HTMLInputElement).checked = true;
   ui.app.addEventListener('input', showEndpoint);
   ui.streamId.addEventListener('input', showEndpoint);
   ui.start.addEventListener('click', function () { start().catch(fail); });
@@ -44,32 +63,45 @@
     ui.endpoint.textContent = endpointUrl();
   }
 
+  /**
+   * @param {Record<string, string>} [extra]
+   * @returns {Record<string, string>}
+   */
   function headers(extra) {
     var h = extra || {};
     if (authHeader) h.Authorization = authHeader;
     return h;
   }
 
+  /**
+   * @param {string} state
+   * @param {string} [text]
+   */
   function setState(state, text) {
     ui.state.dataset.state = state;
     ui.state.textContent = text || state;
     document.body.dataset.state = state;
   }
 
+  /**
+   * @param {string} text
+   * @param {boolean} [isError]
+   */
   function say(text, isError) {
     ui.message.textContent = text;
     ui.message.className = isError ? 'error' : '';
     if (isError) document.body.dataset.error = text;
   }
 
+  /** @param {unknown} err */
   function fail(err) {
-    say(String(err && err.message ? err.message : err), true);
+    say(err instanceof Error ? err.message : String(err), true);
     setState('failed');
     teardown();
   }
 
   async function capture() {
-    var source = document.querySelector('input[name=source]:checked').value;
+    var source = $('source-screen', HTMLInputElement).checked ? 'screen' : 'camera';
     if (source === 'screen') {
       return navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 30 }, audio: true });
     }
@@ -93,29 +125,35 @@
     setState('negotiating', 'starting');
     media = await capture();
     ui.preview.srcObject = media;
-    pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    var peer = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    var stream = media;
+    pc = peer;
     var codec = (params.get('codec') || '').toLowerCase();
-    media.getTracks().forEach(function (track) {
-      var t = pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
+    stream.getTracks().forEach(function (track) {
+      var t = peer.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
       if (track.kind !== 'video') return;
       if (codec) {
-        var caps = RTCRtpSender.getCapabilities('video').codecs.filter(function (c) {
+        var caps = (RTCRtpSender.getCapabilities('video')?.codecs || []).filter(function (c) {
           return c.mimeType.toLowerCase() === 'video/' + codec;
         });
         if (!caps.length) throw new Error('this browser cannot send ' + codec);
         t.setCodecPreferences(caps);
       }
     });
-    pc.addEventListener('connectionstatechange', onConnectionState);
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc, 3000);
+    peer.addEventListener('connectionstatechange', onConnectionState);
+    await peer.setLocalDescription(await peer.createOffer());
+    await gathered(peer, 3000);
     var url = endpointUrl();
-    var res = await fetch(url, { method: 'POST', headers: headers({ 'Content-Type': 'application/sdp' }), body: pc.localDescription.sdp });
+    var offer = peer.localDescription;
+    if (!offer) throw new Error('the browser made no offer');
+    var res = await fetch(url, { method: 'POST', headers: headers({ 'Content-Type': 'application/sdp' }), body: offer.sdp });
     if (res.status !== 201) throw new Error('server refused (' + res.status + '): ' + (await errorText(res)));
-    resource = new URL(res.headers.get('Location'), url).href;
+    var answerLocation = res.headers.get('Location');
+    if (!answerLocation) throw new Error('the server answered 201 without a Location');
+    resource = new URL(answerLocation, url).href;
     document.body.dataset.location = resource;
-    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-    pc.getSenders().forEach(function (s) {
+    await peer.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    peer.getSenders().forEach(function (s) {
       if (!s.track || s.track.kind !== 'video') return;
       // A recording keeps its size; the encoder lowers the frame rate instead when short of CPU.
       var p = s.getParameters();
@@ -175,6 +213,11 @@
     ui.stop.disabled = true;
   }
 
+  /**
+   * @param {RTCPeerConnection} peer
+   * @param {number} timeoutMs
+   * @returns {Promise<void>}
+   */
   function gathered(peer, timeoutMs) {
     if (peer.iceGatheringState === 'complete') return Promise.resolve();
     return new Promise(function (resolve) {
@@ -188,6 +231,7 @@
     });
   }
 
+  /** @param {Response} res */
   async function errorText(res) {
     var text = await res.text().catch(function () { return ''; });
     try {

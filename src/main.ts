@@ -6,7 +6,8 @@
  * the API's events channel, recordings (recovery of a previous run), HTTP,
  * RTMP, WHIP. Stop order, the reverse: refuse new publishers, close them,
  * finalize every recording (queued for upload), close the events channel,
- * stop webhooks, close HTTP, stop uploading and close the store. A second signal exits at once
+ * stop webhooks, close HTTP, stop uploading and close the store, and last remove the listeners
+ * added here (kept in `subs`). A second signal exits at once
  * (anything unfinished is finalized and uploaded after the next start).
  */
 import { execFile } from 'node:child_process';
@@ -19,6 +20,7 @@ import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { AppError, errorMessage } from './errors.js';
 import { EventBus } from './events/event-bus.js';
+import { Subscriptions } from './events/subscriptions.js';
 import type { BusEvents } from './events/types.js';
 import { AppRegistry } from './apps/app-registry.js';
 import { StreamRegistry } from './ingest/stream-registry.js';
@@ -31,6 +33,7 @@ import { RecordingManager } from './recording/recording-manager.js';
 import { HttpServer } from './http/http-server.js';
 import { mediaRoutes } from './http/media-routes.js';
 import { LocalFileIndex } from './http/local-file-index.js';
+import { landingRoutes } from './http/landing.js';
 import { Forwarding } from './forwarding/forwarding.js';
 import { PlaybackGuard, playbackKeyPurpose } from './forwarding/playback-guard.js';
 import { playerAssets } from './player/player-assets.js';
@@ -66,8 +69,13 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/** For tests: `wired` is handed the observers modules listen on, once all are started (a test checks `stop()` leaves no listener on them). */
+export interface StartOptions {
+  wired?: (observers: { events: EventBus<BusEvents>; apps: AppRegistry; streams: StreamRegistry }) => void;
+}
+
 /** Builds, wires and starts every module. */
-export async function startServer(config: Config, log: Logger): Promise<Running> {
+export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<Running> {
   const { server } = config;
   await checkBinary(server.ffmpegPath, 'ffmpeg');
   await checkBinary(server.ffprobePath, 'ffprobe');
@@ -83,9 +91,11 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   // The store first: applications saved through the API override the config file's (see src/apps/app-admin.ts).
   const store = await openStore({ config, secretKey: secretKey?.material, log });
   const loaded = await loadApps(config.applications.map(({ sources: _sources, ...a }) => a), store.appSettings, log);
-  const apps = new AppRegistry(loaded.apps);
+  const apps = new AppRegistry(loaded.apps, log.child({ module: 'apps' }));
+  // The listeners added here; `stop()` removes them, last added first.
+  const subs = new Subscriptions();
   for (const a of apps.list()) layout.ensureApp(a.name);
-  apps.onChange((a) => layout.ensureApp(a.name));
+  subs.add(apps.events.on('changed', ({ app }) => layout.ensureApp(app.name)));
   // Several nodes on one database: an app saved or deleted through another node is applied here too.
   const settingsSync = store.appSettings.watch ? new AppSettingsSync({ store: store.appSettings, registry: apps, saved: loaded.saved, log }) : undefined;
 
@@ -138,13 +148,17 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   const imports = new ImportManager({ ffmpegPath: server.ffmpegPath, registry, trusted, apps, events, outputs, log });
 
   const sessionOf = (s: PublisherSession) => ({ app: s.app, streamId: s.streamId, protocol: s.protocol, sessionId: s.id, remoteAddress: s.remoteAddress, startedAt: s.startedAt.toISOString() });
-  registry.onPublished.subscribe((s) => {
-    recordings.record(s);
-    void events.emit('stream.started', sessionOf(s));
-  });
-  registry.onUnpublished.subscribe((s, reason) => {
-    void events.emit('stream.ended', { ...sessionOf(s), endedAt: new Date().toISOString(), reason });
-  });
+  subs.add(
+    registry.events.on('published', (s) => {
+      recordings.record(s);
+      void events.emit('stream.started', sessionOf(s));
+    }),
+  );
+  subs.add(
+    registry.events.on('unpublished', ({ session: s, reason }) => {
+      void events.emit('stream.ended', { ...sessionOf(s), endedAt: new Date().toISOString(), reason });
+    }),
+  );
 
   const warnings = () => [openPublishingWarning(server.host, apps.list())].filter((w) => w !== null);
   // Viewing keys by HKDF from the server key: none at rest, and rotating the server key ends every viewing token.
@@ -203,7 +217,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
     isAdmin: async (req) => (await security.auth.authenticate({ authorization: req.get('authorization'), sessionId: sessionIdFrom(req.headers) })).ok,
     connections: limiter('http', limits.httpConnections, limits.httpConnectionsPerIp),
     log,
-    routers: [api.router, ...(whip ? [whip.router] : []), timeRange.router, playerAssets()],
+    routers: [api.router, ...(whip ? [whip.router] : []), timeRange.router, playerAssets(), landingRoutes({ rtmpPort: () => rtmp.port, rtmpsPort: () => rtmps?.port, whip: !!whip })],
     fastRoutes: [
       mediaRoutes({
         apps,
@@ -262,6 +276,7 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   await whip?.start();
   await imports.start();
   await sources.start();
+  options.wired?.({ events, apps, streams: registry });
   for (const w of warnings()) log.warn({ code: w.code, apps: w.apps }, w.message);
   log.info({ httpPort: http.port, rtmpPort: rtmp.port, rtmpsPort: rtmps?.port, dataDir: layout.root, applications: apps.list().map((a) => a.name) }, 'bucketcast ready');
 
@@ -290,6 +305,8 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
       await claims?.stop();
       await storage.stop();
       loop.stop();
+      // Last: publishers closed during stop still announce `stream.ended` through these.
+      subs.clear();
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Applications changed at run time (the admin API): created, replaced,
  * patched and deleted, validated by the same schema as the config file, saved
- * in the store and applied through the registry (whose `onChange` listeners —
+ * in the store and applied through the registry (whose `changed` listeners —
  * storage, forwarding — react at once; every other module looks settings up
  * per stream).
  *

@@ -5,6 +5,8 @@
  */
 import { AppError } from '../errors.js';
 import type { AppSettings } from '../config/schema.js';
+import { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../log/logger.js';
 
 /** Read side of the registry, as most modules need it. */
 export interface AppLookup {
@@ -14,11 +16,18 @@ export interface AppLookup {
   list(): AppSettings[];
 }
 
+/** What the registry announces: an app's settings were replaced or added. */
+export interface AppRegistryEvents {
+  changed: { app: AppSettings; previous: AppSettings | undefined };
+}
+
 export class AppRegistry implements AppLookup {
   private readonly apps = new Map<string, AppSettings>();
-  private readonly changeListeners = new Set<(app: AppSettings, previous: AppSettings | undefined) => void>();
+  /** `changed` after each `put`; a failing listener is logged, never thrown to the caller of `put`. */
+  readonly events: EventBus<AppRegistryEvents>;
 
-  constructor(initial: readonly AppSettings[]) {
+  constructor(initial: readonly AppSettings[], log?: Logger) {
+    this.events = new EventBus<AppRegistryEvents>(log);
     for (const a of initial) this.apps.set(a.name, a);
   }
 
@@ -34,17 +43,11 @@ export class AppRegistry implements AppLookup {
   put(app: AppSettings): void {
     const previous = this.apps.get(app.name);
     this.apps.set(app.name, Object.freeze(app));
-    for (const l of this.changeListeners) l(app, previous);
+    void this.events.emit('changed', { app, previous });
   }
 
   /** Removes an app. */
   delete(name: string): void {
     if (!this.apps.delete(name)) throw new AppError('app_not_found', `no application "${name}"`, 404);
-  }
-
-  /** Called after an app's settings change; returns the remover. */
-  onChange(listener: (app: AppSettings, previous: AppSettings | undefined) => void): () => void {
-    this.changeListeners.add(listener);
-    return () => void this.changeListeners.delete(listener);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Applies application settings that another node saved or deleted: the
  * store announces each change (PostgreSQL `LISTEN/NOTIFY`), and this node
- * reads the app back and puts it in its registry, whose `onChange` listeners
+ * reads the app back and puts it in its registry, whose `changed` listeners
  * (storage, forwarding) react as they do to a change made here. Changes are
  * applied one at a time, each from the database's current row, so a slow read
  * can never apply an older version over a newer one. After a lost connection

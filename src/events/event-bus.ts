@@ -39,8 +39,11 @@ export class EventBus<Events extends { [K in keyof Events]: unknown }> {
     return ok;
   }
 
-  /** Number of listeners for an event (used by tests to check stop() removed them). */
-  listenerCount(name: keyof Events): number {
-    return this.listeners.get(name)?.size ?? 0;
+  /** Number of listeners for an event, or for every event without a name (used by tests to check stop() removed them). */
+  listenerCount(name?: keyof Events): number {
+    if (name !== undefined) return this.listeners.get(name)?.size ?? 0;
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
   }
 }

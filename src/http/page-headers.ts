@@ -1,5 +1,6 @@
 /**
- * Security headers of the public pages `publish.html` (a browser publisher:
+ * Security headers of the public pages: the landing page `/` (index.html),
+ * `publish.html` (a browser publisher:
  * camera and microphone) and `play.html` (the player). Both hold no inline
  * script or style (their scripts are play.js / publish.js and the vendored
  * hls.js, their styles play.css / publish.css), so one strict CSP serves both:
@@ -36,12 +37,12 @@ export function playerCsp(frameAncestors: string): string {
   return pageCsp(frameAncestors);
 }
 
-/** Sets CSP (and X-Frame-Options where framing is never allowed) on publish.html and play.html. */
+/** Sets CSP (and X-Frame-Options where framing is never allowed) on the landing page, publish.html and play.html. */
 export function pageHeaders(playerFrameAncestors: string[]) {
   const play = playerCsp(playerFrameAncestors.join(' '));
   const publish = pageCsp("'none'");
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.path === '/publish.html') {
+    if (req.path === '/publish.html' || req.path === '/' || req.path === '/index.html') {
       res.setHeader('Content-Security-Policy', publish);
       res.setHeader('X-Frame-Options', 'DENY');
     } else if (req.path === '/play.html') {

@@ -4,7 +4,7 @@
  * and release it when the publisher leaves.
  */
 import type { Logger } from '../log/logger.js';
-import { Signal } from '../events/signal.js';
+import { EventBus } from '../events/event-bus.js';
 import type { PublishAuthorizer, PublishDecision, PublishRequest, PublisherSession } from './types.js';
 
 /** The cluster-wide half of "one publisher per stream id" (several nodes on one database). */
@@ -15,15 +15,21 @@ export interface ClusterClaim {
   release(app: string, streamId: string): void;
 }
 
+/** What the registry announces. */
+export interface StreamRegistryEvents {
+  /** A publisher was accepted. */
+  published: PublisherSession;
+  /** A publisher left (for any reason). */
+  unpublished: { session: PublisherSession; reason: string };
+}
+
 export class StreamRegistry {
   private readonly live = new Map<string, PublisherSession>();
   /** Stream ids whose cluster claim is being asked: busy for other local publishers meanwhile. */
   private readonly claiming = new Set<string>();
   private draining = false;
-  /** A publisher was accepted. */
-  readonly onPublished = new Signal<[PublisherSession]>();
-  /** A publisher left (for any reason). */
-  readonly onUnpublished = new Signal<[PublisherSession, string]>();
+  /** `published` and `unpublished`; listeners run before `claim`/`release` return, and one that fails is logged. */
+  readonly events: EventBus<StreamRegistryEvents>;
 
   constructor(
     private readonly options: {
@@ -35,7 +41,9 @@ export class StreamRegistry {
       /** Cluster-wide claim, when several nodes share one database. */
       cluster?: ClusterClaim;
     },
-  ) {}
+  ) {
+    this.events = new EventBus<StreamRegistryEvents>(options.log);
+  }
 
   /**
    * Authorizes a publish and, when it may go ahead, registers the session.
@@ -54,7 +62,7 @@ export class StreamRegistry {
     }
     this.live.set(key(req.app, req.streamId), session);
     log.info({ sessionId: session.id, remoteAddress: req.remoteAddress }, 'publish accepted');
-    this.onPublished.emit(session);
+    void this.events.emit('published', session);
     return decision;
   }
 
@@ -87,7 +95,7 @@ export class StreamRegistry {
     this.live.delete(k);
     this.options.cluster?.release(session.app, session.streamId);
     this.options.log.info({ app: session.app, streamId: session.streamId, protocol: session.protocol, reason }, 'publish ended');
-    this.onUnpublished.emit(session, reason);
+    void this.events.emit('unpublished', { session, reason });
   }
 
   get(app: string, streamId: string): PublisherSession | undefined {

@@ -14,7 +14,7 @@ import type { Logger } from '../log/logger.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { AppSettings } from '../config/schema.js';
 import type { StorageSettings } from '../config/storage-schema.js';
-import type { AppLookup } from '../apps/app-registry.js';
+import type { AppLookup, AppRegistryEvents } from '../apps/app-registry.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BusEvents, RecordingCompleted, RecordingPartCompleted } from '../events/types.js';
 import type { NewFile, Store } from '../db/types.js';
@@ -34,7 +34,7 @@ import { Destinations } from './destinations/index.js';
 
 /** The app registry as storage needs it: lookups, and settings changes. */
 export interface AppSource extends AppLookup {
-  onChange(listener: (app: AppSettings, previous: AppSettings | undefined) => void): () => void;
+  readonly events: Pick<EventBus<AppRegistryEvents>, 'on'>;
 }
 
 export interface StorageServiceOptions {
@@ -119,7 +119,7 @@ export class StorageService implements Lifecycle {
     // A pre-signed URL takes the MP4 alone: no live HLS for such a recording.
     this.removers.push(this.o.events.on('recording.hls', (e) => (this.destinations.presignedFor(e.recordingId) ? undefined : this.liveHls.onProgress(e))));
     this.removers.push(this.o.events.on('upload.completed', (u) => this.liveHls.onUploaded(u)));
-    this.removers.push(this.o.apps.onChange((app, previous) => this.onSettingsChanged(app, previous)));
+    this.removers.push(this.o.apps.events.on('changed', ({ app, previous }) => this.onSettingsChanged(app, previous)));
     this.started = true;
     this.sweeper.start();
     this.worker.start();

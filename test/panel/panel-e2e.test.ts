@@ -273,6 +273,25 @@ test('webhooks: saved with a secret that is never shown again', async () => {
   assert.match(String(await page.textContent('tr[data-delivery]')), /ping/);
 });
 
+test('webhooks: every event the schema knows has a box, so saving in the panel keeps recordingPartUploaded', async () => {
+  const patched = await api.patch('/api/v1/applications/studio', {
+    webhooks: [{ url: 'http://127.0.0.1:9/hooks/parts', secret: 'a-webhook-secret-of-some-length', events: ['recordingPartUploaded', 'uploadFailed'] }],
+  });
+  assert.equal(patched.status, 200);
+  await page.goto(`${server.httpUrl}/admin/#/apps/studio/recording`);
+  await page.click('.tabs a[data-tab="webhooks"]');
+  await page.waitForSelector('[data-webhook="0"]');
+  assert.equal(await page.isChecked('[data-webhook="0"] input[value="recordingPartUploaded"]'), true);
+  assert.equal(await page.isChecked('[data-webhook="0"] input[value="recordingReady"]'), false);
+  await page.click('#webhooks-form [data-action="save"]');
+  await page.waitForSelector('#webhooks-form[data-save-state="saved"]');
+  const hooks = (await api.get('/api/v1/applications/studio')).json.settings.webhooks;
+  assert.equal(hooks.length, 1);
+  assert.deepEqual([...hooks[0].events].sort(), ['recordingPartUploaded', 'uploadFailed']);
+  assert.equal(hooks[0].hasSecret, true, 'the secret kept');
+  assert.deepEqual(page.errors, []);
+});
+
 test('account: an API token is shown once and works until revoked', async () => {
   await nav(page, 'account');
   await page.fill('input[name="name"]', 'ci');

@@ -1,36 +1,57 @@
+// @ts-check
 /**
  * Small DOM helpers shared by every view: an element builder, formatting of
  * sizes, durations and dates, and `act()`, which runs an async action from a
  * button with a busy state and a plain error message.
  */
-import { messageOf } from './api.js';
+import { ApiError, messageOf } from './api.js';
+
+/** @typedef {import('../../types.js').Child} Child */
+/** @typedef {Record<string, unknown>} Attrs */
 
 /**
  * Builds an element: `h('button', {class: 'x', onclick: fn, 'data-id': 1}, 'text', child)`.
  * Attributes that are `false`, `null` or `undefined` are left out; `true` sets an empty one.
  */
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Attrs | null} [attrs]
+ * @param {...Child} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === false || v === null || v === undefined) continue;
-    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.className = v;
-    else if (k === 'value' && 'value' in el) el.value = v;
-    else if (k === 'checked' || k === 'selected') el[k] = Boolean(v);
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), /** @type {EventListener} */ (v));
+    else if (k === 'class') el.className = String(v);
+    else if (k === 'value' && 'value' in el) el.value = String(v);
+    else if (k === 'checked' || k === 'selected') /** @type {any} */ (el)[k] = Boolean(v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   append(el, children);
   return el;
 }
 
+/**
+ * @param {Element} el
+ * @param {Child[]} children
+ */
 function append(el, children) {
-  for (const c of children.flat(Infinity)) {
+  for (const c of /** @type {unknown[]} */ (children).flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : String(c));
   }
 }
 
-/** Replaces an element's children. */
+/**
+ * Replaces an element's children.
+ * @template {Element} E
+ * @param {E} el
+ * @param {...Child} children
+ * @returns {E}
+ */
 export function fill(el, ...children) {
   el.replaceChildren();
   append(el, children);
@@ -44,7 +65,10 @@ export function newId(prefix = 'f') {
   return `${prefix}-${uid}`;
 }
 
-/** "12.3 MB" */
+/**
+ * "12.3 MB"
+ * @param {number | null | undefined} n
+ */
 export function fmtBytes(n) {
   if (n === null || n === undefined) return '—';
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
@@ -57,13 +81,19 @@ export function fmtBytes(n) {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
-/** "4.2 Mbit/s" */
+/**
+ * "4.2 Mbit/s"
+ * @param {number | null | undefined} bps
+ */
 export function fmtBitrate(bps) {
   if (!bps) return '—';
   return bps >= 1e6 ? `${(bps / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bps / 1e3)} kbit/s`;
 }
 
-/** "1:02:03", "2:05", or "8.4 s" under a minute. */
+/**
+ * "1:02:03", "2:05", or "8.4 s" under a minute.
+ * @param {number | null | undefined} seconds
+ */
 export function fmtDuration(seconds) {
   if (seconds === null || seconds === undefined) return '—';
   const s = Math.max(0, Number(seconds));
@@ -74,21 +104,32 @@ export function fmtDuration(seconds) {
   return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
 
-/** A date in the viewer's locale, with the ISO value as tooltip. */
+/**
+ * A date in the viewer's locale, with the ISO value as tooltip.
+ * @param {string | null | undefined} iso
+ */
 export function fmtDate(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
-/** A <time> element for an ISO date. */
+/**
+ * A <time> element for an ISO date.
+ * @param {string | null | undefined} iso
+ */
 export function timeEl(iso) {
   return h('time', { datetime: iso, title: iso }, fmtDate(iso));
 }
 
-/** Shows an error (an ApiError or anything else) in a box, with field problems listed. */
+/**
+ * Shows an error (an ApiError or anything else) in a box, with field problems listed.
+ * @param {HTMLElement} box
+ * @param {unknown} err
+ */
 export function showError(box, err, prefix = '') {
-  const details = err && Array.isArray(err.details) ? err.details : [];
+  /** @type {import('../../types.js').FieldProblem[]} */
+  const details = err instanceof ApiError ? err.details : [];
   fill(box, prefix, messageOf(err), details.length ? h('ul', {}, details.map((d) => h('li', {}, d.path ? `${d.path}: ${d.message}` : d.message))) : null);
   box.hidden = false;
   box.className = 'error-box';
@@ -100,11 +141,15 @@ export function errorBox() {
   return h('div', { class: 'error-box', role: 'alert', hidden: true });
 }
 
-/** A short message at the bottom right that goes away by itself. */
+/**
+ * A short message at the bottom right that goes away by itself.
+ * @param {string} message
+ * @param {'info' | 'error' | 'ok' | 'warn'} [kind]
+ */
 export function toast(message, kind = 'info') {
   const box = document.getElementById('toasts');
   const t = h('div', { class: `toast ${kind}` }, message);
-  box.append(t);
+  box?.append(t);
   setTimeout(() => t.remove(), kind === 'error' ? 8000 : 4000);
 }
 
@@ -113,6 +158,13 @@ export function toast(message, kind = 'info') {
  * busy meanwhile; an error is shown in `errorEl` (or as a toast) in plain
  * words. A session that ended is handled by the API module (login view).
  * Returns the action's result, or undefined when it failed.
+ */
+/**
+ * @template T
+ * @param {HTMLButtonElement | null | undefined} button
+ * @param {HTMLElement | null | undefined} errorEl
+ * @param {() => Promise<T> | T} fn
+ * @returns {Promise<T | undefined>}
  */
 export async function act(button, errorEl, fn) {
   if (button && button.disabled) return undefined;
@@ -124,7 +176,7 @@ export async function act(button, errorEl, fn) {
   try {
     return await fn();
   } catch (err) {
-    if (err && err.sessionEnded) return undefined;
+    if (err instanceof ApiError && err.sessionEnded) return undefined;
     if (errorEl) showError(errorEl, err);
     else toast(messageOf(err), 'error');
     return undefined;
@@ -136,7 +188,12 @@ export async function act(button, errorEl, fn) {
   }
 }
 
-/** A read-only text field with a Copy button (for values shown once). */
+/**
+ * A read-only text field with a Copy button (for values shown once).
+ * @param {string} label
+ * @param {string} value
+ * @param {string} [name]
+ */
 export function copyField(label, value, name) {
   const id = newId('copy');
   const input = h('input', { id, readonly: true, value, 'data-copy': name || label, spellcheck: 'false' });

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The live events channel (`/api/v1/events`, a WebSocket authenticated by the
  * session cookie). Views subscribe with `on(type, fn)`; `'*'` gets every
@@ -12,28 +13,46 @@
  * browser, so each failed attempt asks `GET /auth/me` whether the session is
  * still valid.
  */
-import { request } from './api.js';
+import { ApiError, request } from './api.js';
 
 const MIN_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30_000;
 const SESSION_ENDED = 4401;
 
+/** @typedef {(data: any, type: string, at: string | undefined) => void} Listener */
+
+/** @type {Map<string, Set<Listener>>} */
 const listeners = new Map();
+/** @type {WebSocket | null} */
 let ws = null;
 let wanted = false;
 let attempt = 0;
-let retryTimer = null;
-let countdownTimer = null;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let retryTimer;
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let countdownTimer;
 let everConnected = false;
 let sessionEnded = () => {};
 
-/** Subscribes to a message type; returns the unsubscribe function. */
+/**
+ * Subscribes to a message type; returns the unsubscribe function. `data` is
+ * the event's payload (see `BusEvents` in src/events/types.ts).
+ * @param {string} type
+ * @param {Listener} fn
+ * @returns {() => void}
+ */
 export function on(type, fn) {
-  if (!listeners.has(type)) listeners.set(type, new Set());
-  listeners.get(type).add(fn);
-  return () => listeners.get(type)?.delete(fn);
+  let set = listeners.get(type);
+  if (!set) listeners.set(type, (set = new Set()));
+  set.add(fn);
+  return () => void listeners.get(type)?.delete(fn);
 }
 
+/**
+ * @param {string} type
+ * @param {unknown} data
+ * @param {string} [at]
+ */
 function emit(type, data, at) {
   for (const fn of [...(listeners.get(type) || []), ...(type === 'hello' ? [] : listeners.get('*') || [])]) {
     try {
@@ -47,14 +66,22 @@ function emit(type, data, at) {
   }
 }
 
+/**
+ * @param {'connecting' | 'connected' | 'reconnecting' | 'offline'} state
+ * @param {string} text
+ */
 function indicate(state, text) {
   const el = document.getElementById('conn');
   if (!el) return;
   el.dataset.state = state;
-  document.getElementById('conn-text').textContent = text;
+  const label = document.getElementById('conn-text');
+  if (label) label.textContent = text;
 }
 
-/** Opens the channel (after login). */
+/**
+ * Opens the channel (after login).
+ * @param {() => void} onSessionEnded
+ */
 export function connect(onSessionEnded) {
   sessionEnded = onSessionEnded;
   wanted = true;
@@ -83,6 +110,7 @@ function open() {
   const socket = new WebSocket(url);
   ws = socket;
   socket.addEventListener('message', (ev) => {
+    /** @type {{ type: string, data?: unknown, at?: string }} */
     let msg;
     try {
       msg = JSON.parse(ev.data);
@@ -117,7 +145,7 @@ async function scheduleRetry() {
   try {
     await request('GET', '/auth/me', { quiet401: true });
   } catch (err) {
-    if (err.status === 401) {
+    if (err instanceof ApiError && err.status === 401) {
       wanted = false;
       indicate('offline', 'Session ended');
       sessionEnded();

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Settings forms bound to an application's settings by dotted paths
  * (`s3.credentials.credentialId`). A form is declared as groups of fields;
@@ -13,12 +14,29 @@
  */
 import { fill, h, newId } from './dom.js';
 
-/** The value at a dotted path (`a.b.c`), or undefined. */
+/** @typedef {import('../../types.js').Values} Values */
+/** @typedef {import('../../types.js').FieldDef} FieldDef */
+/** @typedef {import('../../types.js').FieldGroup} FieldGroup */
+/** @typedef {import('../../types.js').FieldProblem} FieldProblem */
+/** @typedef {HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement} Control */
+/** @typedef {{ def: FieldDef, input: Control, row: HTMLElement, error: HTMLElement }} Bound */
+
+/**
+ * The value at a dotted path (`a.b.c`), or undefined.
+ * @param {Values | null | undefined} obj
+ * @param {string} path
+ * @returns {any}
+ */
 export function getPath(obj, path) {
-  return path.split('.').reduce((o, k) => (o === undefined || o === null ? undefined : o[k]), obj);
+  return path.split('.').reduce((/** @type {any} */ o, k) => (o === undefined || o === null ? undefined : o[k]), obj);
 }
 
-/** Sets the value at a dotted path, creating objects on the way. */
+/**
+ * Sets the value at a dotted path, creating objects on the way.
+ * @param {Values} obj
+ * @param {string} path
+ * @param {unknown} value
+ */
 export function setPath(obj, path, value) {
   const keys = path.split('.');
   let o = obj;
@@ -30,16 +48,24 @@ export function setPath(obj, path, value) {
   return obj;
 }
 
-/** `true` when the (merge) patch changes nothing. */
+/**
+ * `true` when the (merge) patch changes nothing.
+ * @param {Values | null | undefined} p
+ */
 export function isEmptyPatch(p) {
   return !p || Object.keys(p).length === 0;
 }
 
 export class SettingsForm {
-  /** `groups`: `[{legend, intro, fields: [def…]}]`; `original`: the settings the form starts from. */
+  /**
+   * `groups`: `[{legend, intro, fields: [def…]}]`; `original`: the settings the form starts from.
+   * @param {FieldGroup[]} groups
+   * @param {Values} original
+   */
   constructor(groups, original) {
     this.groups = groups;
     this.original = original;
+    /** @type {Map<string, Bound>} */
     this.controls = new Map();
     this.element = h('div', { class: 'settings-form' }, groups.map((g) => this.group(g)));
     this.element.addEventListener('input', () => this.updateVisibility());
@@ -47,16 +73,19 @@ export class SettingsForm {
     this.setValues(original);
   }
 
+  /** @param {FieldGroup} g */
   group(g) {
     return h('fieldset', {}, h('legend', {}, g.legend), g.intro ? h('p', { class: 'help' }, g.intro) : null, h('div', { class: 'fields' }, g.fields.map((d) => this.row(d))));
   }
 
+  /** @param {FieldDef} def */
   row(def) {
     const id = newId('field');
     const helpId = `${id}-help`;
     const errorId = `${id}-error`;
     const described = [def.help ? helpId : null, errorId].filter(Boolean).join(' ');
     const common = { id, name: def.path, 'aria-describedby': described, 'data-path': def.path };
+    /** @type {Control} */
     let input;
     if (def.type === 'checkbox') input = h('input', { ...common, type: 'checkbox' });
     else if (def.type === 'select') input = h('select', common);
@@ -74,21 +103,29 @@ export class SettingsForm {
     return row;
   }
 
-  /** Replaces a select's options (e.g. stored credentials), keeping the current choice when it is still there. */
+  /**
+   * Replaces a select's options (e.g. stored credentials), keeping the current choice when it is still there.
+   * @param {string} path
+   * @param {Array<{ value: string, label: string }>} options
+   */
   setOptions(path, options) {
     const c = this.controls.get(path);
+    if (!c) return;
     const current = c.input.value;
     fill(c.input, options.map((o) => h('option', { value: o.value }, o.label)));
     if (options.some((o) => o.value === current)) c.input.value = current;
   }
 
-  /** Puts settings into the controls. */
+  /**
+   * Puts settings into the controls.
+   * @param {Values} settings
+   */
   setValues(settings) {
     for (const { def, input } of this.controls.values()) {
       const v = getPath(settings, def.path);
-      if (def.type === 'checkbox') input.checked = Boolean(v);
+      if (input instanceof HTMLInputElement && input.type === 'checkbox') input.checked = Boolean(v);
       else if (def.type === 'list') input.value = Array.isArray(v) ? v.join('\n') : '';
-      else if (def.type === 'select' && v !== undefined && ![...input.options].some((o) => o.value === String(v))) {
+      else if (input instanceof HTMLSelectElement && v !== undefined && ![...input.options].some((o) => o.value === String(v))) {
         // A value the options do not list (e.g. a credential deleted since): show it rather than hide it.
         input.append(h('option', { value: String(v) }, `${v} (not available)`));
         input.value = String(v);
@@ -97,10 +134,16 @@ export class SettingsForm {
     this.updateVisibility();
   }
 
-  /** A control's value as settings want it. */
+  /**
+   * A control's value as settings want it.
+   * @param {FieldDef} def
+   * @returns {unknown}
+   */
   read(def) {
-    const { input } = this.controls.get(def.path);
-    if (def.type === 'checkbox') return input.checked;
+    const bound = this.controls.get(def.path);
+    if (!bound) return undefined;
+    const { input } = bound;
+    if (input instanceof HTMLInputElement && input.type === 'checkbox') return input.checked;
     if (def.type === 'list') return input.value.split(/[\n,]/).map((s) => s.trim()).filter(Boolean);
     const raw = input.value.trim();
     // Text a number field cannot parse is sent as typed, so the server's message names the field.
@@ -111,6 +154,7 @@ export class SettingsForm {
 
   /** Every field's current value, as nested settings. */
   values() {
+    /** @type {Values} */
     const out = {};
     for (const { def } of this.controls.values()) setPath(out, def.path, this.read(def));
     return out;
@@ -123,6 +167,7 @@ export class SettingsForm {
 
   /** The merge patch from the original settings to the form's values (`{}` when nothing changed). */
   patch() {
+    /** @type {Values} */
     const out = {};
     for (const { def, row } of this.controls.values()) {
       let v = this.read(def);
@@ -145,10 +190,15 @@ export class SettingsForm {
     }
   }
 
-  /** Shows field problems next to their fields; returns those no field matches. Focuses the first one. */
+  /**
+   * Shows field problems next to their fields; returns those no field matches. Focuses the first one.
+   * @param {FieldProblem[] | undefined} details
+   */
   showErrors(details) {
     this.clearErrors();
+    /** @type {FieldProblem[]} */
     const unmatched = [];
+    /** @type {Control | null} */
     let first = null;
     for (const d of details || []) {
       const c = this.controlFor(d.path);
@@ -165,7 +215,10 @@ export class SettingsForm {
     return unmatched;
   }
 
-  /** The control a problem path belongs to: itself, without array indexes, or its nearest parent. */
+  /**
+   * The control a problem path belongs to: itself, without array indexes, or its nearest parent.
+   * @param {string | undefined} path
+   */
   controlFor(path) {
     if (!path) return undefined;
     const candidates = [path, path.replace(/\[\d+\]/g, '')];

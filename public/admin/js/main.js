@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The panel's entry point: checks the session (`GET /auth/me`), shows the
  * login view or the routed view, and keeps the events channel open while
@@ -8,7 +9,7 @@
  * Each view module exports `render(main, params, query)` and may return a
  * cleanup function, called when the user leaves the view.
  */
-import { api, onSessionEnded, request, setCsrfToken } from './api.js';
+import { api, ApiError, messageOf, onSessionEnded, request, setCsrfToken } from './api.js';
 import { connect, disconnect } from './events.js';
 import { fill, h, toast } from './dom.js';
 import { session } from './session.js';
@@ -21,7 +22,25 @@ import * as appSettings from './views/app-settings.js';
 import * as credentials from './views/credentials.js';
 import * as account from './views/account.js';
 
-const main = document.getElementById('main');
+/** @typedef {import('../../types.js').Me} Me */
+/** @typedef {import('../../types.js').ServerFacts} ServerFacts */
+/**
+ * A view: draws itself into `main`, and may return what to do when the user leaves it.
+ * @typedef {{ render(main: HTMLElement, params: Record<string, string | undefined>, query: URLSearchParams): (() => void) | void | undefined }} View
+ */
+
+/**
+ * An element of the panel's page.
+ * @param {string} id
+ */
+function byId(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`panel: no #${id}`);
+  return el;
+}
+
+const main = byId('main');
+/** @type {Array<{ pattern: RegExp, view: View, nav: string, keys?: string[] }>} */
 const ROUTES = [
   { pattern: /^\/streams$/, view: streams, nav: 'streams' },
   { pattern: /^\/recordings$/, view: recordings, nav: 'recordings' },
@@ -31,6 +50,7 @@ const ROUTES = [
   { pattern: /^\/account$/, view: account, nav: 'account' },
 ];
 const DEFAULT_ROUTE = '#/streams';
+/** @type {(() => void) | null} */
 let cleanup = null;
 
 function parseHash() {
@@ -58,11 +78,12 @@ function route() {
     location.replace(DEFAULT_ROUTE);
     return;
   }
-  const m = r.pattern.exec(path);
+  const m = /** @type {RegExpExecArray} */ (r.pattern.exec(path));
   const params = Object.fromEntries((r.keys || []).map((k, i) => [k, m[i + 1] ? decodeURIComponent(m[i + 1]) : undefined]));
   leaveView();
   document.body.dataset.view = r.nav === 'apps' && params.app ? 'app-settings' : r.nav;
   for (const a of document.querySelectorAll('#nav a')) {
+    if (!(a instanceof HTMLElement)) continue;
     if (a.dataset.nav === r.nav) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
@@ -76,12 +97,16 @@ function route() {
   }
 }
 
+/** @param {boolean} visible */
 function showSessionTools(visible) {
-  document.getElementById('nav').hidden = !visible;
-  document.getElementById('session-tools').hidden = !visible;
+  byId('nav').hidden = !visible;
+  byId('session-tools').hidden = !visible;
 }
 
-/** Logged in: remember the CSRF token, open the events channel, show the routed view. */
+/**
+ * Logged in: remember the CSRF token, open the events channel, show the routed view.
+ * @param {Me} me
+ */
 function enter(me) {
   setCsrfToken(me.csrfToken);
   session.state = 'in';
@@ -102,7 +127,10 @@ function enter(me) {
   else route();
 }
 
-/** Logged out (or the session ended): the login view, with an optional reason. */
+/**
+ * Logged out (or the session ended): the login view, with an optional reason.
+ * @param {string} [reason]
+ */
 function leave(reason) {
   if (session.state === 'out') return;
   session.state = 'out';
@@ -119,11 +147,11 @@ function leave(reason) {
 
 async function loadServerInfo() {
   try {
-    const s = await api.get('/server');
+    const s = /** @type {ServerFacts} */ (await api.get('/server'));
     session.server = s;
-    fill(document.getElementById('foot'), `bucketcast ${s.version} · RTMP port ${s.rtmpPort}`);
+    fill(byId('foot'), `bucketcast ${s.version} · RTMP port ${s.rtmpPort}`);
     // Conditions the operator should fix (e.g. open publishing on a public address), shown until they are.
-    const box = document.getElementById('warnings');
+    const box = byId('warnings');
     const list = Array.isArray(s.warnings) ? s.warnings : [];
     fill(box, ...list.map((w) => Object.assign(document.createElement('p'), { textContent: `⚠ ${w.message}` })));
     box.hidden = list.length === 0;
@@ -134,14 +162,14 @@ async function loadServerInfo() {
 
 onSessionEnded(() => leave('Your session ended. Log in again to continue.'));
 window.addEventListener('hashchange', route);
-const logoutButton = document.getElementById('logout');
+const logoutButton = /** @type {HTMLButtonElement} */ (byId('logout'));
 logoutButton.addEventListener('click', async () => {
   logoutButton.disabled = true;
   try {
     await api.post('/auth/logout');
     leave('You are logged out.');
   } catch (err) {
-    if (!err.sessionEnded) toast(`Logging out failed: ${err.message}`, 'error');
+    if (!(err instanceof ApiError && err.sessionEnded)) toast(`Logging out failed: ${messageOf(err)}`, 'error');
   } finally {
     logoutButton.disabled = false;
   }
@@ -149,13 +177,15 @@ logoutButton.addEventListener('click', async () => {
 
 (async function boot() {
   try {
-    const me = await request('GET', '/auth/me', { quiet401: true }).catch((err) => {
-      if (err.status === 401) return null;
-      throw err;
-    });
+    const me = /** @type {Me | null} */ (
+      await request('GET', '/auth/me', { quiet401: true }).catch((err) => {
+        if (err instanceof ApiError && err.status === 401) return null;
+        throw err;
+      })
+    );
     if (me) enter(me);
     else leave();
   } catch (err) {
-    fill(main, h('div', { class: 'error-box', role: 'alert' }, `The panel cannot start: ${err.message}`));
+    fill(main, h('div', { class: 'error-box', role: 'alert' }, `The panel cannot start: ${messageOf(err)}`));
   }
 })();

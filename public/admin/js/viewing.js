@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Viewing tokens of private applications (`playback.access: "signed"`), so the
  * operator sees what the panel shows: live thumbnails, recording posters,
@@ -25,10 +26,15 @@ const APPS_TTL_MS = 30_000;
 /** A token is not handed out for the last seconds of its life. */
 const MARGIN_MS = 5_000;
 
-let apps = null; // Map name → { private, maxLifetime }
+/** @typedef {{ private: boolean, maxLifetime: number }} AppInfo */
+/** @typedef {{ token: string | null, expiresAt: number, renewAt: number, minting: Promise<string | null> | null, timer: ReturnType<typeof setTimeout> | undefined, usedSinceMint: boolean }} Held */
+
+/** @type {Map<string, AppInfo> | null} */
+let apps = null;
 let appsAt = 0;
+/** @type {Promise<Map<string, AppInfo> | null> | null} */
 let appsLoading = null;
-/** app → { token, expiresAt, renewAt, minting, timer, usedSinceMint } */
+/** @type {Map<string, Held>} */
 const tokens = new Map();
 let generation = 0;
 let minted = 0;
@@ -38,9 +44,11 @@ async function loadApps() {
   if (!appsLoading) {
     appsLoading = (async () => {
       try {
-        const { applications } = await api.get('/applications');
+        const { applications } = /** @type {{ applications: import('../../types.js').Application[] }} */ (await api.get('/applications'));
+        /** @type {Map<string, AppInfo>} */
         const next = new Map();
         for (const a of applications) {
+          /** @type {Partial<import('../../types.js').PublicAppSettings['playback']>} */
           const p = (a.settings && a.settings.playback) || {};
           next.set(a.name, { private: p.access === 'signed', maxLifetime: Number(p.maxTokenLifetimeSeconds) || LIFETIME_S });
         }
@@ -55,16 +63,22 @@ async function loadApps() {
   return appsLoading;
 }
 
-/** Mints a token for `app` (one request at a time per app) and schedules its renewal at half-life. */
+/**
+ * Mints a token for `app` (one request at a time per app) and schedules its renewal at half-life.
+ * @param {string} app
+ * @param {AppInfo} info
+ * @returns {Promise<string | null>}
+ */
 function mint(app, info) {
-  let t = tokens.get(app);
-  if (!t) tokens.set(app, (t = { token: null, expiresAt: 0, renewAt: 0, minting: null, timer: null, usedSinceMint: true }));
+  let held = tokens.get(app);
+  if (!held) tokens.set(app, (held = { token: null, expiresAt: 0, renewAt: 0, minting: null, timer: undefined, usedSinceMint: true }));
+  const t = held;
   if (t.minting) return t.minting;
   const gen = generation;
   const lifetime = Math.max(60, Math.min(LIFETIME_S, info.maxLifetime));
   t.minting = (async () => {
     try {
-      const r = await api.post(`/applications/${seg(app)}/playback-tokens`, { expiresInSeconds: lifetime });
+      const r = /** @type {import('../../types.js').PlaybackToken} */ (await api.post(`/applications/${seg(app)}/playback-tokens`, { expiresInSeconds: lifetime }));
       if (gen !== generation) return null; // logged out meanwhile
       const now = Date.now();
       const expiresAt = Date.parse(r.expiresAt) || now + lifetime * 1000;
@@ -84,15 +98,24 @@ function mint(app, info) {
   return t.minting;
 }
 
+/** @param {Held | undefined} t */
 function fresh(t) {
   return t && t.token && t.expiresAt - Date.now() > MARGIN_MS ? t.token : null;
 }
 
+/**
+ * @param {string} url
+ * @param {string} token
+ */
 function append(url, token) {
   return `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
 }
 
-/** The token to view `app`'s media with: null for a public (or unknown) app. */
+/**
+ * The token to view `app`'s media with: null for a public (or unknown) app.
+ * @param {string} app
+ * @returns {Promise<string | null>}
+ */
 export async function viewingToken(app) {
   const list = await loadApps().catch(() => apps);
   const info = list && list.get(app);
@@ -100,7 +123,7 @@ export async function viewingToken(app) {
   const t = tokens.get(app);
   if (t) t.usedSinceMint = true;
   const have = fresh(t);
-  if (have && Date.now() < t.renewAt) return have;
+  if (have && t && Date.now() < t.renewAt) return have;
   if (have) {
     mint(app, info).catch(() => undefined); // past half-life: the next one is on its way, this one still has half its life
     return have;
@@ -108,14 +131,24 @@ export async function viewingToken(app) {
   return mint(app, info);
 }
 
-/** `url` signed for viewing `app`'s media (unchanged for public apps, or when no token could be had). */
+/**
+ * `url` signed for viewing `app`'s media (unchanged for public apps, or when no token could be had).
+ * @template {string | null | undefined} U
+ * @param {string} app
+ * @param {U} url
+ * @returns {Promise<U | string>}
+ */
 export async function viewUrl(app, url) {
   if (!url) return url;
   const token = await viewingToken(app).catch(() => null);
   return token ? append(url, token) : url;
 }
 
-/** Synchronous `viewUrl` from what is cached (starts minting when nothing is). */
+/**
+ * Synchronous `viewUrl` from what is cached (starts minting when nothing is).
+ * @param {string} app
+ * @param {string} url
+ */
 export function signNow(app, url) {
   if (!url) return url;
   const info = apps && apps.get(app);
@@ -123,13 +156,18 @@ export function signNow(app, url) {
   const t = tokens.get(app);
   if (t) t.usedSinceMint = true;
   const have = fresh(t);
-  if (!have || Date.now() >= t.renewAt) viewingToken(app).catch(() => undefined);
+  if (!have || !t || Date.now() >= t.renewAt) viewingToken(app).catch(() => undefined);
   return have ? append(url, have) : url;
 }
 
 /**
  * Keeps link `a` pointing at `url` signed for `app`: set now (from the cache,
  * then again once a token is there) and refreshed just before each use.
+ */
+/**
+ * @param {HTMLAnchorElement} a
+ * @param {string} app
+ * @param {string | null | undefined} url
  */
 export function keepSigned(a, app, url) {
   a.dataset.viewUrl = url || '';
@@ -142,7 +180,7 @@ export function keepSigned(a, app, url) {
   if (a.dataset.viewSigned) return;
   a.dataset.viewSigned = 'yes';
   const resign = () => {
-    if (a.dataset.viewUrl) a.href = signNow(a.dataset.viewApp, a.dataset.viewUrl);
+    if (a.dataset.viewUrl) a.href = signNow(a.dataset.viewApp || app, a.dataset.viewUrl);
   };
   for (const type of ['pointerdown', 'focus', 'mouseenter', 'keydown']) a.addEventListener(type, resign);
 }

@@ -1,16 +1,27 @@
+// @ts-check
 /**
  * Account: change the admin password (other sessions end; this one stays),
  * and API tokens for scripts (create — shown once —, list, revoke).
  */
-import { api, seg } from '../api.js';
+import { api, ApiError, seg } from '../api.js';
+
+/** @typedef {import('../../../types.js').ApiToken} ApiToken */
+/** @typedef {{ el: HTMLInputElement, error: HTMLElement, row: HTMLElement }} Input */
 import { act, errorBox, fill, h, newId, showError, timeEl, toast } from '../dom.js';
 import { confirmDialog, secretOnce } from '../dialogs.js';
 import { session } from '../session.js';
 
+/** @param {HTMLElement} main */
 export function render(main) {
   fill(main, h('h1', {}, 'Account'), h('p', { class: 'help' }, 'Logged in as ', h('code', {}, session.user ? session.user.username : 'admin'), '.'), passwordCard(), tokensCard());
 }
 
+/**
+ * @param {string} label
+ * @param {Record<string, unknown> & { name: string }} attrs
+ * @param {string} [help]
+ * @returns {Input}
+ */
 function input(label, attrs, help) {
   const id = newId('acc');
   const el = h('input', { id, ...attrs });
@@ -35,12 +46,13 @@ function passwordCard() {
     }
     act(submit, problems, async () => {
       try {
-        const r = await api.post('/auth/password', { currentPassword: current.el.value, newPassword: next.el.value });
+        const r = /** @type {import('../../../types.js').PasswordChanged} */ (await api.post('/auth/password', { currentPassword: current.el.value, newPassword: next.el.value }));
         for (const f of [current, next, again]) f.el.value = '';
         toast(`Password changed${r.sessionsEnded ? `; ${r.sessionsEnded} other session(s) ended` : ''}`);
       } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
         if (err.status === 422) {
-          for (const d of err.details) ({ currentPassword: current, newPassword: next }[d.path] || next).error.textContent = d.message;
+          for (const d of err.details) (d.path === 'currentPassword' ? current : next).error.textContent = d.message;
           return;
         }
         if (err.code === 'wrong_password') {
@@ -64,7 +76,7 @@ function tokensCard() {
   const create = h('button', { type: 'submit', 'data-action': 'create-token' }, 'Create token');
   const form = h('form', { class: 'inline-form', novalidate: true }, name.row, days.row, create);
   const load = async () => {
-    const { tokens } = await api.get('/auth/tokens');
+    const { tokens } = /** @type {{ tokens: ApiToken[] }} */ (await api.get('/auth/tokens'));
     fill(
       list,
       tokens.length === 0
@@ -88,19 +100,19 @@ function tokensCard() {
     days.error.textContent = '';
     act(create, problems, async () => {
       try {
-        const t = await api.post('/auth/tokens', { name: name.el.value.trim(), expiresInDays: days.el.value ? Number(days.el.value) : undefined });
+        const t = /** @type {ApiToken} */ (await api.post('/auth/tokens', { name: name.el.value.trim(), expiresInDays: days.el.value ? Number(days.el.value) : undefined }));
         fill(result, secretOnce(`API token “${t.name}”`, [{ label: 'Token', value: t.token, name: 'api-token' }], 'Send it as “Authorization: Bearer <token>”. Copy it now: it is not shown again.'));
         name.el.value = '';
         days.el.value = '';
         await load();
       } catch (err) {
-        if (err.status !== 422) throw err;
+        if (!(err instanceof ApiError) || err.status !== 422) throw err;
         for (const d of err.details) (d.path === 'expiresInDays' ? days : name).error.textContent = d.message;
       }
     });
   });
   load().catch((err) => {
-    if (!err.sessionEnded) showError(problems, err, 'Tokens could not be loaded: ');
+    if (!(err instanceof ApiError && err.sessionEnded)) showError(problems, err, 'Tokens could not be loaded: ');
   });
   return h('section', { class: 'card', 'aria-labelledby': 'tokens-title' }, h('h2', { id: 'tokens-title' }, 'API tokens'), h('p', { class: 'help' }, 'For scripts and monitoring (Prometheus): no CSRF header needed.'), form, problems, result, list);
 }

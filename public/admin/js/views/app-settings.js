@@ -1,10 +1,14 @@
+// @ts-check
 /**
  * One application's settings (`#/apps/<name>/<tab>`), one tab per area:
  * recording and previews, S3 storage, HTTP forwarding, publish security,
  * webhooks. The header says where the settings come from (`source`): the
  * config file, or saved through the API (which then owns them).
  */
-import { api, seg } from '../api.js';
+import { api, ApiError, seg } from '../api.js';
+
+/** @typedef {import('../../../types.js').Application} Application */
+/** @typedef {import('../../../types.js').AppTabContext} AppTabContext */
 import { errorBox, fill, h, showError } from '../dom.js';
 import { settingsSection } from './settings-section.js';
 import { FORWARDING_GROUPS, RECORDING_GROUPS } from './settings-fields.js';
@@ -21,7 +25,11 @@ const TABS = [
   { id: 'webhooks', label: 'Webhooks' },
 ];
 
-export function render(main, { app: name, tab = 'recording' }) {
+/**
+ * @param {HTMLElement} main
+ * @param {Record<string, string | undefined>} params `app` and `tab` from the route
+ */
+export function render(main, { app: name = '', tab = 'recording' }) {
   const current = TABS.find((t) => t.id === tab) || TABS[0];
   const header = h('div', { class: 'app-header' });
   const body = h('div', { id: 'app-tab', 'data-tab': current.id }, h('p', { class: 'loading', 'aria-busy': 'true' }, 'Loading…'));
@@ -36,11 +44,12 @@ export function render(main, { app: name, tab = 'recording' }) {
   let alive = true;
   (async () => {
     try {
-      const view = await api.get(`/applications/${seg(name)}`);
+      const view = /** @type {Application} */ (await api.get(`/applications/${seg(name)}`));
       if (!alive) return;
       showHeader(header, view);
       fill(body);
       // Saved settings may make the app private or public, or revoke its viewing tokens: the panel mints afresh.
+      /** @type {AppTabContext} */
       const ctx = { name, view, onSaved: (v) => (showHeader(header, v), forgetViewingTokens()) };
       if (current.id === 'recording') settingsSection(body, { ...ctx, settings: view.settings, groups: RECORDING_GROUPS, id: 'recording-form' });
       else if (current.id === 'forwarding') settingsSection(body, { ...ctx, settings: view.settings, groups: FORWARDING_GROUPS, id: 'forwarding-form' });
@@ -48,9 +57,9 @@ export function render(main, { app: name, tab = 'recording' }) {
       else if (current.id === 'security') await renderSecurity(body, ctx);
       else await renderWebhooks(body, ctx);
     } catch (err) {
-      if (!alive || err.sessionEnded) return;
+      if (!alive || (err instanceof ApiError && err.sessionEnded)) return;
       const box = errorBox();
-      showError(box, err, err.status === 404 ? '' : 'The settings could not be loaded: ');
+      showError(box, err, err instanceof ApiError && err.status === 404 ? '' : 'The settings could not be loaded: ');
       fill(body, box);
     }
   })();
@@ -59,6 +68,10 @@ export function render(main, { app: name, tab = 'recording' }) {
   };
 }
 
+/**
+ * @param {HTMLElement} el
+ * @param {Application} view
+ */
 function showHeader(el, view) {
   const fromApi = view.source === 'api';
   fill(

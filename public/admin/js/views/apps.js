@@ -1,12 +1,16 @@
+// @ts-check
 /**
  * Applications: the list (where each one's settings come from, live streams,
  * what it records and where it uploads), creating one, deleting one (refused
  * while it has live streams, said plainly).
  */
-import { api, seg } from '../api.js';
+import { api, ApiError, seg } from '../api.js';
+
+/** @typedef {import('../../../types.js').Application} Application */
 import { act, errorBox, fill, h, newId, showError, toast } from '../dom.js';
 import { confirmDialog } from '../dialogs.js';
 
+/** @param {HTMLElement} main */
 export function render(main) {
   const list = h('div', { id: 'apps-list' }, h('p', { class: 'loading', 'aria-busy': 'true' }, 'Loading…'));
   const problems = errorBox();
@@ -26,11 +30,11 @@ export function render(main) {
     nameInput.removeAttribute('aria-invalid');
     act(create, problems, async () => {
       try {
-        const app = await api.post('/applications', { name: nameInput.value.trim() });
+        const app = /** @type {Application} */ (await api.post('/applications', { name: nameInput.value.trim() }));
         toast(`Application ${app.name} created`);
         location.hash = `#/apps/${seg(app.name)}/recording`;
       } catch (err) {
-        if (err.status !== 422) throw err;
+        if (!(err instanceof ApiError) || err.status !== 422) throw err;
         nameError.textContent = err.details.map((d) => d.message).join('; ');
         nameInput.setAttribute('aria-invalid', 'true');
         nameInput.focus();
@@ -47,23 +51,29 @@ export function render(main) {
   load(list);
 }
 
+/** @param {HTMLElement} list */
 async function load(list) {
   try {
-    const { applications } = await api.get('/applications');
+    const { applications } = /** @type {{ applications: Application[] }} */ (await api.get('/applications'));
     fill(list, applications.length ? table(applications, list) : h('p', { class: 'empty' }, 'No applications.'));
   } catch (err) {
-    if (err.sessionEnded) return;
+    if (err instanceof ApiError && err.sessionEnded) return;
     const box = errorBox();
     showError(box, err, 'Applications could not be loaded: ');
     fill(list, box);
   }
 }
 
+/** @param {Application['settings']} s */
 function storageText(s) {
   if (!s.s3RecordingEnabled) return 'uploads off (kept on this server)';
   return s.s3.bucket ? `s3://${s.s3.bucket}${s.s3.prefix ? `/${s.s3.prefix}` : ''} (${s.s3.storageMode})` : 'embedded store (no bucket set)';
 }
 
+/**
+ * @param {Application[]} apps
+ * @param {HTMLElement} list
+ */
 function table(apps, list) {
   const problems = errorBox();
   return h(

@@ -1,17 +1,23 @@
+// @ts-check
 /**
  * Stored AWS credentials (Twilio-style): create (access key id + secret +
  * friendly name; the secret is never shown again), list with paging (page
  * tokens), rename, delete — refused while an application uses it, which is
  * said plainly with the applications named.
  */
-import { api, seg } from '../api.js';
+import { api, ApiError, seg } from '../api.js';
+
+/** @typedef {import('../../../types.js').Credential} Credential */
+/** @typedef {{ token: string | undefined, page: number }} PageState */
 import { act, errorBox, fill, h, newId, showError, timeEl, toast } from '../dom.js';
 import { confirmDialog, credentialForm } from '../dialogs.js';
 
 const PAGE_SIZE = 20;
 
+/** @param {HTMLElement} main */
 export function render(main) {
   const list = h('div', { id: 'credentials-list' }, h('p', { class: 'loading', 'aria-busy': 'true' }, 'Loading…'));
+  /** @type {PageState} */
   const state = { token: undefined, page: 0 };
   const load = () => loadPage(list, state, load);
   fill(
@@ -34,16 +40,21 @@ export function render(main) {
   load();
 }
 
+/**
+ * @param {HTMLElement} list
+ * @param {PageState} state
+ * @param {() => Promise<void>} reload
+ */
 async function loadPage(list, state, reload) {
   try {
-    const r = await api.get('/credentials/aws', { pageSize: PAGE_SIZE, pageToken: state.token });
+    const r = /** @type {import('../../../types.js').CredentialPage} */ (await api.get('/credentials/aws', { pageSize: PAGE_SIZE, pageToken: state.token }));
     const problems = errorBox();
     const pager = h(
       'div',
       { class: 'actions', 'aria-label': 'Pages' },
-      h('button', { type: 'button', class: 'secondary small', disabled: !r.meta.previousPageToken, onclick: () => ((state.token = r.meta.previousPageToken), (state.page -= 1), reload()) }, '← Previous'),
+      h('button', { type: 'button', class: 'secondary small', disabled: !r.meta.previousPageToken, onclick: () => ((state.token = r.meta.previousPageToken ?? undefined), (state.page -= 1), reload()) }, '← Previous'),
       h('span', { class: 'help' }, `Page ${state.page + 1}`),
-      h('button', { type: 'button', class: 'secondary small', disabled: !r.meta.nextPageToken, onclick: () => ((state.token = r.meta.nextPageToken), (state.page += 1), reload()) }, 'Next →'),
+      h('button', { type: 'button', class: 'secondary small', disabled: !r.meta.nextPageToken, onclick: () => ((state.token = r.meta.nextPageToken ?? undefined), (state.page += 1), reload()) }, 'Next →'),
     );
     fill(
       list,
@@ -57,13 +68,18 @@ async function loadPage(list, state, reload) {
       r.meta.previousPageToken || r.meta.nextPageToken ? pager : null,
     );
   } catch (err) {
-    if (err.sessionEnded) return;
+    if (err instanceof ApiError && err.sessionEnded) return;
     const box = errorBox();
     showError(box, err, 'Credentials could not be loaded: ');
     fill(list, box);
   }
 }
 
+/**
+ * @param {Credential} c
+ * @param {HTMLElement} problems
+ * @param {() => Promise<void>} reload
+ */
 function row(c, problems, reload) {
   const nameCell = h('td', {});
   const showName = () => fill(nameCell, c.friendlyName || h('span', { class: 'help' }, '(no name)'));
@@ -79,12 +95,12 @@ function row(c, problems, reload) {
       ev.preventDefault();
       act(ok, problems, async () => {
         try {
-          const updated = await api.patch(`/credentials/aws/${seg(c.sid)}`, { friendlyName: input.value.trim() });
+          const updated = /** @type {Credential} */ (await api.patch(`/credentials/aws/${seg(c.sid)}`, { friendlyName: input.value.trim() }));
           Object.assign(c, updated);
           showName();
           toast('Renamed');
         } catch (err) {
-          if (err.status !== 422) throw err;
+          if (!(err instanceof ApiError) || err.status !== 422) throw err;
           error.textContent = err.details.map((d) => d.message).join('; ');
         }
       });

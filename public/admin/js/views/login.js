@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The login view. A wrong password says so; a lockout (429) says how long it
  * lasts (from `Retry-After`) and keeps the button disabled until then. The
@@ -6,8 +7,13 @@
 import { ApiError, messageOf, request } from '../api.js';
 import { fill, h, newId } from '../dom.js';
 
-let lockTimer = null;
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let lockTimer;
 
+/**
+ * @param {HTMLElement} main
+ * @param {{ reason?: string, onLoggedIn: (me: import('../../../types.js').Me) => void }} options
+ */
 export function render(main, { reason, onLoggedIn }) {
   const userId = newId('user');
   const passId = newId('pass');
@@ -35,7 +41,7 @@ export function render(main, { reason, onLoggedIn }) {
     submit.setAttribute('aria-busy', 'true');
     status.hidden = true;
     try {
-      const answer = await request('POST', '/auth/login', { body: { username: username.value.trim() || 'admin', password: password.value }, quiet401: true });
+      const answer = /** @type {import('../../../types.js').Me} */ (await request('POST', '/auth/login', { body: { username: username.value.trim() || 'admin', password: password.value }, quiet401: true }));
       password.value = '';
       onLoggedIn({ user: answer.user, csrfToken: answer.csrfToken, expiresAt: answer.expiresAt, mustChangePassword: answer.mustChangePassword });
     } catch (err) {
@@ -76,6 +82,11 @@ export function render(main, { reason, onLoggedIn }) {
   password.focus();
 }
 
+/**
+ * @param {HTMLElement} box
+ * @param {string} text
+ * @param {'error' | 'warn'} kind
+ */
 function showStatus(box, text, kind) {
   box.className = kind === 'error' ? 'error-box' : 'warn-box';
   box.textContent = text;
@@ -83,6 +94,11 @@ function showStatus(box, text, kind) {
 }
 
 /** Too many failed logins: the button stays disabled, with a countdown, until the lockout ends. */
+/**
+ * @param {HTMLElement} box
+ * @param {HTMLButtonElement} submit
+ * @param {number} seconds
+ */
 function lockedOut(box, submit, seconds) {
   clearInterval(lockTimer);
   const until = Date.now() + seconds * 1000;

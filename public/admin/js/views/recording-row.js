@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * One recording in the Recordings table: its upload state with live
  * progress (bytes of the files meant for the bucket, from `upload.progress`
@@ -14,18 +15,32 @@
  *
  * State for tests: `tr[data-recording-id][data-upload-state][data-progress][data-parts]`.
  */
-import { api, seg } from '../api.js';
+import { api, ApiError, seg } from '../api.js';
+
+/** @typedef {import('../../../types.js').Recording} Recording */
+/** @typedef {import('../../../types.js').RecordingDetail} RecordingDetail */
+/** @typedef {import('../../../types.js').UploadProgress} UploadProgress */
+/** @typedef {{ rows: HTMLElement[], refresh(): Promise<void>, progress(ev: UploadProgress): void }} RecordingRow */
 import { act, fill, fmtBytes, fmtDuration, h, showError, timeEl, toast } from '../dom.js';
 import { confirmDialog } from '../dialogs.js';
 import { keepSigned, viewUrl } from '../viewing.js';
 
+/** @type {Record<string, string>} */
 const STATE_WORDS = { local: 'on this server', queued: 'waiting to upload', uploading: 'uploading', uploaded: 'uploaded', failed: 'upload failed' };
 
 /** A table row (plus a details row) for a recording summary; `onDeleted` is called after a delete. */
+/**
+ * @param {Recording} summary
+ * @param {{ problems: HTMLElement, onDeleted: (recordingId: string) => void }} options
+ * @returns {RecordingRow}
+ */
 export function recordingRow(summary, { problems, onDeleted }) {
+  /** @type {Recording} */
   let rec = summary;
+  /** @type {RecordingDetail | null} */
   let detail = null;
   let expanded = false;
+  /** @type {Map<string, number>} */
   const loaded = new Map();
   const state = h('div', { class: 'upload-cell' });
   const tr = h('tr', { 'data-recording-id': rec.recordingId });
@@ -44,7 +59,7 @@ export function recordingRow(summary, { problems, onDeleted }) {
   });
   retry.addEventListener('click', () =>
     act(retry, problems, async () => {
-      const r = await api.post(`/recordings/${seg(rec.recordingId)}/retry`);
+      const r = /** @type {{ recordingId: string, requeued: number }} */ (await api.post(`/recordings/${seg(rec.recordingId)}/retry`));
       toast(r.requeued ? `${r.requeued} file(s) queued for upload again` : 'Nothing to retry');
       await refresh();
     }),
@@ -60,7 +75,7 @@ export function recordingRow(summary, { problems, onDeleted }) {
       try {
         await api.del(`/recordings/${seg(rec.recordingId)}`);
       } catch (err) {
-        if (err.code !== 'bucket_delete_denied') throw err;
+        if (!(err instanceof ApiError) || err.code !== 'bucket_delete_denied') throw err;
         const keep = await confirmDialog({
           title: 'The bucket refused to delete the objects',
           text: `${err.message}. Nothing was deleted. You can delete the recording from this server and the list and leave its objects in the bucket.`,
@@ -78,14 +93,14 @@ export function recordingRow(summary, { problems, onDeleted }) {
   /** Re-reads the recording with its files; a failure is shown in the table's error box. */
   async function refresh() {
     try {
-      const d = await api.get(`/recordings/${seg(rec.recordingId)}`);
+      const d = /** @type {RecordingDetail} */ (await api.get(`/recordings/${seg(rec.recordingId)}`));
       detail = d;
       for (const f of d.files) if (f.state !== 'uploading') loaded.delete(f.name);
       rec = { ...rec, ...d };
       draw();
     } catch (err) {
-      if (err.status === 404) onDeleted(rec.recordingId);
-      else if (!err.sessionEnded) showError(problems, err, `${rec.name} could not be read again: `);
+      if (err instanceof ApiError && err.status === 404) onDeleted(rec.recordingId);
+      else if (!(err instanceof ApiError && err.sessionEnded)) showError(problems, err, `${rec.name} could not be read again: `);
     }
   }
 
@@ -105,9 +120,11 @@ export function recordingRow(summary, { problems, onDeleted }) {
 
   function uploadCell() {
     const s = rec.uploadState;
+    /** @type {Partial<Recording['fileCounts']>} */
     const counts = rec.fileCounts || {};
     const meant = (counts.queued || 0) + (counts.uploading || 0) + (counts.uploaded || 0) + (counts.failed || 0);
     const p = progress();
+    /** @type {import('../../../types.js').Child[]} */
     const parts = [h('span', { class: 'badge', 'data-state': s }, STATE_WORDS[s] || s)];
     if (s === 'uploading' || s === 'queued') {
       parts.push(' ', h('span', { class: 'help' }, `${counts.uploaded || 0}/${meant} files`));
@@ -144,6 +161,10 @@ export function recordingRow(summary, { problems, onDeleted }) {
     ));
   }
 
+  /**
+   * @param {HTMLAnchorElement} a
+   * @param {string} url
+   */
   function signedLink(a, url) {
     keepSigned(a, rec.app, url);
     return a;
@@ -179,14 +200,14 @@ export function recordingRow(summary, { problems, onDeleted }) {
     const nParts = (rec.parts || []).length;
     // The recording's poster stands for the stream once it ended (the stream's latest preview is removed then).
     const poster = rec.urls.poster ? h('img', { class: 'poster-thumb', alt: '', loading: 'lazy', width: 64, 'data-poster': rec.urls.poster }) : null;
-    if (poster) viewUrl(rec.app, rec.urls.poster).then((src) => (poster.src = src));
+    if (poster && rec.urls.poster) viewUrl(rec.app, rec.urls.poster).then((src) => (poster.src = src));
     fill(cells.name, poster, h('strong', {}, rec.name), rec.inProgress ? h('span', { class: 'badge', 'data-state': 'uploading', 'data-in-progress': '' }, ' recording') : null,
       h('div', { class: 'help' }, `${rec.app} / ${rec.streamId}`, v ? ` · ${v.codec} ${v.width}×${v.height}` : '', nParts > 1 || rec.inProgress ? ` · ${nParts} part${nParts === 1 ? '' : 's'}` : '', rec.recovered ? ' · recovered after a crash' : '', rec.node ? ` · node ${rec.node}` : ''));
     tr.dataset.parts = String(nParts);
     fill(cells.started, timeEl(rec.startedAt));
     fill(cells.duration, fmtDuration(rec.durationSeconds));
     fill(cells.size, fmtBytes(rec.sizeBytes));
-    if (expanded) fill(detailRow.firstChild, filesTable());
+    if (expanded && detailRow.firstElementChild) fill(detailRow.firstElementChild, filesTable());
   }
 
   draw();
@@ -196,7 +217,10 @@ export function recordingRow(summary, { problems, onDeleted }) {
   return {
     rows: [tr, detailRow],
     refresh,
-    /** An `upload.progress` event of one of its files. */
+    /**
+     * An `upload.progress` event of one of its files.
+     * @param {UploadProgress} ev
+     */
     progress(ev) {
       loaded.set(ev.name, ev.loaded);
       if (detail) {

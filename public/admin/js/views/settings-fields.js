@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The fields of each application settings form, by the settings' own key
  * names (the config file's schema; the server validates every value).
@@ -6,6 +7,10 @@
 const ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control'];
 
 /** Recording and previews. */
+/** @typedef {import('../../../types.js').FieldGroup} FieldGroup */
+/** @typedef {import('../../../types.js').Values} Values */
+
+/** @type {FieldGroup[]} */
 export const RECORDING_GROUPS = [
   {
     legend: 'Recording',
@@ -40,6 +45,7 @@ export const RECORDING_GROUPS = [
 ];
 
 /** HTTP forwarding (Ant Media's key names) and CORS. */
+/** @type {FieldGroup[]} */
 export const FORWARDING_GROUPS = [
   {
     legend: 'HTTP forwarding',
@@ -96,6 +102,7 @@ export const FORWARDING_GROUPS = [
 ];
 
 /** Publish security: the mode (keys, secret and tokens are managed beside the form). */
+/** @type {FieldGroup[]} */
 export const SECURITY_GROUPS = [
   {
     legend: 'Who may publish',
@@ -126,8 +133,13 @@ export const SECURITY_GROUPS = [
 ];
 
 /** S3 storage. `credentialOptions` lists stored credentials; `newCredentialButton` makes the "New credential" button. */
+/**
+ * @param {Array<{ value: string, label: string }>} credentialOptions
+ * @param {() => Node} newCredentialButton
+ * @returns {FieldGroup[]}
+ */
 export function storageGroups(credentialOptions, newCredentialButton) {
-  const on = (v) => v.s3RecordingEnabled;
+  const on = (/** @type {Values} */ v) => v.s3RecordingEnabled;
   return [
     {
       legend: 'Uploads',

@@ -1,10 +1,11 @@
+// @ts-check
 /**
  * One tab of an application's settings: a `SettingsForm` with a Save button
  * that sends only what changed as a JSON merge patch (`PATCH
  * /applications/<name>`). A 422 puts each problem next to its field and
  * saves nothing. State for tests: `form[data-save-state="saved|invalid|error|unchanged"]`.
  */
-import { api, seg } from '../api.js';
+import { api, ApiError, seg } from '../api.js';
 import { act, errorBox, fill, h, toast } from '../dom.js';
 import { SettingsForm, isEmptyPatch } from '../forms.js';
 
@@ -12,6 +13,11 @@ import { SettingsForm, isEmptyPatch } from '../forms.js';
  * Renders the form into `container`. Options: `name` (the app), `settings`,
  * `groups`, `id` (form id), `onSaved(appView)`, `extraActions` (buttons
  * beside Save), `after` (nodes below the buttons). Returns the form.
+ */
+/**
+ * @param {HTMLElement} container
+ * @param {{ name: string, settings: import('../../../types.js').Values, groups: import('../../../types.js').FieldGroup[], id: string,
+ *   onSaved?: (app: import('../../../types.js').Application) => void, extraActions?: Node[], after?: Node[] }} options
  */
 export function settingsSection(container, { name, settings, groups, id, onSaved, extraActions = [], after = [] }) {
   const form = new SettingsForm(groups, settings);
@@ -30,7 +36,7 @@ export function settingsSection(container, { name, settings, groups, id, onSaved
         return;
       }
       try {
-        const view = await api.patch(`/applications/${seg(name)}`, patch);
+        const view = /** @type {import('../../../types.js').Application} */ (await api.patch(`/applications/${seg(name)}`, patch));
         form.original = view.settings;
         form.setValues(view.settings);
         form.clearErrors();
@@ -38,8 +44,9 @@ export function settingsSection(container, { name, settings, groups, id, onSaved
         toast('Saved: the next stream uses these settings');
         if (onSaved) onSaved(view);
       } catch (err) {
-        el.dataset.saveState = err.status === 422 ? 'invalid' : 'error';
-        if (err.status === 422) {
+        const invalid = err instanceof ApiError && err.status === 422;
+        el.dataset.saveState = invalid ? 'invalid' : 'error';
+        if (invalid) {
           showFieldProblems(form, problems, err);
           return;
         }
@@ -52,6 +59,11 @@ export function settingsSection(container, { name, settings, groups, id, onSaved
 }
 
 /** A 422: problems next to their fields, and a summary (with those no field shows) above the buttons. */
+/**
+ * @param {SettingsForm} form
+ * @param {HTMLElement} box
+ * @param {ApiError} err
+ */
 export function showFieldProblems(form, box, err, what = 'Nothing was saved') {
   const unmatched = form.showErrors(err.details);
   const shown = (err.details || []).length - unmatched.length;

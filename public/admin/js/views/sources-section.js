@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Sources and imports on the Live streams view: every app's sources (pulled
  * cameras, RTMP/HLS pulls, SRT) with their state and last error, and the
@@ -7,11 +8,15 @@
  * State for tests: `tr[data-source="<app>/<streamId>"][data-state]` with its
  * `[data-last-error]` cell; `tr[data-import="<id>"][data-state]`.
  */
-import { api, seg } from '../api.js';
+import { api, ApiError, seg } from '../api.js';
+
+/** @typedef {import('../../../types.js').SourceView} SourceView */
+/** @typedef {import('../../../types.js').ImportView} ImportView */
 import { fill, h, showError } from '../dom.js';
 import { on } from '../events.js';
 
 const REFRESH_MS = 5000;
+/** @type {Record<string, string>} */
 const BADGE = { live: 'ok', connecting: 'info', failed: 'bad', idle: '', disabled: '' };
 
 export function sourcesSection() {
@@ -28,16 +33,18 @@ export function sourcesSection() {
     h('h2', {}, 'Imports'),
     h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Stream'), h('th', {}, 'URL'), h('th', {}, 'State'), h('th', {}, 'Progress'))), imports)),
   );
+  /** @type {Promise<void> | null} */
   let loading = null;
+  /** @returns {Promise<void>} */
   const load = async () => {
     if (loading) return loading;
     loading = (async () => {
       try {
-        const { applications } = await api.get('/applications');
+        const { applications } = /** @type {{ applications: import('../../../types.js').Application[] }} */ (await api.get('/applications'));
         const all = await Promise.all(
           applications.map(async (a) => ({
-            sources: (await api.get(`/applications/${seg(a.name)}/sources`)).sources,
-            imports: (await api.get(`/applications/${seg(a.name)}/imports`)).imports,
+            sources: /** @type {{ sources: SourceView[] }} */ (await api.get(`/applications/${seg(a.name)}/sources`)).sources,
+            imports: /** @type {{ imports: ImportView[] }} */ (await api.get(`/applications/${seg(a.name)}/imports`)).imports,
           })),
         );
         problems.hidden = true;
@@ -65,7 +72,7 @@ export function sourcesSection() {
         );
         fill(imports, impRows.length ? impRows : h('tr', {}, h('td', { colspan: 4, class: 'empty' }, 'No imports since the server started.')));
       } catch (err) {
-        if (!err.sessionEnded && err.status) showError(problems, err, 'Sources could not be loaded: ');
+        if (err instanceof ApiError && !err.sessionEnded && err.status) showError(problems, err, 'Sources could not be loaded: ');
       } finally {
         loading = null;
       }

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The S3 storage tab: the storage settings form, a stored-credential picker
  * (with "New credential" in a dialog), and "Test connection", which runs the
@@ -8,26 +9,36 @@
  * State for tests: `#storage-report[data-ok]`, each step `li[data-step][data-status]`,
  * each permission `tr[data-permission][data-status]`.
  */
-import { api, messageOf, seg } from '../api.js';
+import { api, ApiError, messageOf, seg } from '../api.js';
+
+/** @typedef {import('../../../types.js').ValidationReport} ValidationReport */
 import { act, errorBox, fill, h, toast } from '../dom.js';
 import { credentialDialog } from '../dialogs.js';
 import { settingsSection, showFieldProblems } from './settings-section.js';
 import { storageGroups } from './settings-fields.js';
 
+/** @type {Record<string, string>} */
 const ICON = { ok: '✓', failed: '✗', denied: '⛔', skipped: '–' };
+/** @type {Record<string, string>} */
 const STATUS_WORDS = { ok: 'ok', failed: 'failed', denied: 'denied', skipped: 'skipped' };
+/** @type {Record<string, string>} */
 const PERMISSION_WORDS = { allowed: 'allowed', denied: 'denied', unknown: 'not tried' };
 
 async function credentialOptions() {
-  const list = await api.get('/credentials/aws', { pageSize: 1000 });
+  const list = /** @type {import('../../../types.js').CredentialPage} */ (await api.get('/credentials/aws', { pageSize: 1000 }));
   return [
     { value: '', label: list.credentials.length ? 'Choose a credential…' : 'No stored credentials yet: create one' },
     ...list.credentials.map((c) => ({ value: c.sid, label: `${c.friendlyName || c.sid} (${c.accessKeyIdHint})` })),
   ];
 }
 
+/**
+ * @param {HTMLElement} container
+ * @param {import('../../../types.js').AppTabContext} ctx
+ */
 export async function renderStorage(container, { name, view, onSaved }) {
   const options = await credentialOptions();
+  /** @type {import('../forms.js').SettingsForm} */
   let form;
   const newCredential = () =>
     h('button', {
@@ -39,10 +50,11 @@ export async function renderStorage(container, { name, view, onSaved }) {
         if (!c) return;
         try {
           form.setOptions('s3.credentials.credentialId', await credentialOptions());
-          form.controls.get('s3.credentials.credentialId').input.value = c.sid;
+          const picker = form.controls.get('s3.credentials.credentialId');
+          if (picker) picker.input.value = c.sid;
           toast(`Credential “${c.friendlyName || c.sid}” saved and selected`);
         } catch (err) {
-          if (!err.sessionEnded) toast(`The credential was saved, but the list could not be read again: ${messageOf(err)}`, 'error');
+          if (!(err instanceof ApiError && err.sessionEnded)) toast(`The credential was saved, but the list could not be read again: ${messageOf(err)}`, 'error');
         }
       },
     }, 'New credential…');
@@ -63,22 +75,26 @@ export async function renderStorage(container, { name, view, onSaved }) {
       report.hidden = true;
       report.dataset.state = 'running';
       try {
-        const result = await api.post(`/applications/${seg(name)}/storage/validate`, form.patch());
+        const result = /** @type {ValidationReport} */ (await api.post(`/applications/${seg(name)}/storage/validate`, form.patch()));
         form.clearErrors();
         showReport(report, result);
       } catch (err) {
         delete report.dataset.state;
-        if (err.status !== 422) throw err;
+        if (!(err instanceof ApiError) || err.status !== 422) throw err;
         showFieldProblems(form, testProblems, err, 'Nothing was tested');
       }
     }),
   );
 }
 
+/**
+ * @param {HTMLElement} el
+ * @param {ValidationReport} r
+ */
 function showReport(el, r) {
   el.dataset.ok = String(r.ok);
   el.dataset.state = 'done';
-  const t = r.target || {};
+  const t = r.target;
   fill(
     el,
     h('h2', {}, 'Connection test'),

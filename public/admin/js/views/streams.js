@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Live streams: a card per publisher with its preview thumbnail (reloaded
  * every few seconds with a cache-busting query, a placeholder until the
@@ -16,7 +17,12 @@
  * its `img[data-thumb="loading|loaded|none"][data-loads]`,
  * `#elsewhere li[data-stream][data-node]`, `#nodes tr[data-node][data-alive]`.
  */
-import { api, seg } from '../api.js';
+import { api, ApiError, seg } from '../api.js';
+
+/** @typedef {import('../../../types.js').LiveStream} LiveStream */
+/** @typedef {import('../../../types.js').StreamsAnswer} StreamsAnswer */
+/** @typedef {import('../../../types.js').NodeInfo} NodeInfo */
+/** @typedef {{ el: HTMLElement, update(next: LiveStream): void, dispose(): void }} Card */
 import { act, errorBox, fill, fmtBitrate, fmtDuration, h, showError } from '../dom.js';
 import { confirmDialog } from '../dialogs.js';
 import { on } from '../events.js';
@@ -27,6 +33,7 @@ const REFRESH_MS = 5000;
 const THUMB_MS = 3000;
 const FALLBACK = 'img/no-preview.svg';
 
+/** @param {HTMLElement} main */
 export function render(main) {
   const grid = h('div', { class: 'grid', id: 'streams', 'aria-live': 'polite' }, h('p', { class: 'loading', 'aria-busy': 'true' }, 'Loading…'));
   const problems = errorBox();
@@ -41,14 +48,17 @@ export function render(main) {
   );
   const sources = sourcesSection();
   fill(main, h('h1', {}, 'Live streams'), problems, grid, elsewhere, nodes, sources.el);
+  /** @type {Map<string, Card>} */
   const cards = new Map();
+  /** @type {Promise<void> | null} */
   let loading = null;
 
+  /** @returns {Promise<void>} */
   const load = async () => {
     if (loading) return loading;
     loading = (async () => {
       try {
-        const [{ streams, elsewhere: remote }, { nodes: all }] = await Promise.all([api.get('/streams'), api.get('/nodes')]);
+        const [{ streams, elsewhere: remote }, { nodes: all }] = /** @type {[StreamsAnswer, { nodes: NodeInfo[] }]} */ (await Promise.all([api.get('/streams'), api.get('/nodes')]));
         problems.hidden = true;
         renderElsewhere(elsewhereList, elsewhere, remote || [], problems, load);
         renderNodes(nodesBody, nodes, all);
@@ -56,15 +66,16 @@ export function render(main) {
         for (const [k, c] of cards) if (!keys.has(k)) (c.dispose(), cards.delete(k));
         for (const s of streams) {
           const k = `${s.app}/${s.streamId}`;
-          if (!cards.has(k)) cards.set(k, streamCard(s, problems, load));
-          cards.get(k).update(s);
+          let card = cards.get(k);
+          if (!card) cards.set(k, (card = streamCard(s, problems, load)));
+          card.update(s);
         }
         const els = [...cards.values()].map((c) => c.el);
         // Re-attached only when the set changed, so focus inside a card survives the periodic refresh.
         const same = els.length === grid.children.length && els.every((e, i) => grid.children[i] === e);
         if (!same) fill(grid, els.length ? els : h('p', { class: 'empty', id: 'no-streams' }, 'No live streams. Publish with OBS or ffmpeg to rtmp://<host>:<port>/<app>/<streamId>, or over WHIP.'));
       } catch (err) {
-        if (!err.sessionEnded) showError(problems, err, 'Live streams could not be loaded: ');
+        if (!(err instanceof ApiError && err.sessionEnded)) showError(problems, err, 'Live streams could not be loaded: ');
       } finally {
         loading = null;
       }
@@ -82,6 +93,13 @@ export function render(main) {
   };
 }
 
+/**
+ * @param {HTMLElement} list
+ * @param {HTMLElement} section
+ * @param {NonNullable<StreamsAnswer['elsewhere']>} remote
+ * @param {HTMLElement} problems
+ * @param {() => Promise<void>} reload
+ */
 function renderElsewhere(list, section, remote, problems, reload) {
   section.hidden = remote.length === 0;
   fill(
@@ -97,6 +115,11 @@ function renderElsewhere(list, section, remote, problems, reload) {
   );
 }
 
+/**
+ * @param {HTMLElement} body
+ * @param {HTMLElement} section
+ * @param {NodeInfo[]} all
+ */
 function renderNodes(body, section, all) {
   section.hidden = all.length < 2;
   fill(
@@ -115,6 +138,12 @@ function renderNodes(body, section, all) {
   );
 }
 
+/**
+ * @param {LiveStream} s
+ * @param {HTMLElement} problems
+ * @param {() => Promise<void>} reload
+ * @returns {Card}
+ */
 function streamCard(s, problems, reload) {
   const img = h('img', { alt: `Preview of ${s.streamId}`, src: FALLBACK, 'data-thumb': 'loading', 'data-loads': '0', width: 320, height: 180 });
   const info = h('dl', {});
@@ -175,10 +204,12 @@ function streamCard(s, problems, reload) {
 
   return {
     el,
+    /** @param {LiveStream} next */
     update(next) {
       current = next;
       started = Date.now() - next.durationSeconds * 1000;
       const v = next.video;
+      /** @type {Array<[string, string, string?]>} */
       const rows = [
         ['Protocol', next.protocol.toUpperCase()],
         ['Video', v ? `${v.codec}${v.fps ? `, ${Math.round(v.fps)} fps` : ''}` : 'none yet'],
