@@ -7,13 +7,29 @@
  *
  *   const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'cam1', 15_000, 'recording of cam1');
  *
- * Past events count (like `waitForLog`), so a wait started after the fact
+ * Past events count (as past log lines do), so a wait started after the fact
  * still resolves. Events that happen before the server is ready (a recording
  * finalized at start-up after a crash) are not on the channel: read those
  * through the REST API.
  */
 import WebSocket from 'ws';
 import type { BusEvents } from '../../src/events/types.js';
+import type { ApiClient } from './api.js';
+
+/** A recording as `GET /api/v1/recordings` lists it (the fields tests read). */
+export interface ListedRecording {
+  recordingId: string;
+  app: string;
+  streamId: string;
+  name: string;
+  startedAt: string;
+  endedAt: string;
+  durationSeconds: number;
+  recovered: boolean;
+  inProgress: boolean;
+  uploadState: 'local' | 'queued' | 'uploading' | 'uploaded' | 'failed';
+  [more: string]: unknown;
+}
 
 /** `recording.uploaded`: every file of a recording meant for the bucket is there. */
 export interface RecordingUploaded {
@@ -47,6 +63,8 @@ export class ServerEvents {
     private readonly ws: WebSocket,
     /** The server's last output, for failure messages. */
     private readonly context: () => string,
+    /** The admin session the channel was opened with, for the REST API. */
+    readonly api: ApiClient,
   ) {
     ws.on('message', (m) => {
       this.messages.push(JSON.parse(String(m)) as ChannelMessage);
@@ -60,12 +78,12 @@ export class ServerEvents {
   }
 
   /** Opens the channel with a session cookie or a bearer token; resolves once `hello` came. */
-  static open(httpUrl: string, auth: { cookie?: string; token?: string }, context: () => string = () => ''): Promise<ServerEvents> {
+  static open(api: ApiClient, context: () => string = () => ''): Promise<ServerEvents> {
     const headers: Record<string, string> = {};
-    if (auth.cookie) headers.cookie = auth.cookie;
-    if (auth.token) headers.authorization = `Bearer ${auth.token}`;
-    const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/api/v1/events`, { headers });
-    const events = new ServerEvents(ws, context);
+    if (api.auth.cookie) headers.cookie = api.auth.cookie;
+    if (api.auth.token) headers.authorization = `Bearer ${api.auth.token}`;
+    const ws = new WebSocket(`${api.base.replace(/^http/, 'ws')}/api/v1/events`, { headers });
+    const events = new ServerEvents(ws, context, api);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the events channel sent no hello in 10 s')), 10_000);
       ws.on('message', () => {
@@ -115,6 +133,30 @@ export class ServerEvents {
       this.waiters.add(check);
       check();
     });
+  }
+
+  /**
+   * Polls `GET /api/v1/recordings` until a recording matches: for what may have
+   * happened before the channel opened (a recording finalized at start-up).
+   */
+  async waitForRecording(pred: (r: ListedRecording) => boolean, timeoutMs = 30_000, what = 'a recording'): Promise<ListedRecording> {
+    const end = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      const res = await this.api.get('/api/v1/recordings?limit=500');
+      last = res.text;
+      const found = res.status === 200 ? (res.json.recordings as ListedRecording[]).find(pred) : undefined;
+      if (found) return found;
+      if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last answer: ${last.slice(0, 2000)}\nlast output:\n${this.context()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** When the server sent the event whose payload `waitFor` or `all` returned (ms since the epoch). */
+  sentAt(data: unknown): number {
+    const m = this.messages.find((x) => x.data === data);
+    if (!m) throw new Error('sentAt: not a payload of this channel');
+    return Date.parse(m.at);
   }
 
   close(): void {

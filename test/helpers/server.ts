@@ -43,6 +43,8 @@ export interface TestServer {
   dataDir: string;
   httpPort: number;
   rtmpPort: number;
+  /** The RTMPS listener's port, when `server.rtmpsPort` is set. */
+  rtmpsPort?: number;
   httpUrl: string;
   /** `rtmp://127.0.0.1:<port>/<app>/<streamId>` */
   rtmpUrl(app: string, streamId: string): string;
@@ -158,6 +160,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const ready = await waitForLog((l) => l.msg === 'bucketcast ready', 60_000, 'bucketcast ready');
   const httpPort = Number(ready.httpPort);
   const rtmpPort = Number(ready.rtmpPort);
+  const rtmpsPort = ready.rtmpsPort === undefined ? undefined : Number(ready.rtmpsPort);
   const killGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-proc.pid!, signal);
@@ -170,7 +173,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   if (opts.events) {
     try {
       const api = await login(httpUrl, env.BUCKETCAST_ADMIN_PASSWORD);
-      events = await ServerEvents.open(httpUrl, { cookie: api.auth.cookie }, () => tail(logs, otherOutput));
+      events = await ServerEvents.open(api, () => tail(logs, otherOutput));
     } catch (err) {
       killGroup('SIGKILL');
       throw err;
@@ -181,6 +184,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     dataDir,
     httpPort,
     rtmpPort,
+    rtmpsPort,
     httpUrl,
     get events(): ServerEvents {
       if (!events) throw new Error('server.events needs startServer({ events: true })');

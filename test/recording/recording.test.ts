@@ -1,5 +1,5 @@
 /**
- * Issue 2: a 20 s 720p H.264/AAC push is recorded as a faststart MP4, a VOD
+ * A 20 s 720p H.264/AAC push is recorded as a faststart MP4, a VOD
  * HLS playlist of the same length, previews and a poster; the files are served
  * over HTTP with Range requests, and the live playlist while the push runs.
  */
@@ -83,7 +83,7 @@ test('a 20 s push becomes a faststart MP4, a VOD playlist, previews and a poster
   assert.ok(existsSync(path.join(previews, `${name}.jpg`)), 'poster exists');
   const poster = await ffprobe(path.join(previews, `${name}.jpg`));
   assert.equal(poster.streams[0].height, 480, 'previews are scaled to 480 lines');
-  // Issue 12 item 5: the stream's latest preview goes with the stream; the poster stands for the recording.
+  // The stream's latest preview goes with the stream; the poster stands for the recording.
   await until(() => !existsSync(path.join(previews, 'cam1.jpg')), 5_000, 'latest preview removed once the stream ended');
   assert.deepEqual(readdirSync(path.join(server.dataDir, '.work')), [], 'no work dir left');
 
