@@ -1,5 +1,5 @@
 /**
- * Issue 6, the admin parts that need no server: login throttling, JSON merge
+ * The admin parts that need no server: login throttling, JSON merge
  * patch, publish token signing and checking, webhook signatures, and how
  * saved application settings combine with the config file (also when they
  * cannot be read any more).

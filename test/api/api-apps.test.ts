@@ -1,5 +1,5 @@
 /**
- * Issue 6, applications API: create, read, replace, patch and delete,
+ * Applications API: create, read, replace, patch and delete,
  * validated by the config schema (422 naming the field, nothing changed);
  * webhook secrets never returned and kept by URL; API changes saved and
  * overriding the config file after a restart (deletions remembered); a change
@@ -23,7 +23,7 @@ let server: TestServer;
 let api: ApiClient;
 
 before(async () => {
-  server = await startServer({ env: adminEnv(), config });
+  server = await startServer({ events: true, env: adminEnv(), config });
   api = await login(server);
 });
 after(async () => {
@@ -140,12 +140,12 @@ test('a settings change applies to the next stream without a restart; an app wit
   const src = await fixture({ seconds: 4 });
   const recordOnce = async (streamId: string) => {
     const p = push(server.rtmpUrl('live', streamId), src);
-    const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === streamId, 20_000, `recording of ${streamId}`);
+    const started = await server.events.waitFor('recording.started', (e) => e.streamId === streamId, 20_000, `recording of ${streamId}`);
     const busy = await api.delete('/api/v1/applications/live');
     assert.equal(busy.status, 409);
     assert.equal(busy.json.error.code, 'app_busy');
     assert.equal((await p.done).code, 0);
-    await server.waitForLog((l) => l.msg === 'recording completed' && l.name === started.name, 30_000, 'recording completed');
+    await server.events.waitFor('recording.completed', (e) => e.name === started.name, 30_000, 'recording completed');
     const id = String(started.recordingId);
     return until(async () => {
       const r = await api.get(`/api/v1/recordings/${id}`);

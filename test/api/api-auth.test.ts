@@ -1,5 +1,5 @@
 /**
- * Issue 6, authentication: the admin account from BUCKETCAST_ADMIN_PASSWORD
+ * Authentication: the admin account from BUCKETCAST_ADMIN_PASSWORD
  * or a generated password printed once; login with cookie attributes; the
  * CSRF rule; API tokens; expired and ended sessions; password change; login
  * throttling per address and per user with lockout; no password, token or
@@ -89,7 +89,7 @@ test('login sets an HttpOnly SameSite=Strict cookie (Secure behind TLS) and answ
   assert.equal(res.headers.get('cache-control'), 'no-store');
   const tls = await new ApiClient(server.httpUrl).post('/api/v1/auth/login', { password: ADMIN_PASSWORD }, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.0.2.1' } });
   assert.equal(tls.status, 200, 'username defaults to admin');
-  assert.match(tls.headers.get('set-cookie')!, /^__Host-bucketcast_session=[\w-]{40,};.*; Secure/, 'behind a TLS-terminating proxy on loopback: Secure, __Host- prefix (issue 15)');
+  assert.match(tls.headers.get('set-cookie')!, /^__Host-bucketcast_session=[\w-]{40,};.*; Secure/, 'behind a TLS-terminating proxy on loopback: Secure, __Host- prefix');
 
   const wrong = await attempt('not-the-password', '192.0.2.2');
   assert.equal(wrong.status, 401);

@@ -1,5 +1,5 @@
 /**
- * Issue 6, stored AWS credentials (after Twilio's AWS Credential resource)
+ * Stored AWS credentials (after Twilio's AWS Credential resource)
  * and storage validation through the API: create from form or JSON, fetch,
  * page through with Twilio-style `meta`, rename, delete (409 while used);
  * bad input is a 422 naming the field; the secret never appears in an answer

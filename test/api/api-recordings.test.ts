@@ -1,5 +1,5 @@
 /**
- * Issue 6, recordings API against real pushes and a real S3 server: listing
+ * Recordings API against real pushes and a real S3 server: listing
  * with filters and page tokens (bad parameters are 400s), one recording with
  * its files, keys, upload state and a playable stable URL, retrying failed
  * uploads, deleting from bucket + disk + catalog, and a bucket that refuses
@@ -29,7 +29,7 @@ const s3Of = (bucket: string, extra: Record<string, unknown> = {}) => ({ bucket,
 async function record(app: string, streamId: string): Promise<string> {
   const src = await fixture({ seconds: 4 });
   const p = push(server.rtmpUrl(app, streamId), src);
-  const started = await server.waitForLog((l) => l.msg === 'recording started' && l.app === app && l.streamId === streamId, 20_000, `recording of ${streamId}`);
+  const started = await server.events.waitFor('recording.started', (e) => e.app === app && e.streamId === streamId, 20_000, `recording of ${streamId}`);
   assert.equal((await p.done).code, 0);
   ids.set(streamId, String(started.recordingId));
   return String(started.recordingId);
@@ -55,6 +55,7 @@ before(async () => {
   await s3.createBucket('rec');
   writeOnly = await s3.grant('rec', { actions: ['s3:PutObject'] });
   server = await startServer({
+    events: true,
     env: adminEnv(credentialEnv(s3)),
     config: {
       applications: [

@@ -1,5 +1,5 @@
 /**
- * Issue 6, streams API with a real RTMP publisher: the live stream with its
+ * Streams API with a real RTMP publisher: the live stream with its
  * protocol, codecs, resolution, bitrate, duration, address and recording;
  * stopping and restarting its recording while it stays live; kicking the
  * publisher; and 404/409 where the stream or recording state does not fit.
@@ -16,10 +16,10 @@ let api: ApiClient;
 let publisher: Push;
 
 before(async () => {
-  server = await startServer({ env: adminEnv(), config: { applications: [{ name: 'live', s3RecordingEnabled: false }, { name: 'other', s3RecordingEnabled: false }] } });
+  server = await startServer({ events: true, env: adminEnv(), config: { applications: [{ name: 'live', s3RecordingEnabled: false }, { name: 'other', s3RecordingEnabled: false }] } });
   api = await login(server);
   publisher = push(server.rtmpUrl('live', 'cam1'), await fixture({ seconds: 20 }));
-  await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'cam1', 20_000, 'recording started');
+  await server.events.waitFor('recording.started', (e) => e.streamId === 'cam1', 20_000, 'recording started');
 });
 after(async () => {
   await publisher.stop();
@@ -73,13 +73,13 @@ test('stop and start the recording of a stream that stays live; 409 when it is n
   assert.equal(stopped.status, 200, stopped.text);
   assert.equal(stopped.json.recordingId, first);
   // Final when the answer comes (its log line travels apart from the answer, so it is waited for).
-  await server.waitForLog((l) => l.msg === 'recording completed' && l.recordingId === first, 5_000, 'recording completed');
+  await server.events.waitFor('recording.completed', (e) => e.recordingId === first, 5_000, 'recording completed');
   const between = (await api.get('/api/v1/streams/live/cam1')).json;
   assert.equal(between.recording, null, 'live, not recording');
   assert.equal((await api.delete('/api/v1/streams/live/cam1/recording')).status, 409);
   const started = await api.post('/api/v1/streams/live/cam1/recording');
   assert.equal(started.status, 202);
-  const second = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'cam1' && l.recordingId !== first, 15_000, 'second recording');
+  const second = await server.events.waitFor('recording.started', (e) => e.streamId === 'cam1' && e.recordingId !== first, 15_000, 'second recording');
   assert.equal((await api.get('/api/v1/streams/live/cam1')).json.recording.recordingId, second.recordingId);
   assert.equal((await api.post('/api/v1/streams/live/nope/recording')).status, 404);
   assert.equal((await api.delete('/api/v1/streams/live/nope/recording')).status, 404);
@@ -94,7 +94,7 @@ test('kick: the publisher is disconnected, the stream ends and its recording is 
   assert.ok(publisher.elapsed() < 18, 'ffmpeg stopped before the end of its input');
   assert.notEqual(r.code, 0);
   assert.deepEqual((await api.get('/api/v1/streams')).json.streams, []);
-  await server.waitForLog((l) => l.msg === 'publish ended' && l.streamId === 'cam1' && l.reason === 'kicked', 5_000, 'publish ended: kicked');
-  await server.waitForLog((l) => l.msg === 'recording completed' && l.recordingId === recordingId, 20_000, 'recording completed after the kick');
+  await server.events.waitFor('stream.ended', (e) => e.streamId === 'cam1' && e.reason === 'kicked', 5_000, 'publish ended: kicked');
+  await server.events.waitFor('recording.completed', (e) => e.recordingId === recordingId, 20_000, 'recording completed after the kick');
   assert.equal((await api.post('/api/v1/streams/live/cam1/kick')).status, 404);
 });

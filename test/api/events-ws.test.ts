@@ -1,5 +1,5 @@
 /**
- * Issue 6, live events: the `/api/v1/events` WebSocket pushes stream
+ * Live events: the `/api/v1/events` WebSocket pushes stream
  * started/ended, recording started/completed, upload progress/completed and
  * recording uploaded for a real push with uploads to a real S3 server, as
  * `{type, data, at}`; it takes the session cookie or a bearer token, refuses

@@ -1,5 +1,5 @@
 /**
- * Issue 6, `GET /metrics` after real pushes: while the S3 server is down the
+ * `GET /metrics` after real pushes: while the S3 server is down the
  * upload queue depth, pending bytes and the age of the oldest pending upload
  * grow and failures are counted by class and code; once it is back they go
  * to zero; forwarded playback is counted by mode and status. `/metrics` needs

@@ -1,5 +1,5 @@
 /**
- * Issue 6, API documentation: every route the API mounts is in the OpenAPI
+ * API documentation: every route the API mounts is in the OpenAPI
  * document (and nothing else is), each with its responses; docs/openapi.json
  * is the document as the code builds it (`npm run docs:openapi`).
  */

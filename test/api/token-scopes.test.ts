@@ -1,5 +1,5 @@
 /**
- * Issue 15 item 7: API tokens expire (90 days unless asked otherwise) and carry
+ * API tokens expire (90 days unless asked otherwise) and carry
  * a scope (`read`, `admin`, `metrics`); a password change revokes every token
  * as well as the other sessions; signed publish tokens may live 24 h at most
  * by default. (Publish refusals telling only "unauthorized" are checked in

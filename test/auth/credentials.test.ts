@@ -1,5 +1,5 @@
 /**
- * Issue 3: stored credentials (`AKID:SECRET`, referenced by id from an app's
+ * Stored credentials (`AKID:SECRET`, referenced by id from an app's
  * settings) are AES-256-GCM ciphertext at rest, under a key from
  * BUCKETCAST_SECRET_KEY or a 0600 key file made on first start; a changed key
  * or a tampered value gives a clear error; the secret never reaches a log,
@@ -95,6 +95,7 @@ test('a server using stored credentials never logs the secrets, whether uploads 
   await store.close();
   const s3Of = (credentialId: string) => ({ bucket: 'vault', endpoint: s3.endpoint, forcePathStyle: true, credentials: { source: 'stored', credentialId } });
   const server = await startServer({
+    events: true,
     dataDir,
     env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
     config: {
@@ -107,8 +108,8 @@ test('a server using stored credentials never logs the secrets, whether uploads 
   try {
     const src = await fixture({ seconds: 4 });
     await Promise.all([push(server.rtmpUrl('live', 'a'), src).done, push(server.rtmpUrl('broken', 'b'), src).done]);
-    await server.waitForLog((l) => l.msg === 'recording uploaded' && l.app === 'live', 60_000, 'upload with the stored credential');
-    const failed = await server.waitForLog((l) => l.msg?.startsWith('upload failed;') === true && l.app === 'broken', 60_000, 'failure with the wrong credential');
+    await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.app === 'live', 60_000, 'upload with the stored credential');
+    const failed = await server.events.waitFor('upload.failed', (e) => e.errorClass === 'permanent' && e.app === 'broken', 60_000, 'failure with the wrong credential');
     assert.equal(failed.code, 'invalid_credentials');
     assert.ok((await s3.listObjects('vault', 'good/')).length > 3);
     const everything = [...server.logs.map((l) => JSON.stringify(l)), ...server.otherOutput].join('\n');

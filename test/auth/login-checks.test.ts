@@ -1,9 +1,8 @@
 /**
- * Issue 15 item 3: a failed login was counted only after its bcrypt check, so
- * N guesses sent at once were all checked; and bcrypt ran on the main thread
- * (10 concurrent checks held the event loop 1.36 s, 339 ms at worst). An
- * attempt now counts before it is checked, checks run in worker threads, at
- * most `api.login.maxConcurrentChecks` at once, with a bounded queue.
+ * Password checks under a burst of logins: an attempt counts against the
+ * throttle before its bcrypt check (so N guesses sent at once are not all
+ * checked), checks run in worker threads (the event loop stays free), at most
+ * `api.login.maxConcurrentChecks` at once, with a bounded queue.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

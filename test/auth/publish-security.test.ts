@@ -1,5 +1,5 @@
 /**
- * Issue 6, publish security over RTMP with the real ffmpeg publisher: stream
+ * Publish security over RTMP with the real ffmpeg publisher: stream
  * keys (`cam1?key=…`) and signed tokens (`cam1?token=…`, or after the app);
  * missing, wrong, revoked, expired, too long-lived and forged credentials are
  * refused with a logged reason, the right ones are recorded; a token minted
@@ -46,7 +46,7 @@ async function attempt(url: string, streamId: string, app: string): Promise<Reco
   const before = server.logs.length;
   const r = await push(url, src).done;
   if (r.code !== 0) {
-    // The publisher is told only "unauthorized" (issue 15); ffmpeg prints the status description it got.
+    // The publisher is told only "unauthorized"; ffmpeg prints the status description it got.
     const told = [...r.stderr.matchAll(/Server error: (.*)/g)].map((m) => m[1].trim());
     assert.ok(told.length > 0 && told.every((t) => t === 'unauthorized'), `the RTMP answer says no more than "unauthorized": ${told.join(' | ')}`);
     // Refused: ffmpeg fails. The log line travels apart from the RTMP answer, so wait for it.

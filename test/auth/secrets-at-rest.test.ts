@@ -1,5 +1,5 @@
 /**
- * Issue 15 item 5: secrets at rest. The key that encrypts stored secrets can
+ * Secrets at rest. The key that encrypts stored secrets can
  * come from a file (`BUCKETCAST_SECRET_KEY_FILE`, Docker/systemd secrets); a
  * key in the data dir is warned about at every start; the data dir is 0700 and
  * the database 0600; `npm run secrets:rotate` re-encrypts with a new key;

@@ -1,5 +1,5 @@
 /**
- * Issue 16: the cluster publish claims (src/cluster/publish-claims.ts) and the
+ * The cluster publish claims (src/cluster/publish-claims.ts) and the
  * stream registry's use of them, against a claim store whose database can be
  * made to fail: a publish is refused when the claim cannot be checked, a
  * release that failed is retried until it lands, live claims are renewed,

@@ -1,4 +1,4 @@
-/** Issue 2: one schema, defaults, a config file, environment overrides, unknown keys named. */
+/** One schema, defaults, a config file, environment overrides, unknown keys named. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Issue 13: the catalog's parts on SQLite. A part of a recording in progress
+ * The catalog's parts on SQLite. A part of a recording in progress
  * creates the recording (in progress) and is queued on its own; the finished
  * recording replaces the provisional facts; the wall-clock index answers
  * overlap queries; the part backlog dates the oldest part not uploaded; a

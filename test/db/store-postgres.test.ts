@@ -1,5 +1,5 @@
 /**
- * Issue 16: the store interfaces' shared suite against the PostgreSQL
+ * The store interfaces' shared suite against the PostgreSQL
  * implementation on a real PostgreSQL (Debian `postgresql`, started in a temp
  * dir by test/helpers/postgres.ts), plus what is PostgreSQL's own: versioned
  * migrations run once when several nodes start together, a newer schema or
@@ -252,7 +252,7 @@ test('postgres: app settings changes are announced to every node, and again afte
   }
 });
 
-test('postgres: the parts of a multipart upload are recorded per upload, kept across a restart, and forgotten with it (issue 12)', async () => {
+test('postgres: the parts of a multipart upload are recorded per upload, kept across a restart, and forgotten with it', async () => {
   const db = await freshDb();
   let store = await db.open();
   try {
@@ -282,7 +282,7 @@ test('postgres: the parts of a multipart upload are recorded per upload, kept ac
   }
 });
 
-test('postgres: parts (issue 13): in progress, queued one by one, completed once, indexed by wall clock, deleted with the recording; requeue', async () => {
+test('postgres: parts: in progress, queued one by one, completed once, indexed by wall clock, deleted with the recording; requeue', async () => {
   const T0 = Date.parse('2026-11-22T18:50:03.000Z');
   const iso = (ms: number) => new Date(ms).toISOString();
   const part = (n: number) => ({

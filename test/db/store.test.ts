@@ -1,5 +1,5 @@
 /**
- * Issue 3: the store interfaces' shared suite against the SQLite
+ * The store interfaces' shared suite against the SQLite
  * implementation, plus what is SQLite's own: the schema version table, WAL
  * with WAL, and refusing a database from a newer bucketcast.
  */

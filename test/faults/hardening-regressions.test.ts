@@ -1,7 +1,7 @@
 /**
- * Regression tests for what the hardening suite (issue 8) found, each named
- * after what it pins. In-process and fast; the fault and hostile test files
- * show the same things end to end.
+ * In-process checks of what the fault-injection and hostile-input suites
+ * (test/faults/, test/http/hostile-http, test/ingest/hostile-rtmp) show end to
+ * end, each named after the behaviour it pins. Fast: no server process.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Issue 4: media URLs allow only GET, HEAD and OPTIONS; CORS headers follow
+ * Media URLs allow only GET, HEAD and OPTIONS; CORS headers follow
  * each app's settings on local files, redirects and proxied files; the bucket
  * CORS check reads a real bucket's configuration (s3rver, which enforces it).
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 12 item 4: the media URLs' fast path. The catalog cache answers
+ * The media URLs' fast path. The catalog cache answers
  * repeated requests without the catalog and follows upload events; the local
  * file index follows the folders as files appear, are replaced and go away;
  * the checks (path guard, methods, CORS, draining) still hold on the fast path.

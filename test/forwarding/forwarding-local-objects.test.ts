@@ -1,5 +1,5 @@
 /**
- * Issue 12 item 3 (forwarding side): an uploaded object that the app's storage
+ * Forwarding side of the filesystem target: an uploaded object that the app's storage
  * target keeps as a plain file on this machine (`<dataDir>/bucket/<key>`, the
  * filesystem target) is served by forwarding from that file, in every mode:
  * Range, HEAD, ETag/Last-Modified and conditional requests, the right content

@@ -1,5 +1,5 @@
 /**
- * Issue 4: every forwarding mode and resolution case, in-process against a real
+ * Every forwarding mode and resolution case, in-process against a real
  * bucket (s3rver on loopback), a real SDK pre-signer, and a private-bucket gate
  * that checks signatures the way S3 does. One server, one app per mode.
  */
@@ -114,7 +114,7 @@ test('a name unknown to the catalog uses the plain mapping <base>/streams/<file>
   assert.equal((await get('/redir/previews/plain.jpg')).headers.get('location'), `${bucket.url}/previews/plain.jpg`);
 });
 
-test('issue 15 item 6: where the server signs (presigned, proxy without a base URL), only objects the catalog knows are served', async () => {
+test('where the server signs (presigned, proxy without a base URL), only objects the catalog knows are served', async () => {
   // streams/plain.mp4 and previews/plain.jpg sit at the bucket root; bucketcast never recorded them.
   const signs = signer.calls;
   const reached = gate.seen.length;

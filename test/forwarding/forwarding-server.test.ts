@@ -1,5 +1,5 @@
 /**
- * Issue 4 end to end through the real server process: redirect mode with the
+ * Playback forwarding end to end through the real server process: redirect mode with the
  * plain mapping to a bucket on loopback (Ant Media's setup), every traversal
  * attempt on every file-serving route, methods, no open redirect, and the
  * player page with its local hls.js.

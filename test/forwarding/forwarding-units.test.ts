@@ -1,4 +1,4 @@
-/** Issue 4, pure pieces: extension matching, target URLs (no open redirect), query passing, settings validation, path guard, bucket CORS rule matching. */
+/** Pure pieces: extension matching, target URLs (no open redirect), query passing, settings validation, path guard, bucket CORS rule matching. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appSettings } from '../../src/config/schema.js';

@@ -1,5 +1,5 @@
 /**
- * Hostile HTTP requests as a table (issue 8): each row is a request — raw
+ * Hostile HTTP requests as a table: each row is a request — raw
  * bytes, for what no HTTP client would send, or method/path/headers/body —
  * and what a clear refusal looks like. The hostile-http test runs every row
  * against a real server. Routes added later (the REST API, admin login, the

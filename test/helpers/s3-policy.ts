@@ -41,7 +41,7 @@ export interface AccessGrant {
   prefixes?: readonly string[];
 }
 
-/** The three policies of issue 7. */
+/** The policies the storage suite runs under: full access, Genesys Cloud's and Twilio's write-only one. */
 export const GRANTS = {
   full: { actions: ALL_ACTIONS },
   /** Genesys Cloud's (seed 004): Put, PutAcl, List, GetBucketLocation, Get, Delete on the bucket and its objects. */

@@ -1,13 +1,18 @@
 /**
  * Starts the real server (`src/main.ts` through tsx) as a child process in its
  * own process group, on port 0, with a temporary data dir and config file.
- * Its JSON log lines are collected so tests can wait for and assert on them.
+ * Its JSON log lines are collected so tests can assert on them; with
+ * `events: true` it also logs in as admin and listens on `/api/v1/events`, so
+ * tests wait on what happened (`server.events.waitFor('recording.completed', …)`)
+ * rather than on log wording.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ADMIN_PASSWORD, login } from './api.js';
+import { ServerEvents } from './events.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -26,6 +31,11 @@ export interface ServerOptions {
   dataDir?: string;
   /** Print the server's output (debugging). */
   verbose?: boolean;
+  /**
+   * Listen on `/api/v1/events` from the moment the server is ready (`server.events`).
+   * Logs in as admin with `env.BUCKETCAST_ADMIN_PASSWORD`, which defaults to `ADMIN_PASSWORD`.
+   */
+  events?: boolean;
 }
 
 export interface TestServer {
@@ -33,12 +43,16 @@ export interface TestServer {
   dataDir: string;
   httpPort: number;
   rtmpPort: number;
+  /** The RTMPS listener's port, when `server.rtmpsPort` is set. */
+  rtmpsPort?: number;
   httpUrl: string;
   /** `rtmp://127.0.0.1:<port>/<app>/<streamId>` */
   rtmpUrl(app: string, streamId: string): string;
   logs: LogLine[];
   /** Raw output lines that were not JSON (should stay empty). */
   otherOutput: string[];
+  /** The `/api/v1/events` channel since the server was ready (start it with `events: true`). */
+  events: ServerEvents;
   /** Waits for a log line matching the predicate (past lines included). */
   waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number, label?: string): Promise<LogLine>;
   /** Sends a signal to the whole process group (the server and its ffmpeg children). */
@@ -73,6 +87,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     BUCKETCAST_LOG_LEVEL: 'debug',
     // Never let the AWS credential chain reach for the instance metadata service (not loopback).
     AWS_EC2_METADATA_DISABLED: 'true',
+    ...(opts.events ? { BUCKETCAST_ADMIN_PASSWORD: ADMIN_PASSWORD } : {}),
     ...opts.env,
   };
   // Tests that give no config record locally only; storage tests pass their own.
@@ -145,6 +160,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const ready = await waitForLog((l) => l.msg === 'bucketcast ready', 60_000, 'bucketcast ready');
   const httpPort = Number(ready.httpPort);
   const rtmpPort = Number(ready.rtmpPort);
+  const rtmpsPort = ready.rtmpsPort === undefined ? undefined : Number(ready.rtmpsPort);
   const killGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-proc.pid!, signal);
@@ -152,12 +168,28 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       // already gone
     }
   };
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  let events: ServerEvents | undefined;
+  if (opts.events) {
+    try {
+      const api = await login(httpUrl, env.BUCKETCAST_ADMIN_PASSWORD);
+      events = await ServerEvents.open(api, () => tail(logs, otherOutput));
+    } catch (err) {
+      killGroup('SIGKILL');
+      throw err;
+    }
+  }
   return {
     proc,
     dataDir,
     httpPort,
     rtmpPort,
-    httpUrl: `http://127.0.0.1:${httpPort}`,
+    rtmpsPort,
+    httpUrl,
+    get events(): ServerEvents {
+      if (!events) throw new Error('server.events needs startServer({ events: true })');
+      return events;
+    },
     rtmpUrl: (app, id) => `rtmp://127.0.0.1:${rtmpPort}/${app}/${id}`,
     logs,
     otherOutput,
@@ -165,6 +197,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     killGroup,
     exited,
     async stop() {
+      events?.close();
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       killGroup('SIGTERM');
       const t = setTimeout(() => killGroup('SIGKILL'), 15_000);

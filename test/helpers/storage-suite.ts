@@ -1,5 +1,5 @@
 /**
- * The shared storage suite (issue 7): the same tests against every S3 server
+ * The shared storage suite: the same tests against every S3 server
  * (test/storage/storage-suite-s3rver.test.ts, test/storage/storage-suite-radosgw.test.ts).
  * The storage module runs in the test process with a real SQLite store;
  * recordings are planted on disk and announced as the recording manager does.

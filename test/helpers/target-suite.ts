@@ -1,5 +1,5 @@
 /**
- * The storage-target suite (issue 12): the same tests against every kind of
+ * The storage-target suite: the same tests against every kind of
  * target an app can store to — the filesystem target (the local store) and
  * an S3 server (radosgw) — through the storage module as the server runs it
  * (real SQLite queue, real reader thread). Each target says where its

@@ -1,5 +1,5 @@
 /**
- * Issue 15 item 8: app names that are data-dir entries are reserved;
+ * App names that are data-dir entries are reserved;
  * `server.trustProxy`; the session cookie `Secure` with the `__Host-` prefix
  * over HTTPS; `X-Content-Type-Options: nosniff` on every answer; a CSP with
  * frame-ancestors on publish.html and play.html; `/healthz` answers anonymous

@@ -1,5 +1,5 @@
 /**
- * Issue 15 item 10: the image. No Docker daemon runs where the suite runs, so
+ * The image. No Docker daemon runs where the suite runs, so
  * this checks the Dockerfile's shape (what a build would give).
  */
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Issue 15 items 2 and 4: caps on HTTP connections, RTMP connections, WHIP
+ * Caps on HTTP connections, RTMP connections, WHIP
  * sessions and publishers (global, per address with IPv6 by /64, per app
  * `maxPublishers`); refusals counted in /metrics and logged at a bounded rate;
  * the open-publishing warning. Before: no cap at all.
@@ -78,6 +78,7 @@ test('open publishing: a warning on a non-loopback address while an app accepts 
 test('the server refuses connections, WHIP sessions and publishers past their caps and counts them in /metrics', async () => {
   const src = await fixture({ seconds: 10, width: 426, height: 240, fps: 25, videoKbps: 300 });
   const server = await startServer({
+    events: true,
     env: adminEnv(),
     config: {
       server: { limits: { httpConnectionsPerIp: 5, rtmpConnectionsPerIp: 3, whipSessionsPerIp: 2 } },
@@ -107,7 +108,7 @@ test('the server refuses connections, WHIP sessions and publishers past their ca
 
     // maxPublishers 1 on app live: one RTMP publisher, a second refused.
     const firstPush = push(server.rtmpUrl('live', 'first'), src);
-    await server.waitForLog((l) => l.msg === 'publish accepted' && l.streamId === 'first', 20_000, 'first publisher accepted');
+    await server.events.waitFor('stream.started', (e) => e.streamId === 'first', 20_000, 'first publisher accepted');
     const second = push(server.rtmpUrl('live', 'second'), src);
     const refused = await server.waitForLog((l) => l.msg === 'publish refused' && l.streamId === 'second', 20_000, 'second publisher refused');
     assert.equal(refused.code, 'too_many_publishers');

@@ -1,5 +1,5 @@
 /**
- * Issue 8, hostile input: the RTMP listener fuzzed for a bounded time
+ * Hostile input: the RTMP listener fuzzed for a bounded time
  * (FUZZ_SECONDS, default 40) with a seeded schedule (SEED, printed first, to
  * replay a failure: `SEED=1234 npm test -- hostile-rtmp`): pure random bytes,
  * mutations of a real captured publish session (handshake, commands and
@@ -35,18 +35,18 @@ test(`RTMP fuzzing for ${FUZZ_SECONDS} s (seed ${SEED}): no crash, bounded memor
   const rand = prng(SEED);
   const legitSrc = await fixture({ seconds: FUZZ_SECONDS + 10, width: 426, height: 240, fps: 25, videoKbps: 300 });
   const captureSrc = await fixture({ seconds: 4, width: 426, height: 240, fps: 25, videoKbps: 300 });
-  const server = await startServer({ env: { AWS_ACCESS_KEY_ID: 'AKIAHARDENFUZZ0000001', AWS_SECRET_ACCESS_KEY: 'fuzz/Secret+Key/never-logged-0001' } });
+  const server = await startServer({ events: true, env: { AWS_ACCESS_KEY_ID: 'AKIAHARDENFUZZ0000001', AWS_SECRET_ACCESS_KEY: 'fuzz/Secret+Key/never-logged-0001' } });
   try {
     const pid = server.proc.pid!;
     const capture = await capturePublish(server.rtmpPort, 'live', 'capture', captureSrc);
     assert.ok(capture.bytes.length > 50_000 && capture.afterPublish > 3073, `captured ${capture.bytes.length} bytes, publish ends at ${capture.afterPublish}`);
     // Mutations go to an unknown app (same length), so a fuzzed publish that survives is refused, not recorded.
     const base = replaceSameLength(capture.bytes, 'live', 'lxve');
-    await server.waitForLog((l) => l.msg === 'recording completed' && l.streamId === 'capture', 30_000, 'the captured session recorded');
+    await server.events.waitFor('recording.completed', (e) => e.streamId === 'capture', 30_000, 'the captured session recorded');
     const baseline = rssOf(pid);
 
     const legit = push(`${server.rtmpUrl('live', 'legit')}?token=${TOKEN}`, legitSrc);
-    const legitStarted = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'legit', 20_000, 'legit recording');
+    const legitStarted = await server.events.waitFor('recording.started', (e) => e.streamId === 'legit', 20_000, 'legit recording');
 
     let maxRss = baseline;
     const sampler = setInterval(() => {
@@ -105,7 +105,7 @@ test(`RTMP fuzzing for ${FUZZ_SECONDS} s (seed ${SEED}): no crash, bounded memor
     const done = await legit.done;
     assert.equal(done.code, 0, `the legitimate publisher ran to its end: ${done.stderr}`);
     const name = String(legitStarted.name);
-    const completed = await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'legit recording completed');
+    const completed = await server.events.waitFor('recording.completed', (e) => e.name === name, 30_000, 'legit recording completed');
     const src = await ffprobe(legitSrc);
     assert.ok(Math.abs(Number(completed.durationSeconds) - src.duration) < 0.5, `the legitimate recording is complete (${completed.durationSeconds} s of ${src.duration} s)`);
     assert.ok(await decodesCleanly(path.join(server.dataDir, 'live', 'streams', `${name}.mp4`)), 'and decodes cleanly');

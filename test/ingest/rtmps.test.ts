@@ -1,5 +1,5 @@
 /**
- * Issue 14: RTMPS. An ffmpeg push over `rtmps://` (self-signed test
+ * RTMPS. An ffmpeg push over `rtmps://` (self-signed test
  * certificate) is recorded like RTMP under the same publish rules; a plain-RTMP
  * client and a client speaking broken TLS on the RTMPS port are dropped without
  * disturbing the publisher; SIGHUP makes the listener serve a renewed
@@ -58,16 +58,16 @@ test('an ffmpeg push over rtmps:// is recorded; plain-RTMP and broken-TLS client
   await run('cp', [first.key, live.key]);
   const src = await fixture({ seconds: 10, width: 640, height: 360, videoKbps: 800 });
   const server = await startServer({
+    events: true,
     config: { server: { rtmpsPort: 0 }, applications: [{ name: 'live', s3RecordingEnabled: false }] },
     env: { BUCKETCAST_TLS_CERT_FILE: live.cert, BUCKETCAST_TLS_KEY_FILE: live.key },
   });
   try {
-    const ready = await server.waitForLog((l) => l.msg === 'bucketcast ready');
-    const port = Number(ready.rtmpsPort);
+    const port = Number(server.rtmpsPort);
     assert.ok(port > 0 && port !== server.rtmpPort, `an RTMPS port of its own: ${port}`);
 
     const p = push(`rtmps://127.0.0.1:${port}/live/secure`, src);
-    const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'secure', 20_000, 'rtmps recording');
+    const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'secure', 20_000, 'rtmps recording');
 
     // A plain RTMP handshake and a TLS record of garbage on the RTMPS port: both are dropped.
     const plain = await dropped(port, Buffer.concat([Buffer.from([3]), Buffer.alloc(1536, 1)]));
@@ -86,7 +86,7 @@ test('an ffmpeg push over rtmps:// is recorded; plain-RTMP and broken-TLS client
     const done = await p.done;
     assert.equal(done.code, 0, `the rtmps publisher was not disturbed: ${done.stderr}`);
     const name = String(started.name);
-    await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'rtmps recording completed');
+    await server.events.waitFor('recording.completed', (e) => e.name === name, 30_000, 'rtmps recording completed');
     const mp4 = path.join(server.dataDir, 'live', 'streams', `${name}.mp4`);
     const probed = await ffprobe(mp4);
     const pushed = (await ffprobe(src)).duration;

@@ -1,5 +1,5 @@
 /**
- * Issue 6, the panel's "done when": in headless Chromium an operator logs in,
+ * The panel's "done when": in headless Chromium an operator logs in,
  * stores an AWS credential, creates an application, fills its S3 storage
  * form with that credential, runs "Test connection" (every step ok, nothing
  * saved by the test), saves; a pushed stream appears live with a thumbnail;

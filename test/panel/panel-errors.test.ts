@@ -1,5 +1,5 @@
 /**
- * Issue 6, the panel when things go wrong, in headless Chromium: a wrong
+ * The panel when things go wrong, in headless Chromium: a wrong
  * login says so and repeated ones show the lockout; invalid settings show
  * their problems next to the fields and save nothing; a failed upload (the
  * bucket does not exist) is shown plainly, and "Retry" after the fix brings

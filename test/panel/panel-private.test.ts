@@ -1,5 +1,5 @@
 /**
- * Issue 15 item 9, the panel's side: an operator watches a private app
+ * The panel's side: an operator watches a private app
  * (`playback.access: "signed"`) in the admin panel. The panel mints a viewing
  * token per private app (public/admin/js/viewing.js) and signs the live
  * thumbnails, the recording posters, the download and file links with it;

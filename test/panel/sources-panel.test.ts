@@ -1,5 +1,5 @@
 /**
- * Issue 18, sources and imports in the panel (headless Chromium): the Live
+ * Sources and imports in the panel (headless Chromium): the Live
  * streams view lists every source with its masked URL, its state and last
  * error, following `source.state` events without a reload (a source that
  * starts failing shows `failed` with the error; one disabled shows

@@ -1,5 +1,5 @@
 /**
- * Issue 15 item 9: private viewing. An app with `playback.access: "signed"`
+ * Private viewing. An app with `playback.access: "signed"`
  * answers its media URLs (local, forwarded, proxied, and express routes behind
  * the exported guard) only with a valid `?token=`: unsigned, tampered, other
  * app's, expired, wrong-prefix and wrong-address tokens get 403 JSON; a valid

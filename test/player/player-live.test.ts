@@ -1,5 +1,5 @@
 /**
- * Issue 4: the player on a live stream, in headless Chromium against the real
+ * The player on a live stream, in headless Chromium against the real
  * server: it says the stream is offline, picks it up when a real RTMP push
  * starts, plays its HLS past 5 s with no error event, and goes back to
  * waiting when the push ends.

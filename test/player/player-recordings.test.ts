@@ -1,5 +1,5 @@
 /**
- * Issue 4: in headless Chromium, the player plays a recording that exists only
+ * In headless Chromium, the player plays a recording that exists only
  * in the bucket (never on local disk), MP4 and HLS, through each forwarding
  * mode: redirect (public bucket), presigned and proxy (private bucket behind a
  * gate that checks signatures). Keys use date folders, so the catalog is what

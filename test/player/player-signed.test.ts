@@ -1,5 +1,5 @@
 /**
- * Issue 15 item 9 in headless Chromium: a recording of a private app
+ * Private viewing in headless Chromium: a recording of a private app
  * (`playback.access: "signed"`) plays through hls.js with a viewing token
  * minted by the API (the token rides into every segment request through the
  * rewritten playlist); without one the player says the app is private; opened

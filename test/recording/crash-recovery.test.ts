@@ -1,5 +1,5 @@
 /**
- * Issue 2: the server and its ffmpeg children SIGKILLed 10 s into a push leave,
+ * The server and its ffmpeg children SIGKILLed 10 s into a push leave,
  * after a restart, a finalized playable MP4 of at least 8 s, announced by
  * `recording.completed`.
  */
@@ -13,9 +13,9 @@ import { push, ffprobe, topLevelBoxes, decodesCleanly } from '../helpers/media.j
 
 test('a recording interrupted by SIGKILL is finalized at the next start', async () => {
   const src = await fixture({ seconds: 20 });
-  const first = await startServer();
+  const first = await startServer({ events: true });
   const p = push(first.rtmpUrl('live', 'crash'), src);
-  const started = await first.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started');
+  const started = await first.events.waitFor('recording.started', () => true, 15_000, 'recording started');
   const name = String(started.name);
   await new Promise((r) => setTimeout(r, 10_000));
   first.killGroup('SIGKILL');
@@ -26,9 +26,9 @@ test('a recording interrupted by SIGKILL is finalized at the next start', async 
   assert.equal(readdirSync(work).length, 1, 'the interrupted recording left its work dir');
   assert.ok(!existsSync(path.join(first.dataDir, 'live', 'streams', `${name}.mp4`)), 'no final mp4 before recovery');
 
-  const second = await startServer({ dataDir: first.dataDir });
+  const second = await startServer({ events: true, dataDir: first.dataDir });
   try {
-    const done = await second.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'recovered recording completed');
+    const done = await second.events.waitForRecording((r) => r.name === name && !r.inProgress, 30_000, 'recovered recording completed');
     assert.equal(done.recovered, true);
     const mp4 = path.join(second.dataDir, 'live', 'streams', `${name}.mp4`);
     const probed = await ffprobe(mp4);

@@ -1,10 +1,9 @@
 /**
- * Issue 13 item 7: a recorder backing off after ffmpeg failures no longer
- * holds shutdown. ffmpeg fails at once for every recording (a wrapper that
- * refuses the live input), so the stream loop backs off 1, 2, 4, 8 s …; a
- * SIGTERM during the 8 s backoff ends the sleep at once: a clean exit well
- * before `shutdownTimeoutSeconds` (before the fix, the sleep ran out the
- * shutdown timeout and the process was forced out with exit code 1).
+ * A recorder backing off after ffmpeg failures does not hold up shutdown.
+ * ffmpeg fails at once for every recording (a wrapper that refuses the live
+ * input), so the stream loop backs off 1, 2, 4, 8 s …; a SIGTERM during the
+ * 8 s backoff ends the sleep at once: a clean exit (code 0) well before
+ * `shutdownTimeoutSeconds`, not a forced one.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 3: SIGKILL of the server and its ffmpeg in the middle of the
+ * SIGKILL of the server and its ffmpeg in the middle of the
  * third part. After a restart, parts 1 and 2 are not uploaded again, part 3
  * is finalized (what was written before the kill, less about a second) and
  * uploaded, and the whole is still one recording in the API, marked as
@@ -24,6 +24,7 @@ test('SIGKILL in the third part: parts 1-2 stay uploaded once, part 3 is recover
   await s3.createBucket(BUCKET);
   const src = await fixture({ seconds: 45, width: 640, height: 360, videoKbps: 1000, gop: 30 });
   const options = {
+    events: true,
     env: adminEnv(credentialEnv(s3)),
     config: { applications: [{ name: 'live', recordSegmentSeconds: PART_S, previews: { periodSeconds: 2 }, s3: s3SettingsFor(s3, BUCKET) }] },
   };
@@ -33,11 +34,10 @@ test('SIGKILL in the third part: parts 1-2 stay uploaded once, part 3 is recover
   let second: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     const p = push(first.rtmpUrl('live', 'cam'), src);
-    const name = String((await first.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started')).name);
+    const name = String((await first.events.waitFor('recording.started', () => true, 15_000, 'recording started')).name);
     // Part 2 verified in the bucket means part 3 is being written; kill about 2 s into it.
     await until(async () => (await s3.listObjects(BUCKET, key(name, 2))).length === 1, 40_000, 'part 2 in the bucket');
-    const part3Log = await first.waitForLog((l) => l.msg === 'recording part completed' && l.part === 2, 5_000, 'part 2 completed');
-    assert.ok(part3Log);
+    await first.events.waitFor('recording.part', (e) => e.part.part === 2, 5_000, 'part 2 completed');
     await until(() => p.elapsed() >= 2 * PART_S + 2, 20_000, 'two seconds into part 3', 50);
     const work = path.join(first.dataDir, '.work');
     const live = () => readdirSync(work).flatMap((d) => readdirSync(path.join(work, d))).filter((n) => n.endsWith('.fmp4'));
@@ -52,9 +52,9 @@ test('SIGKILL in the third part: parts 1-2 stay uploaded once, part 3 is recover
     assert.ok(!writesBefore.has(key(name, 3)), 'part 3 was not closed before the kill');
 
     second = await startServer({ ...options, dataDir: first.dataDir });
-    const done = await second.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 60_000, 'recovered recording completed');
+    const done = await second.events.waitForRecording((r) => r.name === name && !r.inProgress, 60_000, 'recovered recording completed');
     assert.equal(done.recovered, true);
-    await second.waitForLog((l) => l.msg === 'recording uploaded' && l.app === 'live', 60_000, 'recording uploaded');
+    await second.events.waitForRecording((r) => r.name === name && r.uploadState === 'uploaded', 60_000, 'recording uploaded');
     const writes = s3.writes(BUCKET);
     assert.equal(writes.get(key(name, 1)), 1, 'part 1 not uploaded again');
     assert.equal(writes.get(key(name, 2)), 1, 'part 2 not uploaded again');

@@ -1,5 +1,5 @@
 /**
- * Issue 13 (a 24/7 stream must not fill the disk with HLS): with parts on,
+ * A 24/7 stream does not fill the disk with HLS: with parts on,
  * `hlsWindowSeconds` bounds the local HLS (ffmpeg lists the last window and
  * deletes older segments).
  *   - without `hlsLiveUpload` the VOD playlist keeps the last window, placed
@@ -67,18 +67,19 @@ test('parts on, no live upload: local HLS stays within the window; the whole rec
   const src = await fixture({ seconds: 30, width: 640, height: 360, videoKbps: 800, gop: 30 });
   const pushed = (await ffprobe(src)).duration;
   const server = await startServer({
+    events: true,
     config: { applications: [{ name: 'live', recordSegmentSeconds: 10, hlsTime: HLS_TIME, hlsWindowSeconds: WINDOW_SECONDS, previews: { periodSeconds: 5 } }] },
   });
   try {
     const p = push(server.rtmpUrl('live', 'cam'), src);
-    const name = String((await server.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started')).name);
+    const name = String((await server.events.waitFor('recording.started', () => true, 15_000, 'recording started')).name);
     const seen = await watchLocal(server, 'live', name, () => p.proc.exitCode === null);
     console.log(`local HLS while live: at most ${seen.files} segment files, ${seen.listed} listed (${seen.samples} samples)`);
     assert.ok(seen.samples >= 50, `${seen.samples} samples`);
     assert.ok(seen.listed <= WINDOW_SECONDS / HLS_TIME, `the local playlist listed ${seen.listed} segments`);
     assert.ok(seen.files <= MOST_ON_DISK, `${seen.files} segment files on disk at once (window ${WINDOW_SECONDS / HLS_TIME})`);
     assert.equal((await p.done).code, 0);
-    await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 60_000, 'recording completed');
+    await server.events.waitFor('recording.completed', (e) => e.name === name, 60_000, 'recording completed');
 
     // The VOD playlist keeps the last window.
     const vod = readFileSync(path.join(server.dataDir, 'live', 'streams', `${name}.m3u8`), 'utf8');
@@ -121,6 +122,7 @@ test('parts on, hlsLiveUpload: local HLS stays within the window; the bucket pla
   const src = await fixture({ seconds: 30, width: 640, height: 360, videoKbps: 800, gop: 30 });
   const pushed = (await ffprobe(src)).duration;
   const server = await startServer({
+    events: true,
     env: credentialEnv(s3),
     config: { applications: [{ name: 'live', recordSegmentSeconds: 10, hlsLiveUpload: true, hlsTime: HLS_TIME, hlsWindowSeconds: WINDOW_SECONDS, previews: { periodSeconds: 5 }, s3: s3SettingsFor(s3, BUCKET) }] },
   }).catch(async (err: unknown) => {
@@ -129,7 +131,7 @@ test('parts on, hlsLiveUpload: local HLS stays within the window; the bucket pla
   });
   try {
     const p = push(server.rtmpUrl('live', 'cam'), src);
-    const name = String((await server.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started')).name);
+    const name = String((await server.events.waitFor('recording.started', () => true, 15_000, 'recording started')).name);
     const key = `streams/${name}.m3u8`;
     let bucketListed = 0;
     const seen = await watchLocal(server, 'live', name, () => p.proc.exitCode === null, async () => {
@@ -145,7 +147,7 @@ test('parts on, hlsLiveUpload: local HLS stays within the window; the bucket pla
     assert.ok(bucketListed >= 2 * (WINDOW_SECONDS / HLS_TIME), `the bucket playlist listed at most ${bucketListed} segments while live (more than the local window)`);
     assert.equal((await p.done).code, 0);
 
-    await server.waitForLog((l) => l.msg === 'recording uploaded' && l.app === 'live', 60_000, 'recording uploaded');
+    await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.app === 'live', 60_000, 'recording uploaded');
     const vod = await until(async () => {
       const text = (await s3.getObject(BUCKET, key)).toString('utf8');
       return /#EXT-X-ENDLIST/.test(text) ? text : undefined;

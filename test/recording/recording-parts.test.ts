@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 1: with `recordSegmentSeconds: 10`, a 45 s push reaches the
+ * With `recordSegmentSeconds: 10`, a 45 s push reaches the
  * bucket part by part while it runs: at least two verified MP4 parts are in
  * the bucket before the push ends, each decoding cleanly and lasting 10 s ±
  * one GOP; at the end the parts add up to the pushed length ± 0.5 s, nothing
@@ -55,6 +55,7 @@ test('recordSegmentSeconds: parts are uploaded while the stream goes on and add 
   const src = await fixture({ seconds: 45 });
   const pushed = (await ffprobe(src)).duration;
   const server = await startServer({
+    events: true,
     env: adminEnv(credentialEnv(s3)),
     config: {
       api: { webhooks: { retryMaxDelaySeconds: 1 } },
@@ -70,7 +71,7 @@ test('recordSegmentSeconds: parts are uploaded while the stream goes on and add 
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bc-parts-'));
   try {
     const p = push(server.rtmpUrl('live', 'cam1'), src);
-    const started = await server.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started');
+    const started = await server.events.waitFor('recording.started', () => true, 15_000, 'recording started');
     const name = String(started.name);
     // While the push runs: two parts verified in the bucket (the uploader logs a part's upload only once verified).
     const live = await until(async () => {
@@ -107,7 +108,7 @@ test('recordSegmentSeconds: parts are uploaded while the stream goes on and add 
     assert.match(String(firstHook.key), /_p0001\.mp4$/);
 
     assert.equal((await p.done).code, 0);
-    await server.waitForLog((l) => l.msg === 'recording uploaded' && l.app === 'live', 60_000, 'recording uploaded');
+    await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.app === 'live', 60_000, 'recording uploaded');
     const parts = (await s3.listObjects(BUCKET, 'streams/')).filter((o) => PART.test(o.key)).sort((a, b) => a.key.localeCompare(b.key));
     assert.ok(parts.length >= 4 && parts.length <= 6, `${parts.length} parts`);
     let sum = 0;

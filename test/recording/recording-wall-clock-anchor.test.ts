@@ -1,5 +1,5 @@
 /**
- * Issue 13 ("any moment plays back by wall-clock time"): a recording and its
+ * Any moment plays back by wall-clock time: a recording and its
  * parts are placed in wall-clock time from the arrival of the packet at the
  * recorder's time 0 (`mediaStartedAt`), not from the moment the recorder
  * happened to start:
@@ -38,13 +38,14 @@ test('a recording restarted mid-stream is placed at its first keyframe\'s arriva
   // A 10 s GOP: a recorder restarted 7 s into a GOP starts 7 s (plus its backoff) before the restart.
   const src = await fixture({ seconds: 40, width: 640, height: 360, videoKbps: 800, gop: 300 });
   const server = await startServer({
+    events: true,
     env: adminEnv(),
     config: { server: { ffmpegPath: wrapper }, applications: [{ name: 'live', recordSegmentSeconds: 5, previews: { periodSeconds: 5 } }] },
   });
   try {
     const pushedAt = Date.now();
     const p = push(server.rtmpUrl('live', 'cam'), src);
-    await server.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started');
+    await server.events.waitFor('recording.started', () => true, 15_000, 'recording started');
     // 17 s in: media ≈ 16.7 s, the last keyframe (10 s) arrived ≈ 7 s ago.
     await new Promise((r) => setTimeout(r, pushedAt + 17_000 - Date.now()));
     const first = Number(readFileSync(pids, 'utf8').split('\n')[0]);
@@ -52,7 +53,7 @@ test('a recording restarted mid-stream is placed at its first keyframe\'s arriva
     const killedAt = Date.now();
     await server.waitForLog((l) => l.msg === 'restarting the recording', 10_000, 'the recording restarted');
     assert.equal((await p.done).code, 0);
-    await server.waitForLog((l) => l.msg === 'recording completed' && server.logs.filter((x) => x.msg === 'recording completed').length >= 2, 60_000, 'both recordings completed');
+    await server.events.waitFor('recording.completed', () => server.events.all('recording.completed').length >= 2, 60_000, 'both recordings completed');
 
     const api = await login(server);
     const body = (await api.get('/api/v1/recordings?app=live')).json as { recordings: Listed[] };
@@ -83,12 +84,12 @@ test('a recording restarted mid-stream is placed at its first keyframe\'s arriva
 
 test('an audio-only recording starts at its first packet, not when the recorder knew there was no video', { timeout: 120_000 }, async () => {
   const src = await fixture({ seconds: 12, video: false });
-  const server = await startServer({ env: adminEnv(), config: { applications: [{ name: 'live', recordSegmentSeconds: 5 }] } });
+  const server = await startServer({ events: true, env: adminEnv(), config: { applications: [{ name: 'live', recordSegmentSeconds: 5 }] } });
   try {
     const pushedAt = Date.now();
     const p = push(server.rtmpUrl('live', 'radio'), src);
     assert.equal((await p.done).code, 0);
-    await server.waitForLog((l) => l.msg === 'recording completed', 60_000, 'recording completed');
+    await server.events.waitFor('recording.completed', () => true, 60_000, 'recording completed');
     const api = await login(server);
     const [r] = ((await api.get('/api/v1/recordings?app=live')).json as { recordings: Listed[] }).recordings;
     const late = (Date.parse(r.startedAt) - pushedAt) / 1000;

@@ -1,5 +1,5 @@
 /**
- * Issue 2: a 20 s 720p H.264/AAC push is recorded as a faststart MP4, a VOD
+ * A 20 s 720p H.264/AAC push is recorded as a faststart MP4, a VOD
  * HLS playlist of the same length, previews and a poster; the files are served
  * over HTTP with Range requests, and the live playlist while the push runs.
  */
@@ -13,7 +13,7 @@ import { push, ffprobe, topLevelBoxes, decodesCleanly } from '../helpers/media.j
 
 let server: TestServer;
 before(async () => {
-  server = await startServer();
+  server = await startServer({ events: true });
 });
 after(async () => {
   await server.stop();
@@ -25,7 +25,7 @@ test('a 20 s push becomes a faststart MP4, a VOD playlist, previews and a poster
   const p = push(server.rtmpUrl('live', 'cam1'), src);
 
   // While live: the stream's playlist is served under its stream id.
-  const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'cam1', 15_000, 'recording started');
+  const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'cam1', 15_000, 'recording started');
   const name = String(started.name);
   assert.match(name, /^cam1_\d{8}T\d{6}Z$/);
   let live: Response | undefined;
@@ -53,7 +53,7 @@ test('a 20 s push becomes a faststart MP4, a VOD playlist, previews and a poster
   assert.equal(result.code, 0, result.stderr);
   const pushed = (await ffprobe(src)).duration;
 
-  const done = await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 20_000, 'recording completed');
+  const done = await server.events.waitFor('recording.completed', (e) => e.name === name, 20_000, 'recording completed');
   assert.equal(done.recovered, false);
 
   const streams = path.join(server.dataDir, 'live', 'streams');
@@ -83,7 +83,7 @@ test('a 20 s push becomes a faststart MP4, a VOD playlist, previews and a poster
   assert.ok(existsSync(path.join(previews, `${name}.jpg`)), 'poster exists');
   const poster = await ffprobe(path.join(previews, `${name}.jpg`));
   assert.equal(poster.streams[0].height, 480, 'previews are scaled to 480 lines');
-  // Issue 12 item 5: the stream's latest preview goes with the stream; the poster stands for the recording.
+  // The stream's latest preview goes with the stream; the poster stands for the recording.
   await until(() => !existsSync(path.join(previews, 'cam1.jpg')), 5_000, 'latest preview removed once the stream ended');
   assert.deepEqual(readdirSync(path.join(server.dataDir, '.work')), [], 'no work dir left');
 

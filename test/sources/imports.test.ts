@@ -1,5 +1,5 @@
 /**
- * Issue 18, imports: a 60 s MP4 (moov at the end, so ffmpeg must seek over
+ * Imports: a 60 s MP4 (moov at the end, so ffmpeg must seek over
  * HTTP ranges) in a bucket of the test S3 server, imported from a pre-signed
  * GET URL, is recorded through the same pipeline (remux, poster, sidecar,
  * upload to the app's bucket) in well under 60 s, with `import.progress`

@@ -1,5 +1,5 @@
 /**
- * Issue 18, sources: a live HLS playlist (ffmpeg's HLS muxer behind a small
+ * Sources: a live HLS playlist (ffmpeg's HLS muxer behind a small
  * HTTP server) and an `rtmp://` pull (ffmpeg as an RTMP server, `-listen 1`)
  * are each pulled, published under their stream id and recorded like a push:
  * the MP4 plays with H.264 + AAC copied. An on-demand source stays idle until

@@ -1,5 +1,5 @@
 /**
- * Issue 18, sources: an RTSP camera stand-in (GStreamer's RTSP server: H.264 +
+ * Sources: an RTSP camera stand-in (GStreamer's RTSP server: H.264 +
  * G.711 µ-law, basic auth) pulled as a source over TCP (added through the API,
  * its password stored sealed and never answered) and over UDP (from the config
  * file): recorded, uploaded, the stable URL plays (G.711 became AAC). The
@@ -31,6 +31,7 @@ before(async () => {
   await s3.createBucket('rec');
   camera = await startRtspCamera(0, `admin:${PASSWORD}`);
   server = await startServer({
+    events: true,
     env: adminEnv(credentialEnv(s3)),
     config: {
       // Two sources from one camera host: a source is not a client, the per-address publisher cap does not apply.
@@ -87,7 +88,7 @@ test('an RTSP camera pulled over TCP: live in the registry, recorded, uploaded, 
   assert.equal(udp.origin, 'config');
   assert.equal(udp.rtspTransport, 'udp');
   assert.equal(udp.url, `rtsp://admin:***@127.0.0.1:${camera.port}/cam`);
-  await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'cam-udp', 20_000, 'cam-udp recording');
+  await server.events.waitFor('recording.started', (e) => e.streamId === 'cam-udp', 20_000, 'cam-udp recording');
 
   // A config source cannot be changed through the API.
   const patchConfig = await api.patch('/api/v1/applications/live/sources/cam-udp', { enabled: false });
@@ -120,7 +121,7 @@ test('the camera killed and back 10 s later: the source fails with its error, re
   assert.equal(back.lastError, null);
   const reconnectedMs = Date.now() - killedAt;
   console.log(`# reconnected ${(reconnectedMs / 1000).toFixed(1)} s after the kill (camera back after 10 s)`);
-  await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'cam1' && String(l.recordingId) !== first.recordingId, 20_000, 'second cam1 recording');
+  await server.events.waitFor('recording.started', (e) => e.streamId === 'cam1' && String(e.recordingId) !== first.recordingId, 20_000, 'second cam1 recording');
   await new Promise((r) => setTimeout(r, 4000));
 
   // Removing the source ends its stream; its recording is finalized and uploaded like the first.

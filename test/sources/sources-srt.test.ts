@@ -1,5 +1,5 @@
 /**
- * Issue 18, SRT sources. A listener source (`srt://:<port>?mode=listener` with
+ * SRT sources. A listener source (`srt://:<port>?mode=listener` with
  * a streamid and a passphrase): a push with the wrong passphrase is refused by
  * the SRT handshake, one with the wrong streamid is refused by the server's
  * gate, neither is recorded and the source says why; the right push (ffmpeg
@@ -44,7 +44,7 @@ function srtPush(url: string, seconds: number): { proc: ChildProcess; done: Prom
 }
 
 before(async () => {
-  server = await startServer({ env: adminEnv(), config: { server: { host: '127.0.0.1' }, applications: [{ name: 'live', s3RecordingEnabled: false }] } });
+  server = await startServer({ events: true, env: adminEnv(), config: { server: { host: '127.0.0.1' }, applications: [{ name: 'live', s3RecordingEnabled: false }] } });
   api = await login(server);
 });
 after(async () => {
@@ -113,7 +113,7 @@ test('an SRT caller source pulls from an SRT listener far end', async () => {
   assert.equal(r.status, 201, r.text);
   assert.equal(r.json.kind, 'srt-caller');
   await sourceState(api, 'live', 'srtc', 'live', 20_000);
-  await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'srtc', 20_000, 'srtc recording');
+  await server.events.waitFor('recording.started', (e) => e.streamId === 'srtc', 20_000, 'srtc recording');
   await new Promise((res) => setTimeout(res, 4000));
   assert.equal((await api.delete('/api/v1/applications/live/sources/srtc')).status, 204);
   far.proc.kill('SIGKILL');

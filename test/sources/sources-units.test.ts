@@ -1,5 +1,5 @@
 /**
- * Issue 18, sources, the pure parts: which URLs are sources, how they are
+ * Sources, the pure parts: which URLs are sources, how they are
  * masked and redacted, the sealed store (another key or another row cannot
  * open a URL), the FLV splitter at every chunk boundary, the SRT handshake's
  * stream id, and the trust of source publish requests.

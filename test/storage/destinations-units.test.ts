@@ -1,5 +1,5 @@
 /**
- * Issue 18 item 3, the parts without a stream: what a pre-signed URL says of
+ * The parts without a stream: what a pre-signed URL says of
  * itself (expiry, bucket and key, SigV2 or V4), stream-id patterns, s3://
  * URLs; and the kept destination of a recording across a restart of the
  * storage module (sealed on disk, its upload going to the destination after

@@ -1,5 +1,5 @@
 /**
- * Issue 7: confirming an upload from its own answer when HEAD is denied
+ * Confirming an upload from its own answer when HEAD is denied
  * (write-only credentials), for every shape of answer the S3 services give:
  * AWS (md5-of-md5s-N), s3rver (whole MD5), Ceph radosgw 16 (empty Complete
  * ETag, part ETags), SSE-KMS (opaque ETags) and returned checksums. A value

@@ -1,5 +1,5 @@
 /**
- * Issue 3, dual mode: local copies are kept after a verified upload and
+ * Dual mode: local copies are kept after a verified upload and
  * deleted by the retention sweep once the recording ended more than
  * `dualRetentionDays` ago — never before the upload is confirmed. In primary
  * mode the sweep removes a copy a crash left between "uploaded" and its

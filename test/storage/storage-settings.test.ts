@@ -1,5 +1,5 @@
 /**
- * Issue 3: bad storage settings. Wrong credentials, a missing bucket and a
+ * Bad storage settings. Wrong credentials, a missing bucket and a
  * wrong region each end as failed uploads with a clear message and the files
  * still on disk; correcting the setting (a settings change through the app
  * registry) uploads them. Also: a retry on request, the checksum setting

@@ -1,5 +1,5 @@
 /**
- * Issue 12: the storage-target suite (test/helpers/target-suite.ts) against the
+ * The storage-target suite (test/helpers/target-suite.ts) against the
  * filesystem target, the local store an app without a bucket uses: objects
  * are plain files at `<dataDir>/bucket/<key>`.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 7: the shared storage suite (test/helpers/storage-suite.ts) against a
+ * The shared storage suite (test/helpers/storage-suite.ts) against a
  * real Ceph radosgw on loopback: real signatures, part sizes, bucket policies
  * and KMS (its "testing" backend, over plain HTTP; checksum handling is Ceph
  * 16's default). One instance for the whole file.

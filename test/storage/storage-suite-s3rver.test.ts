@@ -1,5 +1,5 @@
 /**
- * Issue 7: the shared storage suite (test/helpers/storage-suite.ts) against
+ * The shared storage suite (test/helpers/storage-suite.ts) against
  * s3rver, with AWS's answers to least-privilege policies and KMS emulated
  * (test/helpers/s3.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 12: the storage-target suite (test/helpers/target-suite.ts), which the
+ * The storage-target suite (test/helpers/target-suite.ts), which the
  * filesystem target passes too (storage-suite-local.test.ts), against a real
  * Ceph radosgw on loopback.
  */

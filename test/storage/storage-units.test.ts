@@ -1,5 +1,5 @@
 /**
- * Issue 3, the pure parts of storage: part sizes within S3's limits, hashes
+ * The pure parts of storage: part sizes within S3's limits, hashes
  * and predicted ETags, key templates, object URLs, backoff, the storage
  * settings schema and environment variables, and the classification of
  * errors as S3 sends them (status, headers and XML replayed from a loopback
@@ -158,7 +158,7 @@ test('storage settings: defaults, the BUCKETCAST_S3_* variables, and bad values 
     assert.equal(env.applications[0].s3.forcePathStyle, true);
     assert.equal(env.applications[0].s3.prefix, 'p', 'the file keeps its other keys');
     assert.equal(env.applications[1].s3.bucket, undefined, 'only the default app');
-    // The embedded S3 server is gone (issue 12): its port setting is a clear error, from the file or the environment.
+    // The embedded S3 server is gone: its port setting is a clear error, from the file or the environment.
     assert.throws(() => loadConfig({ BUCKETCAST_CONFIG: file({ storage: { embeddedS3Port: 4568 } }) }), /storage\.embeddedS3Port: removed: no S3 server is embedded any more/);
     assert.throws(() => loadConfig({ BUCKETCAST_EMBEDDED_S3_PORT: '4568' }), /storage\.embeddedS3Port: removed/);
 

@@ -1,5 +1,5 @@
 /**
- * Issue 3: storage validation (write a test object, again as a multipart
+ * Storage validation (write a test object, again as a multipart
  * upload, HEAD it, read it back, list it, probe abort, delete it) passes on a
  * good bucket and names the failure on each bad setting; bucket names outside
  * 7-bit ASCII are refused before any request. Also from the command line:

@@ -1,5 +1,5 @@
 /**
- * Issue 6, webhooks: a receiver in the test gets liveStreamStarted,
+ * Webhooks: a receiver in the test gets liveStreamStarted,
  * liveStreamEnded, recordingReady and recordingUploaded (bucket, key, size,
  * checksum, duration, playback URL) for a real push, each signed
  * (X-Bucketcast-Signature, checked with the README's verification code);

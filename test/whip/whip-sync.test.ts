@@ -1,5 +1,5 @@
 /**
- * Issue 5, "use the RTCP sender reports, not arrival time": the RTP → ffmpeg
+ * "use the RTCP sender reports, not arrival time": the RTP → ffmpeg
  * path (MediaTap → RtpFeed → the recorder's real ffmpeg) keeps audio and video
  * where the sender's reports put them, whatever the arrival.
  *

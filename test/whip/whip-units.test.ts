@@ -1,5 +1,5 @@
 /**
- * Issue 5, pure pieces of WHIP ingest: offer checks and codec choice, keyframe
+ * Pure pieces of WHIP ingest: offer checks and codec choice, keyframe
  * detection, the recorder's SDP, trickle fragments, RTCP BYE, port pairs, and
  * the ICE-server Link headers.
  */
