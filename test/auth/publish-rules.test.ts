@@ -1,5 +1,5 @@
 /**
- * Issue 2: stream id rules, unknown apps and a second publisher on a live id
+ * Stream id rules, unknown apps and a second publisher on a live id
  * are refused with a logged reason, without disturbing the live publisher; two
  * pushes in a row give two recordings.
  */
@@ -13,7 +13,7 @@ import { push, ffprobe } from '../helpers/media.js';
 
 let server: TestServer;
 before(async () => {
-  server = await startServer();
+  server = await startServer({ events: true });
 });
 after(async () => {
   await server.stop();
@@ -30,7 +30,7 @@ test('two pushes in a row to the same stream id give two recordings', async () =
   for (let i = 0; i < 2; i++) {
     const r = await push(server.rtmpUrl('live', 'twice'), src).done;
     assert.equal(r.code, 0, r.stderr);
-    const done = await server.waitForLog((l) => l.msg === 'recording completed' && l.streamId === 'twice' && !names.includes(String(l.name)), 20_000, 'recording completed');
+    const done = await server.events.waitFor('recording.completed', (e) => e.streamId === 'twice' && !names.includes(String(e.name)), 20_000, 'recording completed');
     names.push(String(done.name));
   }
   assert.notEqual(names[0], names[1]);
@@ -56,13 +56,13 @@ test('bad stream ids and unknown apps are refused with a reason', async () => {
     assert.equal(line.code, c.code);
     assert.equal(typeof line.reason, 'string');
   }
-  assert.ok(!server.logs.some((l) => l.msg === 'publish accepted' && cases.some((c) => c.id === l.streamId)));
+  assert.deepEqual(server.events.all('stream.started', (e) => cases.some((c) => c.id === e.streamId)), []);
 });
 
 test('a second publisher on a live stream id is refused and the first is not disturbed', async () => {
   const src = await fixture({ seconds: 12 });
   const first = push(server.rtmpUrl('live', 'solo'), src);
-  const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'solo', 15_000, 'recording started');
+  const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'solo', 15_000, 'recording started');
   await new Promise((r) => setTimeout(r, 2000));
   const second = await push(server.rtmpUrl('live', 'solo'), src, { seconds: 3 }).done;
   assert.notEqual(second.code, 0);
@@ -70,10 +70,10 @@ test('a second publisher on a live stream id is refused and the first is not dis
   assert.equal(line.code, 'stream_busy');
   const r = await first.done;
   assert.equal(r.code, 0, `first publisher finished normally: ${r.stderr}`);
-  await server.waitForLog((l) => l.msg === 'recording completed' && l.name === started.name, 20_000, 'recording completed');
+  await server.events.waitFor('recording.completed', (e) => e.name === started.name, 20_000, 'recording completed');
   const mp4 = path.join(server.dataDir, 'live', 'streams', `${started.name}.mp4`);
   assert.ok(existsSync(mp4));
   const probed = await ffprobe(mp4);
   assert.ok(Math.abs(probed.duration - 12) < 0.5, `first recording is complete: ${probed.duration}s`);
-  assert.equal(server.logs.filter((l) => l.msg === 'recording started' && l.streamId === 'solo').length, 1, 'only one recording for the stream');
+  assert.equal(server.events.all('recording.started', (e) => e.streamId === 'solo').length, 1, 'only one recording for the stream');
 });

@@ -1,5 +1,5 @@
 /**
- * Issue 16, nodes dying and the database going away: three real bucketcast
+ * Nodes dying and the database going away: three real bucketcast
  * processes on one PostgreSQL and one S3 server.
  * - node A SIGKILLed in the middle of a multipart upload and restarted: the
  *   object lands exactly once, no incomplete multipart upload remains, the
@@ -72,6 +72,7 @@ after(async () => {
 function options(dataDir?: string): ServerOptions {
   const hook = { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: 'whsec_cluster_0123456789' };
   return {
+    events: true,
     dataDir,
     env: adminEnv({ ...credentialEnv(s3), BUCKETCAST_DATABASE_URL: url, BUCKETCAST_SECRET_KEY: SECRET_KEY }),
     config: {
@@ -99,11 +100,11 @@ test('node A SIGKILLed mid multipart upload and restarted: the object lands once
   [b, c] = await Promise.all([start(), start()]);
   const a1 = await start(dataDir);
   const started = await a1.waitForLog((l) => l.msg === 'multipart upload started', 120_000, 'multipart upload started on A');
-  await a1.waitForLog((l) => l.msg === 'upload progress' && Number(l.loaded) > 0 && Number(l.loaded) < Number(l.total), 120_000, 'upload progress');
+  await a1.events.waitFor('upload.progress', (e) => Number(e.loaded) > 0 && Number(e.loaded) < Number(e.total), 120_000, 'upload progress');
   a1.killGroup('SIGKILL');
   assert.equal((await a1.exited).signal, 'SIGKILL');
   running.delete(a1);
-  assert.ok(!a1.logs.some((l) => l.msg === 'upload completed'), 'killed before the upload completed');
+  assert.deepEqual(a1.events.all('upload.completed'), [], 'killed before the upload completed');
   const localSum = await sha256File(paths.final);
   const localSize = statSync(paths.final).size;
 
@@ -119,7 +120,7 @@ test('node A SIGKILLed mid multipart upload and restarted: the object lands once
   assert.equal(nodeIdOf(a2), row.rows[0].origin_node, 'the restarted node is the file\'s node');
   const resumed = await a2.waitForLog((l) => l.msg === 'resuming a multipart upload', 60_000, 'resuming the interrupted upload');
   assert.equal(resumed.uploadId, started.uploadId);
-  await a2.waitForLog((l) => l.msg === 'recording uploaded' && l.key === `streams/${name}.json`, 180_000, 'recording uploaded');
+  await a2.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.key === `streams/${name}.json`, 180_000, 'recording uploaded');
 
   const key = `streams/${name}.mp4`;
   assert.equal((await s3.headObject(BUCKET, key)).size, localSize);
@@ -142,7 +143,7 @@ test('node A SIGKILLed mid multipart upload and restarted: the object lands once
 test('node B SIGKILLed while it holds a live publish: within the lease the id is publishable on C; B shows dead', async (t) => {
   const src = await fixture({ seconds: 4, width: 320, height: 240, videoKbps: 300 });
   const onB = push(b.rtmpUrl('live', 'orphan'), src, { loop: true });
-  await b.waitForLog((l) => l.msg === 'publish accepted' && l.streamId === 'orphan', 30_000, 'publish accepted on B');
+  await b.events.waitFor('stream.started', (e) => !e.node && e.streamId === 'orphan', 30_000, 'publish accepted on B');
   const idB = nodeIdOf(b);
   b.killGroup('SIGKILL');
   const killedAt = Date.now();
@@ -156,7 +157,7 @@ test('node B SIGKILLed while it holds a live publish: within the lease the id is
     tries++;
     const p = push(c.rtmpUrl('live', 'orphan'), src, { seconds: 1 });
     const r = await p.done;
-    accepted = r.code === 0 && c.logs.some((l) => l.msg === 'publish accepted' && l.streamId === 'orphan');
+    accepted = r.code === 0 && c.events.all('stream.started', (e) => !e.node && e.streamId === 'orphan').length > 0;
   }
   const after = Date.now() - killedAt;
   assert.ok(accepted, 'C accepts the id');
@@ -175,7 +176,7 @@ test('PostgreSQL stopped while a node records: the API answers 503 database_unav
   const src = await fixture({ seconds: 8, width: 320, height: 240, videoKbps: 300 });
   const api = await login(c);
   const pushed = push(c.rtmpUrl('live', 'outage'), src);
-  const started = await c.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'outage', 30_000, 'recording started');
+  const started = await c.events.waitFor('recording.started', (e) => !e.node && e.streamId === 'outage', 30_000, 'recording started');
   const name = String(started.name);
   await pgServer.stopServer();
   try {
@@ -188,7 +189,7 @@ test('PostgreSQL stopped while a node records: the API answers 503 database_unav
   } finally {
     await pgServer.startServer();
   }
-  await c.waitForLog((l) => l.msg === 'recording uploaded' && l.key === `streams/${name}.json`, 120_000, 'recording uploaded after the database returned');
+  await c.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.key === `streams/${name}.json`, 120_000, 'recording uploaded after the database returned');
   const head = await s3.headObject(BUCKET, `streams/${name}.mp4`);
   assert.ok(head.size > 10_000);
   const rec = (await api.get(`/api/v1/recordings?streamId=outage`)).json.recordings[0];

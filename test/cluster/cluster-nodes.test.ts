@@ -1,5 +1,5 @@
 /**
- * Issue 16, several nodes on one catalog: three real bucketcast processes on
+ * Several nodes on one catalog: three real bucketcast processes on
  * one PostgreSQL (Debian's, initdb + pg_ctl in a temp dir) and one S3 server.
  * - a push to node A is recorded, uploaded, and plays through node C's stable
  *   URL (bytes equal to the object); C lists the recording with node A and,
@@ -55,7 +55,7 @@ before(async () => {
     ],
   };
   const env = adminEnv({ ...credentialEnv(s3), BUCKETCAST_DATABASE_URL: url, BUCKETCAST_SECRET_KEY: SECRET_KEY });
-  nodes = await Promise.all([0, 1, 2].map(() => startServer({ env, config })));
+  nodes = await Promise.all([0, 1, 2].map(() => startServer({ events: true, env, config })));
   apis = await Promise.all(nodes.map((n) => login(n)));
   ids = nodes.map((n) => readFileSync(path.join(n.dataDir, 'node-id'), 'utf8').trim());
   db = new pg.Client({ connectionString: url });
@@ -89,7 +89,7 @@ test('GET /api/v1/nodes: every node alive, with the URL its peers reach it at; m
 test('a push to A is recorded, uploaded, and plays through C (bytes equal to the object); C shows it live elsewhere, then its recording with node A; B refuses the id meanwhile', async () => {
   const [a, b, c] = nodes;
   const onA = push(a.rtmpUrl('live', 'cam'), src, { loop: true });
-  const started = await a.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'cam', 30_000, 'recording started on A');
+  const started = await a.events.waitFor('recording.started', (e) => !e.node && e.streamId === 'cam', 30_000, 'recording started on A');
   const name = String(started.name);
   const live = await until(async () => {
     const r = await apis[2].get('/api/v1/streams');
@@ -118,12 +118,12 @@ test('a push to A is recorded, uploaded, and plays through C (bytes equal to the
   assert.equal(seg.headers.get('x-bucketcast-node'), ids[0]);
   assert.ok((await seg.arrayBuffer()).byteLength > 1000);
   await onA.stop();
-  await a.waitForLog((l) => l.msg === 'recording uploaded' && l.key === `streams/${name}.json`, 120_000, 'recording uploaded by A');
+  await a.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.key === `streams/${name}.json`, 120_000, 'recording uploaded by A');
   // A's stream ended: B may publish the id now.
   await until(async () => (await db.query(`SELECT 1 FROM stream_claims WHERE stream_id = 'cam'`)).rows.length === 0, 10_000, 'A released the claim');
   const onB = await push(b.rtmpUrl('live', 'cam'), src, { seconds: 2 }).done;
   assert.equal(onB.code, 0, `B accepts the id once A's stream ended: ${onB.stderr}`);
-  await b.waitForLog((l) => l.msg === 'publish accepted' && l.streamId === 'cam', 10_000, 'publish accepted on B');
+  await b.events.waitFor('stream.started', (e) => !e.node && e.streamId === 'cam', 10_000, 'publish accepted on B');
   for (const n of [b, c]) assert.ok(!n.logs.some((l) => (l.msg === 'upload started' || l.msg === 'upload completed') && String(l.key ?? '').includes(name)), 'only A uploads what is on its disk');
   const files = await db.query<{ origin_node: string; attempts: number; state: string }>(
     `SELECT f.origin_node, f.attempts, f.state FROM recording_files f JOIN recordings r ON r.id = f.recording_id WHERE r.name = $1`,
@@ -150,10 +150,10 @@ test('a push to A is recorded, uploaded, and plays through C (bytes equal to the
 test('a file still on A\'s disk only (uploads off) plays through C, fetched from A; a request from a peer is not sent on', async () => {
   const [a, , c] = nodes;
   const pushed = push(a.rtmpUrl('local', 'cam2'), src);
-  const started = await a.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'cam2', 30_000, 'recording started on A');
+  const started = await a.events.waitFor('recording.started', (e) => !e.node && e.streamId === 'cam2', 30_000, 'recording started on A');
   assert.equal((await pushed.done).code, 0);
   const name = String(started.name);
-  await a.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 60_000, 'recording completed on A');
+  await a.events.waitFor('recording.completed', (e) => !e.node && e.name === name, 60_000, 'recording completed on A');
   const local = readFileSync(path.join(a.dataDir, 'local', 'streams', `${name}.mp4`));
   await until(async () => (await fetch(`${c.httpUrl}/local/streams/${name}.mp4`, { method: 'HEAD' })).status === 200, 20_000, 'C answers once the catalog has it');
   const head = await fetch(`${c.httpUrl}/local/streams/${name}.mp4`, { method: 'HEAD' });
@@ -174,13 +174,13 @@ test('a file still on A\'s disk only (uploads off) plays through C, fetched from
 test('a kick sent to C of a stream live on A ends it on A; a stream held by a node that never answers is 504 kick_timeout', async () => {
   const [a] = nodes;
   const pushed = push(a.rtmpUrl('live', 'kickme'), src, { loop: true });
-  await a.waitForLog((l) => l.msg === 'publish accepted' && l.streamId === 'kickme', 30_000, 'publish accepted on A');
+  await a.events.waitFor('stream.started', (e) => !e.node && e.streamId === 'kickme', 30_000, 'publish accepted on A');
   const r = await apis[2].post('/api/v1/streams/live/kickme/kick');
   assert.equal(r.status, 200, JSON.stringify(r.json));
   assert.equal(r.json.node, ids[0]);
   assert.equal(r.json.ended, true);
   assert.ok(a.logs.some((l) => l.msg === 'kick relayed from another node' && l.streamId === 'kickme'));
-  await a.waitForLog((l) => l.msg === 'publish ended' && l.streamId === 'kickme', 10_000, 'publish ended on A');
+  await a.events.waitFor('stream.ended', (e) => !e.node && e.streamId === 'kickme', 10_000, 'publish ended on A');
   await pushed.done;
 
   await db.query(`INSERT INTO stream_claims (app, stream_id, node_id, claimed_at, lease_until) VALUES ('live', 'ghost', 'ghost-node', now(), now() + interval '5 minutes')`);
@@ -211,7 +211,7 @@ test('a recording name another node reserved gets -2 here', async () => {
     await db.query(`INSERT INTO recording_names (app, name, node_id) VALUES ('local', $1, 'ghost-node') ON CONFLICT DO NOTHING`, [`dup_${utcStamp(new Date(now + s * 1000))}`]);
   }
   const pushed = push(b.rtmpUrl('local', 'dup'), src, { seconds: 2 });
-  const started = await b.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'dup', 30_000, 'recording started on B');
+  const started = await b.events.waitFor('recording.started', (e) => !e.node && e.streamId === 'dup', 30_000, 'recording started on B');
   await pushed.done;
   assert.match(String(started.name), /^dup_\d{8}T\d{6}Z-2$/);
   const owner = await db.query<{ node_id: string }>(`SELECT node_id FROM recording_names WHERE app = 'local' AND name = $1`, [started.name]);
@@ -231,7 +231,7 @@ test('the panel on C: every node with its health, a stream live on A under "Live
     await page.waitForSelector(item, { timeout: 30_000 });
     await page.click(`${item} [data-action="kick"]`);
     await confirm(page);
-    await a.waitForLog((l) => l.msg === 'publish ended' && l.streamId === 'panelcam', 20_000, 'publish ended on A');
+    await a.events.waitFor('stream.ended', (e) => !e.node && e.streamId === 'panelcam', 20_000, 'publish ended on A');
     await page.waitForSelector(item, { state: 'detached', timeout: 20_000 });
     assert.deepEqual(page.errors, []);
   } finally {
@@ -251,11 +251,11 @@ test('C\'s events channel carries the stream and recording events of A, each wit
   await until(() => got.some((m) => m.type === 'hello'), 10_000, 'hello');
   try {
     const pushed = push(a.rtmpUrl('local', 'evcam'), src, { seconds: 3 });
-    const accepted = await a.waitForLog((l) => l.msg === 'publish accepted' && l.streamId === 'evcam', 30_000, 'publish accepted on A');
+    const accepted = await a.events.waitFor('stream.started', (e) => !e.node && e.streamId === 'evcam', 30_000, 'publish accepted on A');
     const started = await until(() => got.find((m) => m.type === 'stream.started' && m.data.streamId === 'evcam'), 10_000, 'stream.started on C');
     assert.equal(started.data.node, ids[0]);
-    const lag = started.seenAt - Date.parse(String(accepted.time));
-    t.diagnostic(`stream.started reached C's channel ${lag} ms after A logged the publish`);
+    const lag = started.seenAt - a.events.sentAt(accepted);
+    t.diagnostic(`stream.started reached C's channel ${lag} ms after A announced the publish`);
     assert.ok(lag < 1000, `${lag} ms`);
     await pushed.done;
     const completed = await until(() => got.find((m) => m.type === 'recording.completed' && m.data.streamId === 'evcam'), 60_000, 'recording.completed on C');

@@ -1,5 +1,5 @@
 /**
- * Issue 16: bucketcast nodes on PostgreSQL. A node given
+ * Bucketcast nodes on PostgreSQL. A node given
  * `BUCKETCAST_DATABASE_URL` keeps its state there (never logging the
  * password), refuses to start without it, and two nodes sharing one database
  * let one publisher at a time take a stream id: a publish of an id live on
@@ -88,7 +88,7 @@ test('two nodes on one database: a stream id live on A is refused on B, and B ma
   let a: TestServer | undefined;
   let b: TestServer | undefined;
   try {
-    [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
+    [a, b] = await Promise.all([startServer({ events: true, env }), startServer({ events: true, env })]);
     for (const s of [a, b]) {
       const opened = s.logs.find((l) => l.msg === 'store opened');
       assert.equal(opened?.store, 'postgres');
@@ -97,7 +97,7 @@ test('two nodes on one database: a stream id live on A is refused on B, and B ma
     await db.connect();
     const src = await fixture({ seconds: 4, width: 320, height: 240, videoKbps: 300 });
     const onA = push(a.rtmpUrl('live', 'shared'), src, { loop: true });
-    await a.waitForLog((l) => l.msg === 'publish accepted' && l.streamId === 'shared', 20_000, 'publish accepted on A');
+    await a.events.waitFor('stream.started', (e) => !e.node && e.streamId === 'shared', 20_000, 'publish accepted on A');
     const claim = await db.query<{ node_id: string }>(`SELECT node_id FROM stream_claims WHERE app = 'live' AND stream_id = 'shared'`);
     assert.equal(claim.rows.length, 1, 'A holds the claim in the database');
 
@@ -106,15 +106,15 @@ test('two nodes on one database: a stream id live on A is refused on B, and B ma
     const line = await b.waitForLog((l) => l.msg === 'publish refused' && l.streamId === 'shared', 10_000, 'publish refused on B');
     assert.equal(line.code, 'stream_busy');
     assert.match(String(line.reason), new RegExp(`already being published on node ${claim.rows[0].node_id}`));
-    assert.ok(!b.logs.some((l) => l.msg === 'publish accepted' && l.streamId === 'shared'));
+    assert.deepEqual(b.events.all('stream.started', (e) => !e.node && e.streamId === 'shared'), [], 'B did not accept it');
     assert.equal((await push(b.rtmpUrl('live', 'other'), src, { seconds: 2 }).done).code, 0, 'another stream id publishes on B');
 
     await onA.stop();
-    await a.waitForLog((l) => l.msg === 'publish ended' && l.streamId === 'shared', 10_000, 'publish ended on A');
+    await a.events.waitFor('stream.ended', (e) => !e.node && e.streamId === 'shared', 10_000, 'publish ended on A');
     await until(async () => (await db.query(`SELECT 1 FROM stream_claims WHERE stream_id = 'shared'`)).rows.length === 0, 10_000, 'the claim released');
     const onB = await push(b.rtmpUrl('live', 'shared'), src, { seconds: 3 }).done;
     assert.equal(onB.code, 0, `B accepts the stream id now: ${onB.stderr}`);
-    await b.waitForLog((l) => l.msg === 'publish accepted' && l.streamId === 'shared', 10_000, 'publish accepted on B');
+    await b.events.waitFor('stream.started', (e) => !e.node && e.streamId === 'shared', 10_000, 'publish accepted on B');
 
     const everything = [...a.logs, ...b.logs].map((l) => JSON.stringify(l)).join('\n') + a.otherOutput.join('\n') + b.otherOutput.join('\n');
     assert.ok(!everything.includes(pgServer.password), 'no log line carries the database password');
@@ -175,10 +175,10 @@ test('PostgreSQL restarted while a node records: the recording is complete and c
   const db = new pg.Client({ connectionString: url });
   let a: TestServer | undefined;
   try {
-    a = await startServer({ env: { BUCKETCAST_DATABASE_URL: url, BUCKETCAST_SECRET_KEY: SECRET_KEY } });
+    a = await startServer({ events: true, env: { BUCKETCAST_DATABASE_URL: url, BUCKETCAST_SECRET_KEY: SECRET_KEY } });
     const src = await fixture({ seconds: 8, width: 320, height: 240, videoKbps: 300 });
     const publisher = push(a.rtmpUrl('live', 'outage'), src);
-    const started = await a.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'outage', 20_000, 'recording started');
+    const started = await a.events.waitFor('recording.started', (e) => !e.node && e.streamId === 'outage', 20_000, 'recording started');
     await pgServer.stopServer();
     const pushed = await publisher.done;
     assert.equal(pushed.code, 0, `the live publish is not disturbed by the outage: ${pushed.stderr}`);

@@ -1,15 +1,13 @@
 /**
- * Issue 15 item 1: an upgrade request to any path but the events channel held
- * its socket forever (the `upgrade` listener returned without closing it, and
- * Node no longer times out or closes a socket it handed over), so a loop of
- * them exhausted the server's descriptors and every graceful shutdown ended in
- * the forced exit. Every other upgrade is now answered 404 and closed; and the
- * Done-when flood: 500 `Upgrade: x` connections plus 500 idle ones to each
- * port, the descriptor count back to its baseline within the header timeout,
- * a publisher alongside recorded in full. The RTMPS port gets 500 idle
- * connections and 500 that stop in the middle of a ClientHello: Node reports a
- * handshake that times out (`tlsClientError`) but does not close its socket, so
- * each such client held a descriptor for as long as it kept the TCP connection.
+ * Sockets the server does not want are closed, so floods cannot exhaust its
+ * descriptors or hold up a graceful shutdown: an upgrade request to any path
+ * but the events channel is answered 404 and closed (Node hands an upgraded
+ * socket over and never times it out); 500 `Upgrade: x` connections plus 500
+ * idle ones to each port (HTTP, RTMP, RTMPS) bring the descriptor count back
+ * to its baseline within the header timeout while a publisher alongside is
+ * recorded in full; and RTMPS clients that stop in the middle of a
+ * ClientHello are closed when the handshake times out (Node reports
+ * `tlsClientError` but leaves the socket open).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,6 +73,7 @@ test('500 upgrades and 500 idle connections to each port (HTTP, RTMP, RTMPS): de
   const src = await fixture({ seconds: 24, width: 426, height: 240, fps: 25, videoKbps: 300 });
   const tlsFiles = selfSigned();
   const server = await startServer({
+    events: true,
     env: { ...adminEnv(), BUCKETCAST_TLS_CERT_FILE: tlsFiles.cert, BUCKETCAST_TLS_KEY_FILE: tlsFiles.key },
     config: {
       server: { httpHeadersTimeoutSeconds: HEADERS_TIMEOUT_S, rtmpIdleTimeoutSeconds: HEADERS_TIMEOUT_S, rtmpsPort: 0 },
@@ -84,11 +83,10 @@ test('500 upgrades and 500 idle connections to each port (HTTP, RTMP, RTMPS): de
   const pid = server.proc.pid!;
   const floods: Array<Awaited<ReturnType<typeof flood>>> = [];
   try {
-    const ready = await server.waitForLog((l) => l.msg === 'bucketcast ready');
-    const rtmpsPort = Number(ready.rtmpsPort);
+    const rtmpsPort = Number(server.rtmpsPort);
     assert.ok(rtmpsPort > 0, 'an RTMPS listener');
     const publisher = push(server.rtmpUrl('live', 'legit'), src);
-    const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'legit', 20_000, 'legit recording');
+    const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'legit', 20_000, 'legit recording');
     // Baseline while the publisher records (its socket and ffmpeg's pipes are part of it).
     await new Promise((r) => setTimeout(r, 1500));
     const baseline = descriptors(pid);
@@ -118,7 +116,7 @@ test('500 upgrades and 500 idle connections to each port (HTTP, RTMP, RTMPS): de
     const done = await publisher.done;
     assert.equal(done.code, 0, `the publisher ran to its end: ${done.stderr}`);
     const name = String(started.name);
-    const completed = await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'legit recording completed');
+    const completed = await server.events.waitFor('recording.completed', (e) => e.name === name, 30_000, 'legit recording completed');
     const probed = await ffprobe(src);
     assert.ok(Math.abs(Number(completed.durationSeconds) - probed.duration) < 0.5, `the recording is complete (${completed.durationSeconds} s of ${probed.duration} s)`);
     assert.ok(await decodesCleanly(path.join(server.dataDir, 'live', 'streams', `${name}.mp4`)), 'and decodes cleanly');
@@ -139,7 +137,7 @@ test('TLS clients that never finish the RTMPS handshake do not hold up a gracefu
   });
   const floods: Flood[] = [];
   try {
-    const rtmpsPort = Number((await server.waitForLog((l) => l.msg === 'bucketcast ready')).rtmpsPort);
+    const rtmpsPort = Number(server.rtmpsPort);
     floods.push(await flood(rtmpsPort, 5), await flood(rtmpsPort, 5, HALF_CLIENT_HELLO));
     await new Promise((r) => setTimeout(r, 500));
     const t0 = Date.now();

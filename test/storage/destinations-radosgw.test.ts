@@ -1,5 +1,5 @@
 /**
- * Issue 18 items 3 and 4, against a real Ceph radosgw with real RTMP pushes
+ * Against a real Ceph radosgw with real RTMP pushes
  * (ffmpeg). The app's bucket belongs to the harness's admin user; a second
  * radosgw user owns a second bucket the admin cannot write.
  * - a recording started through the API with a pre-signed PUT `output` lands
@@ -28,7 +28,7 @@ import { getFrom, list } from '../helpers/s3-client-reads.js';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startRadosgwTarget, type RadosgwTarget } from '../helpers/radosgw-target.js';
 import { credentialEnv, s3SettingsFor } from '../helpers/s3.js';
-import { startServer, until, type TestServer, type LogLine } from '../helpers/server.js';
+import { startServer, until, type TestServer } from '../helpers/server.js';
 import { fixture } from '../helpers/fixtures.js';
 import { push, ffprobe, decodesCleanly, type Push } from '../helpers/media.js';
 import { ApiClient, adminEnv, allOutput, tokenClient } from '../helpers/api.js';
@@ -51,12 +51,12 @@ const pushes: Push[] = [];
 /** Pushes a stream, stops the recording it started by itself, starts one through the API with `body`; returns the new recording's id. */
 async function recordByHand(streamId: string, body: unknown | (() => Promise<unknown>)): Promise<{ recordingId: string; answer: any }> {
   pushes.push(push(server.rtmpUrl('live', streamId), src, { loop: true }));
-  const auto = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === streamId, 20_000, `${streamId}: recording started`);
+  const auto = await server.events.waitFor('recording.started', (e) => e.streamId === streamId, 20_000, `${streamId}: recording started`);
   const stopped = await api.delete(`/api/v1/streams/live/${streamId}/recording`);
   assert.equal(stopped.status, 200, stopped.text);
   const answer = await api.post(`/api/v1/streams/live/${streamId}/recording`, typeof body === 'function' ? await (body as () => Promise<unknown>)() : body);
   assert.equal(answer.status, 202, answer.text);
-  const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === streamId && l.recordingId !== auto.recordingId, 20_000, `${streamId}: second recording`);
+  const started = await server.events.waitFor('recording.started', (e) => e.streamId === streamId && e.recordingId !== auto.recordingId, 20_000, `${streamId}: second recording`);
   return { recordingId: String(started.recordingId), answer: answer.json };
 }
 
@@ -66,7 +66,8 @@ async function stopRecording(streamId: string, recordingId: string): Promise<voi
   assert.equal(r.json.recordingId, recordingId);
 }
 
-const uploaded = (recordingId: string) => (l: LogLine) => l.msg === 'recording uploaded' && l.recordingId === recordingId;
+/** The recording's sidecar, its last file, is uploaded. */
+const uploaded = (recordingId: string) => server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.recordingId === recordingId, 90_000, `${recordingId} uploaded`);
 
 before(async () => {
   rgw = await startRadosgwTarget({ kms: false });
@@ -77,6 +78,7 @@ before(async () => {
   await second.send(new CreateBucketCommand({ Bucket: SECOND }));
   src = await fixture({ seconds: 10 });
   server = await startServer({
+    events: true,
     env: { ...credentialEnv(rgw), ...adminEnv() },
     config: {
       storage: { retryMaxDelaySeconds: 2 },
@@ -107,7 +109,7 @@ test('pre-signed PUT output: the MP4 lands at exactly that key, byte-identical; 
   assert.match(answer.output.url, /\/appbucket\/deliveries\/2026\/p1%20take%201\.mp4$/);
   await sleep(4000);
   await stopRecording('p1', recordingId);
-  const done = await server.waitForLog((l) => l.msg === 'upload completed' && l.recordingId === recordingId && l.kind === 'mp4', 60_000, 'pre-signed upload completed');
+  const done = await server.events.waitFor('upload.completed', (e) => e.recordingId === recordingId && e.kind === 'mp4', 60_000, 'pre-signed upload completed');
   assert.equal(done.bucket, APP_BUCKET);
   assert.equal(done.key, key);
 
@@ -130,7 +132,7 @@ test('pre-signed PUT output: the MP4 lands at exactly that key, byte-identical; 
   assert.deepEqual(await list(owner, APP_BUCKET, 'deliveries/'), [key]);
   assert.ok(!(await list(owner, APP_BUCKET)).some((k) => k.includes(rec.name)), 'no HLS, previews or sidecar of it in the app bucket');
   // Primary mode deleted the local copy: playback says where it was delivered.
-  const play = await fetch(`${server.httpUrl}/live/streams/${encodeURIComponent(String(done.file))}`);
+  const play = await fetch(`${server.httpUrl}/live/streams/${encodeURIComponent(done.name)}`);
   const text = await play.text();
   assert.equal(play.status, 404);
   const err = JSON.parse(text).error;
@@ -152,9 +154,9 @@ test('an URL that expires before the upload: output_expired, the local copy kept
   const { recordingId } = await recordByHand('p2', async () => ({ output: await getSignedUrl(owner, new PutObjectCommand({ Bucket: APP_BUCKET, Key: key }), { expiresIn: 3 }) }));
   await sleep(4500);
   await stopRecording('p2', recordingId);
-  const failed = await server.waitForLog((l) => l.msg === 'upload failed; the file is kept until the settings change or a retry is requested' && l.recordingId === recordingId, 60_000, 'output_expired');
+  const failed = await server.events.waitFor('upload.failed', (e) => e.errorClass === 'permanent' && e.recordingId === recordingId, 60_000, 'output_expired');
   assert.equal(failed.code, 'output_expired');
-  assert.match(String(failed.err), /the pre-signed PUT URL for http:\/\/\S+\/appbucket\/deliveries\/late\.mp4 expired at .*before the upload; the recording is kept on this server/);
+  assert.match(failed.message, /the pre-signed PUT URL for http:\/\/\S+\/appbucket\/deliveries\/late\.mp4 expired at .*before the upload; the recording is kept on this server/);
   const rec = (await api.get(`/api/v1/recordings/${recordingId}`)).json;
   const mp4 = rec.files.find((f: { kind: string }) => f.kind === 'mp4');
   assert.equal(mp4.state, 'failed');
@@ -179,7 +181,7 @@ test('s3:// + in-line keys: the whole recording lands in the second user\'s buck
   assert.deepEqual(answer.output, { kind: 's3', url: `s3://${SECOND}/inline/`, bucket: SECOND, prefix: 'inline', endpoint: null, region: null, credentials: 'in-line' });
   await sleep(5000);
   await stopRecording('s1', recordingId);
-  const done = await server.waitForLog(uploaded(recordingId), 90_000, 'recording uploaded');
+  const done = await uploaded(recordingId);
   assert.equal(done.bucket, SECOND);
   const keys = await list(second, SECOND, 'inline/');
   const sidecarKey = String(done.key);
@@ -229,11 +231,11 @@ test('a destination rule: cam-* goes to the second bucket with a stored credenti
   const cam = push(server.rtmpUrl('live', 'cam-7'), src, { seconds: 5 });
   const lobby = push(server.rtmpUrl('live', 'lobby'), src, { seconds: 5 });
   pushes.push(cam, lobby);
-  const camRec = String((await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'cam-7', 20_000, 'cam-7 started')).recordingId);
-  const lobbyRec = String((await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'lobby', 20_000, 'lobby started')).recordingId);
+  const camRec = String((await server.events.waitFor('recording.started', (e) => e.streamId === 'cam-7', 20_000, 'cam-7 started')).recordingId);
+  const lobbyRec = String((await server.events.waitFor('recording.started', (e) => e.streamId === 'lobby', 20_000, 'lobby started')).recordingId);
   await Promise.all([cam.done, lobby.done]);
-  const camDone = await server.waitForLog(uploaded(camRec), 90_000, 'cam-7 uploaded');
-  const lobbyDone = await server.waitForLog(uploaded(lobbyRec), 90_000, 'lobby uploaded');
+  const camDone = await uploaded(camRec);
+  const lobbyDone = await uploaded(lobbyRec);
   assert.equal(camDone.bucket, SECOND);
   assert.match(String(camDone.key), /^cams\/streams\/cam-7_.*\.json$/);
   assert.equal(lobbyDone.bucket, APP_BUCKET);
@@ -316,7 +318,7 @@ test('storage validation of destinations: in-line keys, the rules, wrong keys, a
 
 test('bad outputs are refused with the field named and no value repeated', async () => {
   pushes.push(push(server.rtmpUrl('live', 'bad'), src, { loop: true }));
-  await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'bad', 20_000, 'bad: started');
+  await server.events.waitFor('recording.started', (e) => e.streamId === 'bad', 20_000, 'bad: started');
   assert.equal((await api.delete('/api/v1/streams/live/bad/recording')).status, 200);
   const secret = 'SuperSecretValue-123456789';
   const cases: Array<[unknown, string, RegExp]> = [

@@ -1,5 +1,5 @@
 /**
- * Issue 18 item 3, "for sources and imports at creation", against a real Ceph
+ * "for sources and imports at creation", against a real Ceph
  * radosgw and ffmpeg. The app's bucket belongs to the harness's admin user;
  * a second radosgw user owns a second bucket the admin cannot write.
  * - an import (a pre-signed GET of an MP4 in the app's bucket) with a
@@ -94,6 +94,7 @@ before(async () => {
 
 function options(sources: unknown[] = []) {
   return {
+    events: true,
     env: { ...credentialEnv(rgw), ...adminEnv() },
     config: {
       storage: { retryMaxDelaySeconds: 2 },
@@ -121,7 +122,7 @@ test('an import with a pre-signed PUT output: its MP4 lands at exactly that key,
   assert.ok(!r.text.includes(signature), 'the answer shows no signature');
   const done = await importDone(r.json.importId);
   assert.equal(done.output.kind, 'presigned-put');
-  const up = await server.waitForLog((l) => l.msg === 'upload completed' && l.recordingId === done.recordingId && l.kind === 'mp4', 60_000, 'pre-signed upload completed');
+  const up = await server.events.waitFor('upload.completed', (e) => e.recordingId === done.recordingId && e.kind === 'mp4', 60_000, 'pre-signed upload completed');
   assert.equal(up.bucket, APP_BUCKET);
   assert.equal(up.key, key);
   const body = await getFrom(owner, APP_BUCKET, key);
@@ -142,7 +143,7 @@ test('an import with s3:// + in-line keys lands in the second user\'s bucket; th
   assert.equal(r.status, 202, r.text);
   assert.deepEqual(r.json.output, { kind: 's3', url: `s3://${SECOND}/imports/`, bucket: SECOND, prefix: 'imports', endpoint: null, region: null, credentials: 'in-line' });
   const done = await importDone(r.json.importId);
-  const up = await server.waitForLog((l) => l.msg === 'recording uploaded' && l.recordingId === done.recordingId, 90_000, 'import uploaded');
+  const up = await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.recordingId === done.recordingId, 90_000, 'import uploaded');
   assert.equal(up.bucket, SECOND);
   const keys = await list(second, SECOND, 'imports/');
   const sidecar = JSON.parse((await getFrom(second, SECOND, String(up.key))).toString('utf8'));
@@ -167,11 +168,11 @@ test('an rtmp:// source with s3:// + in-line keys: its recording lands in the se
   assert.deepEqual(r.json.output, described);
   assert.deepEqual((await api.get('/api/v1/applications/live/sources/cam-pull')).json.output, described);
   await sourceState(api, 'live', 'cam-pull', 'live', 30_000);
-  const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'cam-pull', 20_000, 'cam-pull recording started');
+  const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'cam-pull', 20_000, 'cam-pull recording started');
   // The far end plays its 10 s file and ends: the recording is finalized and uploaded; the source is removed before it reconnects for long.
   await new Promise<void>((res) => (far.exitCode !== null ? res() : far.once('exit', () => res())));
   assert.equal((await api.delete('/api/v1/applications/live/sources/cam-pull')).status, 204);
-  const up = await server.waitForLog((l) => l.msg === 'recording uploaded' && l.recordingId === started.recordingId, 90_000, 'source recording uploaded');
+  const up = await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.recordingId === started.recordingId, 90_000, 'source recording uploaded');
   assert.equal(up.bucket, SECOND);
   assert.match(String(up.key), /^cams\/streams\/cam-pull_.*\.json$/);
   const keys = await list(second, SECOND, 'cams/');

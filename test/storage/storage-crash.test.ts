@@ -1,5 +1,5 @@
 /**
- * Issue 3 and 12: the server SIGKILLed in the middle of a multipart upload of
+ * The server SIGKILLed in the middle of a multipart upload of
  * a file over 200 MB. After the restart the interrupted upload is resumed (its
  * UploadId was recorded before the first part went out, each part as it was
  * acknowledged; s3rver has no ListParts, so the recorded parts are used), the
@@ -29,6 +29,7 @@ test('SIGKILL in the middle of a 200+ MB multipart upload: after restart it resu
   const { manifest, paths } = await plantBigRecording(dataDir, 'big_20261122T120000Z');
   assert.ok(statSync(paths.live).size >= 200 * MB, `the live file is ${statSync(paths.live).size} bytes`);
   const options = {
+    events: true,
     dataDir,
     env: credentialEnv(s3),
     config: { applications: [{ name: 'live', s3: s3SettingsFor(s3, BUCKET, { partSizeMiB: 5, queueSize: 1 }) }] },
@@ -39,7 +40,7 @@ test('SIGKILL in the middle of a 200+ MB multipart upload: after restart it resu
   try {
     const started = await first.waitForLog((l) => l.msg === 'multipart upload started', 120_000, 'multipart upload started');
     const uploadId = String(started.uploadId);
-    await first.waitForLog((l) => l.msg === 'upload progress' && Number(l.loaded) > 0 && Number(l.loaded) < Number(l.total), 120_000, 'upload progress');
+    await first.events.waitFor('upload.progress', (e) => Number(e.loaded) > 0 && Number(e.loaded) < Number(e.total), 120_000, 'upload progress');
     first.killGroup('SIGKILL');
     assert.equal((await first.exited).signal, 'SIGKILL');
     assert.ok(!first.logs.some((l) => l.msg === 'upload completed'), 'killed before the upload completed');
@@ -58,7 +59,7 @@ test('SIGKILL in the middle of a 200+ MB multipart upload: after restart it resu
     const done = await second.waitForLog((l) => l.msg === 'upload completed' && l.kind === 'mp4', 180_000, 'upload completed');
     assert.ok(Number(done.parts) >= 40, `${done.parts} parts`);
     assert.ok(Number(done.resumedParts) >= 1, `${done.resumedParts} parts not sent again`);
-    await second.waitForLog((l) => l.msg === 'recording uploaded', 60_000, 'recording uploaded');
+    await second.events.waitFor('upload.completed', (e) => e.kind === 'metadata', 60_000, 'recording uploaded');
 
     const key = `streams/${manifest.name}.mp4`;
     assert.deepEqual((await s3.listObjects(BUCKET)).map((o) => o.key), [`streams/${manifest.name}.json`, key]);

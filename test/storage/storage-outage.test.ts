@@ -1,5 +1,5 @@
 /**
- * Issue 3: S3 stopped before the stream ends and started again 30 s later.
+ * S3 stopped before the stream ends and started again 30 s later.
  * The uploads fail as retryable while it is down (files kept), then complete:
  * every file of the recording in the bucket once, byte-identical to what was
  * on disk during the outage, no multipart upload left, no local copy left.
@@ -22,6 +22,7 @@ test('an S3 outage of 30 s loses nothing and duplicates nothing', async () => {
   await s3.createBucket(BUCKET);
   const src = await fixture({ seconds: 20 });
   const server = await startServer({
+    events: true,
     env: credentialEnv(s3),
     config: {
       storage: { retryMaxDelaySeconds: 4 },
@@ -30,7 +31,7 @@ test('an S3 outage of 30 s loses nothing and duplicates nothing', async () => {
   });
   try {
     const p = push(server.rtmpUrl('live', 'storm'), src);
-    const started = await server.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started');
+    const started = await server.events.waitFor('recording.started', () => true, 15_000, 'recording started');
     const name = String(started.name);
     await new Promise((r) => setTimeout(r, 12_000));
     await s3.halt();
@@ -38,8 +39,8 @@ test('an S3 outage of 30 s loses nothing and duplicates nothing', async () => {
     assert.equal((await p.done).code, 0, 'the stream ended normally');
 
     // While S3 is down: retryable failures, the files stay on disk.
-    await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'recording completed');
-    const failure = await server.waitForLog((l) => l.msg === 'upload failed, will retry', 20_000, 'a retryable failure');
+    await server.events.waitFor('recording.completed', (e) => e.name === name, 30_000, 'recording completed');
+    const failure = await server.events.waitFor('upload.failed', (e) => e.errorClass === 'retryable', 20_000, 'a retryable failure');
     assert.equal(failure.code, 'unreachable');
     const dirs = ['streams', 'previews'].map((f) => path.join(server.dataDir, 'live', f));
     const onDisk = new Map<string, string>();
@@ -51,7 +52,7 @@ test('an S3 outage of 30 s loses nothing and duplicates nothing', async () => {
 
     await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - haltedAt))));
     await s3.restart();
-    await server.waitForLog((l) => l.msg === 'recording uploaded' && String(l.key).includes(name), 90_000, 'recording uploaded after the outage');
+    await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && String(e.key).includes(name), 90_000, 'recording uploaded after the outage');
 
     const listed = await s3.listObjects(BUCKET);
     const keys = listed.map((o) => o.key).sort();

@@ -1,5 +1,5 @@
 /**
- * Issue 7, against a Ceph radosgw with its default settings (which refuse the
+ * Against a Ceph radosgw with its default settings (which refuse the
  * SDK's aws-chunked checksum trailer, and SSE over plain HTTP):
  * - a real RTMP push of a 12+ MB recording by a second user whose bucket
  *   policy grants only s3:PutObject on streams/* and previews/* (every other
@@ -44,6 +44,7 @@ test('a real RTMP push by a PutObject-only user: every artifact uploaded, confir
   await rgw.setPolicy(BUCKET, policyStatements(BUCKET, 'arn:aws:iam:::user/writer', GRANTS.twilio), { ownerReads: false });
   const src = await fixture({ seconds: 8, videoKbps: 14000 });
   const server = await startServer({
+    events: true,
     env: credentialEnv(rgw, writer),
     config: {
       storage: { retryMaxDelaySeconds: 5 },
@@ -53,8 +54,8 @@ test('a real RTMP push by a PutObject-only user: every artifact uploaded, confir
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bc-rgw-'));
   try {
     assert.equal((await push(server.rtmpUrl('live', 'cam'), src).done).code, 0);
-    const name = String((await server.waitForLog((l) => l.msg === 'recording completed', 30_000, 'recording completed')).name);
-    const done = await server.waitForLog((l) => l.msg === 'recording uploaded', 120_000, 'recording uploaded');
+    const name = String((await server.events.waitFor('recording.completed', () => true, 30_000, 'recording completed')).name);
+    const done = await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata', 120_000, 'recording uploaded');
     const sidecarKey = `streams/${name}.json`;
     assert.equal(done.key, sidecarKey, 'the sidecar goes under streams/, which the policy allows');
 

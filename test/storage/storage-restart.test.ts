@@ -1,9 +1,9 @@
 /**
- * Issue 3, restarts of the real server:
+ * Restarts of the real server:
  * - SIGTERM during a multipart upload: the server stops within its shutdown
  *   timeout and gives the file back to the queue (not a failure), keeping the
  *   multipart upload and its acknowledged parts; the next start resumes it
- *   (issue 12) and completes the object once.
+ *   and completes the object once.
  * - A wrong setting in the config file: the upload fails and the files stay;
  *   restarted with the setting corrected, the server uploads them.
  */
@@ -26,11 +26,11 @@ test('SIGTERM during an upload: a clean stop, the upload resumed after the resta
   await s3.createBucket('term');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-term-'));
   const { manifest, paths } = await plantBigRecording(dataDir, 'term_20261122T120000Z');
-  const options = { dataDir, env: credentialEnv(s3), config: { applications: [{ name: 'live', s3: s3SettingsFor(s3, 'term', { partSizeMiB: 5, queueSize: 1 }) }] } };
+  const options = { events: true, dataDir, env: credentialEnv(s3), config: { applications: [{ name: 'live', s3: s3SettingsFor(s3, 'term', { partSizeMiB: 5, queueSize: 1 }) }] } };
   const first = await startServer(options);
   let second: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    await first.waitForLog((l) => l.msg === 'upload progress' && Number(l.loaded) > 0 && Number(l.loaded) < Number(l.total), 120_000, 'upload progress');
+    await first.events.waitFor('upload.progress', (e) => Number(e.loaded) > 0 && Number(e.loaded) < Number(e.total), 120_000, 'upload progress');
     const t0 = Date.now();
     first.proc.kill('SIGTERM');
     const exit = await first.exited;
@@ -55,7 +55,7 @@ test('SIGTERM during an upload: a clean stop, the upload resumed after the resta
     assert.ok(Number(done.resumedParts) >= acked, `${done.resumedParts} parts not sent again`);
     const sentAgain = s3.requests.filter((r) => r.uploadId === uploadId && r.partNumber !== undefined && r.at > Date.parse(String(resumed.time)) && ackedParts.has(r.partNumber));
     assert.deepEqual(sentAgain.map((r) => r.partNumber), [], 'no acknowledged part was sent again');
-    await second.waitForLog((l) => l.msg === 'recording uploaded', 60_000, 'recording uploaded');
+    await second.events.waitFor('upload.completed', (e) => e.kind === 'metadata', 60_000, 'recording uploaded');
     const key = `streams/${manifest.name}.mp4`;
     assert.equal(s3.writes('term').get(key), 1, 'completed once');
     assert.equal(sha256(await s3.getObject('term', key)), localSum, 'the object is intact');
@@ -74,23 +74,24 @@ test('a wrong bucket in the config file: files kept, uploaded after a restart wi
   await s3.createBucket('right-bucket');
   const src = await fixture({ seconds: 4 });
   const config = (bucket: string) => ({ applications: [{ name: 'live', s3: s3SettingsFor(s3, bucket) }] });
-  const first = await startServer({ env: credentialEnv(s3), config: config('wrong-bucket') });
+  const first = await startServer({ events: true, env: credentialEnv(s3), config: config('wrong-bucket') });
   let second: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     assert.equal((await push(first.rtmpUrl('live', 'fixme'), src).done).code, 0);
-    const name = String((await first.waitForLog((l) => l.msg === 'recording completed', 20_000, 'recording completed')).name);
-    const failed = await first.waitForLog((l) => l.msg?.startsWith('upload failed;') === true, 30_000, 'a permanent failure');
+    const name = String((await first.events.waitFor('recording.completed', () => true, 20_000, 'recording completed')).name);
+    const failed = await first.events.waitFor('upload.failed', (e) => e.errorClass === 'permanent', 30_000, 'a permanent failure');
     assert.equal(failed.code, 'bucket_not_found');
-    assert.match(String(failed.err), /bucket "wrong-bucket" does not exist/);
+    assert.match(failed.message, /bucket "wrong-bucket" does not exist/);
     await first.stop();
     const streams = path.join(first.dataDir, 'live', 'streams');
     const kept = readdirSync(streams).filter((n) => n.startsWith(name));
     assert.ok(kept.length >= 3, `files kept: ${kept.join(', ')}`);
 
-    second = await startServer({ dataDir: first.dataDir, env: credentialEnv(s3), config: config('right-bucket') });
+    second = await startServer({ events: true, dataDir: first.dataDir, env: credentialEnv(s3), config: config('right-bucket') });
     const started = await second.waitForLog((l) => l.msg === 'upload queue started');
     assert.ok(Number(started.retriedFailed) >= kept.length, 'failed uploads are queued again at start');
-    await second.waitForLog((l) => l.msg === 'recording uploaded', 60_000, 'recording uploaded');
+    // Uploaded right after the start, maybe before the events channel opened: ask the API.
+    await second.events.waitForRecording((r) => r.name === name && r.uploadState === 'uploaded', 60_000, 'recording uploaded');
     const keys = (await s3.listObjects('right-bucket')).map((o) => o.key);
     for (const n of kept) assert.ok(keys.includes(`streams/${n}`), `${n} uploaded`);
     assert.deepEqual(readdirSync(streams).filter((n) => n.startsWith(name)), [], 'and then deleted locally');

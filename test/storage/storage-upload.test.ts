@@ -1,9 +1,9 @@
 /**
- * Issue 3: a real RTMP push ends with the MP4, the HLS playlist and segments,
+ * A real RTMP push ends with the MP4, the HLS playlist and segments,
  * the previews and poster, and the metadata sidecar in the bucket under the
  * expected keys, byte-identical to what was recorded, each written once;
  * nothing of the recording is left on local disk in primary mode, all of it
- * is kept in dual mode. And the embedded default (issue 12): with no bucket
+ * is kept in dual mode. And the embedded default: with no bucket
  * configured recordings become plain files under `<dataDir>/bucket/`.
  */
 import { test, before, after } from 'node:test';
@@ -38,6 +38,7 @@ function recordingFiles(dir: string, name: string): string[] {
 test('a push lands in the bucket byte for byte: primary mode deletes the local copy, dual mode keeps it', async () => {
   const src = await fixture({ seconds: 20 });
   const server = await startServer({
+    events: true,
     env: credentialEnv(s3),
     config: {
       storage: { retryMaxDelaySeconds: 5 },
@@ -51,9 +52,9 @@ test('a push lands in the bucket byte for byte: primary mode deletes the local c
     const pushes = [push(server.rtmpUrl('live', 'cam'), src), push(server.rtmpUrl('dual', 'cam'), src)];
     for (const p of pushes) assert.equal((await p.done).code, 0);
     const done = await Promise.all(
-      ['live', 'dual'].map((app) => server.waitForLog((l) => l.msg === 'recording uploaded' && l.app === app, 90_000, `recording uploaded (${app})`)),
+      ['live', 'dual'].map((app) => server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.app === app, 90_000, `recording uploaded (${app})`)),
     );
-    const names = await Promise.all(['live', 'dual'].map(async (app) => String((await server.waitForLog((l) => l.msg === 'recording completed' && l.app === app)).name)));
+    const names = await Promise.all(['live', 'dual'].map(async (app) => String((await server.events.waitFor('recording.completed', (e) => e.app === app)).name)));
     const pushed = (await ffprobe(src)).duration;
 
     for (const [i, app] of ['live', 'dual'].entries()) {
@@ -153,11 +154,11 @@ function filesUnder(dir: string, skip: string[]): string[] {
 
 test('with no bucket configured, recordings become plain files under <dataDir>/bucket/ (the local store); nothing else of them stays', async () => {
   const src = await fixture({ seconds: 4 });
-  const server = await startServer({ config: { applications: [{ name: 'live' }] }, env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } });
+  const server = await startServer({ events: true, config: { applications: [{ name: 'live' }] }, env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } });
   try {
     assert.equal((await push(server.rtmpUrl('live', 'newcomer'), src).done).code, 0);
-    const done = await server.waitForLog((l) => l.msg === 'recording uploaded', 60_000, 'recording uploaded');
-    const name = String((await server.waitForLog((l) => l.msg === 'recording completed')).name);
+    const done = await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata', 60_000, 'recording uploaded');
+    const name = String((await server.events.waitFor('recording.completed', () => true)).name);
     assert.equal(done.key, `live/streams/${name}.json`);
     assert.equal(done.bucket, 'local');
     const root = path.join(server.dataDir, 'bucket');
