@@ -13,7 +13,7 @@ import type { TokenScope } from '../db/admin-types.js';
 import type { AuthService, Principal } from '../auth/auth-service.js';
 import { checkOrigin, clearedSessionCookie, principalOf, requireAdmin, sessionCookie } from '../auth/http-auth.js';
 import { param, route, type Route } from './http.js';
-import { body, requiredText, text, wholeNumber, z } from './schema.js';
+import { body, requiredText, text, wholeNumber, isoDateTime, z } from './schema.js';
 
 const TOKEN_SCOPES = ['read', 'admin', 'metrics'] as const satisfies readonly TokenScope[];
 
@@ -22,7 +22,7 @@ export interface AuthRoutesOptions {
   auth: AuthService;
 }
 
-const iso = (description?: string) => z.iso.datetime().describe(description ?? 'ISO 8601');
+const iso = isoDateTime;
 const user = z.object({ username: z.string() });
 
 /** `POST /auth/login`: the username defaults to `admin`. */

@@ -11,7 +11,7 @@ import type { AppLookup } from '../apps/app-registry.js';
 import { AppError } from '../errors.js';
 import type { PlaybackClaims } from '../forwarding/playback-token.js';
 import { param, route, type Route } from './http.js';
-import { body, text, wholeNumber, z } from './schema.js';
+import { body, text, wholeNumber, isoDateTime, z } from './schema.js';
 
 export interface PlaybackTokenRoutesOptions {
   apps: AppLookup;
@@ -43,7 +43,7 @@ export const PlaybackToken = z.object({
   access: z.enum(['public', 'signed']),
   token: z.string(),
   query: z.string().describe('token=… to append to a media URL'),
-  expiresAt: z.iso.datetime(),
+  expiresAt: isoDateTime(),
   prefix: z.string().nullable(),
   ip: z.string().nullable(),
 });

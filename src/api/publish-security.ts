@@ -10,7 +10,7 @@
  */
 import type { PublishCredentials } from '../auth/publish-credentials.js';
 import { param, route, type Route } from './http.js';
-import { body, checkedLater, requiredText, z } from './schema.js';
+import { body, checkedLater, requiredText, isoDateTime, z } from './schema.js';
 import { ref } from './openapi-schemas.js';
 import { publishUrls, type PublishUrlsOptions } from './publish-urls.js';
 
@@ -55,7 +55,7 @@ export function publishSecurityRoutes(o: PublishSecurityRoutesOptions): Route[] 
     route({
       method: 'get',
       path: '/applications/:name/signing-secret',
-      responses: { 200: z.object({ exists: z.boolean(), createdAt: z.iso.datetime().nullable() }) },
+      responses: { 200: z.object({ exists: z.boolean(), createdAt: isoDateTime().nullable() }) },
       handler: async (req) => {
         const info = await c.signingSecretInfo(param(req, 'name'));
         return { exists: info !== undefined, createdAt: info?.createdAt ?? null };
@@ -66,7 +66,7 @@ export function publishSecurityRoutes(o: PublishSecurityRoutesOptions): Route[] 
       path: '/applications/:name/signing-secret',
       body: SigningSecretBody,
       optionalBody: true,
-      responses: { 201: z.object({ secret: z.string().describe('shown only in this answer'), createdAt: z.iso.datetime() }) },
+      responses: { 201: z.object({ secret: z.string().describe('shown only in this answer'), createdAt: isoDateTime() }) },
       handler: async (req, res, input) => {
         // The secret's length is checked by the service (its message names the bounds).
         const s = await c.rotateSigningSecret(param(req, 'name'), input.body().secret);

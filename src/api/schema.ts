@@ -16,6 +16,9 @@ export { z };
 /** A JSON Schema object as it goes into the document. */
 export type JsonSchema = Record<string, unknown>;
 
+/** An ISO 8601 date-time in an answer (documented as `format: date-time`). */
+export const isoDateTime = (description?: string) => (description ? z.string().meta({ format: 'date-time', description }) : z.string().meta({ format: 'date-time' }));
+
 /** A string field; `''` counts as absent (a required one is then `required`). */
 export function text(opts: { min?: number; max?: number; description?: string } = {}) {
   let s = z.string({ error: (iss) => (iss.input === undefined ? 'required' : 'must be a string') });

@@ -1,7 +1,7 @@
 /** `GET /api/v1/server`: what a panel needs to show publish settings (the RTMP port, the public URL) and the version. */
 import { createRequire } from 'node:module';
 import { route, type Route } from './http.js';
-import { z } from './schema.js';
+import { isoDateTime, z } from './schema.js';
 
 export const ServerFacts = z.object({
   name: z.literal('bucketcast'),
@@ -9,7 +9,7 @@ export const ServerFacts = z.object({
   rtmpPort: z.int(),
   publicUrl: z.string().nullable(),
   uptimeSeconds: z.int(),
-  time: z.iso.datetime(),
+  time: isoDateTime(),
   warnings: z.array(z.unknown()).describe('conditions the panel shows as a banner'),
 });
 

@@ -9,7 +9,7 @@ import type { PublisherSession } from '../ingest/types.js';
 import type { ActiveRecording } from '../recording/recording-manager.js';
 import { AppError } from '../errors.js';
 import { param, route, type Route } from './http.js';
-import { q, z } from './schema.js';
+import { q, isoDateTime, z } from './schema.js';
 import { ref } from './openapi-schemas.js';
 import { DESTINATION } from './openapi-paths-destinations.js';
 import type { CredentialStore } from '../db/types.js';
@@ -139,7 +139,7 @@ export function streamRoutes(o: StreamRoutesOptions): Route[] {
   ];
 }
 
-const iso = () => z.iso.datetime();
+const iso = () => isoDateTime();
 const StreamList = z.object({
   streams: z.array(z.unknown().meta(ref('Stream'))),
   elsewhere: z.array(z.object({ app: z.string(), streamId: z.string(), node: z.string().describe('the node it is live on'), since: iso() })).nullable(),
