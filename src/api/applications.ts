@@ -13,7 +13,9 @@ import type { AppAdmin } from '../apps/app-admin.js';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { StreamRegistry } from '../ingest/stream-registry.js';
 import { AppError } from '../errors.js';
-import { bodyObject, jsonBody, param, route, type Route } from './http.js';
+import { param, route, type Route } from './http.js';
+import { ref } from './openapi-schemas.js';
+import { AppSettingsBody, MergePatch } from './app-schemas.js';
 import { publishUrls, type PublishUrlsOptions } from './publish-urls.js';
 
 export interface ApplicationRoutesOptions extends PublishUrlsOptions {
@@ -43,19 +45,32 @@ export function applicationRoutes(o: ApplicationRoutesOptions): Route[] {
     if (!app) throw new AppError('app_not_found', `no application "${param(req, 'name')}"`, 404);
     return app;
   };
+  const App = ref('Application');
   return [
-    route('get', '/applications', (req) => ({ applications: o.apps.list().map((a) => view(req, a)) })),
-    route('post', '/applications', jsonBody, async (req, res) => {
-      const app = await o.admin.create(bodyObject(req));
-      res.status(201).setHeader('Location', `/api/v1/applications/${encodeURIComponent(app.name)}`);
-      return view(req, app);
+    route({ method: 'get', path: '/applications', responses: { 200: { type: 'object', properties: { applications: { type: 'array', items: App } }, required: ['applications'] } }, handler: (req) => ({ applications: o.apps.list().map((a) => view(req, a)) }) }),
+    route({
+      method: 'post',
+      path: '/applications',
+      // Checked by AppAdmin with the same schema (appSettings), whose problems name each field.
+      body: AppSettingsBody,
+      responses: { 201: App },
+      handler: async (req, res, input) => {
+        const app = await o.admin.create(input.rawBody());
+        res.status(201).setHeader('Location', `/api/v1/applications/${encodeURIComponent(app.name)}`);
+        return view(req, app);
+      },
     }),
-    route('get', '/applications/:name', (req) => view(req, find(req))),
-    route('put', '/applications/:name', jsonBody, async (req) => view(req, await o.admin.replace(param(req, 'name'), bodyObject(req)))),
-    route('patch', '/applications/:name', jsonBody, async (req) => view(req, await o.admin.patch(param(req, 'name'), bodyObject(req)))),
-    route('delete', '/applications/:name', async (req, res) => {
-      await o.admin.delete(param(req, 'name'));
-      res.status(204).end();
+    route({ method: 'get', path: '/applications/:name', responses: { 200: App }, handler: (req) => view(req, find(req)) }),
+    route({ method: 'put', path: '/applications/:name', body: AppSettingsBody, responses: { 200: App }, handler: async (req, _res, input) => view(req, await o.admin.replace(param(req, 'name'), input.rawBody())) }),
+    route({ method: 'patch', path: '/applications/:name', body: MergePatch, responses: { 200: App }, handler: async (req, _res, input) => view(req, await o.admin.patch(param(req, 'name'), input.rawBody())) }),
+    route({
+      method: 'delete',
+      path: '/applications/:name',
+      responses: { 204: null },
+      handler: async (req, res) => {
+        await o.admin.delete(param(req, 'name'));
+        res.status(204).end();
+      },
     }),
   ];
 }

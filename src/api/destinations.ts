@@ -7,13 +7,14 @@
  *   probe on a destination — the `output` in the body, or without one each
  *   of the app's `destinations` rules.
  */
-import type { Request } from 'express';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { CredentialStore } from '../db/types.js';
 import type { Destinations } from '../storage/destinations/index.js';
 import { checkOutput, describeDestination, type DestinationSpec } from '../storage/destinations/output.js';
-import { AppError, ValidationError } from '../errors.js';
-import { bodyObject, jsonBody, param, route, type Route } from './http.js';
+import { AppError } from '../errors.js';
+import { param, route, type Route, type RouteInput } from './http.js';
+import { body, checkedLater, type z } from './schema.js';
+import { OUTPUT, VALIDATION } from './openapi-paths-destinations.js';
 
 export interface DestinationRoutesOptions {
   apps: AppLookup;
@@ -22,31 +23,37 @@ export interface DestinationRoutesOptions {
   credentials: () => CredentialStore | undefined;
 }
 
-/** What a recording started by hand asks for: `{ output? }` (any other field is refused). */
-export async function recordingRequest(req: Request, credentials: CredentialStore | undefined): Promise<{ spec?: DestinationSpec }> {
-  const body = bodyObject(req, true);
-  const unknown = Object.keys(body).filter((k) => k !== 'output');
-  if (unknown.length) throw new ValidationError(unknown.map((k) => ({ path: k, message: 'unknown field (only "output")' })));
-  if (body.output === undefined || body.output === null) return {};
-  return { spec: await checkOutput(body.output, credentials) };
+/** `{ output? }`, any other field refused; the output's forms are checked by `checkOutput` (problems name `output.credential` …). */
+export const OutputBody = body({ output: checkedLater(OUTPUT) }, 'unknown field (only "output")');
+
+/** What a recording started by hand asks for: its `output`, if any. */
+export async function recordingRequest(input: RouteInput<z.output<typeof OutputBody>, unknown>, credentials: CredentialStore | undefined): Promise<{ spec?: DestinationSpec }> {
+  const { output } = input.body();
+  if (output === undefined || output === null) return {};
+  return { spec: await checkOutput(output, credentials) };
 }
 
 export function destinationRoutes(o: DestinationRoutesOptions): Route[] {
   return [
-    route('post', '/applications/:name/destinations/validate', jsonBody, async (req) => {
-      const name = param(req, 'name');
-      const app = o.apps.get(name);
-      if (!app) throw new AppError('app_not_found', `no application "${name}"`, 404);
-      const d = o.destinations();
-      if (!d) throw new AppError('storage_unavailable', 'storage is not running', 503);
-      const body = bodyObject(req, true);
-      const unknown = Object.keys(body).filter((k) => k !== 'output');
-      if (unknown.length) throw new ValidationError(unknown.map((k) => ({ path: k, message: 'unknown field (only "output")' })));
-      if (body.output !== undefined) {
-        const spec = await checkOutput(body.output, o.credentials());
-        return { app: name, destinations: [await d.validate(app, spec)] };
-      }
-      return { app: name, destinations: await d.validateRules(app) };
+    route({
+      method: 'post',
+      path: '/applications/:name/destinations/validate',
+      body: OutputBody,
+      optionalBody: true,
+      responses: { 200: { type: 'object', properties: { app: { type: 'string' }, destinations: { type: 'array', items: VALIDATION } }, required: ['app', 'destinations'] } },
+      handler: async (req, _res, input) => {
+        const name = param(req, 'name');
+        const app = o.apps.get(name);
+        if (!app) throw new AppError('app_not_found', `no application "${name}"`, 404);
+        const d = o.destinations();
+        if (!d) throw new AppError('storage_unavailable', 'storage is not running', 503);
+        const { output } = input.body();
+        if (output !== undefined) {
+          const spec = await checkOutput(output, o.credentials());
+          return { app: name, destinations: [await d.validate(app, spec)] };
+        }
+        return { app: name, destinations: await d.validateRules(app) };
+      },
     }),
   ];
 }

@@ -1,8 +1,8 @@
 /**
- * What every API route shares: the route table (each resource file declares
- * its routes; the OpenAPI test checks each one is documented), body and query
- * parsing with errors that name the field, and the error answer
- * `{error: {code, message, details?}}`.
+ * What every API route shares: the route declaration (`route({ method, path,
+ * body, query, responses, handler })`: each resource file declares its routes
+ * with zod schemas that check the request and make the OpenAPI document),
+ * body parsing, and the error answer `{error: {code, message, details?}}`.
  *
  * Status codes: 400 a request that cannot be read (malformed JSON, a bad
  * query parameter); 401 not authenticated; 403 not allowed (CSRF, wrong
@@ -16,27 +16,68 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type { Logger } from '../log/logger.js';
 import { AppError, ValidationError, isDatabaseUnavailable, type FieldProblem } from '../errors.js';
+import { checkBody, checkQuery, type JsonSchema, type z } from './schema.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-/** One route of the API, relative to `/api/v1`. */
-export interface Route {
-  method: Method;
-  /** Express path, e.g. `/applications/:name`. */
-  path: string;
-  handlers: RequestHandler[];
+/** What a handler reads its input through: checked where it asks (after its own 404s, as before). */
+export interface RouteInput<B, Q> {
+  /** The body, checked by the route's schema (or `schema`, the route's narrowed by the app's settings). */
+  body(schema?: z.ZodType<B>): B;
+  /** The body as an object, for a service that checks it with the same schema itself (the app settings). */
+  rawBody(): Record<string, unknown>;
+  /** The query parameters the route's schema names. */
+  query(): Q;
 }
 
-/** A route whose handler may be async and returns the answer (sent as JSON with `status`) or nothing (it answered itself). */
-export function route(method: Method, path: string, ...handlers: Array<(req: Request, res: Response, next: NextFunction) => unknown>): Route {
-  const wrapped = handlers.map(
-    (h): RequestHandler =>
-      async (req, res, next) => {
-        const out = await h(req, res, next);
-        if (out !== undefined && !res.headersSent) res.json(out);
+/** One route, schema first: its body, query parameters and answers are declared once, checked here and written into the OpenAPI document. */
+export interface RouteSpec<B = unknown, Q = unknown> {
+  method: Method;
+  /** Express path relative to `/api/v1`, e.g. `/applications/:name`. */
+  path: string;
+  /** The request body (JSON); the document shows it as it is taken (`io: input`). */
+  body?: z.ZodType<B>;
+  /** An absent body reads as `{}`. */
+  optionalBody?: boolean;
+  /** Also `application/x-www-form-urlencoded` (Twilio's encoding). */
+  form?: boolean;
+  /** Other names a field is accepted under (`FriendlyName` → `friendlyName`). */
+  aliases?: Record<string, string>;
+  /** Query parameters. */
+  query?: z.ZodType<Q> & { shape: Record<string, z.ZodType> };
+  /** Each answer's status and body: a zod schema, a JSON Schema (a component `$ref`), or null for none. */
+  responses: Record<number, z.ZodType | JsonSchema | null>;
+  /** Run first (authentication, Origin checks). */
+  before?: RequestHandler[];
+  /** Answers: its return value is sent as JSON (with the status it set), or it answers itself. */
+  handler: (req: Request, res: Response, input: RouteInput<B, Q>) => unknown;
+}
+
+/** One route of the API as mounted. */
+export interface Route {
+  method: Method;
+  path: string;
+  handlers: RequestHandler[];
+  /** Its declaration (the OpenAPI document is built from it). */
+  spec: RouteSpec<any, any>;
+}
+
+/** A route from its declaration. */
+export function route<B = unknown, Q = unknown>(spec: RouteSpec<B, Q>): Route {
+  const parser = spec.body ? [spec.form ? jsonOrFormBody : jsonBody] : [];
+  const run: RequestHandler = async (req, res) => {
+    const input: RouteInput<B, Q> = {
+      body: (schema) => {
+        if (!spec.body && !schema) throw new Error(`${spec.method} ${spec.path} declares no body`);
+        return checkBody((schema ?? spec.body)!, req.body, { optional: spec.optionalBody, aliases: spec.aliases });
       },
-  );
-  return { method, path, handlers: wrapped };
+      rawBody: () => bodyObject(req, spec.optionalBody),
+      query: () => (spec.query ? checkQuery(spec.query, req.query as Record<string, unknown>) : ({} as Q)),
+    };
+    const out = await spec.handler(req, res, input);
+    if (out !== undefined && !res.headersSent) res.json(out);
+  };
+  return { method: spec.method, path: spec.path, handlers: [...(spec.before ?? []), ...parser, run], spec };
 }
 
 /** Mounts routes on a router. */
@@ -72,96 +113,6 @@ export function bodyObject(req: Request, optional = false): Record<string, unkno
   if (b === undefined && optional) return {};
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new ValidationError([{ path: '', message: 'the body must be a JSON object' }]);
   return b as Record<string, unknown>;
-}
-
-/** Collects field problems and throws them together. */
-export class Fields {
-  readonly problems: FieldProblem[] = [];
-
-  constructor(private readonly source: Record<string, unknown>) {}
-
-  /** A string field (trimmed when `trim`), within length bounds. */
-  string(name: string, opts: { required?: boolean; min?: number; max?: number; aliases?: string[] } = {}): string | undefined {
-    const key = [name, ...(opts.aliases ?? [])].find((k) => this.source[k] !== undefined);
-    const v = key === undefined ? undefined : this.source[key];
-    if (v === undefined || v === '') {
-      if (opts.required) this.problems.push({ path: name, message: 'required' });
-      return v === '' && !opts.required ? '' : undefined;
-    }
-    if (typeof v !== 'string') {
-      this.problems.push({ path: name, message: 'must be a string' });
-      return undefined;
-    }
-    if (opts.min !== undefined && v.length < opts.min) this.problems.push({ path: name, message: `must be at least ${opts.min} characters` });
-    if (opts.max !== undefined && v.length > opts.max) this.problems.push({ path: name, message: `must be at most ${opts.max} characters` });
-    return v;
-  }
-
-  /** A whole number field within bounds. */
-  int(name: string, opts: { min: number; max: number; required?: boolean }): number | undefined {
-    const v = this.source[name];
-    if (v === undefined) {
-      if (opts.required) this.problems.push({ path: name, message: 'required' });
-      return undefined;
-    }
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < opts.min || v > opts.max) {
-      this.problems.push({ path: name, message: `must be a whole number from ${opts.min} to ${opts.max}` });
-      return undefined;
-    }
-    return v;
-  }
-
-  /** Refuses fields other than `allowed`. */
-  only(...allowed: string[]): this {
-    for (const k of Object.keys(this.source)) if (!allowed.includes(k)) this.problems.push({ path: k, message: 'unknown field' });
-    return this;
-  }
-
-  /** Throws a 422 naming every problem, if any. */
-  check(): void {
-    if (this.problems.length) throw new ValidationError(this.problems);
-  }
-}
-
-/** Query parameters, each problem a 400 naming the parameter. */
-export const query = {
-  string(req: Request, name: string): string | undefined {
-    const v = req.query[name];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') throw badParameter(name, 'must be given once');
-    return v;
-  },
-  int(req: Request, name: string, min: number, max: number, fallback: number): number {
-    const v = query.string(req, name);
-    if (v === undefined || v === '') return fallback;
-    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw badParameter(name, `must be a whole number from ${min} to ${max}`);
-    return Number(v);
-  },
-  oneOf<T extends string>(req: Request, name: string, values: readonly T[]): T | undefined {
-    const v = query.string(req, name);
-    if (v === undefined || v === '') return undefined;
-    if (!(values as readonly string[]).includes(v)) throw badParameter(name, `must be one of ${values.join(', ')}`);
-    return v as T;
-  },
-  date(req: Request, name: string): string | undefined {
-    const v = query.string(req, name);
-    if (v === undefined || v === '') return undefined;
-    // A date (2026-01-31) or a date and time with a zone (2026-01-31T12:00:00Z).
-    if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(v) || Number.isNaN(Date.parse(v))) {
-      throw badParameter(name, 'must be an ISO 8601 date (2026-01-31) or date-time with a zone (2026-01-31T12:00:00Z)');
-    }
-    return new Date(v).toISOString();
-  },
-  bool(req: Request, name: string): boolean {
-    const v = query.string(req, name);
-    if (v === undefined || v === '' || v === 'false' || v === '0') return false;
-    if (v === 'true' || v === '1') return true;
-    throw badParameter(name, 'must be true or false');
-  },
-};
-
-function badParameter(name: string, message: string): AppError {
-  return new AppError('invalid_parameter', `query parameter ${name}: ${message}`, 400);
 }
 
 /** The API's error answer; 5xx errors that are not ours are logged and hidden. */

@@ -27,6 +27,7 @@ import type { DeliveryCounts } from '../webhooks/webhook-sender.js';
 import { requireAdmin } from '../auth/http-auth.js';
 import { AppError } from '../errors.js';
 import { apiErrorHandler, mount, route, type Route } from './http.js';
+import { q, z } from './schema.js';
 import type { ClusterNodes } from '../cluster/nodes.js';
 import { authRoutes } from './auth-routes.js';
 import { applicationRoutes } from './applications.js';
@@ -94,35 +95,46 @@ export interface ApiOptions {
   log: Logger;
 }
 
-/** Every route of `/api/v1`, unguarded ones first (the OpenAPI test walks this list). */
-export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgress): { open: Route[]; guarded: Route[] } {
+/** Every route of `/api/v1`, unguarded ones first, and those at the root (`/metrics`): the OpenAPI document is built from them. */
+export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgress, metrics?: () => Metrics): { open: Route[]; guarded: Route[]; root: Route[] } {
   const urls = { rtmpPort: o.rtmpPort };
-  return {
-    open: [route('get', '/openapi.json', () => openApiDocument()), ...authRoutes({ auth: o.auth })],
-    guarded: [
-      ...serverRoutes({ rtmpPort: o.rtmpPort, publicUrl: o.settings.publicUrl, warnings: o.warnings }),
-      ...applicationRoutes({ apps: o.apps, admin, streams: o.streams, ...urls }),
-      ...storageValidationRoutes({ admin, storage: o.storage }),
-      ...publishSecurityRoutes({ credentials: o.publishCredentials, ...urls }),
-      ...playbackTokenRoutes({ apps: o.apps, playback: o.playback }),
-      ...webhookRoutes({ outbox: o.store.outbox, apps: o.apps, webhooks: o.webhooks }),
-      ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings, nodeId: o.nodeId, cluster: o.cluster, outputs: { destinations: () => o.storage?.destinations, credentials: () => o.store?.credentials } }),
-      ...nodeRoutes({ nodeId: o.nodeId, liveStreams: () => o.streams.list().length, cluster: o.cluster }),
-      ...destinationRoutes({ apps: o.apps, destinations: () => o.storage?.destinations, credentials: () => o.store?.credentials }),
-      ...recordingRoutes({ catalog: o.store.catalog, storage: o.storage, progress, nodeId: o.nodeId }),
-      ...credentialRoutes({ credentials: o.store.credentials, apps: o.apps, sources: { usingCredential: (sid) => o.sources?.usingCredential?.(sid) ?? [] } }),
-      ...sourceRoutes({
-        sources: o.sources,
-        imports: o.imports,
-        requireApp: (name) => {
-          if (!o.apps.get(name)) throw new AppError('app_not_found', `no application "${name}"`, 404);
-        },
-      }),
-      route('get', '/events', () => {
+  const guarded = [
+    ...serverRoutes({ rtmpPort: o.rtmpPort, publicUrl: o.settings.publicUrl, warnings: o.warnings }),
+    ...applicationRoutes({ apps: o.apps, admin, streams: o.streams, ...urls }),
+    ...storageValidationRoutes({ admin, storage: o.storage }),
+    ...publishSecurityRoutes({ credentials: o.publishCredentials, ...urls }),
+    ...playbackTokenRoutes({ apps: o.apps, playback: o.playback }),
+    ...webhookRoutes({ outbox: o.store.outbox, apps: o.apps, webhooks: o.webhooks }),
+    ...streamRoutes({ apps: o.apps, streams: o.streams, recordings: o.recordings, nodeId: o.nodeId, cluster: o.cluster, outputs: { destinations: () => o.storage?.destinations, credentials: () => o.store?.credentials } }),
+    ...nodeRoutes({ nodeId: o.nodeId, liveStreams: () => o.streams.list().length, cluster: o.cluster }),
+    ...destinationRoutes({ apps: o.apps, destinations: () => o.storage?.destinations, credentials: () => o.store?.credentials }),
+    ...recordingRoutes({ catalog: o.store.catalog, storage: o.storage, progress, nodeId: o.nodeId }),
+    ...credentialRoutes({ credentials: o.store.credentials, apps: o.apps, sources: { usingCredential: (sid) => o.sources?.usingCredential?.(sid) ?? [] } }),
+    ...sourceRoutes({
+      sources: o.sources,
+      imports: o.imports,
+      requireApp: (name) => {
+        if (!o.apps.get(name)) throw new AppError('app_not_found', `no application "${name}"`, 404);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/events',
+      // Read by the events channel on the upgrade (a plain GET is refused).
+      query: z.object({ app: q.string('only events of this application') }),
+      responses: { 101: null },
+      handler: () => {
         throw new AppError('upgrade_required', `${EVENTS_PATH} is a WebSocket: connect with ws:// or wss://`, 426);
-      }),
-    ],
-  };
+      },
+    }),
+  ];
+  const root = [metricsRoute(metrics ?? (() => undefined as never))];
+  let doc: unknown;
+  const open: Route[] = [
+    route({ method: 'get', path: '/openapi.json', responses: { 200: { type: 'object', description: 'this document' } }, handler: () => (doc ??= openApiDocument({ api: [...open, ...guarded], root })) }),
+    ...authRoutes({ auth: o.auth }),
+  ];
+  return { open, guarded, root };
 }
 
 export class Api implements Lifecycle {
@@ -160,7 +172,7 @@ export class Api implements Lifecycle {
       res.setHeader('Cache-Control', 'no-store');
       next();
     });
-    const { open, guarded } = apiRoutes(o, admin, this.progress);
+    const { open, guarded, root } = apiRoutes(o, admin, this.progress, () => this.metrics);
     mount(v1, open);
     v1.use(requireAdmin(o.auth));
     mount(v1, guarded);
@@ -171,7 +183,7 @@ export class Api implements Lifecycle {
     this.router.use('/api/v1', v1);
 
     const m = Router();
-    mount(m, [metricsRoute(this.metrics)].map((r) => ({ ...r, handlers: [requireAdmin(o.auth, { optional: () => o.settings.metrics.public, metrics: true }), ...r.handlers] })));
+    mount(m, root.map((r) => ({ ...r, handlers: [requireAdmin(o.auth, { optional: () => o.settings.metrics.public, metrics: true }), ...r.handlers] })));
     m.use(apiErrorHandler(this.log));
     this.router.use(m);
   }

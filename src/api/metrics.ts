@@ -207,10 +207,16 @@ function shared<T>(read: () => Promise<T>, ms = 250): () => Promise<T> {
 }
 
 /** The `/metrics` route (mounted at the root, beside `/healthz`). */
-export function metricsRoute(metrics: Metrics): Route {
-  return route('get', '/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', metrics.registry.contentType);
-    res.setHeader('Cache-Control', 'no-store');
-    res.send(await metrics.registry.metrics());
+export function metricsRoute(metrics: () => Metrics): Route {
+  return route({
+    method: 'get',
+    path: '/metrics',
+    responses: { 200: null },
+    handler: async (_req, res) => {
+      const m = metrics();
+      res.setHeader('Content-Type', m.registry.contentType);
+      res.setHeader('Cache-Control', 'no-store');
+      res.send(await m.registry.metrics());
+    },
   });
 }

@@ -1,4 +1,4 @@
-/** Building blocks of the OpenAPI document (src/api/openapi.ts): operations with their auth responses, common answers, tags. */
+/** Building blocks of the OpenAPI document (src/api/openapi.ts): the prose of operations with their auth and error responses, tags. Bodies, query parameters and answers come from the routes' schemas. */
 import { json, ref, type Schema } from './openapi-schemas.js';
 
 
@@ -7,8 +7,6 @@ export interface Op {
   description?: string;
   tags: string[];
   parameters?: unknown[];
-  body?: Schema | { content: Record<string, { schema: Schema }> };
-  bodyRequired?: boolean;
   responses: Record<string, unknown>;
   /** Unauthenticated (login, this document). */
   open?: boolean;
@@ -24,13 +22,11 @@ export function op(o: Op) {
     responses['401'] ??= errorResponse('not authenticated (`unauthenticated`, `invalid_token`, `token_expired`, `session_expired`, `session_invalid`)');
     if (o.unsafe) responses['403'] ??= errorResponse('`csrf_failed` (session without X-CSRF-Token) or `origin_mismatch`');
   }
-  const body = o.body && ('content' in o.body ? o.body : json(o.body as Schema));
   return {
     summary: o.summary,
     ...(o.description ? { description: o.description } : {}),
     tags: o.tags,
     ...(o.parameters ? { parameters: o.parameters } : {}),
-    ...(body ? { requestBody: { required: o.bodyRequired ?? true, ...body } } : {}),
     responses,
     ...(o.open ? { security: [] } : {}),
   };

@@ -39,7 +39,7 @@ export const DESTINATION: Schema = {
   required: ['kind', 'url'],
 };
 
-const VALIDATION: Schema = {
+export const VALIDATION: Schema = {
   type: 'object',
   properties: {
     destination: DESTINATION,
@@ -62,8 +62,6 @@ export function destinationPaths(): Record<string, Record<string, unknown>> {
         tags: T.streams,
         unsafe: true,
         parameters: STREAM,
-        body: obj({ output: OUTPUT }, []),
-        bodyRequired: false,
         responses: {
           202: ok('starting', obj({ app: str(), streamId: str(), recording: str(), output: nullable(DESTINATION), note: str('a caveat of the output (one object per pre-signed URL)') }, ['app', 'streamId', 'recording', 'output'])),
           404: E.e404,
@@ -79,8 +77,6 @@ export function destinationPaths(): Record<string, Record<string, unknown>> {
         tags: T.apps,
         unsafe: true,
         parameters: [APP],
-        body: obj({ output: OUTPUT }, []),
-        bodyRequired: false,
         responses: { 200: ok('the reports', obj({ app: str(), destinations: arr(VALIDATION) })), 404: E.e404, 422: E.e422 },
       }),
     },

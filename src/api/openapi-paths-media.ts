@@ -9,7 +9,6 @@ export function mediaPaths(): Record<string, Record<string, unknown>> {
         summary: 'Live streams (every protocol): this node\'s, and those live on other nodes of a cluster',
         description: '`elsewhere` lists streams published on other nodes sharing the database (their publish claims); always empty on SQLite, `null` while the database cannot be reached.',
         tags: T.streams,
-        parameters: [queryParam('app', 'only this application')],
         responses: {
           200: ok('streams', obj({ streams: arr(ref('Stream')), elsewhere: nullable(arr(obj({ app: str(), streamId: str(), node: str('the node it is live on'), since: iso() }))) })),
           503: E.e503db,
@@ -68,15 +67,6 @@ export function mediaPaths(): Record<string, Record<string, unknown>> {
       get: op({
         summary: 'Recordings (finished, and in progress when recorded in parts), newest first, each with its parts',
         tags: T.recs,
-        parameters: [
-          queryParam('app', 'application'),
-          queryParam('streamId', 'stream id'),
-          queryParam('state', 'upload state: local | queued | uploading | uploaded | failed'),
-          queryParam('from', 'wall clock: recordings that end after it (ISO 8601 date or date-time with zone)'),
-          queryParam('to', 'wall clock: recordings that start before it (ISO 8601)'),
-          queryParam('limit', '1–500 (50)', { type: 'integer' }),
-          queryParam('pageToken', 'nextPageToken of the previous page'),
-        ],
         responses: { 200: ok('a page', obj({ recordings: arr(ref('RecordingSummary')), total: int('matching the filters'), nextPageToken: nullable(str()) })), 400: E.e400 },
       }),
     },
@@ -87,7 +77,7 @@ export function mediaPaths(): Record<string, Record<string, unknown>> {
         description: 'The bucket first: when it refuses (no s3:DeleteObject) the answer is 403 `bucket_delete_denied` and nothing was deleted; `keepObjects=true` leaves the objects in the bucket.',
         tags: T.recs,
         unsafe: true,
-        parameters: [pathParam('id', 'recording id'), queryParam('keepObjects', 'true: leave the bucket objects', { type: 'boolean' })],
+        parameters: [pathParam('id', 'recording id')],
         responses: {
           200: ok('deleted', ref('RecordingDeletion')),
           403: errorResponse('`bucket_delete_denied` (or CSRF)'),
@@ -104,7 +94,6 @@ export function mediaPaths(): Record<string, Record<string, unknown>> {
       get: op({
         summary: 'List stored AWS credentials (Twilio-style paging)',
         tags: T.creds,
-        parameters: [queryParam('pageSize', '1–1000 (50); also PageSize', { type: 'integer' }), queryParam('pageToken', 'from meta.nextPageUrl / previousPageUrl; also PageToken'), queryParam('page', 'page index, for the client\'s own state; also Page', { type: 'integer' })],
         responses: {
           200: ok(
             'a page',
@@ -120,7 +109,6 @@ export function mediaPaths(): Record<string, Record<string, unknown>> {
         summary: 'Store an AWS credential (encrypted); the secret is never returned',
         tags: T.creds,
         unsafe: true,
-        body: { content: { 'application/x-www-form-urlencoded': { schema: ref('CredentialInput') }, 'application/json': { schema: ref('CredentialInput') } } },
         responses: { 201: ok('stored', ref('Credential')), 415: E.e415, 422: E.e422 },
       }),
     },
@@ -131,10 +119,9 @@ export function mediaPaths(): Record<string, Record<string, unknown>> {
         tags: T.creds,
         unsafe: true,
         parameters: [pathParam('sid', 'CR…')],
-        body: { content: { 'application/x-www-form-urlencoded': { schema: obj({ friendlyName: str(undefined, { maxLength: 64 }) }) }, 'application/json': { schema: obj({ friendlyName: str(undefined, { maxLength: 64 }) }) } } },
         responses: { 200: ok('renamed', ref('Credential')), 404: E.e404, 422: E.e422 },
       }),
-      patch: op({ summary: 'Rename (same as POST)', tags: T.creds, unsafe: true, parameters: [pathParam('sid', 'CR…')], body: obj({ friendlyName: str(undefined, { maxLength: 64 }) }), responses: { 200: ok('renamed', ref('Credential')), 404: E.e404, 422: E.e422 } }),
+      patch: op({ summary: 'Rename (same as POST)', tags: T.creds, unsafe: true, parameters: [pathParam('sid', 'CR…')], responses: { 200: ok('renamed', ref('Credential')), 404: E.e404, 422: E.e422 } }),
       delete: op({ summary: 'Delete a stored credential', tags: T.creds, unsafe: true, parameters: [pathParam('sid', 'CR…')], responses: { 204: ok('deleted'), 404: E.e404, 409: errorResponse('`credential_in_use`: an application uses it') } }),
     },
     '/metrics': {

@@ -3,7 +3,7 @@ import { APP, arr, bool, iso, nullable, num, obj, pathParam, ref, str, type Sche
 import { E, T, ok, op, errorResponse } from './openapi-ops.js';
 import { DESTINATION, OUTPUT } from './openapi-paths-destinations.js';
 
-const SOURCE_OUTPUT: Schema = {
+export const SOURCE_OUTPUT: Schema = {
   ...OUTPUT,
   description:
     'Where every recording of the source goes instead of the app\'s bucket (its `destinations` rules do not apply then): an s3:// object as for a recording started by hand — `{ "url": "s3://<bucket>/<prefix>/", "auth": { "key", "secret" } }` (in-line keys, sealed at rest in sources.json, never returned or logged), `{ "url": "s3://…", "credential": "CR…" }` or `{ "url": "s3://…" }`. A pre-signed PUT URL is refused (`output_invalid`): a source records again at each reconnection and such an URL takes one object. In a PATCH, `null` removes it.',
@@ -31,17 +31,6 @@ export const sourceSchemas = (): Record<string, Schema> => ({
     sessionId: nullable(str('live: the publisher session (see /streams)')),
     output: SHOWN,
   }),
-  SourceInput: obj(
-    {
-      streamId: str('letters, digits, ".", "-", "_"'),
-      url: str('rtsp(s)://[user:password@]host/…, rtmp(s)://…, http(s)://…m3u8, srt://host:port[?streamid=…&passphrase=…] (caller), srt://:port?mode=listener[&streamid=…&passphrase=…]; stored encrypted, never answered in clear'),
-      enabled: bool('default true'),
-      onDemand: bool('default false: pulled only while viewers ask for its live playlist'),
-      rtspTransport: str('tcp (default) | udp'),
-      output: SOURCE_OUTPUT,
-    },
-    ['streamId', 'url'],
-  ),
   Import: obj({
     importId: str(),
     app: str(),
@@ -70,7 +59,6 @@ export function sourcePaths(): Record<string, Record<string, unknown>> {
         tags,
         unsafe: true,
         parameters: [APP],
-        body: ref('SourceInput'),
         responses: { 201: ok('added', ref('Source')), 404: E.e404, 409: errorResponse('`source_exists`, or `port_in_use` (another SRT listener source has the port)'), 415: E.e415, 422: E.e422, 503: errorResponse('`storage_unavailable`: an output was given and storage is not running') },
       }),
     },
@@ -81,7 +69,6 @@ export function sourcePaths(): Record<string, Record<string, unknown>> {
         tags,
         unsafe: true,
         parameters: [APP, SID],
-        body: obj({ url: str(), enabled: bool(), onDemand: bool(), rtspTransport: str(), output: { ...nullable(SOURCE_OUTPUT), description: 'as when added; null removes it (the app\'s destination rules, else its bucket)' } }, []),
         responses: { 200: ok('changed', ref('Source')), 404: E.e404, 409: errorResponse('`source_in_config`: change it in the config file; `port_in_use`'), 415: E.e415, 422: E.e422 },
       }),
       delete: op({ summary: 'Remove a source (its live recording is finalized)', tags, unsafe: true, parameters: [APP, SID], responses: { 204: { description: 'removed' }, 404: E.e404, 409: errorResponse('`source_in_config`') } }),
@@ -94,14 +81,6 @@ export function sourcePaths(): Record<string, Record<string, unknown>> {
         tags,
         unsafe: true,
         parameters: [APP],
-        body: obj(
-          {
-            url: str('http:// or https://'),
-            streamId: str('default: import-<id>'),
-            output: { ...OUTPUT, description: `Where its recording goes instead of the app's bucket, as for a recording started by hand. ${OUTPUT.description} With a pre-signed URL only a one-part recording is delivered: a file longer than the app's recordSegmentSeconds makes several parts.` },
-          },
-          ['url'],
-        ),
         responses: { 202: ok('started', ref('Import')), 404: E.e404, 409: errorResponse('`stream_busy`: the stream id is live'), 415: E.e415, 422: E.e422, 503: errorResponse('`storage_unavailable`: an output was given and storage is not running') },
       }),
     },

@@ -27,8 +27,6 @@ export const STREAM = [pathParam('app', 'application name'), pathParam('streamId
 
 /** The document's component schemas. */
 export function schemas(): Record<string, Schema> {
-  const settingsInput = z.toJSONSchema(appSettings, { io: 'input', unrepresentable: 'any' }) as Schema;
-  delete settingsInput.$schema;
   const settingsOutput = z.toJSONSchema(appSettings, { io: 'output', unrepresentable: 'any' }) as Schema & { properties: Record<string, Schema> };
   delete settingsOutput.$schema;
   // Answers never carry a webhook's secret: `hasSecret` stands in for it.
@@ -79,7 +77,6 @@ export function schemas(): Record<string, Schema> {
         ['code', 'message'],
       ),
     }),
-    AppSettings: { ...settingsInput, description: 'Application settings as the config file takes them (README: Configuration, Storage, Playback, Publish security, Webhooks). Omitted keys take their defaults.' },
     AppSettingsView: { ...settingsOutput, description: 'Application settings with every default filled in; webhook secrets replaced by `hasSecret`.' },
     Application: obj({
       name: str(),
@@ -180,10 +177,6 @@ export function schemas(): Record<string, Schema> {
       url: str(),
       usedBy: arr(str('application whose s3.credentials.credentialId, a destinations rule or the output of one of its sources names it')),
     }),
-    CredentialInput: obj(
-      { credentials: str('<AWS_ACCESS_KEY_ID>:<AWS_SECRET_ACCESS_KEY> (also accepted as Credentials)'), friendlyName: str('at most 64 characters (also FriendlyName)', { maxLength: 64 }) },
-      ['credentials'],
-    ),
     Delivery: obj({
       id: str('evt_…: the `id` in the body'),
       app: str(),
@@ -197,8 +190,6 @@ export function schemas(): Record<string, Schema> {
       createdAt: iso(),
       deliveredAt: nullable(iso()),
     }),
-    Token: obj({ id: str(), name: str(), hint: str(), scope: { type: 'string', enum: ['read', 'admin', 'metrics'] }, createdAt: iso(), expiresAt: nullable(iso()), lastUsedAt: nullable(iso()) }),
-    Me: obj({ user: obj({ username: str() }), authenticatedBy: str('session | token'), csrfToken: str('sessions only'), expiresAt: iso('sessions only'), tokenId: str('tokens only') }, ['user', 'authenticatedBy']),
   };
 }
 

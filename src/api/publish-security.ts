@@ -9,7 +9,9 @@
  *   to mint a token for a stream id and lifetime.
  */
 import type { PublishCredentials } from '../auth/publish-credentials.js';
-import { Fields, bodyObject, jsonBody, param, route, type Route } from './http.js';
+import { param, route, type Route } from './http.js';
+import { body, checkedLater, requiredText, isoDateTime, z } from './schema.js';
+import { ref } from './openapi-schemas.js';
 import { publishUrls, type PublishUrlsOptions } from './publish-urls.js';
 
 export interface PublishSecurityRoutesOptions extends PublishUrlsOptions {
@@ -17,41 +19,74 @@ export interface PublishSecurityRoutesOptions extends PublishUrlsOptions {
   credentials: PublishCredentials;
 }
 
+export const StreamKeyBody = body({ streamId: requiredText({ description: 'letters, digits, ".", "-", "_"' }) });
+export const SigningSecretBody = body({ secret: checkedLater({ type: 'string', minLength: 32, maxLength: 512, description: '32–512 characters; random (64 hex digits) when omitted' }) });
+export const PublishTokenBody = body({
+  streamId: checkedLater({ type: 'string', description: 'letters, digits, ".", "-", "_"' }, { required: true }),
+  expiresInSeconds: checkedLater({ type: 'integer', minimum: 1, description: 'default 3600, at most publishSecurity.maxTokenLifetimeSeconds' }),
+});
+
 export function publishSecurityRoutes(o: PublishSecurityRoutesOptions): Route[] {
   const c = o.credentials;
   return [
-    route('get', '/applications/:name/stream-keys', async (req) => ({ streamKeys: (await c.listStreamKeys(param(req, 'name'))).map(publicKey) })),
-    route('post', '/applications/:name/stream-keys', jsonBody, async (req, res) => {
-      const f = new Fields(bodyObject(req)).only('streamId');
-      const streamId = f.string('streamId', { required: true });
-      f.check();
-      const app = param(req, 'name');
-      const k = await c.issueStreamKey(app, streamId!);
-      res.status(201);
-      return { ...publicKey(k), key: k.key, replaced: k.replaced, publish: publishUrls(req, o, app, k.streamId, { param: 'key', value: k.key }) };
+    route({ method: 'get', path: '/applications/:name/stream-keys', responses: { 200: { type: 'object', properties: { streamKeys: { type: 'array', items: ref('StreamKey') } }, required: ['streamKeys'] } }, handler: async (req) => ({ streamKeys: (await c.listStreamKeys(param(req, 'name'))).map(publicKey) }) }),
+    route({
+      method: 'post',
+      path: '/applications/:name/stream-keys',
+      body: StreamKeyBody,
+      responses: { 201: ref('NewStreamKey') },
+      handler: async (req, res, input) => {
+        const { streamId } = input.body();
+        const app = param(req, 'name');
+        const k = await c.issueStreamKey(app, streamId);
+        res.status(201);
+        return { ...publicKey(k), key: k.key, replaced: k.replaced, publish: publishUrls(req, o, app, k.streamId, { param: 'key', value: k.key }) };
+      },
     }),
-    route('delete', '/applications/:name/stream-keys/:streamId', async (req, res) => {
-      await c.revokeStreamKey(param(req, 'name'), param(req, 'streamId'));
-      res.status(204).end();
+    route({
+      method: 'delete',
+      path: '/applications/:name/stream-keys/:streamId',
+      responses: { 204: null },
+      handler: async (req, res) => {
+        await c.revokeStreamKey(param(req, 'name'), param(req, 'streamId'));
+        res.status(204).end();
+      },
     }),
-    route('get', '/applications/:name/signing-secret', async (req) => {
-      const info = await c.signingSecretInfo(param(req, 'name'));
-      return { exists: info !== undefined, createdAt: info?.createdAt ?? null };
+    route({
+      method: 'get',
+      path: '/applications/:name/signing-secret',
+      responses: { 200: z.object({ exists: z.boolean(), createdAt: isoDateTime().nullable() }) },
+      handler: async (req) => {
+        const info = await c.signingSecretInfo(param(req, 'name'));
+        return { exists: info !== undefined, createdAt: info?.createdAt ?? null };
+      },
     }),
-    route('post', '/applications/:name/signing-secret', jsonBody, async (req, res) => {
-      const body = bodyObject(req, true);
-      new Fields(body).only('secret').check();
-      const s = await c.rotateSigningSecret(param(req, 'name'), body.secret);
-      res.status(201);
-      return { secret: s.secret, createdAt: s.createdAt };
+    route({
+      method: 'post',
+      path: '/applications/:name/signing-secret',
+      body: SigningSecretBody,
+      optionalBody: true,
+      responses: { 201: z.object({ secret: z.string().describe('shown only in this answer'), createdAt: isoDateTime() }) },
+      handler: async (req, res, input) => {
+        // The secret's length is checked by the service (its message names the bounds).
+        const s = await c.rotateSigningSecret(param(req, 'name'), input.body().secret);
+        res.status(201);
+        return { secret: s.secret, createdAt: s.createdAt };
+      },
     }),
-    route('post', '/applications/:name/publish-tokens', jsonBody, async (req, res) => {
-      const body = bodyObject(req);
-      new Fields(body).only('streamId', 'expiresInSeconds').check();
-      const app = param(req, 'name');
-      const t = await c.mintToken(app, body.streamId, body.expiresInSeconds);
-      res.status(201);
-      return { ...t, publish: publishUrls(req, o, app, t.streamId, { param: 'token', value: t.token }) };
+    route({
+      method: 'post',
+      path: '/applications/:name/publish-tokens',
+      body: PublishTokenBody,
+      responses: { 201: ref('PublishToken') },
+      handler: async (req, res, input) => {
+        // Checked by the service: the stream id's form and the app's maxTokenLifetimeSeconds.
+        const b = input.body();
+        const app = param(req, 'name');
+        const t = await c.mintToken(app, b.streamId, b.expiresInSeconds);
+        res.status(201);
+        return { ...t, publish: publishUrls(req, o, app, t.streamId, { param: 'token', value: t.token }) };
+      },
     }),
   ];
 }

@@ -14,7 +14,9 @@ import type { FileRecord, PartRecord, RecordingCatalog, RecordingRecord, Recordi
 import type { RecordingDeletion } from '../storage/deletion/recording-delete.js';
 import { uploadStateOf } from '../db/upload-state.js';
 import { AppError } from '../errors.js';
-import { param, query, route, type Route } from './http.js';
+import { param, route, type Route } from './http.js';
+import { q, z } from './schema.js';
+import { ref } from './openapi-schemas.js';
 import type { UploadProgress } from './upload-progress.js';
 
 export interface RecordingRoutesOptions {
@@ -31,7 +33,7 @@ export interface RecordingRoutesOptions {
   nodeId: string;
 }
 
-const STATES: readonly RecordingUploadState[] = ['local', 'queued', 'uploading', 'uploaded', 'failed'];
+const STATES = ['local', 'queued', 'uploading', 'uploaded', 'failed'] as const satisfies readonly RecordingUploadState[];
 const PREVIEW_KINDS: ReadonlySet<FileKind> = new Set(['preview', 'poster']);
 const enc = encodeURIComponent;
 
@@ -84,44 +86,77 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
     return r;
   };
   return [
-    route('get', '/recordings', async (req) => {
-      const filter = {
-        app: query.string(req, 'app') || undefined,
-        streamId: query.string(req, 'streamId') || undefined,
-        uploadState: query.oneOf(req, 'state', STATES),
-        // Wall clock: recordings that overlap [from, to).
-        from: query.date(req, 'from'),
-        to: query.date(req, 'to'),
-      };
-      const limit = query.int(req, 'limit', 1, 500, 50);
-      const token = query.string(req, 'pageToken');
-      const after = token ? decodePageToken(token) : undefined;
-      const rows = await o.catalog.listRecordings({ ...filter, limit: limit + 1, after });
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return {
-        recordings: await Promise.all(page.map(summary)),
-        total: await o.catalog.countRecordings(filter),
-        nextPageToken: rows.length > limit ? encodePageToken(last) : null,
-      };
+    route({
+      method: 'get',
+      path: '/recordings',
+      query: RecordingsQuery,
+      responses: { 200: { type: 'object', properties: { recordings: { type: 'array', items: ref('RecordingSummary') }, total: { type: 'integer', description: 'matching the filters' }, nextPageToken: { anyOf: [{ type: 'string' }, { type: 'null' }] } }, required: ['recordings', 'total', 'nextPageToken'] } },
+      handler: async (_req, _res, input) => {
+        const qs = input.query();
+        const filter = {
+          app: qs.app || undefined,
+          streamId: qs.streamId || undefined,
+          uploadState: qs.state,
+          // Wall clock: recordings that overlap [from, to).
+          from: qs.from,
+          to: qs.to,
+        };
+        const limit = qs.limit;
+        const after = qs.pageToken ? decodePageToken(qs.pageToken) : undefined;
+        const rows = await o.catalog.listRecordings({ ...filter, limit: limit + 1, after });
+        const page = rows.slice(0, limit);
+        const last = page[page.length - 1];
+        return {
+          recordings: await Promise.all(page.map(summary)),
+          total: await o.catalog.countRecordings(filter),
+          nextPageToken: rows.length > limit ? encodePageToken(last) : null,
+        };
+      },
     }),
-    route('get', '/recordings/:id', async (req) => {
-      const r = await find(req);
-      const { files, ...rec } = r;
-      const counts = Object.fromEntries(STATES.map((s) => [s, files.filter((f) => f.state === s).length]));
-      return { ...rec, node: rec.node ?? o.nodeId, inProgress: rec.inProgress ?? false, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files), files: files.map((f) => file(r, f)) };
+    route({
+      method: 'get',
+      path: '/recordings/:id',
+      responses: { 200: ref('Recording') },
+      handler: async (req) => {
+        const r = await find(req);
+        const { files, ...rec } = r;
+        const counts = Object.fromEntries(STATES.map((s) => [s, files.filter((f) => f.state === s).length]));
+        return { ...rec, node: rec.node ?? o.nodeId, inProgress: rec.inProgress ?? false, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files), files: files.map((f) => file(r, f)) };
+      },
     }),
-    route('post', '/recordings/:id/retry', async (req) => {
-      const r = await find(req);
-      return { recordingId: r.recordingId, requeued: await o.storage.retry({ recordingId: r.recordingId }) };
+    route({
+      method: 'post',
+      path: '/recordings/:id/retry',
+      responses: { 200: z.object({ recordingId: z.string(), requeued: z.int() }) },
+      handler: async (req) => {
+        const r = await find(req);
+        return { recordingId: r.recordingId, requeued: await o.storage.retry({ recordingId: r.recordingId }) };
+      },
     }),
-    route('delete', '/recordings/:id', async (req) => {
-      // Its next part would bring it back: a recording is deleted once its stream is no longer recorded.
-      if ((await o.catalog.getRecording(param(req, 'id')))?.inProgress) throw new AppError('recording_in_progress', 'the recording is still being recorded; stop recording it first', 409);
-      return o.storage.deleteRecording(param(req, 'id'), { keepObjects: query.bool(req, 'keepObjects') });
+    route({
+      method: 'delete',
+      path: '/recordings/:id',
+      query: z.object({ keepObjects: q.bool('true: leave the bucket objects') }),
+      responses: { 200: ref('RecordingDeletion') },
+      handler: async (req, _res, input) => {
+        // Its next part would bring it back: a recording is deleted once its stream is no longer recorded.
+        if ((await o.catalog.getRecording(param(req, 'id')))?.inProgress) throw new AppError('recording_in_progress', 'the recording is still being recorded; stop recording it first', 409);
+        return o.storage.deleteRecording(param(req, 'id'), { keepObjects: input.query().keepObjects });
+      },
     }),
   ];
 }
+
+/** `GET /recordings`'s filters and page. */
+export const RecordingsQuery = z.object({
+  app: q.string('application'),
+  streamId: q.string('stream id'),
+  state: q.oneOf(STATES, 'upload state'),
+  from: q.date('wall clock: recordings that end after it (ISO 8601 date or date-time with zone)'),
+  to: q.date('wall clock: recordings that start before it (ISO 8601)'),
+  limit: q.int(1, 500, 50),
+  pageToken: q.string('nextPageToken of the previous page'),
+});
 
 /** A recording's parts as the API shows them: wall-clock span, stable URL, and upload state of each. */
 function partsView(r: { app: string }, parts: PartRecord[], files: FileRecord[]) {

@@ -1,12 +1,23 @@
 /** `GET /api/v1/server`: what a panel needs to show publish settings (the RTMP port, the public URL) and the version. */
 import { createRequire } from 'node:module';
 import { route, type Route } from './http.js';
+import { isoDateTime, z } from './schema.js';
+
+export const ServerFacts = z.object({
+  name: z.literal('bucketcast'),
+  version: z.string(),
+  rtmpPort: z.int(),
+  publicUrl: z.string().nullable(),
+  uptimeSeconds: z.int(),
+  time: isoDateTime(),
+  warnings: z.array(z.unknown()).describe('conditions the panel shows as a banner'),
+});
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export function serverRoutes(o: { rtmpPort: () => number; publicUrl?: string; warnings?: () => unknown[] }): Route[] {
   return [
-    route('get', '/server', () => ({
+    route({ method: 'get', path: '/server', responses: { 200: ServerFacts }, handler: () => ({
       name: 'bucketcast',
       version: pkg.version,
       rtmpPort: o.rtmpPort(),
@@ -14,6 +25,6 @@ export function serverRoutes(o: { rtmpPort: () => number; publicUrl?: string; wa
       uptimeSeconds: Math.round(process.uptime()),
       time: new Date().toISOString(),
       warnings: o.warnings?.() ?? [],
-    })),
+    }) }),
   ];
 }

@@ -9,7 +9,9 @@ import type { AppAdmin } from '../apps/app-admin.js';
 import type { AppSettings } from '../config/schema.js';
 import type { ValidationReport } from '../storage/validation/validate.js';
 import { AppError } from '../errors.js';
-import { bodyObject, jsonBody, param, route, type Route } from './http.js';
+import { param, route, type Route } from './http.js';
+import { ref } from './openapi-schemas.js';
+import { MergePatch } from './app-schemas.js';
 
 export interface StorageValidationOptions {
   /** Turns a merge patch into settings to test (validated, not saved). */
@@ -20,13 +22,20 @@ export interface StorageValidationOptions {
 
 export function storageValidationRoutes(o: StorageValidationOptions): Route[] {
   return [
-    route('post', '/applications/:name/storage/validate', jsonBody, async (req) => {
+    route({
+      method: 'post',
+      path: '/applications/:name/storage/validate',
+      body: MergePatch.describe('optional merge patch of AppSettings'),
+      optionalBody: true,
+      responses: { 200: ref('ValidationReport') },
+      handler: async (req, _res, input) => {
       const name = param(req, 'name');
-      const patch = bodyObject(req, true);
+      const patch = input.rawBody();
       const candidate = Object.keys(patch).length ? o.admin.preview(name, patch) : undefined;
       const report = await o.storage.validate(name, candidate);
       if (!report) throw new AppError('app_not_found', `no application "${name}"`, 404);
       return report;
+      },
     }),
   ];
 }

@@ -7,7 +7,9 @@ import type { Request } from 'express';
 import type { AppLookup } from '../apps/app-registry.js';
 import type { DeliveryState, WebhookDelivery, WebhookOutbox } from '../db/admin-types.js';
 import { AppError } from '../errors.js';
-import { Fields, bodyObject, jsonBody, param, query, route, type Route } from './http.js';
+import { param, route, type Route } from './http.js';
+import { body, q, requiredText, text, z } from './schema.js';
+import { ref } from './openapi-schemas.js';
 
 export interface WebhookRoutesOptions {
   /** The deliveries. */
@@ -18,7 +20,7 @@ export interface WebhookRoutesOptions {
   webhooks: { wake(): void; ping(app: string, url: string): Promise<string> };
 }
 
-const STATES: readonly DeliveryState[] = ['pending', 'delivering', 'delivered', 'failed'];
+const STATES = ['pending', 'delivering', 'delivered', 'failed'] as const satisfies readonly DeliveryState[];
 
 export function webhookRoutes(o: WebhookRoutesOptions): Route[] {
   const view = (d: WebhookDelivery, withBody = false) => ({
@@ -41,33 +43,62 @@ export function webhookRoutes(o: WebhookRoutesOptions): Route[] {
     return d;
   };
   return [
-    route('get', '/webhooks/deliveries', async (req) => {
-      const limit = query.int(req, 'limit', 1, 500, 50);
-      const offset = query.int(req, 'offset', 0, 1_000_000, 0);
-      const rows = await o.outbox.list({ app: query.string(req, 'app') || undefined, state: query.oneOf(req, 'state', STATES), limit, offset });
-      return { deliveries: rows.map((d) => view(d)), limit, offset };
+    route({
+      method: 'get',
+      path: '/webhooks/deliveries',
+      query: DeliveriesQuery,
+      responses: { 200: { type: 'object', properties: { deliveries: { type: 'array', items: ref('Delivery') }, limit: { type: 'integer' }, offset: { type: 'integer' } }, required: ['deliveries', 'limit', 'offset'] } },
+      handler: async (_req, _res, input) => {
+        const { limit, offset, app, state } = input.query();
+        const rows = await o.outbox.list({ app: app || undefined, state, limit, offset });
+        return { deliveries: rows.map((d) => view(d)), limit, offset };
+      },
     }),
-    route('get', '/webhooks/deliveries/:id', async (req) => view(await find(req), true)),
-    route('post', '/webhooks/deliveries/:id/retry', async (req) => {
-      const d = await find(req);
-      if (!(await o.outbox.retry(d.id))) throw new AppError('delivery_not_retryable', `delivery ${d.id} is ${d.state}; only failed or pending deliveries are sent again`, 409);
-      const queued = view((await o.outbox.get(d.id))!);
-      o.webhooks.wake();
-      return queued;
+    route({ method: 'get', path: '/webhooks/deliveries/:id', responses: { 200: { allOf: [ref('Delivery'), { type: 'object', properties: { body: { type: 'object' } }, required: ['body'] }] } }, handler: async (req) => view(await find(req), true) }),
+    route({
+      method: 'post',
+      path: '/webhooks/deliveries/:id/retry',
+      responses: { 200: ref('Delivery') },
+      handler: async (req) => {
+        const d = await find(req);
+        if (!(await o.outbox.retry(d.id))) throw new AppError('delivery_not_retryable', `delivery ${d.id} is ${d.state}; only failed or pending deliveries are sent again`, 409);
+        const queued = view((await o.outbox.get(d.id))!);
+        o.webhooks.wake();
+        return queued;
+      },
     }),
-    route('post', '/applications/:name/webhooks/test', jsonBody, async (req, res) => {
-      const name = param(req, 'name');
-      const app = o.apps.get(name);
-      if (!app) throw new AppError('app_not_found', `no application "${name}"`, 404);
-      if (!app.webhooks.length) throw new AppError('webhook_not_found', `application "${name}" has no webhooks`, 404);
-      const f = new Fields(bodyObject(req, true)).only('url');
-      const url = f.string('url', { required: app.webhooks.length !== 1 });
-      f.check();
-      const hook = url === undefined ? app.webhooks[0] : app.webhooks.find((h) => h.url === url);
-      if (!hook) throw new AppError('webhook_not_found', `application "${name}" has no webhook with url ${url}`, 404);
-      const id = await o.webhooks.ping(name, hook.url);
-      res.status(202);
-      return view((await o.outbox.get(id))!);
+    route({
+      method: 'post',
+      path: '/applications/:name/webhooks/test',
+      body: webhookTestBody(false),
+      optionalBody: true,
+      responses: { 202: ref('Delivery') },
+      handler: async (req, res, input) => {
+        const name = param(req, 'name');
+        const app = o.apps.get(name);
+        if (!app) throw new AppError('app_not_found', `no application "${name}"`, 404);
+        if (!app.webhooks.length) throw new AppError('webhook_not_found', `application "${name}" has no webhooks`, 404);
+        const { url } = input.body(webhookTestBody(app.webhooks.length !== 1));
+        const hook = url === undefined ? app.webhooks[0] : app.webhooks.find((h) => h.url === url);
+        if (!hook) throw new AppError('webhook_not_found', `application "${name}" has no webhook with url ${url}`, 404);
+        const id = await o.webhooks.ping(name, hook.url);
+        res.status(202);
+        return view((await o.outbox.get(id))!);
+      },
     }),
   ];
+}
+
+/** `GET /webhooks/deliveries`'s filters and page. */
+export const DeliveriesQuery = z.object({
+  limit: q.int(1, 500, 50),
+  offset: q.int(0, 1_000_000, 0, 'skip this many'),
+  app: q.string('application'),
+  state: q.oneOf(STATES),
+});
+
+/** Which webhook to ping: needed when the app has several (`required`). */
+export function webhookTestBody(required: boolean) {
+  const description = 'which webhook (needed when the app has several)';
+  return body({ url: required ? requiredText({ description }) : text({ description }).optional() });
 }

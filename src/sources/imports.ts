@@ -56,7 +56,8 @@ export interface ImportManagerOptions {
   log: Logger;
 }
 
-const body = z.strictObject({
+/** The body of `POST /applications/:name/imports` (the API documents it from this schema). */
+export const importBody = z.strictObject({
   url: z
     .string()
     .max(8192)
@@ -121,7 +122,7 @@ export class ImportManager implements Lifecycle {
   async create(app: string, input: unknown): Promise<ImportView> {
     if (this.stopping) throw new AppError('shutting_down', 'server is shutting down', 503);
     if (!this.o.apps.get(app)) throw new AppError('app_not_found', `no application "${app}"`, 404);
-    const r = body.safeParse(input);
+    const r = importBody.safeParse(input);
     if (!r.success) throw new ValidationError(r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
     // An `output` as a recording started by hand takes it (a pre-signed PUT URL included: an import makes one recording).
     let output: DestinationSpec | undefined;
