@@ -103,7 +103,7 @@ test('every `npm test -- <name>` in the docs runs at least one test file', () =>
 });
 
 test('the import graph in docs/architecture.md is the one in src/', () => {
-  // The same walk as /work/tools/folders.mjs at depth 1: an edge per folder importing another, left out:
+  // The same walk as scripts/import-graph.mjs at depth 1: an edge per folder importing another, left out:
   // imports of the root files (src/errors.ts, src/lifecycle.ts, src/main.ts) and of src/log, which every folder has.
   const edges = new Set<string>();
   const walk = (dir: string): string[] =>
@@ -125,5 +125,5 @@ test('the import graph in docs/architecture.md is the one in src/', () => {
   const drawn = new Set([...block.matchAll(/^\s*(\S+) --> (\S+)\s*$/gm)].map((m) => `${m[1]} --> ${m[2]}`));
   const missing = [...edges].filter((e) => !drawn.has(e)).sort();
   const extra = [...drawn].filter((e) => !edges.has(e)).sort();
-  assert.deepEqual({ missing, extra }, { missing: [], extra: [] }, 'update the mermaid graph in docs/architecture.md (edges: node /work/tools/folders.mjs src 1 all)');
+  assert.deepEqual({ missing, extra }, { missing: [], extra: [] }, 'update the mermaid graph in docs/architecture.md (edges: node scripts/import-graph.mjs src 1 all)');
 });
