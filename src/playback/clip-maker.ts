@@ -17,7 +17,7 @@
  * part moving to the bucket never shortens the clip.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -89,9 +89,13 @@ export class ClipMaker {
     for (let attempt = 1; ; attempt++) {
       const last = attempt >= ATTEMPTS;
       const cuts = await readCuts();
-      const sources = await Promise.all(cuts.map((c) => this.sourceOf(app, c)));
+      // Local copies are pinned by a hard link for the clip's lifetime: ffmpeg's concat demuxer opens each file only
+      // when it reaches it, and an upload completing meanwhile deletes the local copy (ffmpeg then ended the clip early).
+      const sources = await Promise.all(cuts.map((c, i) => this.sourceOf(app, c, `${file}.src${i}.mp4`)));
+      const pinned = sources.filter((s, i) => s && s !== cuts[i].part.localPath && s.startsWith(`${file}.src`)) as string[];
       const missing = cuts.filter((_, i) => !sources[i]).map((c) => c.part.name);
       if (missing.length > 0 && !last) {
+        for (const f of pinned) rmSync(f, { force: true });
         await delay(RETRY_MS);
         continue;
       }
@@ -108,11 +112,13 @@ export class ClipMaker {
       try {
         return await this.concat(file, lines);
       } catch (err) {
-        // A local copy deleted after it was listed (its upload just completed): read the catalog again.
+        // A local copy that could not be pinned and was deleted after it was listed: read the catalog again.
         const moved = cuts.some((c, i) => sources[i] === c.part.localPath && !existsSync(sources[i]!));
         if (moved && !last) continue;
         this.o.log.error({ err: errorMessage(err) }, 'time-range clip failed');
         throw new AppError('clip_failed', 'the recorded parts of this span could not be assembled', 502, { cause: err });
+      } finally {
+        for (const f of pinned) rmSync(f, { force: true });
       }
     }
   }
@@ -138,10 +144,20 @@ export class ClipMaker {
     }
   }
 
-  /** Where ffmpeg reads a part: the local copy while it exists, else its object. */
-  private async sourceOf(app: string, c: Cut): Promise<string | undefined> {
+  /** Where ffmpeg reads a part: the local copy while it exists (hard-linked at `pin`), else its object. */
+  private async sourceOf(app: string, c: Cut, pin: string): Promise<string | undefined> {
     const p = c.part;
-    if (p.localPath && existsSync(p.localPath)) return p.localPath;
+    if (p.localPath) {
+      try {
+        rmSync(pin, { force: true });
+        linkSync(p.localPath, pin);
+        return pin;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // Another file system (or no hard links there): read it in place.
+        if (code !== 'ENOENT' && existsSync(p.localPath)) return p.localPath;
+      }
+    }
     if (p.state === 'uploaded' && p.bucket && p.key) return this.o.reader.readUrl(app, p.bucket, p.key);
     return undefined;
   }

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -88,6 +88,29 @@ test('a part that stays neither local nor uploaded is left out after a few reads
       clips.clip('other', 'live', async () => cutsOf([location(2, t0 + 3000, 3, { state: 'failed' })], t0, t0 + 6000)),
       (err: Error & { code?: string }) => err.code === 'recording_unavailable',
     );
+  } finally {
+    clips.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a local copy deleted while ffmpeg assembles the clip (its upload completed) still ends up whole in the clip', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bc-clip-'));
+  const clips = new ClipMaker({ ffmpegPath: 'ffmpeg', dir: path.join(dir, '.playback'), reader: { readUrl: async () => '/nonexistent' }, log: createLogger('silent') });
+  clips.start();
+  try {
+    const [first, second] = [path.join(dir, 'p1.mp4'), path.join(dir, 'p2.mp4')];
+    await part(first, 4);
+    await part(second, 4);
+    const t0 = Date.parse('2026-12-05T10:00:00Z');
+    const clip = await clips.clip('span', 'live', async () => {
+      // The upload of part 2 completes and deletes its local copy as the clip starts (ffmpeg opens part 2 only after part 1).
+      setImmediate(() => rmSync(second));
+      return cutsOf([location(1, t0, 4, { localPath: first, state: 'local' }), location(2, t0 + 4000, 4, { localPath: second, state: 'uploading' })], t0, t0 + 8000);
+    });
+    assert.ok(!existsSync(second), 'part 2 was deleted during the clip');
+    const probed = await ffprobe(clip);
+    assert.ok(Math.abs(probed.duration - 8) <= 0.3, `the clip lasts ${probed.duration} s, recorded 8 s`);
   } finally {
     clips.stop();
     rmSync(dir, { recursive: true, force: true });
