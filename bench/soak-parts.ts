@@ -87,6 +87,14 @@ function mediaBytes(dir: string, re = /\.(mp4|fmp4)(\.tmp)?$/): number {
   return n;
 }
 
+function fileSize(p: string): number {
+  try {
+    return statSync(p).size;
+  } catch {
+    return 0;
+  }
+}
+
 function metric(text: string, name: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line ? Number(line.slice(name.length + 1)) : 0;
@@ -122,12 +130,18 @@ async function main(): Promise<void> {
       hlsMax = Math.max(hlsMax, mediaBytes(path.join(server.dataDir, 'live', 'streams'), /\.ts$/));
       const parts = server.logs.filter((l) => l.msg === 'recording part completed').map((l) => Number(l.sizeBytes));
       const partSize = parts.length ? Math.max(...parts) : Infinity;
-      const over = local - (2 * partSize + backlog);
-      if (over > worst.over) worst = { local, backlog, over };
+      // Closed parts not yet handed to the upload queue are upload backlog too (the gauge counts from the queue
+      // on): while a part is remuxed its live file is that backlog, and its remuxed copy is one of the two parts.
+      const queued = new Set(server.logs.filter((l) => l.msg === 'recording part queued for upload').map((l) => String(l.file)));
+      let closing = 0;
+      for (const [file, live] of liveFileOf) if (!queued.has(file)) closing += fileSize(live);
+      const over = local - (2 * partSize + backlog + closing);
+      if (over > worst.over) worst = { local, backlog: backlog + closing, over };
     })().catch(() => undefined);
   }, 1000);
   // When ffmpeg closed each part: the moment its line appears in the segment list (polled every 200 ms).
   const closedAt = new Map<string, number>();
+  const liveFileOf = new Map<string, string>();
   const lister = setInterval(() => {
     const work = path.join(server.dataDir, '.work');
     let dirs: string[] = [];
@@ -145,7 +159,10 @@ async function main(): Promise<void> {
       }
       for (const line of text.split('\n')) {
         const part = line.split(',')[0]?.replace(/\.fmp4$/, '.mp4');
-        if (part && line.split(',').length >= 3 && !closedAt.has(part)) closedAt.set(part, Date.now());
+        if (part && line.split(',').length >= 3 && !closedAt.has(part)) {
+          closedAt.set(part, Date.now());
+          liveFileOf.set(part, path.join(work, d, line.split(',')[0]));
+        }
       }
     }
   }, 200);
