@@ -16,7 +16,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type { Logger } from '../log/logger.js';
 import { AppError, ValidationError, isDatabaseUnavailable, type FieldProblem } from '../errors.js';
-import { checkBody, checkQuery, type JsonSchema, type z } from './schema.js';
+import { checkBody, checkQuery, type z } from './schema.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -45,8 +45,8 @@ export interface RouteSpec<B = unknown, Q = unknown> {
   aliases?: Record<string, string>;
   /** Query parameters. */
   query?: z.ZodType<Q> & { shape: Record<string, z.ZodType> };
-  /** Each answer's status and body: a zod schema, a JSON Schema (a component `$ref`), or null for none. */
-  responses: Record<number, z.ZodType | JsonSchema | null>;
+  /** Each answer's status and body: a zod schema (src/api/answers.ts), or null for none. */
+  responses: Record<number, z.ZodType | null>;
   /** Run first (authentication, Origin checks). */
   before?: RequestHandler[];
   /** Answers: its return value is sent as JSON (with the status it set), or it answers itself. */
