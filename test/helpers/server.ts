@@ -87,6 +87,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     BUCKETCAST_LOG_LEVEL: 'debug',
     // Never let the AWS credential chain reach for the instance metadata service (not loopback).
     AWS_EC2_METADATA_DISABLED: 'true',
+    // Every JSON answer is checked against its route's declared schema (a mismatch is a 500 `answer_schema_mismatch`).
+    BUCKETCAST_CHECK_ANSWERS: '1',
     ...(opts.events ? { BUCKETCAST_ADMIN_PASSWORD: ADMIN_PASSWORD } : {}),
     ...opts.env,
   };
