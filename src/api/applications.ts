@@ -14,7 +14,8 @@ import type { AppLookup } from '../apps/app-registry.js';
 import type { StreamRegistry } from '../ingest/stream-registry.js';
 import { AppError } from '../errors.js';
 import { param, route, type Route } from './http.js';
-import { ref } from './openapi-schemas.js';
+import { Application } from './answers.js';
+import { z } from './schema.js';
 import { AppSettingsBody, MergePatch } from './app-schemas.js';
 import { publishUrls, type PublishUrlsOptions } from './publish-urls.js';
 
@@ -45,9 +46,9 @@ export function applicationRoutes(o: ApplicationRoutesOptions): Route[] {
     if (!app) throw new AppError('app_not_found', `no application "${param(req, 'name')}"`, 404);
     return app;
   };
-  const App = ref('Application');
+  const App = Application;
   return [
-    route({ method: 'get', path: '/applications', responses: { 200: { type: 'object', properties: { applications: { type: 'array', items: App } }, required: ['applications'] } }, handler: (req) => ({ applications: o.apps.list().map((a) => view(req, a)) }) }),
+    route({ method: 'get', path: '/applications', responses: { 200: z.object({ applications: z.array(App) }) }, handler: (req) => ({ applications: o.apps.list().map((a) => view(req, a)) }) }),
     route({
       method: 'post',
       path: '/applications',

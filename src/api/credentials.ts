@@ -13,8 +13,8 @@ import type { AppLookup } from '../apps/app-registry.js';
 import type { CredentialStore, StoredCredential } from '../db/types.js';
 import { AppError, ValidationError } from '../errors.js';
 import { param, route, type Route, type RouteInput } from './http.js';
-import { body, jsonSchemaOf, q, requiredText, text, z } from './schema.js';
-import { ref } from './openapi-schemas.js';
+import { body, q, requiredText, text, z } from './schema.js';
+import { Credential } from './answers.js';
 
 export interface CredentialRoutesOptions {
   /** The encrypted credential store. */
@@ -54,7 +54,6 @@ export function credentialRoutes(o: CredentialRoutesOptions): Route[] {
     const c = await find(req);
     return view(await o.credentials.updateFriendlyName(c.id, input.body().friendlyName));
   };
-  const Credential = ref('Credential');
   return [
     route({
       method: 'post',
@@ -81,7 +80,7 @@ export function credentialRoutes(o: CredentialRoutesOptions): Route[] {
       method: 'get',
       path: '/credentials/aws',
       query: ListQuery,
-      responses: { 200: { type: 'object', properties: { credentials: { type: 'array', items: Credential }, meta: jsonSchemaOf(PageMeta, 'input', {}) }, required: ['credentials', 'meta'] } },
+      responses: { 200: z.object({ credentials: z.array(Credential), meta: PageMeta }) },
       handler: async (_req, _res, input) => {
         const qs = input.query();
         const pageSize = qs.pageSize ?? qs.PageSize ?? 50;

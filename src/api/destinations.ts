@@ -13,8 +13,9 @@ import type { Destinations } from '../storage/destinations/index.js';
 import { checkOutput, describeDestination, type DestinationSpec } from '../storage/destinations/output.js';
 import { AppError } from '../errors.js';
 import { param, route, type Route, type RouteInput } from './http.js';
-import { body, checkedLater, type z } from './schema.js';
-import { OUTPUT, VALIDATION } from './openapi-paths-destinations.js';
+import { body, checkedLater, z } from './schema.js';
+import { OUTPUT } from './openapi-paths-destinations.js';
+import { DestinationValidation } from './answers.js';
 
 export interface DestinationRoutesOptions {
   apps: AppLookup;
@@ -40,7 +41,7 @@ export function destinationRoutes(o: DestinationRoutesOptions): Route[] {
       path: '/applications/:name/destinations/validate',
       body: OutputBody,
       optionalBody: true,
-      responses: { 200: { type: 'object', properties: { app: { type: 'string' }, destinations: { type: 'array', items: VALIDATION } }, required: ['app', 'destinations'] } },
+      responses: { 200: z.object({ app: z.string(), destinations: z.array(DestinationValidation) }) },
       handler: async (req, _res, input) => {
         const name = param(req, 'name');
         const app = o.apps.get(name);

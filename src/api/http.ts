@@ -16,7 +16,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type { Logger } from '../log/logger.js';
 import { AppError, ValidationError, isDatabaseUnavailable, type FieldProblem } from '../errors.js';
-import { checkBody, checkQuery, type JsonSchema, type z } from './schema.js';
+import { checkBody, checkQuery, pathOf, type z } from './schema.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -45,8 +45,8 @@ export interface RouteSpec<B = unknown, Q = unknown> {
   aliases?: Record<string, string>;
   /** Query parameters. */
   query?: z.ZodType<Q> & { shape: Record<string, z.ZodType> };
-  /** Each answer's status and body: a zod schema, a JSON Schema (a component `$ref`), or null for none. */
-  responses: Record<number, z.ZodType | JsonSchema | null>;
+  /** Each answer's status and body: a zod schema (src/api/answers.ts), or null for none. */
+  responses: Record<number, z.ZodType | null>;
   /** Run first (authentication, Origin checks). */
   before?: RequestHandler[];
   /** Answers: its return value is sent as JSON (with the status it set), or it answers itself. */
@@ -64,6 +64,8 @@ export interface Route {
 
 /** A route from its declaration. */
 export function route<B = unknown, Q = unknown>(spec: RouteSpec<B, Q>): Route {
+  // Read when the route is made: without it, answers go out unchecked (no cost).
+  const checkAnswers = process.env.BUCKETCAST_CHECK_ANSWERS === '1';
   const parser = spec.body ? [spec.form ? jsonOrFormBody : jsonBody] : [];
   const run: RequestHandler = async (req, res) => {
     const input: RouteInput<B, Q> = {
@@ -75,9 +77,33 @@ export function route<B = unknown, Q = unknown>(spec: RouteSpec<B, Q>): Route {
       query: () => (spec.query ? checkQuery(spec.query, req.query as Record<string, unknown>) : ({} as Q)),
     };
     const out = await spec.handler(req, res, input);
-    if (out !== undefined && !res.headersSent) res.json(out);
+    if (out === undefined || res.headersSent) return;
+    if (checkAnswers) checkAnswer(spec, res.statusCode, out);
+    res.json(out);
   };
   return { method: spec.method, path: spec.path, handlers: [...(spec.before ?? []), ...parser, run], spec };
+}
+
+/** An answer that does not match the schema its route declares for its status (`BUCKETCAST_CHECK_ANSWERS=1`). */
+export class AnswerMismatch extends AppError {
+  constructor(
+    readonly route: string,
+    readonly answerStatus: number,
+    /** zod's issues without the answer's values: path, code and message. */
+    readonly issues: Array<{ path: string; code: string; message: string }>,
+  ) {
+    super('answer_schema_mismatch', `the answer of ${route} does not match its declared schema`, 500);
+  }
+}
+
+/** Checks an answer as it goes on the wire (JSON) against the route's schema for `status`; throws `AnswerMismatch`. */
+function checkAnswer(spec: RouteSpec<any, any>, status: number, out: unknown): void {
+  const name = `${spec.method.toUpperCase()} ${spec.path}`;
+  const schema = spec.responses[status];
+  if (schema === undefined) throw new AnswerMismatch(name, status, [{ path: '', code: 'undeclared_status', message: `no answer is declared for status ${status}` }]);
+  if (schema === null) throw new AnswerMismatch(name, status, [{ path: '', code: 'unexpected_body', message: `status ${status} is declared without a body` }]);
+  const r = schema.safeParse(JSON.parse(JSON.stringify(out)));
+  if (!r.success) throw new AnswerMismatch(name, status, r.error.issues.map((i) => ({ path: pathOf(i.path), code: i.code, message: i.message })));
 }
 
 /** Mounts routes on a router. */
@@ -125,6 +151,8 @@ export function apiErrorHandler(log: Logger) {
       res.status(503).json({ error: { code: 'database_unavailable', message: 'the database cannot be reached right now; live streams keep recording, try again shortly' } });
       return;
     }
+    // Never the answer itself: it may hold a secret.
+    if (err instanceof AnswerMismatch) log.error({ route: err.route, status: err.answerStatus, issues: err.issues }, 'answer does not match its declared schema');
     const e = toAppError(err);
     if (e.status >= 500 && !(err instanceof AppError)) log.error({ err: (err as Error)?.message, method: req.method, path: req.path }, 'api request failed');
     if (res.headersSent) return void res.end();

@@ -131,7 +131,7 @@ export function apiRoutes(o: ApiOptions, admin: AppAdmin, progress: UploadProgre
   const root = [metricsRoute(metrics ?? (() => undefined as never))];
   let doc: unknown;
   const open: Route[] = [
-    route({ method: 'get', path: '/openapi.json', responses: { 200: { type: 'object', description: 'this document' } }, handler: () => (doc ??= openApiDocument({ api: [...open, ...guarded], root })) }),
+    route({ method: 'get', path: '/openapi.json', responses: { 200: z.looseObject({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) }).describe('this document') }, handler: () => (doc ??= openApiDocument({ api: [...open, ...guarded], root })) }),
     ...authRoutes({ auth: o.auth }),
   ];
   return { open, guarded, root };

@@ -1,6 +1,19 @@
-/** Building blocks of the OpenAPI document (src/api/openapi.ts): the prose of operations with their auth and error responses, tags. Bodies, query parameters and answers come from the routes' schemas. */
-import { json, ref, type Schema } from './openapi-schemas.js';
+/** Building blocks of the OpenAPI document (src/api/openapi.ts): the prose of operations with their auth and error responses, path parameters, tags. Bodies, query parameters and answers come from the routes' schemas (answers: src/api/answers.ts). */
+import { z } from './schema.js';
 
+/** A JSON Schema object as it goes into the document. */
+export type Schema = Record<string, unknown>;
+
+/** A zod schema as plain JSON Schema (no components), for the prose of a field a service checks itself (`checkedLater`). */
+export function docOf(schema: z.ZodType): Schema {
+  const out = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', reused: 'inline' }) as Schema;
+  delete out.$schema;
+  return out;
+}
+
+export const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+export const APP = pathParam('name', 'application name');
+export const STREAM = [pathParam('app', 'application name'), pathParam('streamId', 'stream id')];
 
 export interface Op {
   summary: string;
@@ -14,7 +27,8 @@ export interface Op {
   unsafe?: boolean;
 }
 
-export const errorResponse = (description: string) => ({ description, ...json(ref('Error')) });
+/** An error answer: the `Error` component (ErrorAnswer in src/api/answers.ts). */
+export const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 export function op(o: Op) {
   const responses: Record<string, unknown> = { ...o.responses };
@@ -32,7 +46,8 @@ export function op(o: Op) {
   };
 }
 
-export const ok = (description: string, schema?: Schema) => ({ description, ...(schema ? json(schema) : {}) });
+/** A success answer's description (its body is the route's schema). */
+export const ok = (description: string) => ({ description });
 export const E = {
   e400: errorResponse('a request that cannot be read: malformed JSON (`invalid_json`), a bad query parameter (`invalid_parameter`)'),
   e404: errorResponse('no such resource'),
@@ -41,7 +56,6 @@ export const E = {
   e422: errorResponse('fields that do not validate (`validation_failed`; `details` names each field); nothing was changed'),
   e503db: errorResponse('`database_unavailable` (with `Retry-After: 5`): the shared database cannot be reached; live streams keep recording'),
 };
-
 
 /** Tags, one per group of routes. */
 export const T = { auth: ['auth'], apps: ['applications'], pub: ['publish security'], streams: ['streams'], recs: ['recordings'], creds: ['credentials'], hooks: ['webhooks'], srv: ['server'], sources: ['sources'] };

@@ -10,11 +10,11 @@
  */
 import type { Route } from './http.js';
 import { jsonSchemaOf, type JsonSchema } from './schema.js';
-import { schemas } from './openapi-schemas.js';
+import { ErrorAnswer } from './answers.js';
 import { T } from './openapi-ops.js';
 import { adminPaths } from './openapi-paths-admin.js';
 import { mediaPaths } from './openapi-paths-media.js';
-import { sourcePaths, sourceSchemas } from './openapi-paths-sources.js';
+import { sourcePaths } from './openapi-paths-sources.js';
 import { destinationPaths } from './openapi-paths-destinations.js';
 
 type Operation = { parameters?: unknown[]; requestBody?: unknown; responses: Record<string, { description: string; content?: unknown }> } & Record<string, unknown>;
@@ -28,7 +28,9 @@ export function openApiDocument(routes: { api: Route[]; root?: Route[] }) {
   for (const part of [adminPaths(), mediaPaths(), sourcePaths(), destinationPaths()]) {
     for (const [p, ops] of Object.entries(part)) prose[p] = { ...prose[p], ...(ops as Record<string, Operation>) };
   }
-  const components: Record<string, JsonSchema> = { ...schemas(), ...sourceSchemas() };
+  const components: Record<string, JsonSchema> = {};
+  // The error answer every operation's prose refers to.
+  jsonSchemaOf(ErrorAnswer, 'input', components);
   const paths: Record<string, Record<string, unknown>> = {};
   const all = [...routes.api.map((r) => ({ r, path: `/api/v1${openApiPath(r.path)}` })), ...(routes.root ?? []).map((r) => ({ r, path: openApiPath(r.path) }))];
   for (const { r, path } of all) {
@@ -76,7 +78,7 @@ function operation(r: Route, text: Operation, components: Record<string, JsonSch
   const responses: Operation['responses'] = { ...text.responses };
   for (const [status, s] of Object.entries(spec.responses)) {
     const description = text.responses[status]?.description ?? 'OK';
-    const schema = s === null ? undefined : isZod(s) ? jsonSchemaOf(s, 'input', components) : s;
+    const schema = s === null ? undefined : jsonSchemaOf(s, 'input', components);
     responses[status] = { ...text.responses[status], description, ...(schema ? { content: { 'application/json': { schema } } } : {}) };
   }
   const ordered = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
@@ -100,8 +102,4 @@ function operation(r: Route, text: Operation, components: Record<string, JsonSch
     ...(security ? { security } : {}),
     ...rest,
   } as Operation;
-}
-
-function isZod(s: unknown): s is Parameters<typeof jsonSchemaOf>[0] {
-  return typeof s === 'object' && s !== null && '_zod' in s;
 }

@@ -11,7 +11,7 @@
 import type { PublishCredentials } from '../auth/publish-credentials.js';
 import { param, route, type Route } from './http.js';
 import { body, checkedLater, requiredText, isoDateTime, z } from './schema.js';
-import { ref } from './openapi-schemas.js';
+import { NewStreamKey, PublishToken, StreamKey } from './answers.js';
 import { publishUrls, type PublishUrlsOptions } from './publish-urls.js';
 
 export interface PublishSecurityRoutesOptions extends PublishUrlsOptions {
@@ -29,12 +29,12 @@ export const PublishTokenBody = body({
 export function publishSecurityRoutes(o: PublishSecurityRoutesOptions): Route[] {
   const c = o.credentials;
   return [
-    route({ method: 'get', path: '/applications/:name/stream-keys', responses: { 200: { type: 'object', properties: { streamKeys: { type: 'array', items: ref('StreamKey') } }, required: ['streamKeys'] } }, handler: async (req) => ({ streamKeys: (await c.listStreamKeys(param(req, 'name'))).map(publicKey) }) }),
+    route({ method: 'get', path: '/applications/:name/stream-keys', responses: { 200: z.object({ streamKeys: z.array(StreamKey) }) }, handler: async (req) => ({ streamKeys: (await c.listStreamKeys(param(req, 'name'))).map(publicKey) }) }),
     route({
       method: 'post',
       path: '/applications/:name/stream-keys',
       body: StreamKeyBody,
-      responses: { 201: ref('NewStreamKey') },
+      responses: { 201: NewStreamKey },
       handler: async (req, res, input) => {
         const { streamId } = input.body();
         const app = param(req, 'name');
@@ -78,7 +78,7 @@ export function publishSecurityRoutes(o: PublishSecurityRoutesOptions): Route[] 
       method: 'post',
       path: '/applications/:name/publish-tokens',
       body: PublishTokenBody,
-      responses: { 201: ref('PublishToken') },
+      responses: { 201: PublishToken },
       handler: async (req, res, input) => {
         // Checked by the service: the stream id's form and the app's maxTokenLifetimeSeconds.
         const b = input.body();

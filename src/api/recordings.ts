@@ -16,7 +16,7 @@ import { uploadStateOf } from '../db/upload-state.js';
 import { AppError } from '../errors.js';
 import { param, route, type Route } from './http.js';
 import { q, z } from './schema.js';
-import { ref } from './openapi-schemas.js';
+import { Recording, RecordingDeletion as RecordingDeletionAnswer, RecordingSummary as RecordingSummaryAnswer } from './answers.js';
 import type { UploadProgress } from './upload-progress.js';
 
 export interface RecordingRoutesOptions {
@@ -90,7 +90,7 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
       method: 'get',
       path: '/recordings',
       query: RecordingsQuery,
-      responses: { 200: { type: 'object', properties: { recordings: { type: 'array', items: ref('RecordingSummary') }, total: { type: 'integer', description: 'matching the filters' }, nextPageToken: { anyOf: [{ type: 'string' }, { type: 'null' }] } }, required: ['recordings', 'total', 'nextPageToken'] } },
+      responses: { 200: z.object({ recordings: z.array(RecordingSummaryAnswer), total: z.int().describe('matching the filters'), nextPageToken: z.string().nullable() }) },
       handler: async (_req, _res, input) => {
         const qs = input.query();
         const filter = {
@@ -116,7 +116,7 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
     route({
       method: 'get',
       path: '/recordings/:id',
-      responses: { 200: ref('Recording') },
+      responses: { 200: Recording },
       handler: async (req) => {
         const r = await find(req);
         const { files, ...rec } = r;
@@ -137,7 +137,7 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
       method: 'delete',
       path: '/recordings/:id',
       query: z.object({ keepObjects: q.bool('true: leave the bucket objects') }),
-      responses: { 200: ref('RecordingDeletion') },
+      responses: { 200: RecordingDeletionAnswer },
       handler: async (req, _res, input) => {
         // Its next part would bring it back: a recording is deleted once its stream is no longer recorded.
         if ((await o.catalog.getRecording(param(req, 'id')))?.inProgress) throw new AppError('recording_in_progress', 'the recording is still being recorded; stop recording it first', 409);

@@ -8,7 +8,8 @@ import type { SourceView } from '../sources/source-manager.js';
 import type { ImportView } from '../sources/imports.js';
 import { param, route, type Route } from './http.js';
 import { checkedLater } from './schema.js';
-import { ref } from './openapi-schemas.js';
+import { Import, Source } from './answers.js';
+import { z } from './schema.js';
 import { OUTPUT } from './openapi-paths-destinations.js';
 import { SOURCE_OUTPUT } from './openapi-paths-sources.js';
 import { sourceSettings } from '../config/sources-schema.js';
@@ -42,13 +43,13 @@ export function sourceRoutes(o: SourceRoutesOptions): Route[] {
     return name;
   };
   return [
-    route({ method: 'get', path: '/applications/:name/sources', responses: { 200: { type: 'object', properties: { sources: { type: 'array', items: ref('Source') } }, required: ['sources'] } }, handler: (req) => ({ sources: o.sources.list(app(req)) }) }),
+    route({ method: 'get', path: '/applications/:name/sources', responses: { 200: z.object({ sources: z.array(Source) }) }, handler: (req) => ({ sources: o.sources.list(app(req)) }) }),
     route({
       method: 'post',
       path: '/applications/:name/sources',
       // Checked by the source manager with the same schemas (the config file's, and checkOutput for `output`).
       body: SourceBody,
-      responses: { 201: ref('Source') },
+      responses: { 201: Source },
       handler: async (req, res, input) => {
         const name = app(req);
         const s = await o.sources.create(name, input.rawBody());
@@ -56,8 +57,8 @@ export function sourceRoutes(o: SourceRoutesOptions): Route[] {
         return s;
       },
     }),
-    route({ method: 'get', path: '/applications/:name/sources/:streamId', responses: { 200: ref('Source') }, handler: (req) => o.sources.get(app(req), param(req, 'streamId')) }),
-    route({ method: 'patch', path: '/applications/:name/sources/:streamId', body: SourcePatch, responses: { 200: ref('Source') }, handler: (req, _res, input) => o.sources.update(app(req), param(req, 'streamId'), input.rawBody()) }),
+    route({ method: 'get', path: '/applications/:name/sources/:streamId', responses: { 200: Source }, handler: (req) => o.sources.get(app(req), param(req, 'streamId')) }),
+    route({ method: 'patch', path: '/applications/:name/sources/:streamId', body: SourcePatch, responses: { 200: Source }, handler: (req, _res, input) => o.sources.update(app(req), param(req, 'streamId'), input.rawBody()) }),
     route({
       method: 'delete',
       path: '/applications/:name/sources/:streamId',
@@ -67,13 +68,13 @@ export function sourceRoutes(o: SourceRoutesOptions): Route[] {
         res.status(204).end();
       },
     }),
-    route({ method: 'get', path: '/applications/:name/imports', responses: { 200: { type: 'object', properties: { imports: { type: 'array', items: ref('Import') } }, required: ['imports'] } }, handler: (req) => ({ imports: o.imports.list(app(req)) }) }),
+    route({ method: 'get', path: '/applications/:name/imports', responses: { 200: z.object({ imports: z.array(Import) }) }, handler: (req) => ({ imports: o.imports.list(app(req)) }) }),
     route({
       method: 'post',
       path: '/applications/:name/imports',
       // Checked by the import service with this schema (and checkOutput for `output`).
       body: ImportBody,
-      responses: { 202: ref('Import') },
+      responses: { 202: Import },
       handler: async (req, res, input) => {
         const name = app(req);
         const i = await o.imports.create(name, input.rawBody());
@@ -81,7 +82,7 @@ export function sourceRoutes(o: SourceRoutesOptions): Route[] {
         return i;
       },
     }),
-    route({ method: 'get', path: '/applications/:name/imports/:id', responses: { 200: ref('Import') }, handler: (req) => o.imports.get(app(req), param(req, 'id')) }),
+    route({ method: 'get', path: '/applications/:name/imports/:id', responses: { 200: Import }, handler: (req) => o.imports.get(app(req), param(req, 'id')) }),
   ];
 }
 

@@ -10,7 +10,7 @@ import type { AppSettings } from '../config/schema.js';
 import type { ValidationReport } from '../storage/validation/validate.js';
 import { AppError } from '../errors.js';
 import { param, route, type Route } from './http.js';
-import { ref } from './openapi-schemas.js';
+import { ValidationReport as ValidationReportAnswer } from './answers.js';
 import { MergePatch } from './app-schemas.js';
 
 export interface StorageValidationOptions {
@@ -27,7 +27,7 @@ export function storageValidationRoutes(o: StorageValidationOptions): Route[] {
       path: '/applications/:name/storage/validate',
       body: MergePatch.describe('optional merge patch of AppSettings'),
       optionalBody: true,
-      responses: { 200: ref('ValidationReport') },
+      responses: { 200: ValidationReportAnswer },
       handler: async (req, _res, input) => {
       const name = param(req, 'name');
       const patch = input.rawBody();

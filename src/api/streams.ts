@@ -10,8 +10,7 @@ import type { ActiveRecording } from '../recording/recording-manager.js';
 import { AppError } from '../errors.js';
 import { param, route, type Route } from './http.js';
 import { q, isoDateTime, z } from './schema.js';
-import { ref } from './openapi-schemas.js';
-import { DESTINATION } from './openapi-paths-destinations.js';
+import { Destination, Stream } from './answers.js';
 import type { CredentialStore } from '../db/types.js';
 import type { Destinations } from '../storage/destinations/index.js';
 import { OutputBody, describeDestination, recordingRequest } from './destinations.js';
@@ -84,7 +83,7 @@ export function streamRoutes(o: StreamRoutesOptions): Route[] {
         return { streams: o.streams.list().filter((s) => !app || s.app === app).map(view), elsewhere: elsewhere && elsewhere.filter((s) => !app || s.app === app) };
       },
     }),
-    route({ method: 'get', path: '/streams/:app/:streamId', responses: { 200: ref('Stream') }, handler: (req) => view(find(req)) }),
+    route({ method: 'get', path: '/streams/:app/:streamId', responses: { 200: Stream }, handler: (req) => view(find(req)) }),
     route({
       method: 'post',
       path: '/streams/:app/:streamId/kick',
@@ -141,7 +140,7 @@ export function streamRoutes(o: StreamRoutesOptions): Route[] {
 
 const iso = () => isoDateTime();
 const StreamList = z.object({
-  streams: z.array(z.unknown().meta(ref('Stream'))),
+  streams: z.array(Stream),
   elsewhere: z.array(z.object({ app: z.string(), streamId: z.string(), node: z.string().describe('the node it is live on'), since: iso() })).nullable(),
 });
 const Kicked = z.object({ app: z.string(), streamId: z.string(), sessionId: z.string().nullable(), node: z.string().describe('the node it was live on'), ended: z.boolean() });
@@ -149,7 +148,7 @@ const RecordingStarting = z.object({
   app: z.string(),
   streamId: z.string(),
   recording: z.literal('starting'),
-  output: z.unknown().meta({ anyOf: [DESTINATION, { type: 'null' }] }),
+  output: Destination.nullable(),
   note: z.string().describe('a caveat of the output (one object per pre-signed URL)').optional(),
 });
 

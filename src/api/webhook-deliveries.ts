@@ -9,7 +9,7 @@ import type { DeliveryState, WebhookDelivery, WebhookOutbox } from '../db/admin-
 import { AppError } from '../errors.js';
 import { param, route, type Route } from './http.js';
 import { body, q, requiredText, text, z } from './schema.js';
-import { ref } from './openapi-schemas.js';
+import { Delivery } from './answers.js';
 
 export interface WebhookRoutesOptions {
   /** The deliveries. */
@@ -47,18 +47,18 @@ export function webhookRoutes(o: WebhookRoutesOptions): Route[] {
       method: 'get',
       path: '/webhooks/deliveries',
       query: DeliveriesQuery,
-      responses: { 200: { type: 'object', properties: { deliveries: { type: 'array', items: ref('Delivery') }, limit: { type: 'integer' }, offset: { type: 'integer' } }, required: ['deliveries', 'limit', 'offset'] } },
+      responses: { 200: z.object({ deliveries: z.array(Delivery), limit: z.int(), offset: z.int() }) },
       handler: async (_req, _res, input) => {
         const { limit, offset, app, state } = input.query();
         const rows = await o.outbox.list({ app: app || undefined, state, limit, offset });
         return { deliveries: rows.map((d) => view(d)), limit, offset };
       },
     }),
-    route({ method: 'get', path: '/webhooks/deliveries/:id', responses: { 200: { allOf: [ref('Delivery'), { type: 'object', properties: { body: { type: 'object' } }, required: ['body'] }] } }, handler: async (req) => view(await find(req), true) }),
+    route({ method: 'get', path: '/webhooks/deliveries/:id', responses: { 200: z.intersection(Delivery, z.object({ body: z.record(z.string(), z.unknown()) })) }, handler: async (req) => view(await find(req), true) }),
     route({
       method: 'post',
       path: '/webhooks/deliveries/:id/retry',
-      responses: { 200: ref('Delivery') },
+      responses: { 200: Delivery },
       handler: async (req) => {
         const d = await find(req);
         if (!(await o.outbox.retry(d.id))) throw new AppError('delivery_not_retryable', `delivery ${d.id} is ${d.state}; only failed or pending deliveries are sent again`, 409);
@@ -72,7 +72,7 @@ export function webhookRoutes(o: WebhookRoutesOptions): Route[] {
       path: '/applications/:name/webhooks/test',
       body: webhookTestBody(false),
       optionalBody: true,
-      responses: { 202: ref('Delivery') },
+      responses: { 202: Delivery },
       handler: async (req, res, input) => {
         const name = param(req, 'name');
         const app = o.apps.get(name);

@@ -87,6 +87,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     BUCKETCAST_LOG_LEVEL: 'debug',
     // Never let the AWS credential chain reach for the instance metadata service (not loopback).
     AWS_EC2_METADATA_DISABLED: 'true',
+    // Every JSON answer is checked against its route's declared schema (a mismatch is a 500 `answer_schema_mismatch`).
+    BUCKETCAST_CHECK_ANSWERS: '1',
     ...(opts.events ? { BUCKETCAST_ADMIN_PASSWORD: ADMIN_PASSWORD } : {}),
     ...opts.env,
   };
@@ -107,7 +109,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     if (!line.trim()) return;
     if (opts.verbose) process.stderr.write(`[server] ${line}\n`);
     try {
-      logs.push(JSON.parse(line) as LogLine);
+      const l = JSON.parse(line) as LogLine;
+      logs.push(l);
+      // A test may expect some 500; the schema disagreement behind it is shown anyway.
+      if (l.msg === 'answer does not match its declared schema') process.stderr.write(`[server] answer_schema_mismatch: ${JSON.stringify({ route: l.route, status: l.status, issues: l.issues })}\n`);
     } catch {
       otherOutput.push(line);
     }
