@@ -145,6 +145,9 @@ export async function startServer(config: Config, log: Logger): Promise<Running>
   registry.onUnpublished.subscribe((s, reason) => {
     void events.emit('stream.ended', { ...sessionOf(s), endedAt: new Date().toISOString(), reason });
   });
+  registry.onRefused.subscribe((req, { code, reason }) => {
+    void events.emit('stream.refused', { app: req.app, streamId: req.streamId, protocol: req.protocol, remoteAddress: req.remoteAddress, code, reason, refusedAt: new Date().toISOString() });
+  });
 
   const warnings = () => [openPublishingWarning(server.host, apps.list())].filter((w) => w !== null);
   // Viewing keys by HKDF from the server key: none at rest, and rotating the server key ends every viewing token.

@@ -24,6 +24,8 @@ export class StreamRegistry {
   readonly onPublished = new Signal<[PublisherSession]>();
   /** A publisher left (for any reason). */
   readonly onUnpublished = new Signal<[PublisherSession, string]>();
+  /** A publisher was refused (with the reason the log keeps, not the one the publisher is told). */
+  readonly onRefused = new Signal<[PublishRequest, { code: string; reason: string }]>();
 
   constructor(
     private readonly options: {
@@ -49,6 +51,7 @@ export class StreamRegistry {
     if (decision.ok && this.options.cluster) decision = await this.claimInCluster(req, this.options.cluster);
     if (!decision.ok) {
       log.warn({ code: decision.code, reason: decision.reason, remoteAddress: req.remoteAddress }, 'publish refused');
+      this.onRefused.emit(req, { code: decision.code, reason: decision.reason });
       // The publisher learns only "unauthorized" (the log keeps why): nobody can probe which apps and stream ids have keys.
       return decision.code === 'unauthorized' ? { ...decision, reason: 'unauthorized' } : decision;
     }
