@@ -126,7 +126,7 @@ export interface StreamEnded extends StreamStarted {
   reason: string;
 }
 
-/** A publisher was refused, whatever the protocol (the publisher itself is told only the code's message). */
+/** A publisher was refused, whatever the protocol (a publisher refused for its credential is told only `unauthorized`; this says why). */
 export interface StreamRefused {
   app: string;
   streamId: string;
