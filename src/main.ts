@@ -159,6 +159,11 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       void events.emit('stream.ended', { ...sessionOf(s), endedAt: new Date().toISOString(), reason });
     }),
   );
+  subs.add(
+    registry.events.on('refused', ({ request: req, code, reason }) => {
+      void events.emit('stream.refused', { app: req.app, streamId: req.streamId, protocol: req.protocol, remoteAddress: req.remoteAddress, code, reason, refusedAt: new Date().toISOString() });
+    }),
+  );
 
   const warnings = () => [openPublishingWarning(server.host, apps.list())].filter((w) => w !== null);
   // Viewing keys by HKDF from the server key: none at rest, and rotating the server key ends every viewing token.

@@ -4,6 +4,7 @@
  *   hello                 on connect: `{user, apps}` (the filter, or null)
  *   stream.started        a publisher was accepted
  *   stream.ended          it left (`reason`)
+ *   stream.refused        a publisher was refused (`code`, `reason`; on the node that refused it)
  *   recording.started     a recording began (`recordingId`, `name`)
  *   recording.completed   its files are final (local paths left out)
  *   recording.part        one MP4 part of a recording in progress is final
@@ -101,6 +102,7 @@ export class EventsChannel implements Lifecycle {
       this.removers.push(events.on(name, (p) => this.broadcast(name, (p as { app: string }).app, map(p))));
     forward('stream.started');
     forward('stream.ended');
+    forward('stream.refused');
     forward('recording.started');
     forward('recording.completed', (r) => ({ ...r, files: r.files.map(({ path: _local, ...f }) => f), parts: r.parts?.map(({ path: _local, ...p }) => p) }));
     forward('recording.part', (e) => ({ ...e, part: { ...e.part, path: undefined } }));

@@ -50,7 +50,7 @@ export function adminPaths(): Record<string, Record<string, unknown>> {
       get: op({
         summary: 'Live events (WebSocket)',
         description:
-          'Upgrade to a WebSocket (session cookie, or Authorization: Bearer). Text messages `{type, data, at}` with type: hello, stream.started, stream.ended, recording.started, recording.part, recording.completed, upload.progress (≤1/s per file), upload.completed, upload.failed, recording.uploaded. `?app=` filters. Pings every 25 s; closed with 4401 when the session ends and 1001 on shutdown. A plain GET is answered 426.',
+          'Upgrade to a WebSocket (session cookie, or Authorization: Bearer). Text messages `{type, data, at}` with type: hello, stream.started, stream.ended, stream.refused, recording.started, recording.part, recording.completed, upload.progress (≤1/s per file), upload.completed, upload.failed, recording.uploaded. `?app=` filters. Pings every 25 s; closed with 4401 when the session ends and 1001 on shutdown. A plain GET is answered 426.',
         tags: T.srv,
         responses: { 101: ok('switching to WebSocket'), 426: errorResponse('`upgrade_required`: not a WebSocket request') },
       }),

@@ -126,6 +126,20 @@ export interface StreamEnded extends StreamStarted {
   reason: string;
 }
 
+/** A publisher was refused, whatever the protocol (a publisher refused for its credential is told only `unauthorized`; this says why). */
+export interface StreamRefused {
+  app: string;
+  streamId: string;
+  protocol: Protocol;
+  remoteAddress: string;
+  /** `bad_stream_id`, `unknown_app`, `unauthorized`, `stream_busy`, `shutting_down`, `insufficient_storage`, `too_many_publishers`. */
+  code: string;
+  /** Why, in plain words (never the credential). */
+  reason: string;
+  /** ISO 8601 UTC. */
+  refusedAt: string;
+}
+
 export interface RecordingStarted {
   recordingId: string;
   app: string;
@@ -184,6 +198,7 @@ export interface UploadFailed extends UploadSubject {
 export interface BusEvents {
   'stream.started': StreamStarted;
   'stream.ended': StreamEnded;
+  'stream.refused': StreamRefused;
   'recording.started': RecordingStarted;
   'recording.completed': RecordingCompleted;
   'recording.part': RecordingPartCompleted;

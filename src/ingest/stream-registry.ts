@@ -21,6 +21,8 @@ export interface StreamRegistryEvents {
   published: PublisherSession;
   /** A publisher left (for any reason). */
   unpublished: { session: PublisherSession; reason: string };
+  /** A publisher was refused (with the reason the log keeps, not the one the publisher is told). */
+  refused: { request: PublishRequest; code: string; reason: string };
 }
 
 export class StreamRegistry {
@@ -57,6 +59,7 @@ export class StreamRegistry {
     if (decision.ok && this.options.cluster) decision = await this.claimInCluster(req, this.options.cluster);
     if (!decision.ok) {
       log.warn({ code: decision.code, reason: decision.reason, remoteAddress: req.remoteAddress }, 'publish refused');
+      void this.events.emit('refused', { request: req, code: decision.code, reason: decision.reason });
       // The publisher learns only "unauthorized" (the log keeps why): nobody can probe which apps and stream ids have keys.
       return decision.code === 'unauthorized' ? { ...decision, reason: 'unauthorized' } : decision;
     }

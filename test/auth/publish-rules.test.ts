@@ -21,7 +21,7 @@ after(async () => {
 });
 
 function refusal(streamId: string) {
-  return server.waitForLog((l) => l.msg === 'publish refused' && l.streamId === streamId, 15_000, `refusal of ${streamId}`);
+  return server.events.waitFor('stream.refused', (e) => e.streamId === streamId, 15_000, `refusal of ${streamId}`);
 }
 
 test('two pushes in a row to the same stream id give two recordings', async () => {

@@ -102,7 +102,7 @@ test('a push to A is recorded, uploaded, and plays through C (bytes equal to the
 
   const refused = await push(b.rtmpUrl('live', 'cam'), src, { seconds: 2 }).done;
   assert.notEqual(refused.code, 0, 'B refuses a publisher of the id live on A');
-  await b.waitForLog((l) => l.msg === 'publish refused' && l.streamId === 'cam' && l.code === 'stream_busy', 10_000, 'B refused it');
+  await b.events.waitFor('stream.refused', (e) => e.streamId === 'cam' && e.code === 'stream_busy', 10_000, 'B refused it');
 
   // The live playlist and its segments play through C too, fetched from A while the stream is live there.
   const playlist = await until(async () => {

@@ -103,9 +103,9 @@ test('two nodes on one database: a stream id live on A is refused on B, and B ma
 
     const refused = await push(b.rtmpUrl('live', 'shared'), src, { seconds: 2 }).done;
     assert.notEqual(refused.code, 0, 'B refuses the publisher');
-    const line = await b.waitForLog((l) => l.msg === 'publish refused' && l.streamId === 'shared', 10_000, 'publish refused on B');
-    assert.equal(line.code, 'stream_busy');
-    assert.match(String(line.reason), new RegExp(`already being published on node ${claim.rows[0].node_id}`));
+    const refusal = await b.events.waitFor('stream.refused', (e) => e.streamId === 'shared', 10_000, 'publish refused on B');
+    assert.equal(refusal.code, 'stream_busy');
+    assert.match(refusal.reason, new RegExp(`already being published on node ${claim.rows[0].node_id}`));
     assert.deepEqual(b.events.all('stream.started', (e) => !e.node && e.streamId === 'shared'), [], 'B did not accept it');
     assert.equal((await push(b.rtmpUrl('live', 'other'), src, { seconds: 2 }).done).code, 0, 'another stream id publishes on B');
 

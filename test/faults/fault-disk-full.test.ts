@@ -1,5 +1,5 @@
 /**
- * Issue 8, fault injection: the disk fills up during a recording. The data
+ * Fault injection: the disk fills up during a recording. The data
  * dir is a small tmpfs, mostly taken by a ballast file.
  * - The recording in progress keeps what was recorded: ffmpeg fails with
  *   ENOSPC, the publisher is disconnected, and since the remux needs room too
@@ -32,6 +32,7 @@ test('a full disk during a recording: it is kept, publishers refused cleanly, ev
   const long = await fixture({ seconds: 20, videoKbps: 6000 });
   const short = await fixture({ seconds: 3, width: 640, height: 360, videoKbps: 800 });
   const server = await startServer({
+    events: true,
     dataDir: disk.dir,
     env: credentialEnv(s3),
     config: {
@@ -44,11 +45,11 @@ test('a full disk during a recording: it is kept, publishers refused cleanly, ev
     // Room for about 6 s of this stream (live MP4 + HLS), above the admission minimum.
     const ballast = disk.fillLeaving(28 * MiB);
     const p = push(server.rtmpUrl('live', 'filler'), long);
-    const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'filler', 20_000, 'recording started');
+    const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'filler', 20_000, 'recording started');
     const name = String(started.name);
 
     await server.waitForLog((l) => l.msg === 'ffmpeg failed while recording', 40_000, 'ffmpeg failing on the full disk');
-    const ended = await server.waitForLog((l) => l.msg === 'publish ended' && l.streamId === 'filler', 15_000, 'the publisher disconnected');
+    const ended = await server.events.waitFor('stream.ended', (e) => e.streamId === 'filler', 15_000, 'the publisher disconnected');
     assert.equal(ended.reason, 'insufficient storage');
     const pushed = await p.done;
     assert.notEqual(pushed.code, 0, 'the encoder saw its stream end');
@@ -58,9 +59,9 @@ test('a full disk during a recording: it is kept, publishers refused cleanly, ev
 
     // New publishers are refused cleanly, over RTMP and WHIP.
     const refusedPush = push(server.rtmpUrl('live', 'late'), short);
-    const refused = await server.waitForLog((l) => l.msg === 'publish refused' && l.streamId === 'late', 15_000, 'rtmp refusal');
+    const refused = await server.events.waitFor('stream.refused', (e) => e.streamId === 'late', 15_000, 'rtmp refusal');
     assert.equal(refused.code, 'insufficient_storage');
-    assert.match(String(refused.reason), /disk is full/);
+    assert.match(refused.reason, /disk is full/);
     const r = await refusedPush.done;
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /disk is full|NetStream\.Failed|Server error/i, `the encoder was told: ${r.stderr}`);
@@ -74,7 +75,7 @@ test('a full disk during a recording: it is kept, publishers refused cleanly, ev
 
     // Space comes back: no restart, the server finishes the job by itself.
     rmSync(ballast);
-    const completed = await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'the kept recording finalized');
+    const completed = await server.events.waitFor('recording.completed', (e) => e.name === name, 30_000, 'the kept recording finalized');
     assert.ok(Number(completed.durationSeconds) >= 2, `what was recorded before the disk filled is kept (${completed.durationSeconds} s)`);
     await waitUploaded(server, [name], 60_000);
     t.diagnostic(`recorded ${completed.durationSeconds} s before the disk filled; kept, finalized and uploaded after space came back`);

@@ -1,5 +1,5 @@
 /**
- * Issue 8, fault injection: publishers that misbehave at the TCP level.
+ * Fault injection: publishers that misbehave at the TCP level.
  * - one stalls after publishing started (connection open, no more bytes);
  * - one drops off without closing (black-holed mid-stream, no FIN, no RST);
  * - one stalls in the middle of the RTMP handshake;
@@ -36,6 +36,7 @@ test('stalled, dropped and half-handshaked publishers are ended; their recording
   const long = await fixture({ seconds: 16, width: 640, height: 360, videoKbps: 800 });
   const short = await fixture({ seconds: 3, width: 640, height: 360, videoKbps: 800 });
   const server = await startServer({
+    events: true,
     env: credentialEnv(s3),
     config: {
       server: { rtmpIdleTimeoutSeconds: IDLE_S },
@@ -46,7 +47,7 @@ test('stalled, dropped and half-handshaked publishers are ended; their recording
   const proxies = [await startTcpProxy(server.rtmpPort), await startTcpProxy(server.rtmpPort)];
   try {
     const other = push(server.rtmpUrl('live', 'other'), long);
-    const otherStarted = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'other', 20_000, 'other recording');
+    const otherStarted = await server.events.waitFor('recording.started', (e) => e.streamId === 'other', 20_000, 'other recording');
 
     // Handshake stall: C0 and part of C1, then nothing. Drip: a byte every 2 s, under the idle timeout.
     const half = rawClient(server.rtmpPort);
@@ -59,14 +60,14 @@ test('stalled, dropped and half-handshaked publishers are ended; their recording
     const misbehave = async (id: string, proxyIndex: number, how: 'freeze' | 'blackhole') => {
       const proxy = proxies[proxyIndex];
       const p = push(`rtmp://127.0.0.1:${proxy.port}/live/${id}`, long);
-      const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === id, 20_000, `${id} recording`);
+      const started = await server.events.waitFor('recording.started', (e) => e.streamId === id, 20_000, `${id} recording`);
       await sleep(2500);
       proxy[how]();
       const since = Date.now();
       await p.stop('SIGKILL');
-      const ended = await server.waitForLog((l) => l.msg === 'publish ended' && l.streamId === id, (IDLE_S + 15) * 1000, `${id} ended`);
+      const ended = await server.events.waitFor('stream.ended', (e) => e.streamId === id, (IDLE_S + 15) * 1000, `${id} ended`);
       assert.equal(ended.reason, 'idle timeout', `${id}: ended by the idle timeout`);
-      const after = (Date.parse(String(ended.time)) - since) / 1000;
+      const after = (Date.parse(ended.endedAt) - since) / 1000;
       assert.ok(after >= IDLE_S - 0.5 && after < IDLE_S + 6, `${id}: ended ${after} s after it went silent`);
       await proxy.serverClosed;
       t.diagnostic(`${id} (${how}): ended ${after.toFixed(1)} s after going silent`);
@@ -82,7 +83,7 @@ test('stalled, dropped and half-handshaked publishers are ended; their recording
 
     await waitUploaded(server, [stalledName, droppedName], 60_000);
     for (const name of [stalledName, droppedName]) {
-      const done = server.logs.find((l) => l.msg === 'recording completed' && l.name === name)!;
+      const [done] = server.events.all('recording.completed', (e) => e.name === name);
       assert.ok(Number(done.durationSeconds) >= 1.5, `${name} kept what was sent before the silence (${done.durationSeconds} s)`);
     }
 
@@ -91,7 +92,7 @@ test('stalled, dropped and half-handshaked publishers are ended; their recording
     assert.equal((await other.done).code, 0, 'the other publisher was not disturbed');
     const otherName = String(otherStarted.name);
     await waitUploaded(server, [otherName], 60_000);
-    const otherDone = server.logs.find((l) => l.msg === 'recording completed' && l.name === otherName)!;
+    const [otherDone] = server.events.all('recording.completed', (e) => e.name === otherName);
     const probed = await ffprobe(long);
     assert.ok(Math.abs(Number(otherDone.durationSeconds) - probed.duration) < 0.5, `the other recording is complete (${otherDone.durationSeconds} s of ${probed.duration} s)`);
 

@@ -1,5 +1,5 @@
 /**
- * Issue 8, fault injection: S3 answers 500 InternalError, 503
+ * Fault injection: S3 answers 500 InternalError, 503
  * ServiceUnavailable and 503 SlowDown (in turn, to every request) for a
  * minute, then is healthy again. Uploads fail as retryable while it lasts
  * (the files stay on disk), then complete: every file in the bucket once,
@@ -24,6 +24,7 @@ test('S3 answering 500/503/SlowDown for a minute: everything lands once, intact,
   await s3.createBucket(BUCKET);
   const src = await fixture({ seconds: 6, width: 640, height: 360, videoKbps: 800 });
   const server = await startServer({
+    events: true,
     env: credentialEnv(s3),
     config: {
       storage: { retryMaxDelaySeconds: 8 },
@@ -32,7 +33,7 @@ test('S3 answering 500/503/SlowDown for a minute: everything lands once, intact,
   });
   try {
     const p = push(server.rtmpUrl('live', 'storm'), src);
-    const started = await server.waitForLog((l) => l.msg === 'recording started', 20_000, 'recording started');
+    const started = await server.events.waitFor('recording.started', () => true, 20_000, 'recording started');
     const name = String(started.name);
     const windowStart = Date.now();
     s3.proxy.failFor(WINDOW_MS, [
@@ -41,8 +42,8 @@ test('S3 answering 500/503/SlowDown for a minute: everything lands once, intact,
       { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' },
     ]);
     assert.equal((await p.done).code, 0, 'the stream ended normally');
-    await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'recording completed');
-    await server.waitForLog((l) => l.msg === 'upload failed, will retry', 30_000, 'a retryable failure');
+    await server.events.waitFor('recording.completed', (e) => e.name === name, 30_000, 'recording completed');
+    await server.events.waitFor('upload.failed', (e) => e.errorClass === 'retryable', 30_000, 'a retryable failure');
 
     // While S3 fails: the files wait on disk; hash them as the reference for what was recorded.
     const hashed = new Map<string, string>();
@@ -53,17 +54,17 @@ test('S3 answering 500/503/SlowDown for a minute: everything lands once, intact,
     assert.ok(hashed.size >= 4, `the recording's files wait on disk (${[...hashed.keys()].join(', ')})`);
     await assertHealthy(server);
     assert.ok(Date.now() - windowStart < WINDOW_MS, 'still inside the failure window');
-    assert.ok(!server.logs.some((l) => l.msg === 'upload completed'), 'nothing uploaded while S3 fails');
+    assert.deepEqual(server.events.all('upload.completed'), [], 'nothing uploaded while S3 fails');
 
     await waitUploaded(server, [name], WINDOW_MS + 90_000);
-    const firstSuccess = server.logs.find((l) => l.msg === 'upload completed');
-    assert.ok(firstSuccess && Date.parse(String(firstSuccess.time)) >= windowStart + WINDOW_MS - 1000, 'the first upload completed after the window');
+    const [firstSuccess] = server.events.all('upload.completed');
+    assert.ok(firstSuccess && server.events.sentAt(firstSuccess) >= windowStart + WINDOW_MS - 1000, 'the first upload completed after the window');
 
-    const failures = server.logs.filter((l) => l.msg === 'upload failed, will retry');
-    const codes = new Set(failures.map((l) => String(l.code)));
+    const failures = server.events.all('upload.failed', (e) => e.errorClass === 'retryable');
+    const codes = new Set(failures.map((e) => e.code));
     // Which of the rotating answers ends an attempt depends on the SDK's own retries: each is one of the two classes.
     assert.ok(codes.size > 0 && [...codes].every((c) => c === 'throttled' || c === 'server_error'), `classified as throttling or server errors: ${[...codes].join(', ')}`);
-    assert.ok(!server.logs.some((l) => l.msg?.startsWith('upload failed;')), 'no permanent failure');
+    assert.deepEqual(server.events.all('upload.failed', (e) => e.errorClass === 'permanent'), [], 'no permanent failure');
     const statuses = new Set(s3.requests.filter((r) => r.status !== undefined).map((r) => r.status));
     assert.ok(statuses.has(500) && statuses.has(503), 'the proxy answered 500 and 503');
     // The app is paused while S3 fails: a probe per backoff (each a few SDK attempts), not a storm of requests.

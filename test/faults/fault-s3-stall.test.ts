@@ -1,5 +1,5 @@
 /**
- * Issue 8, fault injection: S3 stalls — no byte either way for 2 minutes —
+ * Fault injection: S3 stalls — no byte either way for 2 minutes —
  * in the middle of a multipart part. The upload client's inactivity timeout
  * (`storage.inactivityTimeoutSeconds`, 10 s here) aborts the attempt instead
  * of hanging forever, retries go on during the stall (and stall too), and
@@ -24,6 +24,7 @@ test('S3 silent for 2 minutes mid-part: the attempt times out, uploads recover, 
   const big = await fixture({ seconds: 8, videoKbps: 6000 });
   const small = await fixture({ seconds: 3, width: 640, height: 360, videoKbps: 800 });
   const server = await startServer({
+    events: true,
     env: credentialEnv(s3),
     config: {
       storage: { retryMaxDelaySeconds: 8, inactivityTimeoutSeconds: INACTIVITY_S },
@@ -33,16 +34,16 @@ test('S3 silent for 2 minutes mid-part: the attempt times out, uploads recover, 
   try {
     const stalled = s3.proxy.stallAfter((r) => r.method === 'PUT' && r.query.includes('partNumber'), 1_000_000, STALL_MS);
     const p = push(server.rtmpUrl('live', 'stall'), big);
-    const started = await server.waitForLog((l) => l.msg === 'recording started', 20_000, 'recording started');
+    const started = await server.events.waitFor('recording.started', () => true, 20_000, 'recording started');
     const name = String(started.name);
     assert.equal((await p.done).code, 0, 'the stream ended normally');
 
     // The attempt caught in the stall fails by the inactivity timeout, well before the stall ends.
-    const failure = await server.waitForLog((l) => l.msg === 'upload failed, will retry' && l.kind === 'mp4', STALL_MS, 'the stalled attempt timed out');
+    const failure = await server.events.waitFor('upload.failed', (e) => e.errorClass === 'retryable' && e.kind === 'mp4', STALL_MS, 'the stalled attempt timed out');
     assert.equal(failure.code, 'unreachable');
-    assert.match(String(failure.err), /timed out|inactivity|TimeoutError/i);
+    assert.match(failure.message, /timed out|inactivity|TimeoutError/i);
     const { from, to, trigger } = await stalled;
-    const failedAt = Date.parse(String(failure.time));
+    const failedAt = server.events.sentAt(failure);
     assert.ok(failedAt > from && failedAt < to, `the attempt failed ${Math.round((failedAt - from) / 1000)} s into the stall`);
     assert.ok(to - from >= STALL_MS - 100, `the stall lasted ${to - from} ms`);
     // The client gave up on the stalled part after the inactivity timeout and sent it again (it stalled too).
@@ -60,7 +61,7 @@ test('S3 silent for 2 minutes mid-part: the attempt times out, uploads recover, 
     await waitUploaded(server, [name], 120_000);
     const mp4 = server.logs.find((l) => l.msg === 'upload completed' && l.kind === 'mp4');
     assert.ok(mp4 && Number(mp4.parts) >= 2, 'the MP4 went as a multipart upload');
-    assert.ok(!server.logs.some((l) => l.msg?.startsWith('upload failed;')), 'no permanent failure');
+    assert.deepEqual(server.events.all('upload.failed', (e) => e.errorClass === 'permanent'), [], 'no permanent failure');
     assert.ok(!server.otherOutput.some((l) => /requestTimeout|WARN/.test(l)), `no raw console warnings: ${server.otherOutput.join('\n')}`);
 
     await assertInBucketOnce(s3, BUCKET, [name]);

@@ -1,5 +1,5 @@
 /**
- * Issue 8, fault injection: SIGKILL of the whole process group (the server
+ * Fault injection: SIGKILL of the whole process group (the server
  * and its ffmpeg children) at random moments, across 20 runs of push →
  * record → finalize → upload on one data dir. Each run restarts the server,
  * waits until every earlier recording is finalized and uploaded, and checks:
@@ -50,6 +50,7 @@ test(`SIGKILL at random moments across ${RUNS} push → record → upload runs (
   const src = await fixture({ seconds: 4, width: 640, height: 360, videoKbps: 1500, gop: 15 });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-sigkill-'));
   const options = {
+    events: true,
     dataDir,
     env: credentialEnv(s3),
     config: {

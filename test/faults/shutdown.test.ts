@@ -1,4 +1,4 @@
-/** Issue 2: SIGTERM during a push exits cleanly within 10 s with the recording finalized. */
+/** SIGTERM during a push exits cleanly within 10 s with the recording finalized. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, existsSync } from 'node:fs';
@@ -9,10 +9,10 @@ import { push, ffprobe, topLevelBoxes } from '../helpers/media.js';
 
 test('SIGTERM during a push finalizes the recording and exits within 10 s', async () => {
   const src = await fixture({ seconds: 20 });
-  const server = await startServer();
+  const server = await startServer({ events: true });
   try {
     const p = push(server.rtmpUrl('live', 'term'), src);
-    const started = await server.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started');
+    const started = await server.events.waitFor('recording.started', () => true, 15_000, 'recording started');
     await new Promise((r) => setTimeout(r, 6000));
     const t0 = Date.now();
     server.proc.kill('SIGTERM');
@@ -37,10 +37,10 @@ test('SIGTERM during a push finalizes the recording and exits within 10 s', asyn
 
 test('a publisher arriving during shutdown is refused', async () => {
   const src = await fixture({ seconds: 20 });
-  const server = await startServer();
+  const server = await startServer({ events: true });
   try {
     const p = push(server.rtmpUrl('live', 'busy'), src);
-    await server.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started');
+    await server.events.waitFor('recording.started', () => true, 15_000, 'recording started');
     server.proc.kill('SIGTERM');
     await server.waitForLog((l) => l.msg?.startsWith('shutting down') === true, 5000, 'shutting down');
     const late = push(server.rtmpUrl('live', 'late'), src, { seconds: 3 });

@@ -1,5 +1,5 @@
 /**
- * What every fault-injection case ends with (issue 8): every recording
+ * What every fault-injection case ends with: every recording
  * complete in the bucket exactly once and byte-identical to what was
  * recorded, nothing left behind locally (primary mode), and the server still
  * serving (`/healthz`, a fresh push is recorded and uploaded).
@@ -29,10 +29,10 @@ export interface SidecarDoc {
   objects: Array<{ kind: string; name: string; key: string; size: number; sha256: string }>;
 }
 
-/** Waits until the server logged `recording uploaded` for each recording name. */
+/** Waits until each recording's sidecar (its last file) is uploaded (`upload.completed`; needs `startServer({ events: true })`). */
 export async function waitUploaded(server: TestServer, names: string[], timeoutMs = 120_000): Promise<void> {
   for (const name of names) {
-    await server.waitForLog((l) => l.msg === 'recording uploaded' && String(l.key) === `streams/${name}.json`, timeoutMs, `recording ${name} uploaded`);
+    await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.key === `streams/${name}.json`, timeoutMs, `recording ${name} uploaded`);
   }
 }
 
@@ -127,15 +127,10 @@ export async function assertHealthy(server: TestServer): Promise<Record<string, 
 /** Pushes a short stream and returns its recording's name once it is uploaded. */
 export async function freshPushUploads(server: TestServer, file: string, streamId: string, timeoutMs = 90_000): Promise<string> {
   const p = push(server.rtmpUrl('live', streamId), file);
-  const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === streamId, 30_000, `recording of ${streamId} started`);
+  const started = await server.events.waitFor('recording.started', (e) => e.streamId === streamId, 30_000, `recording of ${streamId} started`);
   const r = await p.done;
   assert.equal(r.code, 0, `the fresh push ${streamId} ended normally: ${r.stderr}`);
   const name = String(started.name);
   await waitUploaded(server, [name], timeoutMs);
   return name;
-}
-
-/** Names of the recordings the server started (from its log). */
-export function startedNames(server: TestServer): string[] {
-  return server.logs.filter((l) => l.msg === 'recording started').map((l) => String(l.name));
 }

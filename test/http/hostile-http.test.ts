@@ -1,5 +1,5 @@
 /**
- * Issue 8, hostile input over HTTP, as a table of requests (helpers/hostile-http.ts):
+ * Hostile input over HTTP, as a table of requests (helpers/hostile-http.ts):
  * oversized and malformed requests and headers, smuggling-style
  * Content-Length/Transfer-Encoding combinations, bad methods and
  * percent-encoding, path traversal and open-redirect attempts on every
@@ -164,6 +164,7 @@ test('hostile HTTP requests get clear refusals; no crash, no leak, a publisher a
   await store.close();
   const src = await fixture({ seconds: 25, width: 426, height: 240, fps: 25, videoKbps: 300 });
   const server = await startServer({
+    events: true,
     dataDir,
     env: { AWS_ACCESS_KEY_ID: SECRETS.awsKeyId, AWS_SECRET_ACCESS_KEY: SECRETS.awsSecret, BUCKETCAST_SECRET_KEY: SECRETS.secretKey, BUCKETCAST_ADMIN_PASSWORD: SECRETS.adminPassword },
     config: {
@@ -179,7 +180,7 @@ test('hostile HTTP requests get clear refusals; no crash, no leak, a publisher a
   const answers: Buffer[] = [];
   try {
     const legit = push(`${server.rtmpUrl('live', 'legit')}?token=${SECRETS.token}`, src);
-    const legitStarted = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'legit', 20_000, 'legit recording');
+    const legitStarted = await server.events.waitFor('recording.started', (e) => e.streamId === 'legit', 20_000, 'legit recording');
 
     // Slowloris alongside: headers a byte at a time, never finished.
     const slow = Array.from({ length: 10 }, () => {
@@ -229,7 +230,7 @@ test('hostile HTTP requests get clear refusals; no crash, no leak, a publisher a
     const done = await legit.done;
     assert.equal(done.code, 0, `the publisher ran to its end: ${done.stderr}`);
     const name = String(legitStarted.name);
-    const completed = await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'legit completed');
+    const completed = await server.events.waitFor('recording.completed', (e) => e.name === name, 30_000, 'legit completed');
     const probed = await ffprobe(src);
     assert.ok(Math.abs(Number(completed.durationSeconds) - probed.duration) < 0.5, `the recording is complete (${completed.durationSeconds} of ${probed.duration} s)`);
     await waitUploaded(server, [name], 60_000);

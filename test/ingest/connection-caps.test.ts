@@ -110,7 +110,7 @@ test('the server refuses connections, WHIP sessions and publishers past their ca
     const firstPush = push(server.rtmpUrl('live', 'first'), src);
     await server.events.waitFor('stream.started', (e) => e.streamId === 'first', 20_000, 'first publisher accepted');
     const second = push(server.rtmpUrl('live', 'second'), src);
-    const refused = await server.waitForLog((l) => l.msg === 'publish refused' && l.streamId === 'second', 20_000, 'second publisher refused');
+    const refused = await server.events.waitFor('stream.refused', (e) => e.streamId === 'second', 20_000, 'second publisher refused');
     assert.equal(refused.code, 'too_many_publishers');
     await second.stop();
     await firstPush.stop();

@@ -1,5 +1,5 @@
 /**
- * Issue 14: RTMP publishers beyond ffmpeg's, against bucketcast's own RTMP
+ * RTMP publishers beyond ffmpeg's, against bucketcast's own RTMP
  * server side. GStreamer's `rtmp2sink` (its own RTMP stack) at its default
  * 128-byte chunk size and at 1 MiB, GStreamer's `rtmpsink` (librtmp, as OBS
  * uses), and ffmpeg with timestamps past 2^24 ms (extended timestamps in every
@@ -39,7 +39,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr
 
 test('GStreamer rtmp2sink (small and large chunks), rtmpsink (librtmp) and ffmpeg with extended timestamps are recorded in full', { timeout: 300_000 }, async (t) => {
   const src = await fixture({ seconds: SECONDS, width: 640, height: 360, videoKbps: 800 });
-  const server = await startServer();
+  const server = await startServer({ events: true });
   try {
     const url = (id: string) => server.rtmpUrl('live', id);
     const pushes: Record<string, Promise<{ code: number | null; stderr: string }>> = {
@@ -54,9 +54,9 @@ test('GStreamer rtmp2sink (small and large chunks), rtmpsink (librtmp) and ffmpe
       assert.equal(r.code, 0, `${id}: the publisher ends cleanly: ${r.stderr}`);
     }
     for (const id of Object.keys(pushes)) {
-      const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === id, 5_000, `${id} recording`);
+      const started = await server.events.waitFor('recording.started', (e) => e.streamId === id, 5_000, `${id} recording`);
       const name = String(started.name);
-      await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 60_000, `${id} completed`);
+      await server.events.waitFor('recording.completed', (e) => e.name === name, 60_000, `${id} completed`);
       const mp4 = path.join(server.dataDir, 'live', 'streams', `${name}.mp4`);
       const probed = await ffprobe(mp4);
       t.diagnostic(`${id}: ${probed.duration} s recorded`);

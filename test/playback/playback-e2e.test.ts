@@ -1,5 +1,5 @@
 /**
- * Issues 3 + 4 end to end: real RTMP pushes are recorded, uploaded by the real
+ * Recording, upload and playback end to end: real RTMP pushes are recorded, uploaded by the real
  * pipeline (primary mode: the local copies are deleted), and then play in
  * headless Chromium from the one stable URL, through each forwarding mode:
  * redirect (to the bucket's public URL), presigned and proxy. Keys use date
@@ -36,6 +36,7 @@ before(async () => {
   });
   [server, browser] = await Promise.all([
     startServer({
+      events: true,
       env: credentialEnv(s3),
       config: {
         applications: [
@@ -58,8 +59,8 @@ before(async () => {
   const pushes = MODES.map((m) => push(server.rtmpUrl(m, 'cam'), src));
   for (const p of pushes) assert.equal((await p.done).code, 0);
   for (const m of MODES) {
-    await server.waitForLog((l) => l.msg === 'recording uploaded' && l.app === m, 90_000, `recording uploaded (${m})`);
-    names.set(m, String((await server.waitForLog((l) => l.msg === 'recording completed' && l.app === m)).name));
+    await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.app === m, 90_000, `recording uploaded (${m})`);
+    names.set(m, String((await server.events.waitFor('recording.completed', (e) => e.app === m)).name));
   }
 });
 

@@ -1,5 +1,5 @@
 /**
- * Issue 12, end to end: `npm start` with no S3 settings, then a push. The
+ * End to end: `npm start` with no S3 settings, then a push. The
  * recording becomes plain files under `<dataDir>/bucket/` (the local store),
  * its work copy is gone, and its stable URL answers from the local store:
  * 200 for the whole MP4, 206 for a `Range`, and Chromium plays it.
@@ -23,11 +23,11 @@ let name: string;
 
 before(async () => {
   const src = await fixture({ seconds: 8 });
-  server = await startServer({ config: { applications: [{ name: 'live' }] }, env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } });
+  server = await startServer({ events: true, config: { applications: [{ name: 'live' }] }, env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } });
   browser = await launchChromium();
   assert.equal((await push(server.rtmpUrl('live', 'cam1'), src).done).code, 0);
-  await server.waitForLog((l) => l.msg === 'recording uploaded', 90_000, 'recording uploaded');
-  name = String((await server.waitForLog((l) => l.msg === 'recording completed')).name);
+  await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata', 90_000, 'recording uploaded');
+  name = String((await server.events.waitFor('recording.completed', () => true)).name);
 });
 
 after(async () => {

@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 5: time-range playback across parts and publishes, after the
+ * Time-range playback across parts and publishes, after the
  * local copies are gone (primary mode: every part is only in the bucket).
  * The list route shows the gap between two publishes of one stream id; a
  * time-range MP4 across three parts has the asked duration (up to one GOP
@@ -31,6 +31,7 @@ before(async () => {
   await s3.createBucket(BUCKET);
   tmp = mkdtempSync(path.join(os.tmpdir(), 'bc-playback-'));
   server = await startServer({
+    events: true,
     env: adminEnv(credentialEnv(s3)),
     config: {
       server: { playbackMaxDurationSeconds: 60 },
@@ -41,7 +42,7 @@ before(async () => {
   for (const [i, seconds] of [22, 8].entries()) {
     const src = await fixture({ seconds, width: 640, height: 360, videoKbps: 1000, gop: 30 });
     assert.equal((await push(server.rtmpUrl('live', 'cam'), src).done).code, 0);
-    await server.waitForLog((l) => l.msg === 'recording uploaded' && server.logs.filter((x) => x.msg === 'recording uploaded').length === i + 1, 60_000, `recording ${i + 1} uploaded`);
+    await server.events.waitFor('upload.completed', () => server.events.all('upload.completed', (e) => e.kind === 'metadata').length === i + 1, 60_000, `recording ${i + 1} uploaded`);
     if (i === 0) await new Promise((r) => setTimeout(r, 3000));
   }
   const api = await login(server);

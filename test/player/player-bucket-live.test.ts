@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 2: with `hlsLiveUpload`, hls.js in headless Chromium plays
+ * With `hlsLiveUpload`, hls.js in headless Chromium plays
  * the live stream from the bucket itself (the page and hls.js are objects of
  * the same bucket, so no CORS is involved): past 5 s of playback while the
  * push is still running, without an error.
@@ -23,12 +23,12 @@ test('hls.js plays the live stream from the bucket while it is pushed', { timeou
   await s3.createBucket(BUCKET);
   const src = await fixture({ seconds: 40, width: 640, height: 360, fps: 25, gop: 50, videoKbps: 800 });
   const [server, browser] = await Promise.all([
-    startServer({ env: credentialEnv(s3), config: { applications: [{ name: 'live', hlsLiveUpload: true, hlsTime: 2, s3: s3SettingsFor(s3, BUCKET) }] } }),
+    startServer({ events: true, env: credentialEnv(s3), config: { applications: [{ name: 'live', hlsLiveUpload: true, hlsTime: 2, s3: s3SettingsFor(s3, BUCKET) }] } }),
     launchChromium(),
   ]);
   const p = push(server.rtmpUrl('live', 'cam'), src);
   try {
-    const name = String((await server.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started')).name);
+    const name = String((await server.events.waitFor('recording.started', () => true, 15_000, 'recording started')).name);
     const client = s3.client();
     const put = (Key: string, Body: string | Buffer, ContentType: string) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body, ContentType }));
     await put('hls.min.js', readFileSync(require.resolve('hls.js/dist/hls.min.js')), 'text/javascript');

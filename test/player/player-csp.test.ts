@@ -1,5 +1,5 @@
 /**
- * Issue 15 item 8: a strict Content-Security-Policy on the public pages.
+ * A strict Content-Security-Policy on the public pages.
  * `play.html` and `publish.html` answer with `script-src 'self'; style-src
  * 'self'` (no inline script or style, no eval, no plugins; the publisher page
  * never framed), their styles come from play.css / publish.css, and in
@@ -22,7 +22,7 @@ let browser: TestBrowser;
 let pusher: Push | undefined;
 
 before(async () => {
-  server = await startServer({ config: { applications: [{ name: 'live', s3RecordingEnabled: false }] } });
+  server = await startServer({ events: true, config: { applications: [{ name: 'live', s3RecordingEnabled: false }] } });
   browser = await launchChromium();
 });
 
@@ -67,7 +67,7 @@ test('play.html and publish.html: script-src and style-src are \'self\' only, no
 test('under the CSP the player plays a live stream past 5 s and then its recording, with no violation or page error', async () => {
   const src = await fixture({ seconds: 16, width: 640, height: 360, fps: 25, gop: 50, videoKbps: 600 });
   pusher = push(server.rtmpUrl('live', 'csp'), src);
-  const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'csp', 20_000, 'recording started');
+  const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'csp', 20_000, 'recording started');
   const live = await browser.page();
   try {
     await live.goto(`${server.httpUrl}/play.html?app=live&id=csp`);
@@ -84,7 +84,7 @@ test('under the CSP the player plays a live stream past 5 s and then its recordi
   }
   await pusher.done;
   const name = String(started.name);
-  await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'recording completed');
+  await server.events.waitFor('recording.completed', (e) => e.name === name, 30_000, 'recording completed');
   for (const file of [`${name}.mp4`, `${name}.m3u8`]) {
     const page = await browser.page();
     try {
@@ -139,7 +139,7 @@ test('under the CSP publish.html publishes over WHIP (fake camera), with no viol
     assert.equal(await page.evaluate("getComputedStyle(document.getElementById('state')).borderTopLeftRadius"), '16px');
     await page.click('#start');
     await page.waitForSelector('#state[data-state=connected]', { timeout: 30_000 });
-    await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'cspweb', 20_000, 'whip recording started');
+    await server.events.waitFor('recording.started', (e) => e.streamId === 'cspweb', 20_000, 'whip recording started');
     await new Promise((r) => setTimeout(r, 3_000));
     await page.click('#stop');
     await page.waitForSelector('#state[data-state=stopped]', { timeout: 15_000 });

@@ -80,7 +80,7 @@ test('an RTSP camera pulled over TCP: live in the registry, recorded, uploaded, 
 
   // One publisher per stream id, whatever the protocol: an RTMP push to cam1 is refused.
   const p = push(server.rtmpUrl('live', 'cam1'), await fixture({ seconds: 3 }));
-  await server.waitForLog((l) => l.msg === 'publish refused' && l.streamId === 'cam1' && l.code === 'stream_busy', 15_000, 'rtmp push refused');
+  await server.events.waitFor('stream.refused', (e) => e.streamId === 'cam1' && e.code === 'stream_busy', 15_000, 'rtmp push refused');
   await p.stop();
 
   // The config source over UDP is live too.

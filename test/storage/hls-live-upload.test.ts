@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 2 (`hlsLiveUpload`): during the push the bucket's playlist is
+ * `hlsLiveUpload`: during the push the bucket's playlist is
  * at most one segment behind the local one and only names segments already in
  * the bucket; at the end it is the VOD playlist with `#EXT-X-ENDLIST`, every
  * segment written once, nothing left locally (primary mode).
@@ -21,12 +21,13 @@ test('hlsLiveUpload: the bucket playlist follows the live one within a segment a
   await s3.createBucket(BUCKET);
   const src = await fixture({ seconds: 24, width: 640, height: 360, videoKbps: 1000 });
   const server = await startServer({
+    events: true,
     env: credentialEnv(s3),
     config: { applications: [{ name: 'live', hlsLiveUpload: true, hlsTime: 2, previews: { periodSeconds: 4 }, s3: s3SettingsFor(s3, BUCKET) }] },
   });
   try {
     const p = push(server.rtmpUrl('live', 'cam'), src);
-    const name = String((await server.waitForLog((l) => l.msg === 'recording started', 15_000, 'recording started')).name);
+    const name = String((await server.events.waitFor('recording.started', () => true, 15_000, 'recording started')).name);
     const local = path.join(server.dataDir, 'live', 'streams', `${name}.m3u8`);
     const key = `streams/${name}.m3u8`;
     const lags: number[] = [];
@@ -50,7 +51,7 @@ test('hlsLiveUpload: the bucket playlist follows the live one within a segment a
     assert.ok(Math.max(...lags) <= 1, `the bucket playlist was up to ${Math.max(...lags)} segments behind`);
 
     assert.equal((await p.done).code, 0);
-    await server.waitForLog((l) => l.msg === 'recording uploaded' && l.app === 'live', 60_000, 'recording uploaded');
+    await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.app === 'live', 60_000, 'recording uploaded');
     const vod = await until(async () => {
       const text = (await s3.getObject(BUCKET, key)).toString('utf8');
       return /#EXT-X-ENDLIST/.test(text) ? text : undefined;

@@ -1,5 +1,5 @@
 /**
- * Issue 12: a multipart upload resumes after a crash instead of starting
+ * A multipart upload resumes after a crash instead of starting
  * again from byte 0. The server is SIGKILLed once 60 % of a 300+ MB file's
  * parts are acknowledged (radosgw, behind the byte-counting test proxy);
  * after the restart at most 45 % of the file's bytes go up again, the object
@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, until, type TestServer } from '../helpers/server.js';
 import { credentialEnv, s3SettingsFor, type S3Keys } from '../helpers/s3.js';
 import { startRadosgwTarget, type RadosgwTarget } from '../helpers/radosgw-target.js';
 import { GRANTS } from '../helpers/s3-policy.js';
@@ -36,7 +36,7 @@ const upBytes = () => rgw.traffic.filter((t) => t.dir === 'up').reduce((n, t) =>
 async function killAt60AndResume(bucket: string, keys: S3Keys): Promise<{ resentPct: number; ackedPct: number; done: Record<string, unknown>; second: TestServer }> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-resume-'));
   const { manifest, paths } = await plantBigRecording(dataDir, 'big_20261204T120000Z', { seconds: 10 });
-  const options = { dataDir, env: credentialEnv(rgw, keys), config: { applications: [{ name: 'live', s3: s3SettingsFor(rgw, bucket, { partSizeMiB: 5, queueSize: 4 }) }] } };
+  const options = { events: true, dataDir, env: credentialEnv(rgw, keys), config: { applications: [{ name: 'live', s3: s3SettingsFor(rgw, bucket, { partSizeMiB: 5, queueSize: 4 }) }] } };
   const first = await startServer(options);
   let second: TestServer | undefined;
   try {
@@ -45,7 +45,7 @@ async function killAt60AndResume(bucket: string, keys: S3Keys): Promise<{ resent
     assert.ok(size >= 300 * MB, `the file has ${size} bytes`);
     const parts = Math.ceil(size / PART);
     const acked = () => new Set(first.logs.filter((l) => l.msg === 'part uploaded').map((l) => l.partNumber)).size;
-    await first.waitForLog(() => acked() >= Math.ceil(parts * 0.6), 180_000, '60 % of the parts acknowledged');
+    await until(() => acked() >= Math.ceil(parts * 0.6), 180_000, '60 % of the parts acknowledged', 20);
     first.killGroup('SIGKILL');
     assert.equal((await first.exited).signal, 'SIGKILL');
     const ackedAtKill = acked();
@@ -58,7 +58,7 @@ async function killAt60AndResume(bucket: string, keys: S3Keys): Promise<{ resent
     const resumed = await second.waitForLog((l) => l.msg === 'resuming a multipart upload', 60_000, 'resuming');
     assert.equal(resumed.uploadId, started.uploadId);
     const done = await second.waitForLog((l) => l.msg === 'upload completed' && l.kind === 'mp4', 240_000, 'upload completed');
-    await second.waitForLog((l) => l.msg === 'recording uploaded', 60_000, 'recording uploaded');
+    await second.events.waitFor('upload.completed', (e) => e.kind === 'metadata', 60_000, 'recording uploaded');
     const resent = upBytes() - before;
 
     const key = `streams/${manifest.name}.mp4`;

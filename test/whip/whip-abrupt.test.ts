@@ -1,5 +1,5 @@
 /**
- * Issue 5: a browser killed mid-stream (SIGKILL, no goodbye of any kind) still
+ * A browser killed mid-stream (SIGKILL, no goodbye of any kind) still
  * leaves a finalized recording — the session is found dead by its silence;
  * while it was live, its stream id was refused to RTMP and to a second WHIP
  * publisher, its resource took trickle candidates and refused a wrong
@@ -15,12 +15,12 @@ import { push, ffprobe, topLevelBoxes } from '../helpers/media.js';
 import { openPublisher, startPublishing, browserLikeOffer, decodesCleanly } from '../helpers/whip.js';
 
 test('a browser killed mid-stream leaves a finalized recording; its live stream id was refused to others', async (t) => {
-  const server = await startServer();
+  const server = await startServer({ events: true });
   const publisher = await openPublisher(`${server.httpUrl}/publish.html?app=live&id=gone`);
   try {
     await publisher.page.fill('#token', 'sesame');
     const connectedAt = await startPublishing(publisher.page);
-    const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'gone', 15_000, 'recording started');
+    const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'gone', 15_000, 'recording started');
     const location = String(await publisher.page.evaluate('document.body.dataset.location'));
     const resource = new URL(location);
     assert.match(resource.pathname, /^\/live\/whip\/gone\/[0-9a-f-]{36}$/);
@@ -29,7 +29,7 @@ test('a browser killed mid-stream leaves a finalized recording; its live stream 
     const src = await fixture({ seconds: 4 });
     const rtmp = await push(server.rtmpUrl('live', 'gone'), src).done;
     assert.notEqual(rtmp.code, 0, 'RTMP publish on a live WHIP stream id is refused');
-    const refusal = await server.waitForLog((l) => l.msg === 'publish refused' && l.protocol === 'rtmp' && l.streamId === 'gone', 10_000, 'rtmp refusal');
+    const refusal = await server.events.waitFor('stream.refused', (e) => e.protocol === 'rtmp' && e.streamId === 'gone', 10_000, 'rtmp refusal');
     assert.equal(refusal.code, 'stream_busy');
     const second = await fetch(`${server.httpUrl}/live/whip/gone`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: browserLikeOffer() });
     assert.equal(second.status, 409);
@@ -49,10 +49,10 @@ test('a browser killed mid-stream leaves a finalized recording; its live stream 
     await new Promise((r) => setTimeout(r, Math.max(0, connectedAt + 6000 - Date.now())));
     const killedAt = Date.now();
     publisher.kill();
-    const ended = await server.waitForLog((l) => l.msg === 'whip session ended' && l.app === 'live' && l.streamId === 'gone', 30_000, 'session ended');
-    t.diagnostic(`session ended ${(Date.parse(String(ended.time)) - killedAt) / 1000}s after the kill: ${ended.reason}`);
-    assert.match(String(ended.reason), /publisher silent|ice\/dtls failed|peer connection closed/);
-    const done = await server.waitForLog((l) => l.msg === 'recording completed' && l.name === started.name, 30_000, 'recording completed');
+    const ended = await server.events.waitFor('stream.ended', (e) => e.protocol === 'whip' && e.app === 'live' && e.streamId === 'gone', 30_000, 'session ended');
+    t.diagnostic(`session ended ${(Date.parse(ended.endedAt) - killedAt) / 1000}s after the kill: ${ended.reason}`);
+    assert.match(ended.reason, /publisher silent|ice\/dtls failed|peer connection closed/);
+    const done = await server.events.waitFor('recording.completed', (e) => e.name === started.name, 30_000, 'recording completed');
     assert.equal(done.protocol, 'whip');
 
     const mp4 = path.join(server.dataDir, 'live', 'streams', `${started.name}.mp4`);
@@ -74,11 +74,11 @@ test('a browser killed mid-stream leaves a finalized recording; its live stream 
 });
 
 test('SIGTERM while a browser publishes finalizes the recording and exits cleanly', async () => {
-  const server = await startServer();
+  const server = await startServer({ events: true });
   const publisher = await openPublisher(`${server.httpUrl}/publish.html?app=live&id=term`);
   try {
     await startPublishing(publisher.page);
-    const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'term', 15_000, 'recording started');
+    const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'term', 15_000, 'recording started');
     await new Promise((r) => setTimeout(r, 4000));
     server.proc.kill('SIGTERM');
     const exit = await server.exited;

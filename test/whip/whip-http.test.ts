@@ -1,5 +1,5 @@
 /**
- * Issue 5: the WHIP endpoint's answers to bad requests — malformed SDP, an
+ * The WHIP endpoint's answers to bad requests — malformed SDP, an
  * offer with no codec bucketcast records, wrong content type, oversized body,
  * unknown app, bad or busy stream id, a non-Bearer credential, unknown session
  * — each a 4xx with a message, while an RTMP publisher keeps recording.
@@ -22,7 +22,7 @@ import type { PublishRequest } from '../../src/ingest/types.js';
 
 let server: TestServer;
 before(async () => {
-  server = await startServer({ config: { whip: { connectTimeoutSeconds: 2 }, applications: [{ name: 'live', s3RecordingEnabled: false }] } });
+  server = await startServer({ events: true, config: { whip: { connectTimeoutSeconds: 2 }, applications: [{ name: 'live', s3RecordingEnabled: false }] } });
 });
 after(async () => {
   await server.stop();
@@ -44,7 +44,7 @@ async function post(pathname: string, body: string, headers: Record<string, stri
 test('bad WHIP requests get a 4xx with a message and an RTMP publisher keeps recording', async () => {
   const src = await fixture({ seconds: 12 });
   const rtmp = push(server.rtmpUrl('live', 'steady'), src);
-  const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'steady', 15_000, 'rtmp recording started');
+  const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'steady', 15_000, 'rtmp recording started');
 
   const cases: Array<{ name: string; answer: () => Promise<Answer>; status: number; code: string; message: RegExp }> = [
     { name: 'malformed SDP', answer: () => post('/live/whip/cam', 'v=0\r\nthis is not an offer\r\n'), status: 400, code: 'bad_offer', message: /malformed or unusable SDP offer/ },
@@ -95,7 +95,7 @@ test('bad WHIP requests get a 4xx with a message and an RTMP publisher keeps rec
   // None of it touched the RTMP publisher: it ends normally and its recording is whole.
   const r = await rtmp.done;
   assert.equal(r.code, 0, r.stderr);
-  await server.waitForLog((l) => l.msg === 'recording completed' && l.name === started.name, 20_000, 'rtmp recording completed');
+  await server.events.waitFor('recording.completed', (e) => e.name === started.name, 20_000, 'rtmp recording completed');
   const probed = await ffprobe(path.join(server.dataDir, 'live', 'streams', `${started.name}.mp4`));
   assert.ok(Math.abs(probed.duration - 12) < 0.5, `rtmp recording is complete: ${probed.duration}s`);
   assert.ok(!server.logs.some((l) => l.msg === 'publish accepted' && l.protocol === 'whip'), 'no WHIP publish was accepted');
@@ -117,14 +117,14 @@ test('a publisher that never connects is dropped after connectTimeoutSeconds and
   assert.match(answer, /a=candidate:.* 127\.0\.0\.1 /, 'candidates gathered before answering');
   const busy = await post('/live/whip/ghost', browserLikeOffer());
   assert.equal(busy.status, 409, 'the id is taken while the session waits for ICE');
-  const ended = await server.waitForLog((l) => l.msg === 'whip session ended' && l.streamId === 'ghost', 15_000, 'ghost session ended');
+  const ended = await server.events.waitFor('stream.ended', (e) => e.protocol === 'whip' && e.streamId === 'ghost', 15_000, 'ghost session ended');
   assert.equal(ended.reason, 'ice/dtls connection timeout');
   const again = await fetch(`${server.httpUrl}/live/whip/ghost`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: browserLikeOffer() });
   assert.equal(again.status, 201, 'the id is free again');
   const del = await fetch(`${server.httpUrl}${again.headers.get('location')}`, { method: 'DELETE' });
   assert.equal(del.status, 200);
   assert.equal((await fetch(`${server.httpUrl}${again.headers.get('location')}`, { method: 'DELETE' })).status, 404, 'gone after DELETE');
-  assert.ok(!server.logs.some((l) => l.msg === 'recording started' && l.streamId === 'ghost'), 'nothing was recorded');
+  assert.deepEqual(server.events.all('recording.started', (e) => e.streamId === 'ghost'), [], 'nothing was recorded');
 });
 
 test('CORS preflight on the endpoint and on a session resource', async () => {
@@ -164,7 +164,7 @@ test('the Bearer token reaches the publish authorizer, and a refused one is a 40
       const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...(auth ? { Authorization: auth } : {}) }, body: browserLikeOffer() });
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), 'Bearer');
-      // The reason stays in the log (issue 15): the publisher learns nothing about which keys exist.
+      // The reason stays in the log: the publisher learns nothing about which keys exist.
       assert.deepEqual(await res.json(), { error: { code: 'unauthorized', message: 'unauthorized' } });
     }
     assert.deepEqual(

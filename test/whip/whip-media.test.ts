@@ -1,5 +1,5 @@
 /**
- * Issue 5: VP8 + Opus from a browser offering VP8 only (publish.html
+ * VP8 + Opus from a browser offering VP8 only (publish.html
  * `&codec=vp8` restricts the offer with setCodecPreferences) is recorded per
  * the app's `whip.requireMp4`: as sent in a WebM (VP8 + Opus copied) by
  * default, or transcoded to an H.264 + AAC MP4 where the app requires MP4.
@@ -16,7 +16,7 @@ import { openPublisher, startPublishing, stopPublishing, decodesCleanly } from '
 
 let server: TestServer;
 before(async () => {
-  server = await startServer({ config: { applications: [{ name: 'live', s3RecordingEnabled: false }, { name: 'mp4only', s3RecordingEnabled: false, whip: { requireMp4: true } }] } });
+  server = await startServer({ events: true, config: { applications: [{ name: 'live', s3RecordingEnabled: false }, { name: 'mp4only', s3RecordingEnabled: false, whip: { requireMp4: true } }] } });
 });
 after(async () => {
   await server.stop();
@@ -27,10 +27,10 @@ async function publish(app: string, id: string, seconds: number, query = '&codec
   const publisher = await openPublisher(`${server.httpUrl}/publish.html?app=${app}&id=${id}${query}`);
   try {
     const connectedAt = await startPublishing(publisher.page);
-    const started = await server.waitForLog((l) => l.msg === 'recording started' && l.app === app && l.streamId === id, 15_000, `${app} recording started`);
+    const started = await server.events.waitFor('recording.started', (e) => e.app === app && e.streamId === id, 15_000, `${app} recording started`);
     await new Promise((r) => setTimeout(r, Math.max(0, connectedAt + seconds * 1000 - Date.now())));
     const stoppedAt = await stopPublishing(publisher.page);
-    await server.waitForLog((l) => l.msg === 'recording completed' && l.name === started.name && l.app === app, 30_000, `${app} recording completed`);
+    await server.events.waitFor('recording.completed', (e) => e.name === started.name && e.app === app, 30_000, `${app} recording completed`);
     const negotiated = server.logs.find((l) => l.msg === 'whip session negotiated' && l.app === app && l.streamId === id)!;
     return { name: String(started.name), published: (stoppedAt - connectedAt) / 1000, negotiated };
   } finally {

@@ -1,5 +1,5 @@
 /**
- * Issue 6, publish security over WHIP: the same authorizer as RTMP, with the
+ * Publish security over WHIP: the same authorizer as RTMP, with the
  * credential as WHIP's Bearer token. Missing, wrong and other streams' keys
  * are refused (401, logged with the reason); a browser (headless Chromium on
  * publish.html) with the right stream key is recorded; a signed token minted
@@ -17,6 +17,7 @@ const credentials: string[] = [];
 
 before(async () => {
   server = await startServer({
+    events: true,
     env: adminEnv(),
     config: {
       whip: { connectTimeoutSeconds: 3 },
@@ -50,26 +51,33 @@ test('WHIP with stream keys: missing, wrong and other-stream keys refused with 4
     [`sk_${'x'.repeat(32)}`, /^wrong stream key$/],
     [other.key, /^wrong stream key$/],
   ];
-  for (const [bearer, reason] of cases) {
+  for (const [i, [bearer, reason]] of cases.entries()) {
     const before = server.logs.length;
     const res = await offer('keys', 'cam1', bearer);
     assert.equal(res.status, 401);
     const body = (await res.json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'unauthorized');
-    assert.equal(body.error.message, 'unauthorized', 'the publisher learns nothing more (issue 15)');
+    assert.equal(body.error.message, 'unauthorized', 'the publisher learns nothing more');
     // The log line and the answer travel separately: wait for the line.
     const line = await until(() => server.logs.slice(before).find((l) => l.msg === 'publish refused' && l.protocol === 'whip'), 10_000, 'the refusal is logged');
     assert.match(String(line.reason), reason);
+    // The events channel (admins) says why too, without the credential.
+    const refusals = await until(() => { const all = server.events.all('stream.refused', (e) => e.protocol === 'whip' && e.app === 'keys'); return all.length > i ? all : undefined; }, 10_000, 'stream.refused');
+    assert.equal(refusals.length, i + 1);
+    assert.equal(refusals[i].code, 'unauthorized');
+    assert.equal(refusals[i].streamId, 'cam1');
+    assert.match(refusals[i].reason, reason);
+    if (bearer) assert.ok(!JSON.stringify(refusals[i]).includes(bearer), 'the credential is not in the event');
   }
 
   const publisher = await openPublisher(`${server.httpUrl}/publish.html?app=keys&id=cam1`);
   try {
     await publisher.page.fill('#token', key.key);
     await startPublishing(publisher.page);
-    const started = await server.waitForLog((l) => l.msg === 'recording started' && l.app === 'keys' && l.streamId === 'cam1' && l.protocol === 'whip', 20_000, 'whip recording started');
+    const started = await server.events.waitFor('recording.started', (e) => e.app === 'keys' && e.streamId === 'cam1' && e.protocol === 'whip', 20_000, 'whip recording started');
     await new Promise((r) => setTimeout(r, 3000));
     await stopPublishing(publisher.page);
-    const done = await server.waitForLog((l) => l.msg === 'recording completed' && l.recordingId === started.recordingId, 30_000, 'whip recording completed');
+    const done = await server.events.waitFor('recording.completed', (e) => e.recordingId === started.recordingId, 30_000, 'whip recording completed');
     assert.ok(Number(done.durationSeconds) > 1.5, `recorded ${done.durationSeconds} s`);
   } finally {
     await publisher.close();
@@ -87,7 +95,7 @@ test('WHIP with signed tokens: a minted token is accepted, a forged one refused'
   assert.equal(accepted.status, 201, await accepted.clone().text());
   await accepted.text();
   const location = accepted.headers.get('location')!;
-  await server.waitForLog((l) => l.msg === 'publish accepted' && l.app === 'signed' && l.protocol === 'whip', 10_000, 'whip publish accepted');
+  await server.events.waitFor('stream.started', (e) => e.app === 'signed' && e.protocol === 'whip', 10_000, 'whip publish accepted');
   // No ICE will follow from this test: end the session with the same credential.
   const ended = await fetch(`${server.httpUrl}${location}`, { method: 'DELETE', headers: { Authorization: `Bearer ${minted.token}` } });
   assert.equal(ended.status, 200);

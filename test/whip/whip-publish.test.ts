@@ -1,5 +1,5 @@
 /**
- * Issue 5: 20 s published from headless Chromium through publish.html (fake
+ * 20 s published from headless Chromium through publish.html (fake
  * camera and microphone) become a recording like an RTMP one: a faststart MP4
  * with H.264 copied and Opus transcoded to AAC, within 1 s of the published
  * length, in sync (the fake camera flashes exactly when the fake microphone
@@ -29,6 +29,7 @@ before(async () => {
   s3 = await startS3Target();
   await s3.createBucket(BUCKET);
   server = await startServer({
+    events: true,
     env: credentialEnv(s3),
     config: { applications: [{ name: 'live', s3: s3SettingsFor(s3, BUCKET, { storageMode: 'dual' }) }] },
   });
@@ -56,7 +57,7 @@ test('20 s from publish.html become an MP4 (H.264 + AAC) of the published length
   const { page } = publisher;
   assert.equal(await page.textContent('#endpoint'), `${server.httpUrl}/live/whip/cam1`);
   const connectedAt = await startPublishing(page);
-  const started = await server.waitForLog((l) => l.msg === 'recording started' && l.streamId === 'cam1', 15_000, 'recording started');
+  const started = await server.events.waitFor('recording.started', (e) => e.streamId === 'cam1', 15_000, 'recording started');
   const name = String(started.name);
   assert.equal(started.protocol, 'whip');
 
@@ -70,7 +71,7 @@ test('20 s from publish.html become an MP4 (H.264 + AAC) of the published length
   await new Promise((r) => setTimeout(r, Math.max(0, connectedAt + 20_000 - Date.now())));
   const stoppedAt = await stopPublishing(page);
   const published = (stoppedAt - connectedAt) / 1000;
-  const done = await server.waitForLog((l) => l.msg === 'recording completed' && l.name === name, 30_000, 'recording completed');
+  const done = await server.events.waitFor('recording.completed', (e) => e.name === name, 30_000, 'recording completed');
   assert.equal(done.protocol, 'whip');
   assert.equal(done.recovered, false);
   assert.ok(server.logs.some((l) => l.msg === 'whip session ended' && l.reason === 'publisher ended (DELETE)'), 'DELETE ended the session');
@@ -138,7 +139,7 @@ test('20 s from publish.html become an MP4 (H.264 + AAC) of the published length
   assert.equal(ranged.status, 206, 'served like any recording');
 
   // Uploaded like an RTMP recording: every file, the sidecar last.
-  await server.waitForLog((l) => l.msg === 'recording uploaded' && l.recordingId === done.recordingId, 60_000, 'recording uploaded');
+  await server.events.waitFor('upload.completed', (e) => e.kind === 'metadata' && e.recordingId === done.recordingId, 60_000, 'recording uploaded');
   const objects = new Map((await s3.listObjects(BUCKET)).map((o) => [o.key, o.size]));
   assert.equal(objects.get(`streams/${name}.mp4`), probedSize(mp4), 'the mp4 is in the bucket, whole');
   assert.ok(objects.has(`streams/${name}.m3u8`) && objects.has(`streams/${name}.json`), 'playlist and sidecar uploaded');
