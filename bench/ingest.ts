@@ -25,14 +25,16 @@ import { perStream, resultTable } from './lib/report.js';
 import { runOnce, LOSS_TOLERANCE_S, type RunResult } from './lib/run.js';
 import type { BenchTarget } from './lib/target.js';
 
-const TARGETS = ['bucketcast', 'nginx', 'nginx-previews'] as const;
+// bucketcast-v8-defaults: bucketcast without the node flags of `npm start` (the heap sizing A/B, in the same run).
+const TARGETS = ['bucketcast', 'bucketcast-v8-defaults', 'nginx', 'nginx-previews'] as const;
 type TargetName = (typeof TARGETS)[number];
 
 const USAGE = `usage: npm run bench:ingest -- [options]
   --n 1,8,32            stream counts to measure (default 1,8,32)
   --seconds 60          seconds of pushing per run (default 60; 30 with --find-max)
   --warmup 10           seconds at the start of each run left out of the CPU window (default min(10, seconds/3))
-  --targets LIST        any of ${TARGETS.join(',')} (default all; nginx rows need apt-get install -y nginx libnginx-mod-rtmp)
+  --targets LIST        any of ${TARGETS.join(',')} (default bucketcast,nginx,nginx-previews; nginx rows need apt-get install -y nginx libnginx-mod-rtmp;
+                        bucketcast-v8-defaults runs the server without npm start's node flags)
   --find-max            step N up (--steps) until a server loses a second or falls behind; report the largest lossless N
   --steps 8,16,32,...   N steps for --find-max (default 8,16,32,48,64,96,128,160,192,256)
   --json FILE           also write every result as JSON
@@ -86,7 +88,7 @@ if (!(warmup >= 0 && warmup <= seconds - 5)) fail('--warmup must be between 0 an
 const ns = findMax ? list(args.steps ?? '8,16,32,48,64,96,128,160,192,256', 'steps') : list(args.n ?? '1,8,32', 'n');
 const segmentSeconds = args['segment-seconds'] === undefined ? undefined : Number(args['segment-seconds']);
 if (segmentSeconds !== undefined && !(Number.isInteger(segmentSeconds) && segmentSeconds >= 0)) fail('--segment-seconds must be a whole number of seconds (0 = one MP4 per publish)');
-let targets = (args.targets ?? TARGETS.join(',')).split(',').map((t) => t.trim()) as TargetName[];
+let targets = (args.targets ?? 'bucketcast,nginx,nginx-previews').split(',').map((t) => t.trim()) as TargetName[];
 for (const t of targets) if (!TARGETS.includes(t)) fail(`--targets: unknown target "${t}" (known: ${TARGETS.join(', ')})`);
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -95,9 +97,10 @@ const print = (line = '') => process.stdout.write(`${line}\n`);
 
 // nginx rows: a clear message when nginx or its RTMP module is missing, never a silent gap.
 const nginx = findNginx(args.nginx);
-if ('missing' in nginx && targets.some((t) => t !== 'bucketcast')) {
+const isBucketcast = (t: TargetName) => t.startsWith('bucketcast');
+if ('missing' in nginx && !targets.every(isBucketcast)) {
   const msg = `nginx rows skipped: ${nginx.missing}. Install with: apt-get install -y nginx libnginx-mod-rtmp`;
-  targets = targets.filter((t) => t === 'bucketcast');
+  targets = targets.filter(isBucketcast);
   if (targets.length === 0) {
     process.stderr.write(`bench:ingest: ${msg}\n`);
     process.exit(1);
@@ -118,6 +121,7 @@ process.on('SIGTERM', interrupt);
 
 async function startTarget(name: TargetName): Promise<BenchTarget> {
   if (name === 'bucketcast') return BucketcastTarget.start({ recordSegmentSeconds: segmentSeconds });
+  if (name === 'bucketcast-v8-defaults') return BucketcastTarget.start({ recordSegmentSeconds: segmentSeconds, nodeFlags: [] });
   if ('missing' in nginx) throw new Error(nginx.missing);
   return NginxTarget.start({ ...nginx, previews: name === 'nginx-previews' });
 }

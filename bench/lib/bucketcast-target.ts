@@ -20,15 +20,15 @@ export const BUCKETCAST_APP = {
 };
 
 export class BucketcastTarget implements BenchTarget {
-  readonly label = 'bucketcast (MP4 + HLS + previews)';
-
   private constructor(
+    readonly label: string,
     private readonly server: TestServer,
     private readonly configDir: string,
   ) {}
 
   /** `recordSegmentSeconds`: parts closing while the run goes on (their durations are summed per stream). */
-  static async start(o: { recordSegmentSeconds?: number } = {}): Promise<BucketcastTarget> {
+  /** `nodeFlags`: the server's node flags instead of those of `npm start` (`[]`: V8's defaults, for an A/B in one run). */
+  static async start(o: { recordSegmentSeconds?: number; nodeFlags?: string[] } = {}): Promise<BucketcastTarget> {
     // The helper passes our environment on: drop any BUCKETCAST_* the shell has (an S3 bucket, other
     // apps) so that the server runs on exactly the config below.
     for (const k of Object.keys(process.env)) if (k.startsWith('BUCKETCAST_')) delete process.env[k];
@@ -37,8 +37,9 @@ export class BucketcastTarget implements BenchTarget {
     const file = path.join(configDir, 'bucketcast.json');
     writeFileSync(file, JSON.stringify({ applications: [{ ...BUCKETCAST_APP, ...(o.recordSegmentSeconds === undefined ? {} : { recordSegmentSeconds: o.recordSegmentSeconds }) }] }));
     try {
-      const server = await startServer({ env: { BUCKETCAST_CONFIG: file, BUCKETCAST_LOG_LEVEL: 'info' } });
-      return new BucketcastTarget(server, configDir);
+      const server = await startServer({ env: { BUCKETCAST_CONFIG: file, BUCKETCAST_LOG_LEVEL: 'info' }, nodeFlags: o.nodeFlags });
+      const label = o.nodeFlags ? `bucketcast, node ${o.nodeFlags.join(' ') || 'without flags'}` : 'bucketcast (MP4 + HLS + previews)';
+      return new BucketcastTarget(label, server, configDir);
     } catch (err) {
       rmSync(configDir, { recursive: true, force: true });
       throw err;

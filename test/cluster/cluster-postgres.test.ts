@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
-import { ROOT, startServer, until, type LogLine, type TestServer } from '../helpers/server.js';
+import { ROOT, SERVER_NODE_FLAGS, startServer, until, type LogLine, type TestServer } from '../helpers/server.js';
 import { fixture } from '../helpers/fixtures.js';
 import { push } from '../helpers/media.js';
 import { adminEnv, login } from '../helpers/api.js';
@@ -36,7 +36,7 @@ async function runToExit(env: Record<string, string>): Promise<{ code: number | 
   try {
     const config = path.join(dir, 'config.json');
     writeFileSync(config, JSON.stringify({ applications: [{ name: 'live', s3RecordingEnabled: false }] }));
-    const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+    const proc = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
       cwd: ROOT,
       env: { ...process.env, BUCKETCAST_CONFIG: config, BUCKETCAST_DATA_DIR: path.join(dir, 'data'), BUCKETCAST_HTTP_PORT: '0', BUCKETCAST_RTMP_PORT: '0', BUCKETCAST_HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,7 +7,7 @@
  * rather than on log wording.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,17 @@ import { ADMIN_PASSWORD, login } from './api.js';
 import { ServerEvents } from './events.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The node flags `npm start` runs the server with (package.json's `start` script, between `node` and `--import`;
+ * the Dockerfile's CMD has the same ones): tests and benches run the server as users do.
+ */
+export const SERVER_NODE_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const m = /^node((?: --[^ ]+)*?) --import tsx src\/main\.ts$/.exec(start);
+  if (!m) throw new Error(`package.json start script not understood: ${start}`);
+  return m[1].split(' ').filter(Boolean);
+})();
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 
@@ -36,6 +47,8 @@ export interface ServerOptions {
    * Logs in as admin with `env.BUCKETCAST_ADMIN_PASSWORD`, which defaults to `ADMIN_PASSWORD`.
    */
   events?: boolean;
+  /** Node flags of the server process (default `SERVER_NODE_FLAGS`, those of `npm start`); the benches A/B them. */
+  nodeFlags?: string[];
 }
 
 export interface TestServer {
@@ -100,7 +113,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   env.BUCKETCAST_CONFIG = file;
   // CPU_PROFILE_DIR=<dir>: each server writes a V8 CPU profile there when it exits (bench/cpu-blocks.mjs reads it).
   const profile = process.env.CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-interval=2000', `--cpu-prof-dir=${process.env.CPU_PROFILE_DIR}`] : [];
-  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? SERVER_NODE_FLAGS), ...profile, '--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   started.add(proc);
   const logs: LogLine[] = [];
   const otherOutput: string[] = [];

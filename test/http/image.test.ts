@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT } from '../helpers/server.js';
+import { ROOT, SERVER_NODE_FLAGS } from '../helpers/server.js';
 
 const read = (f: string) => readFileSync(path.join(ROOT, f), 'utf8');
 
@@ -22,6 +22,14 @@ test('Dockerfile: multi-stage on Node 22 LTS, compilers only in the build stage,
   const users = [...runtime.matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
   assert.deepEqual(users, ['node'], 'runs as node');
   assert.ok(runtime.indexOf('USER node') < runtime.indexOf('CMD'), 'before the command');
+});
+
+test('the image runs the server with the node flags of npm start (which tests and benches use)', () => {
+  const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1];
+  assert.ok(cmd, 'a CMD in exec form');
+  const argv = JSON.parse(cmd) as string[];
+  assert.deepEqual(argv, ['node', ...SERVER_NODE_FLAGS, '--import', 'tsx', 'src/main.ts']);
+  assert.ok(SERVER_NODE_FLAGS.length > 0, 'npm start sets the heap flags');
 });
 
 test('engines still allow Node 20; CI ends with the README test command', () => {
