@@ -55,7 +55,8 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
   // One catalog read per listed recording (small, indexed) gives exact URLs.
   const summary = async (r: RecordingSummary) => {
     const files = (await o.catalog.getRecording(r.recordingId))?.files ?? [];
-    return { ...r, node: r.node ?? o.nodeId, inProgress: r.inProgress ?? false, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files) };
+    // An audio-only recording has no video (a video-only one no audio): null, as the answer schema says, not left out.
+    return { ...r, video: r.video ?? null, audio: r.audio ?? null, node: r.node ?? o.nodeId, inProgress: r.inProgress ?? false, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files) };
   };
   const file = (r: RecordingWithFiles, f: FileRecord) => ({
     id: f.id,
@@ -121,7 +122,7 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
         const r = await find(req);
         const { files, ...rec } = r;
         const counts = Object.fromEntries(STATES.map((s) => [s, files.filter((f) => f.state === s).length]));
-        return { ...rec, node: rec.node ?? o.nodeId, inProgress: rec.inProgress ?? false, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files), files: files.map((f) => file(r, f)) };
+        return { ...rec, video: rec.video ?? null, audio: rec.audio ?? null, node: rec.node ?? o.nodeId, inProgress: rec.inProgress ?? false, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files), files: files.map((f) => file(r, f)) };
       },
     }),
     route({

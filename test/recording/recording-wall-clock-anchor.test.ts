@@ -91,7 +91,11 @@ test('an audio-only recording starts at its first packet, not when the recorder 
     assert.equal((await p.done).code, 0);
     await server.events.waitFor('recording.completed', () => true, 60_000, 'recording completed');
     const api = await login(server);
-    const [r] = ((await api.get('/api/v1/recordings?app=live')).json as { recordings: Listed[] }).recordings;
+    const list = await api.get('/api/v1/recordings?app=live');
+    assert.equal(list.status, 200, `the list answers (an answer that disagrees with its schema is a 500): ${list.text}`);
+    const [r] = (list.json as { recordings: Array<Listed & { video: unknown; audio: unknown }> }).recordings;
+    assert.equal(r.video, null, 'no video: null, as the OpenAPI document says');
+    assert.ok(r.audio, 'its audio is described');
     const late = (Date.parse(r.startedAt) - pushedAt) / 1000;
     console.log(`audio-only recording starts ${late} s after the push began; ${r.durationSeconds} s long`);
     assert.ok(late >= -0.5 && late <= 1.2, `the recording starts ${late} s after the push began (the recorder waited 2.5 s for video)`);
