@@ -14,13 +14,15 @@
  * otherwise a node keep-alive generator in its own process (bench/http-load.ts),
  * which also runs the fixed-rate part (wrk cannot hold a rate).
  * Knobs: BENCH_SECONDS (10), BENCH_CONNECTIONS (50), BENCH_LOADGEN (wrk|node),
- * BENCH_RATE (1000), BENCH_OBJECT_KIB (256), BENCH_PARTS (redirect,paced,proxy: which parts run).
+ * BENCH_RATE (1000), BENCH_OBJECT_KIB (256), BENCH_PARTS (redirect,paced,proxy: which parts run),
+ * BENCH_NODE_FLAGS (extra node flags for bucketcast, e.g. `--trace-gc`), BENCH_SERVER_OUTPUT (a file that gets
+ * bucketcast's non-JSON output, such as those traces, at the end).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, ROOT } from '../test/helpers/server.js';
+import { startServer, ROOT, SERVER_NODE_FLAGS } from '../test/helpers/server.js';
 import { startBucket } from '../test/helpers/fwd-bucket.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
@@ -178,7 +180,9 @@ async function main(): Promise<void> {
         { name: 'proxy', httpForwardingMode: 'proxy', httpForwardingBaseURL: bucket.url, s3RecordingEnabled: false },
       ],
     },
-    env: { BUCKETCAST_LOG_LEVEL: 'info' }, // info: the helper waits for "bucketcast ready"; nothing is logged per request
+    // info: the helper waits for "bucketcast ready"; nothing is logged per request. Answers are not schema-checked (as in production).
+    env: { BUCKETCAST_LOG_LEVEL: 'info', BUCKETCAST_CHECK_ANSWERS: '0' },
+    nodeFlags: [...SERVER_NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
   });
   const bare = await startBare();
   try {
@@ -223,6 +227,7 @@ async function main(): Promise<void> {
   } finally {
     bare.stop();
     await server.stop();
+    if (process.env.BENCH_SERVER_OUTPUT) writeFileSync(process.env.BENCH_SERVER_OUTPUT, server.otherOutput.join('\n'));
     server.cleanup();
     await bucket.stop();
   }

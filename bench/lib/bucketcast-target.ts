@@ -37,7 +37,7 @@ export class BucketcastTarget implements BenchTarget {
     const file = path.join(configDir, 'bucketcast.json');
     writeFileSync(file, JSON.stringify({ applications: [{ ...BUCKETCAST_APP, ...(o.recordSegmentSeconds === undefined ? {} : { recordSegmentSeconds: o.recordSegmentSeconds }) }] }));
     try {
-      const server = await startServer({ env: { BUCKETCAST_CONFIG: file, BUCKETCAST_LOG_LEVEL: 'info' }, nodeFlags: o.nodeFlags });
+      const server = await startServer({ env: { BUCKETCAST_CONFIG: file, BUCKETCAST_LOG_LEVEL: 'info', BUCKETCAST_CHECK_ANSWERS: '0' }, nodeFlags: o.nodeFlags });
       const label = o.nodeFlags ? `bucketcast, node ${o.nodeFlags.join(' ') || 'without flags'}` : 'bucketcast (MP4 + HLS + previews)';
       return new BucketcastTarget(label, server, configDir);
     } catch (err) {
