@@ -190,7 +190,9 @@ export async function measureSync(file: string): Promise<SyncReport> {
   }
   const { stdout: times } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=pts_time', '-of', 'json', file], { maxBuffer: 1 << 26 });
   const pts = (JSON.parse(times) as { frames: Array<{ pts_time?: string }> }).frames.map((f) => Number(f.pts_time));
-  const { stdout: gray } = await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v', '-vf', 'scale=16:9,format=gray', '-f', 'rawvideo', '-'], big);
+  // One output frame per decoded frame (passthrough), so frame k is ffprobe's frame k: rawvideo would otherwise be
+  // made constant-rate, duplicating frames of a variable-rate recording (a starved camera) and shifting every flash.
+  const { stdout: gray } = await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v', '-fps_mode', 'passthrough', '-vf', 'scale=16:9,format=gray', '-f', 'rawvideo', '-'], big);
   const frame = 16 * 9;
   const flashes: number[] = [];
   let bright = false;
@@ -198,7 +200,7 @@ export async function measureSync(file: string): Promise<SyncReport> {
     let sum = 0;
     for (let j = 0; j < frame; j++) sum += gray[i + j];
     const on = sum / frame > 128;
-    if (on && !bright) flashes.push(pts[k]);
+    if (on && !bright && Number.isFinite(pts[k])) flashes.push(pts[k]);
     bright = on;
   }
   const offsets = beeps.map((b) => {

@@ -101,9 +101,20 @@ test('20 s from publish.html become an MP4 (H.264 + AAC) of the published length
   // where the camera kept time (within 60 ms of a flash every second) — at least the start, where a forwarding or
   // sender-report mistake shows.
   // The whole-length check is in whip-sync.test.ts, with a sender that cannot lag.
-  let kept = 1;
-  while (kept < sync.flashes.length && Math.abs(sync.flashes[kept] - sync.flashes[0] - kept) < 0.06) kept++;
-  const checked = sync.offsets.filter((_, i) => sync.beeps[i] <= sync.flashes[kept - 1] + 0.5);
+  // A starved fake camera may also drop the frame with a flash (flashes 2 s apart were seen in a full run, with a
+  // spurious one on the first frame): the camera kept time while consecutive flashes are a whole number of seconds
+  // (1 or 2) apart; the run may start at the first or the second flash.
+  const onGrid = (d: number) => (Math.abs(d - 1) < 0.06 || Math.abs(d - 2) < 0.06);
+  const runFrom = (first: number) => {
+    let last = first;
+    while (last + 1 < sync.flashes.length && onGrid(sync.flashes[last + 1] - sync.flashes[last])) last++;
+    return { first, last };
+  };
+  const runs = [runFrom(0), ...(sync.flashes.length > 1 ? [runFrom(1)] : [])];
+  const kept = runs.reduce((best, r) => (r.last - r.first > best.last - best.first ? r : best));
+  const from = sync.flashes[kept.first] - 0.5;
+  const to = sync.flashes[kept.last] + 0.5;
+  const checked = sync.offsets.filter((_, i) => sync.beeps[i] >= from && sync.beeps[i] <= to);
   assert.ok(checked.length >= 1, 'at least one beep while the camera kept time');
   // A starved fake device itself captures apart (150 ms seen at load 15 on 2 cores, 700 ms once with the suite's
   // Chromium files running beside it); a forwarding or sender-report mistake shows as seconds (arrival-time sync
