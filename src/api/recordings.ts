@@ -53,11 +53,18 @@ export function recordingUrls(r: { app: string; name: string }, files: ReadonlyA
 
 export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
   // One catalog read per listed recording (small, indexed) gives exact URLs.
-  const summary = async (r: RecordingSummary) => {
-    const files = (await o.catalog.getRecording(r.recordingId))?.files ?? [];
-    // An audio-only recording has no video (a video-only one no audio): null, as the answer schema says, not left out.
-    return { ...r, video: r.video ?? null, audio: r.audio ?? null, node: r.node ?? o.nodeId, inProgress: r.inProgress ?? false, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files) };
-  };
+  // What the list and the single answer share. An audio-only recording has no video (a video-only one no audio):
+  // null, as the answer schema says, not left out.
+  const common = <R extends RecordingRecord>(r: R, files: FileRecord[]) => ({
+    ...r,
+    video: r.video ?? null,
+    audio: r.audio ?? null,
+    node: r.node ?? o.nodeId,
+    inProgress: r.inProgress ?? false,
+    urls: recordingUrls(r, files),
+    parts: partsView(r, r.parts ?? [], files),
+  });
+  const summary = async (r: RecordingSummary) => common(r, (await o.catalog.getRecording(r.recordingId))?.files ?? []);
   const file = (r: RecordingWithFiles, f: FileRecord) => ({
     id: f.id,
     kind: f.kind,
@@ -122,7 +129,7 @@ export function recordingRoutes(o: RecordingRoutesOptions): Route[] {
         const r = await find(req);
         const { files, ...rec } = r;
         const counts = Object.fromEntries(STATES.map((s) => [s, files.filter((f) => f.state === s).length]));
-        return { ...rec, video: rec.video ?? null, audio: rec.audio ?? null, node: rec.node ?? o.nodeId, inProgress: rec.inProgress ?? false, uploadState: uploadStateOf(files), fileCounts: counts, urls: recordingUrls(r, files), parts: partsView(r, r.parts ?? [], files), files: files.map((f) => file(r, f)) };
+        return { ...common(rec, files), uploadState: uploadStateOf(files), fileCounts: counts, files: files.map((f) => file(r, f)) };
       },
     }),
     route({
