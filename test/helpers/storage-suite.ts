@@ -29,7 +29,7 @@ import type { Sidecar } from '../../src/storage/uploads/sidecar.js';
 import { GRANTS } from './s3-policy.js';
 import type { S3Keys, SeenRequest, SharedS3Target } from './s3.js';
 import { until } from './server.js';
-import { appOf, plantRecording, removeDir, startStorage, type PlantedRecording, type StorageHarness } from './storage.js';
+import { appOf, plantRecording, removeDir, startStorage, waitForUploaded, type PlantedRecording, type StorageHarness } from './storage.js';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -73,11 +73,11 @@ export function storageSuite(start: () => Promise<SharedS3Target>): void {
 
   const filesOf = async (harness: StorageHarness, recordingId: string) => (await harness.store.catalog.getRecording(recordingId))!.files;
 
-  /** Announces a planted recording and waits until its sidecar is uploaded. */
+  /** Announces a planted recording and waits until all its files are uploaded. */
   async function uploaded(harness: StorageHarness, appName: string, mp4Bytes: number): Promise<PlantedRecording> {
     const rec = plantRecording(harness.dataDir, appName, { mp4Bytes });
     assert.equal(await harness.events.emit('recording.completed', rec.completed), true);
-    await harness.waitFor('upload.completed', (e) => e.recordingId === rec.completed.recordingId && e.kind === 'metadata', 90_000);
+    await waitForUploaded(harness, rec);
     return rec;
   }
 

@@ -81,6 +81,17 @@ export async function startStorage(apps: AppSettings[], opts: { storage?: Record
   };
 }
 
+/**
+ * Waits until every file of a planted recording is uploaded and its local copy handled: each file's
+ * `upload.completed` comes after its local copy is deleted (primary mode), while the sidecar's may come first
+ * (it is queued once the others are verified, before their local copies go).
+ */
+export async function waitForUploaded(h: StorageHarness, rec: PlantedRecording, timeoutMs = 90_000): Promise<void> {
+  const id = rec.completed.recordingId;
+  for (const name of rec.contents.keys()) await h.waitFor('upload.completed', (e) => e.recordingId === id && e.name === name, timeoutMs);
+  await h.waitFor('upload.completed', (e) => e.recordingId === id && e.kind === 'metadata', timeoutMs);
+}
+
 export interface PlantedRecording {
   completed: RecordingCompleted;
   /** File name → its bytes, as planted. */

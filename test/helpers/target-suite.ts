@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import type { Sidecar } from '../../src/storage/uploads/sidecar.js';
-import { appOf, plantRecording, removeDir, startStorage, type PlantedRecording, type StorageHarness } from './storage.js';
+import { appOf, plantRecording, removeDir, startStorage, waitForUploaded, type PlantedRecording, type StorageHarness } from './storage.js';
 
 /** A target under test. */
 export interface SuiteTarget {
@@ -47,7 +47,7 @@ export function targetSuite(start: () => Promise<SuiteTarget>): void {
     h.apps.put(appOf({ name: appName, s3: await t.settings(h) }));
     const rec = plantRecording(h.dataDir, appName, { mp4Bytes });
     assert.equal(await h.events.emit('recording.completed', rec.completed), true);
-    await h.waitFor('upload.completed', (e) => e.recordingId === rec.completed.recordingId && e.kind === 'metadata', 90_000);
+    await waitForUploaded(h, rec);
     return rec;
   }
 

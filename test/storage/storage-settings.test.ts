@@ -18,7 +18,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startS3Target, type S3TestTarget } from '../helpers/s3.js';
 import { until } from '../helpers/server.js';
-import { appOf, plantRecording, removeDir, startStorage, type StorageHarness } from '../helpers/storage.js';
+import { appOf, plantRecording, removeDir, startStorage, waitForUploaded, type StorageHarness } from '../helpers/storage.js';
 import type { AppSettings } from '../../src/config/schema.js';
 
 let s3: S3TestTarget;
@@ -79,7 +79,7 @@ async function expectFailure(appName: string, code: string, message: RegExp) {
 
 /** Waits until the recording (sidecar last) is uploaded; checks every object byte for byte. */
 async function expectUploaded(rec: ReturnType<typeof plantRecording>, bucket: string, prefix = '') {
-  await h.waitFor('upload.completed', (e) => e.recordingId === rec.completed.recordingId && e.kind === 'metadata');
+  await waitForUploaded(h, rec, 30_000);
   const files = await filesOf(rec.completed.recordingId);
   assert.ok(files.every((f) => f.state === 'uploaded'), files.map((f) => `${f.name}=${f.state}`).join(', '));
   for (const [name, bytes] of rec.contents) {
