@@ -310,6 +310,11 @@ export class FlvFeed {
     }
   }
 
+  /** Writes what is queued now rather than at the next FLUSH_MS: the owner has just read a batch (a paced socket read). */
+  flushNow(): void {
+    if (this.flushTimer || this.flushSoon) this.flushAll();
+  }
+
   private readonly flushAll = (): void => {
     this.flushSoon = false;
     if (this.flushTimer) clearTimeout(this.flushTimer);

@@ -21,6 +21,7 @@ import { HANDSHAKE_SIZE, RTMP_VERSION, handshakeReply } from './handshake.js';
 import { Amf0Reader, type Amf0Value } from './amf0.js';
 import * as out from './rtmp-writer.js';
 import { MSG } from './rtmp-writer.js';
+import type { ReadPacer } from './read-pacer.js';
 
 /** Chunk streams a client may open; real encoders use fewer than 10. */
 const MAX_CHUNK_STREAMS = 64;
@@ -38,6 +39,8 @@ const MAX_CHUNK_SIZE = 0x7fffffff;
 const WINDOW_ACK_SIZE = 5_000_000;
 /** The message stream id `createStream` answers with; one publish per connection. */
 const MEDIA_STREAM_ID = 1;
+/** What one socket read brings at most (libuv reads 64 KiB): a read this size may have left more in the kernel. */
+const FULL_READ = 64 * 1024;
 
 type Phase = 'c0' | 'c1' | 'c2' | 'chunks';
 
@@ -49,6 +52,12 @@ export interface RtmpConnectionOptions {
   idleTimeoutMs: number;
   /** Milliseconds a connection may take from connect to an accepted publish (a slow drip of bytes keeps it from idling out). */
   publishDeadlineMs: number;
+  /**
+   * Paces the socket's reads while publishing (see read-pacer.ts); without it every read is handled at once. The
+   * socket's readable high-water mark should be small (the server's `highWaterMark: 1`), so that a socket waiting for
+   * its tick stops reading after one read and the kernel holds the rest.
+   */
+  pacer?: ReadPacer;
 }
 
 export class RtmpConnection implements PublisherSession {
@@ -76,6 +85,10 @@ export class RtmpConnection implements PublisherSession {
   private closeReason = 'publisher closed';
   private resolveClosed!: (reason: string) => void;
   private log: Logger;
+  /** The feed holds the publisher back (a recorder behind): nothing is read, so TCP pushes back. */
+  private held = false;
+  private reading = false;
+  private readonly readNow = (): void => this.readSocket();
 
   constructor(private readonly options: RtmpConnectionOptions) {
     const { socket } = options;
@@ -91,13 +104,14 @@ export class RtmpConnection implements PublisherSession {
     // slows the publisher down. The idle timeout is off meanwhile: the silence is ours, not the publisher's.
     this.feed = new FlvFeed({
       pause: () => {
-        socket.pause();
+        this.held = true;
         socket.setTimeout(0);
       },
       resume: () => {
+        this.held = false;
         if (socket.destroyed) return;
         socket.setTimeout(options.idleTimeoutMs);
-        socket.resume();
+        setImmediate(this.readNow);
       },
     });
     socket.setNoDelay(true);
@@ -107,7 +121,8 @@ export class RtmpConnection implements PublisherSession {
     }, options.publishDeadlineMs);
     deadline.unref();
     void this.closed.then(() => clearTimeout(deadline));
-    socket.on('data', (data: Buffer) => this.onData(data));
+    // Paused mode: the socket's data is taken with read() when this connection is ready for it (see onReadable).
+    socket.on('readable', () => this.onReadable());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'rtmp socket error'));
     socket.on('close', () => this.onSocketClose());
   }
@@ -115,6 +130,31 @@ export class RtmpConnection implements PublisherSession {
   private send(buf: Buffer): void {
     const { socket } = this.options;
     if (!socket.destroyed && socket.writable) socket.write(buf);
+  }
+
+  /**
+   * The socket has data (or its end). Before the publish is accepted (handshake, commands) it is read at once; while
+   * publishing, at the pacer's next tick unless the read came back full. Held by the feed: not read at all.
+   */
+  private onReadable(): void {
+    const { socket, pacer } = this.options;
+    if (this.held && this.state !== 'closing') return;
+    if (!pacer || this.state !== 'publishing' || socket.readableLength >= FULL_READ) return this.readSocket();
+    pacer.later(this.readNow);
+  }
+
+  private readSocket(): void {
+    const { socket } = this.options;
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      let data: Buffer | null;
+      while ((!this.held || this.state === 'closing') && (data = socket.read() as Buffer | null) !== null) this.onData(data);
+      // A paced read brings a tick's worth of media: it goes to the recorders in the same turn (one wakeup for both).
+      if (this.options.pacer && this.state === 'publishing') this.feed.flushNow();
+    } finally {
+      this.reading = false;
+    }
   }
 
   /** Socket data: nothing thrown here may leave the handler (it would be an uncaught exception). */
@@ -389,6 +429,7 @@ export class RtmpConnection implements PublisherSession {
     this.state = 'closing';
     this.parser.release();
     this.feed.end();
+    this.options.pacer?.cancel(this.readNow);
     this.options.registry.release(this, this.closeReason);
     this.resolveClosed(this.closeReason);
   }

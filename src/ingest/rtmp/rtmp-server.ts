@@ -13,6 +13,7 @@ import type { Logger } from '../../log/logger.js';
 import type { Lifecycle } from '../../lifecycle.js';
 import type { StreamRegistry } from '../stream-registry.js';
 import { RtmpConnection } from './rtmp-connection.js';
+import { ReadPacer } from './read-pacer.js';
 
 export interface RtmpServerOptions {
   /** Bind address. */
@@ -40,11 +41,13 @@ export class RtmpServer implements Lifecycle {
   private readonly tcp = new Set<net.Socket>();
   private readonly log: Logger;
   private listening = false;
+  private readonly pacer = new ReadPacer();
 
   constructor(private readonly options: RtmpServerOptions) {
     this.log = options.log.child({ module: options.tls ? 'rtmps' : 'rtmp' });
     if (!options.tls) {
-      this.server = net.createServer((s) => this.accept(s));
+      // A readable high-water mark of one byte: a socket waiting for its read tick stops reading after one read (read-pacer.ts).
+      this.server = net.createServer({ highWaterMark: 1 }, (s) => this.accept(s));
       return;
     }
     const secure = tls.createServer({ ...this.readTls(), handshakeTimeout: options.idleTimeoutMs }, (s) => this.accept(s, true));
@@ -110,7 +113,7 @@ export class RtmpServer implements Lifecycle {
     if (!admitted && this.options.connections && !this.options.connections.admitSocket(socket)) return;
     const { idleTimeoutMs } = this.options;
     const publishDeadlineMs = Math.max(10_000, idleTimeoutMs * PUBLISH_DEADLINE_IDLE_TIMEOUTS);
-    const conn = new RtmpConnection({ socket, registry: this.options.registry, log: this.log, idleTimeoutMs, publishDeadlineMs });
+    const conn = new RtmpConnection({ socket, registry: this.options.registry, log: this.log, idleTimeoutMs, publishDeadlineMs, pacer: this.pacer });
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));
   }
