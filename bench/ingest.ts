@@ -25,8 +25,9 @@ import { perStream, resultTable } from './lib/report.js';
 import { runOnce, LOSS_TOLERANCE_S, type RunResult } from './lib/run.js';
 import type { BenchTarget } from './lib/target.js';
 
-// bucketcast-v8-defaults: bucketcast without the node flags of `npm start` (the heap sizing A/B, in the same run).
-const TARGETS = ['bucketcast', 'bucketcast-v8-defaults', 'nginx', 'nginx-previews'] as const;
+// bucketcast-v8-defaults: bucketcast without the node flags of `npm start` (the heap sizing A/B, in the same run);
+// bucketcast-flags: with the node flags in BENCH_NODE_FLAGS instead (a flag A/B in the same run).
+const TARGETS = ['bucketcast', 'bucketcast-v8-defaults', 'bucketcast-flags', 'nginx', 'nginx-previews'] as const;
 type TargetName = (typeof TARGETS)[number];
 
 const USAGE = `usage: npm run bench:ingest -- [options]
@@ -34,7 +35,8 @@ const USAGE = `usage: npm run bench:ingest -- [options]
   --seconds 60          seconds of pushing per run (default 60; 30 with --find-max)
   --warmup 10           seconds at the start of each run left out of the CPU window (default min(10, seconds/3))
   --targets LIST        any of ${TARGETS.join(',')} (default bucketcast,nginx,nginx-previews; nginx rows need apt-get install -y nginx libnginx-mod-rtmp;
-                        bucketcast-v8-defaults runs the server without npm start's node flags)
+                        bucketcast-v8-defaults runs the server without npm start's node flags,
+                        bucketcast-flags with BENCH_NODE_FLAGS instead of them)
   --find-max            step N up (--steps) until a server loses a second or falls behind; report the largest lossless N
   --steps 8,16,32,...   N steps for --find-max (default 8,16,32,48,64,96,128,160,192,256)
   --json FILE           also write every result as JSON
@@ -122,6 +124,7 @@ process.on('SIGTERM', interrupt);
 async function startTarget(name: TargetName): Promise<BenchTarget> {
   if (name === 'bucketcast') return BucketcastTarget.start({ recordSegmentSeconds: segmentSeconds });
   if (name === 'bucketcast-v8-defaults') return BucketcastTarget.start({ recordSegmentSeconds: segmentSeconds, nodeFlags: [] });
+  if (name === 'bucketcast-flags') return BucketcastTarget.start({ recordSegmentSeconds: segmentSeconds, nodeFlags: (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean) });
   if ('missing' in nginx) throw new Error(nginx.missing);
   return NginxTarget.start({ ...nginx, previews: name === 'nginx-previews' });
 }
