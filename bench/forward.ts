@@ -17,7 +17,10 @@
  * BENCH_RATE (1000), BENCH_PACED_ROUNDS (10: the p99 of one 3 s round swings with the machine's noise, so the
  * fixed-rate part takes the median p99 over more rounds), BENCH_OBJECT_KIB (256), BENCH_PARTS (redirect,paced,proxy: which parts run),
  * BENCH_NODE_FLAGS (extra node flags for bucketcast, e.g. `--trace-gc`), BENCH_SERVER_OUTPUT (a file that gets
- * bucketcast's non-JSON output, such as those traces, at the end).
+ * bucketcast's non-JSON output, such as those traces, at the end),
+ * BENCH_ORIGIN_CPU (e.g. 1: for the proxy part, the origin — s3rver, in this bench process — runs on that CPU only,
+ * and bucketcast and the load generator on the others, with `taskset`: the bucket on its own machine, as deployed,
+ * so the ratio shows whether bucketcast keeps up with the bucket rather than how the three share two cores).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -37,6 +40,22 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
 const PACED_ROUNDS = Math.max(1, Number(process.env.BENCH_PACED_ROUNDS || 10));
 const PARTS = new Set((process.env.BENCH_PARTS || 'redirect,paced,proxy').split(','));
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
+const ORIGIN_CPU = process.env.BENCH_ORIGIN_CPU;
+/** The load generator's command prefix: `taskset -c <cpus>` once the proxy part pins the origin (BENCH_ORIGIN_CPU). */
+let loadPrefix: string[] = [];
+
+/** Pins every thread of `pid` to `cpus` (a taskset list such as `0` or `0,2-3`). */
+function pin(pid: number, cpus: string): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)]);
+  if (r.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid} failed: ${r.stderr?.toString().trim() || r.error?.message}`);
+}
+
+/** The CPUs other than `cpu` (BENCH_ORIGIN_CPU), as a taskset list. */
+function otherCpus(cpu: number): string {
+  const others = os.cpus().map((_, i) => i).filter((i) => i !== cpu);
+  if (others.length === 0) throw new Error('BENCH_ORIGIN_CPU needs a machine with at least two CPUs');
+  return others.join(',');
+}
 const loadgen = process.env.BENCH_LOADGEN || (hasWrk ? 'wrk' : 'node');
 
 interface Result {
@@ -77,7 +96,8 @@ function load(url: string, seconds: number, opts: { rate?: number; status?: numb
     const args = useWrk
       ? ['wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url]]
       : [process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/http-load.ts'), url, String(CONNECTIONS), String(seconds), String(opts.rate ?? 0), String(opts.status ?? 302)]];
-    const child = spawn(args[0] as string, args[1] as string[], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const [cmd, argv] = loadPrefix.length ? [loadPrefix[0], [...loadPrefix.slice(1), args[0] as string, ...(args[1] as string[])]] : [args[0] as string, args[1] as string[]];
+    const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.on('error', reject);
@@ -222,11 +242,22 @@ async function main(): Promise<void> {
       lines.push(`redirect mode at ${RATE} requests/s: median p99 ${c.rows[1].r.p99.toFixed(2)} ms (target < 5; the bare server ${c.rows[0].r.p99.toFixed(2)} ms; rounds: bucketcast ${p99s(c.p99s[1])}, bare ${p99s(c.p99s[0])})${cpuRatio(c.rows)}`);
     }
     if (PARTS.has('proxy')) {
+      let where = 'the origin, bucketcast and the load generator share every CPU';
+      if (ORIGIN_CPU !== undefined) {
+        const cpu = Number(ORIGIN_CPU);
+        if (!Number.isInteger(cpu) || cpu < 0 || cpu >= os.cpus().length) throw new Error(`BENCH_ORIGIN_CPU must be a CPU number below ${os.cpus().length}`);
+        const others = otherCpus(cpu);
+        pin(process.pid, String(cpu));
+        pin(server.proc.pid!, others);
+        loadPrefix = ['taskset', '-c', others];
+        where = `the origin (s3rver, in the bench process) on CPU ${cpu}; bucketcast and the load generator on CPU ${others}`;
+      }
       // s3rver runs in this process: its CPU figure is this process's (idle otherwise); bucketcast's is its own only.
+      process.stdout.write(`proxy part: ${where}\n`);
       const c = await compare({ name: `s3rver GET, ${OBJECT_KIB} KiB`, url: direct, pid: process.pid }, { name: `bucketcast proxy mode, ${OBJECT_KIB} KiB`, url: proxied, pid: server.proc.pid }, { status: 200 });
       all.push(...c.rows);
       process.stdout.write(`proxy, full load, ${rounds}\n${table(c.rows)}\n`);
-      lines.push(`proxy mode: ${c.ratio.toFixed(2)}x the direct GET from the bucket (target >= 0.8; rounds ${c.ratios.map((r) => r.toFixed(2)).join(', ')})`);
+      lines.push(`proxy mode: ${c.ratio.toFixed(2)}x the direct GET from the bucket (target >= 0.8; rounds ${c.ratios.map((r) => r.toFixed(2)).join(', ')}; ${where})`);
     }
     process.stdout.write(`${lines.join('\n')}\nload average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
     for (const x of all) if (x.r.errors) process.stdout.write(`WARNING: ${x.name}: ${x.r.errors} requests failed or got an unexpected status (${x.r.errorDetail ?? 'node generator'})\n`);
