@@ -20,7 +20,7 @@ import type { MediaFeed, PublisherSession } from '../ingest/types.js';
 import { errorMessage } from '../errors.js';
 import type { Slots } from '../queue/slots.js';
 import type { DataLayout } from './layout.js';
-import { mediaStart, writeManifest, type RecordingManifest } from './manifest.js';
+import { mediaStart, writeManifest, writeManifestAsync, type RecordingManifest } from './manifest.js';
 import { reserveRecordingName } from './naming.js';
 import { recordingPaths, type RecordingPaths } from './paths.js';
 import { recordingPlan } from './ffmpeg-args.js';
@@ -125,7 +125,8 @@ async function loop(entry: Active, deps: StreamLoopDeps, started: (m: RecordingM
       await hls?.stop();
     };
     try {
-      writeManifest(paths.workDir, manifest);
+      // Durable before the recorder starts (crash recovery starts from it), without holding the event loop.
+      await writeManifestAsync(paths.workDir, manifest);
       anchorWritten = true;
       if (feed.format === 'sdp') writeFileSync(paths.sdp, feed.sdp);
       const plan = recordingPlan({ manifest, feed, paths, hlsTime: app.hlsTime, preview: app.previews });
