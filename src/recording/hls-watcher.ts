@@ -12,7 +12,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
-import { every, statOrNull } from './ticker.js';
+import { every, fileStamp } from './ticker.js';
 import type { RecordedFile, RecordingHlsProgress } from '../events/types.js';
 import { errorMessage } from '../errors.js';
 import { mediaStart, type RecordingManifest } from './manifest.js';
@@ -51,10 +51,8 @@ export class HlsWatcher {
 
   private async look(): Promise<void> {
     const { manifest: m, paths: p } = this.o;
-    const st = statOrNull(p.playlist);
-    if (!st) return; // no playlist yet
-    const stamp = `${st.size}:${st.mtimeMs}`;
-    if (stamp === this.settled) return;
+    const stamp = fileStamp(p.playlist);
+    if (!stamp || stamp === this.settled) return; // no playlist yet, or the one whose listing is all announced
     let names: string[];
     try {
       names = playlistSegments(readFileSync(p.playlist, 'utf8'));

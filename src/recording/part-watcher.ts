@@ -10,7 +10,7 @@
  * failed) is tried again at the next look.
  */
 import type { Logger } from '../log/logger.js';
-import { every, statOrNull } from './ticker.js';
+import { every, fileStamp } from './ticker.js';
 import { errorMessage } from '../errors.js';
 import type { RecordingManifest } from './manifest.js';
 import type { RecordingPaths } from './paths.js';
@@ -65,8 +65,7 @@ export class PartWatcher {
 
   private async look(): Promise<void> {
     const { manifest: m, paths: p, log } = this.o;
-    const st = statOrNull(p.partList);
-    const stamp = st ? `${st.size}:${st.mtimeMs}` : 'none';
+    const stamp = fileStamp(p.partList) ?? 'none';
     if (stamp === this.settled) return;
     const list = readPartList(m, p);
     const closed = [...list.keys()].sort((a, b) => a - b);

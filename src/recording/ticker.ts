@@ -1,9 +1,10 @@
 /**
- * One timer per period for every watcher of every recording in progress (part lists, live HLS playlists): their
- * looks come due in the same event-loop wakeup, not each on its own (16 recordings with two watchers each were ~110
- * wakeups a second with a timer apiece).
+ * What the watchers of recordings in progress (part lists, live HLS playlists) share: one timer per period for all of
+ * them, so their looks come due in the same event-loop wakeup, not each on its own (16 recordings with two watchers
+ * each were ~110 wakeups a second with a timer apiece); and a file's stamp, so that a look costs one stat and the file
+ * is read only when it changed.
  */
-import { statSync, type Stats } from 'node:fs';
+import { statSync } from 'node:fs';
 
 const tickers = new Map<number, { timer: NodeJS.Timeout; calls: Set<() => void> }>();
 
@@ -31,10 +32,11 @@ export function every(ms: number, fn: () => void): () => void {
   };
 }
 
-/** The file's stat, or null when it is missing or cannot be looked at (a watcher looks again at its next tick). */
-export function statOrNull(file: string): Stats | null {
+/** The file's size and time as one comparable string; null when it is missing or cannot be looked at (looked at again next tick). */
+export function fileStamp(file: string): string | null {
   try {
-    return statSync(file, { throwIfNoEntry: false }) ?? null;
+    const st = statSync(file, { throwIfNoEntry: false });
+    return st ? `${st.size}:${st.mtimeMs}` : null;
   } catch {
     return null;
   }

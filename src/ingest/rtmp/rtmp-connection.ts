@@ -138,9 +138,14 @@ export class RtmpConnection implements PublisherSession {
    */
   private onReadable(): void {
     const { socket, pacer } = this.options;
-    if (this.held && this.state !== 'closing') return;
+    if (this.heldBack) return;
     if (!pacer || this.state !== 'publishing' || socket.readableLength >= FULL_READ) return this.readSocket();
     pacer.later(this.readNow);
+  }
+
+  /** Not read while the feed holds the publisher back; a closing connection is read to its end (and dropped). */
+  private get heldBack(): boolean {
+    return this.held && this.state !== 'closing';
   }
 
   private readSocket(): void {
@@ -149,7 +154,7 @@ export class RtmpConnection implements PublisherSession {
     this.reading = true;
     try {
       let data: Buffer | null;
-      while ((!this.held || this.state === 'closing') && (data = socket.read() as Buffer | null) !== null) this.onData(data);
+      while (!this.heldBack && (data = socket.read() as Buffer | null) !== null) this.onData(data);
       // A paced read brings a tick's worth of media: it goes to the recorders in the same turn (one wakeup for both).
       if (this.options.pacer && this.state === 'publishing') this.feed.flushNow();
     } finally {
