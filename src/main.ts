@@ -46,7 +46,7 @@ import { Api } from './api/index.js';
 import { Webhooks } from './webhooks/index.js';
 import { DiskSpace } from './recording/disk-space.js';
 import { EventLoopMonitor } from './health/event-loop.js';
-import { warmRecorderChecks } from './recording/recorder.js';
+import { sharedSpawner } from './process/spawner.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import { publisherCaps } from './ingest/publisher-caps.js';
 import { openPublishingWarning } from './apps/open-publishing.js';
@@ -80,7 +80,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const { server } = config;
   await checkBinary(server.ffmpegPath, 'ffmpeg');
   await checkBinary(server.ffprobePath, 'ffprobe');
-  await warmRecorderChecks(server.ffmpegPath);
+  // The recorders' ffmpeg are started from a helper forked now, while this process is small (process/spawner.ts).
+  sharedSpawner().start();
 
   const initialPassword = readAdminPassword();
   const secretKey = readSecretKey();

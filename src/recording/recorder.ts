@@ -1,11 +1,11 @@
 /**
- * Runs the one ffmpeg process of a recording (fluent-ffmpeg) and stops it so
- * that it writes its trailers: first end-of-input, then SIGINT, and SIGKILL
- * only as a last resort (fluent-ffmpeg's own `kill()` defaults to SIGKILL, which
- * would lose the MP4 index; the live file is fragmented so even that loses at
- * most the last fragment).
+ * Runs the one ffmpeg process of a recording, started by the spawn helper
+ * (process/spawner.ts: no fork of this large process on its event loop), and
+ * stops it so that it writes its trailers: first end-of-input, then SIGINT,
+ * and SIGKILL only as a last resort (SIGKILL would lose the MP4 index; the
+ * live file is fragmented so even that loses at most the last fragment).
  */
-import ffmpeg from 'fluent-ffmpeg';
+import { sharedSpawner, type HelperChild, type Spawner } from '../process/spawner.js';
 import type { Logger } from '../log/logger.js';
 import type { MediaFeed } from '../ingest/types.js';
 import type { FfmpegPlan } from './ffmpeg-args.js';
@@ -27,26 +27,22 @@ export interface RecorderOptions {
   /** The media. */
   feed: MediaFeed;
   log: Logger;
+  /** Where ffmpeg is started from (default: the process's spawn helper). */
+  spawner?: Spawner;
 }
 
-/**
- * fluent-ffmpeg checks the formats and encoders ffmpeg offers before each run (`ffmpeg -formats`, `ffmpeg -encoders`)
- * and keeps the answers for the process once one has come back. Publishers that arrive together (a start with many
- * encoders waiting, a network blip that dropped them all) all missed that cache: 64 at once spawned 128 more ffmpegs
- * and their recordings took 46 s to start on a 2-core machine. Asked once at startup, every recorder finds the answers.
- * A failure is left to the first recorder to report.
- */
-export async function warmRecorderChecks(ffmpegPath: string): Promise<void> {
-  const cmd = ffmpeg().setFfmpegPath(ffmpegPath);
-  await new Promise<void>((resolve) => cmd.availableFormats(() => resolve()));
-  await new Promise<void>((resolve) => cmd.availableEncoders(() => resolve()));
+/** The ffmpeg command line of a plan: globals, the input, then each output's options and target. */
+export function recorderArgs(plan: FfmpegPlan): string[] {
+  const args = ['-hide_banner', '-loglevel', 'warning', '-nostats', '-y', ...plan.inputOptions, '-i', plan.input];
+  for (const o of plan.outputs) args.push(...o.options, o.target);
+  return args;
 }
 
 export class Recorder {
   /** Resolves once ffmpeg has exited. */
   readonly exited: Promise<RecorderExit>;
   private resolveExit!: (e: RecorderExit) => void;
-  private command: ffmpeg.FfmpegCommand | null = null;
+  private child: HelperChild | null = null;
   private stopRequested = false;
   private done = false;
 
@@ -56,30 +52,32 @@ export class Recorder {
 
   start(): void {
     const { plan, feed, log, ffmpegPath } = this.options;
-    const cmd = ffmpeg({ stdoutLines: 0 }).setFfmpegPath(ffmpegPath);
-    if (feed.format === 'flv') cmd.input(feed.stream);
-    else cmd.input(plan.input);
-    cmd.inputOptions(plan.inputOptions);
-    for (const o of plan.outputs) cmd.output(o.target).outputOptions(o.options);
-    cmd.addOption('-hide_banner').addOption('-loglevel', 'warning').addOption('-nostats');
-    const tail: string[] = [];
-    cmd.on('start', (line: string) => {
-      log.debug({ command: line }, 'ffmpeg started');
-      // RTP is forwarded once this very process listens on the SDP's ports.
-      if (feed.format === 'sdp') feed.start(this.pid);
-    });
-    cmd.on('stderr', (line: string) => {
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-    });
-    cmd.on('end', () => this.finish({ ok: true, requested: this.stopRequested }));
-    cmd.on('error', (err: Error) => {
+    const args = recorderArgs(plan);
+    const child = (this.options.spawner ?? sharedSpawner()).spawn(ffmpegPath, args, { stdin: feed.format === 'flv' });
+    this.child = child;
+    // A feed that fails (cut off, destroyed) ends ffmpeg as a stop would, trailers written.
+    if (feed.format === 'flv') feed.stream.on('error', () => child.kill('SIGTERM'));
+    child.spawned.then(
+      () => {
+        log.debug({ command: `${ffmpegPath} ${args.join(' ')}`, pid: child.pid }, 'ffmpeg started');
+        if (feed.format === 'flv') {
+          if (feed.stream.destroyed) child.kill('SIGTERM');
+          else feed.stream.pipe(child.stdin!);
+        } else {
+          // RTP is forwarded once this very process listens on the SDP's ports.
+          feed.start(child.pid);
+        }
+      },
+      () => {},
+    );
+    void child.exited.then((e) => {
+      const tail = e.tail.slice(-5).join(' | ');
+      if (e.code === 0) return this.finish({ ok: true, requested: this.stopRequested });
       // ffmpeg answers SIGINT with exit code 255 after writing its trailers: that is a clean stop.
-      const interrupted = this.stopRequested && /code 255|signal SIGINT/.test(err.message);
-      this.finish(interrupted ? { ok: true, requested: true } : { ok: false, requested: this.stopRequested, error: `${err.message}: ${tail.slice(-5).join(' | ')}` });
+      if (this.stopRequested && (e.code === 255 || e.signal === 'SIGINT')) return this.finish({ ok: true, requested: true });
+      const why = e.error ?? (e.signal ? `ffmpeg was killed with signal ${e.signal}` : `ffmpeg exited with code ${e.code}`);
+      this.finish({ ok: false, requested: this.stopRequested, error: `${why}: ${tail}` });
     });
-    cmd.run();
-    this.command = cmd;
   }
 
   private finish(exit: RecorderExit): void {
@@ -91,7 +89,7 @@ export class Recorder {
 
   /** PID of the ffmpeg process, while it runs. */
   get pid(): number | undefined {
-    return (this.command as unknown as { ffmpegProc?: { pid?: number } } | null)?.ffmpegProc?.pid;
+    return this.child?.pid;
   }
 
   /**
@@ -121,6 +119,6 @@ export class Recorder {
   private signal(sig: NodeJS.Signals): void {
     if (this.done) return;
     this.options.log.warn({ signal: sig }, 'signalling ffmpeg');
-    this.command?.kill(sig);
+    this.child?.kill(sig);
   }
 }

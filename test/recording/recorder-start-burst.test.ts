@@ -1,8 +1,8 @@
 /**
- * Publishers that arrive together start their recorders without a storm of side processes: fluent-ffmpeg's
- * checks of ffmpeg's formats and encoders are answered once at server start, not by an `ffmpeg -formats` and an
- * `ffmpeg -encoders` per recorder that started before the first answer came back (64 publishers at once: 128 more
- * ffmpegs, recordings 46 s late on a 2-core machine). Every process the server starts is seen with strace.
+ * Publishers that arrive together start their recorders without a storm of side processes: no `ffmpeg -formats`
+ * and `ffmpeg -encoders` per recorder (fluent-ffmpeg asked them before each run until one answer came back: 64
+ * publishers at once, 128 more ffmpegs, recordings 46 s late on a 2-core machine), and the recorders are started
+ * by the spawn helper, not forked from the server. Every process the server and its helper start is seen with strace.
  * And no recording start fsyncs on the event loop (its manifest is made durable in the thread pool): a synchronous
  * fsync waits for the journal that carries every other recording's writes, and the starts queued behind it.
  */
@@ -18,18 +18,33 @@ import { push } from '../helpers/media.js';
 
 const N = 6;
 
+/** The spawn helper the server forked at startup (process/spawner.ts). */
+function spawnHelperOf(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const helper = children.find((c) => {
+    try {
+      return readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('spawn-helper.mjs');
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(helper, `the server (${pid}) runs a spawn helper among its children ${children.join(' ')}`);
+  return helper;
+}
+
 test(`${N} publishers at once: one ffmpeg each, no capability checks spawned per recorder, no fsync on the event loop`, { timeout: 180_000 }, async (t) => {
   const src = await fixture({ seconds: 10, width: 640, height: 360, videoKbps: 600 });
   const server = await startServer({ events: true });
   const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'bc-burst-')), 'execve.log');
-  const strace = spawn('strace', ['-f', '-qq', '-y', '-e', 'trace=execve,fsync,fdatasync', '-s', '64', '-o', out, '-p', String(server.proc.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const helper = spawnHelperOf(server.proc.pid!);
+  const strace = spawn('strace', ['-f', '-qq', '-y', '-e', 'trace=execve,fsync,fdatasync,clone,clone3,fork,vfork', '-s', '64', '-o', out, '-p', String(server.proc.pid), '-p', String(helper)], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     // strace has attached once it traces the server's threads: give it a moment (its -p attach is synchronous).
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(strace.exitCode, null, 'strace runs');
     const pushes = Array.from({ length: N }, (_, i) => push(server.rtmpUrl('live', `burst${i}`), src));
     await Promise.all(Array.from({ length: N }, (_, i) => server.events.waitFor('recording.started', (e) => e.streamId === `burst${i}`, 60_000, `recording burst${i}`)));
-    // recording.started comes before the recorder's spawn (fluent-ffmpeg prepares it asynchronously): the pushes
+    // recording.started comes before the recorder's spawn (the helper starts it asynchronously): the pushes
     // run to their end (10 s) so that every recorder has started and ended under strace.
     await Promise.all(pushes.map((p) => p.done));
     await Promise.all(Array.from({ length: N }, (_, i) => server.events.waitFor('recording.completed', (e) => e.streamId === `burst${i}`, 60_000, `recording burst${i} completed`)));
@@ -46,6 +61,15 @@ test(`${N} publishers at once: one ffmpeg each, no capability checks spawned per
   assert.ok(lines.some((l) => /f(data)?sync\(\d+<[^>]*manifest\.json/.test(l)), 'the manifests are fsynced (in the thread pool)');
   const checks = execs.filter((l) => /"-(formats|encoders)"/.test(l));
   const recorders = execs.filter((l) => /ffmpeg"/.test(l) && /"-i", "pipe:0"|pipe:/.test(l));
+  // Each traced line starts with the pid that made the call; a fork is a clone (without CLONE_THREAD) returning the
+  // child's pid. Every recorder was forked by the helper, none by the server.
+  const forkedBy = new Map<string, string>();
+  for (const l of lines) {
+    const m = /^(\d+)\s+(?:clone3?|v?fork)\((.*)\)\s+=\s+(\d+)$/.exec(l);
+    if (m && !/CLONE_THREAD/.test(m[2])) forkedBy.set(m[3], m[1]);
+  }
+  const parents = recorders.map((l) => forkedBy.get(/^(\d+)/.exec(l)![1]));
+  assert.deepEqual(parents, recorders.map(() => String(helper)), 'each recorder forked by the spawn helper');
   t.diagnostic(`${execs.length} processes started: ${recorders.length} recorders, ${checks.length} capability checks`);
   assert.equal(checks.length, 0, `no ffmpeg -formats / -encoders per recorder:\n${checks.join('\n')}`);
   assert.ok(recorders.length >= N, `one recorder per publisher (${recorders.length}):\n${execs.join('\n')}`);
