@@ -13,9 +13,13 @@
  * dies. The last lines of the child's stderr are kept here and sent with its
  * exit. Plain JavaScript: it runs without tsx, on `node` alone.
  *
- * Messages in:  {op:'spawn', id, file, args, stdin: boolean} | {op:'kill', id, signal}
+ * Short runs (remux, ffprobe, a poster) come here too (`run`): their output is
+ * collected here and sent with their exit.
+ *
+ * Messages in:  {op:'spawn', id, file, args, stdin: boolean} | {op:'run', id, file, args, maxBuffer} |
+ *               {op:'kill', id, signal}
  * Messages out: {op:'spawned', id, pid} (with the stdin socket as handle when asked for) |
- *               {op:'exit', id, code, signal, tail, error?}
+ *               {op:'exit', id, code, signal, tail, error?, errorCode?, stdout?, stderr?} (stdout and stderr: runs only)
  */
 import { spawn } from 'node:child_process';
 
@@ -39,12 +43,12 @@ function start({ id, file, args, stdin }) {
   try {
     child = spawn(file, args, { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'], windowsHide: true });
   } catch (err) {
-    send({ op: 'exit', id, code: null, signal: null, tail, error: err.message });
+    send({ op: 'exit', id, code: null, signal: null, tail, error: err.message, errorCode: err.code });
     return;
   }
   children.set(id, child);
   child.on('error', (err) => {
-    spawnError = err.message;
+    spawnError = err;
   });
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text) => {
@@ -59,7 +63,7 @@ function start({ id, file, args, stdin }) {
   child.on('close', (code, signal) => {
     children.delete(id);
     if (partial) tail.push(partial);
-    send({ op: 'exit', id, code, signal, tail: tail.slice(-TAIL_LINES), error: spawnError });
+    send({ op: 'exit', id, code, signal, tail: tail.slice(-TAIL_LINES), error: spawnError?.message, errorCode: spawnError?.code });
   });
   if (child.pid === undefined) return; // 'error' then 'close' report it
   if (stdin) {
@@ -71,8 +75,42 @@ function start({ id, file, args, stdin }) {
   }
 }
 
+/** A short run: stdout and stderr collected (each up to maxBuffer bytes, the rest dropped) and sent with the exit. */
+function runOnce({ id, file, args, maxBuffer }) {
+  let child;
+  try {
+    child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  } catch (err) {
+    send({ op: 'exit', id, code: null, signal: null, tail: [], error: err.message, errorCode: err.code });
+    return;
+  }
+  children.set(id, child);
+  let spawnError;
+  child.on('error', (err) => {
+    spawnError = err;
+  });
+  const collect = (stream) => {
+    const chunks = [];
+    let size = 0;
+    stream.on('data', (d) => {
+      if (size >= maxBuffer) return;
+      chunks.push(d.subarray(0, maxBuffer - size));
+      size += d.length;
+    });
+    return () => Buffer.concat(chunks).toString('utf8');
+  };
+  const stdout = collect(child.stdout);
+  const stderr = collect(child.stderr);
+  child.on('close', (code, signal) => {
+    children.delete(id);
+    send({ op: 'exit', id, code, signal, tail: [], error: spawnError?.message, errorCode: spawnError?.code, stdout: stdout(), stderr: stderr() });
+  });
+  if (child.pid !== undefined) send({ op: 'spawned', id, pid: child.pid });
+}
+
 process.on('message', (m) => {
   if (m?.op === 'spawn') start(m);
+  else if (m?.op === 'run') runOnce(m);
   else if (m?.op === 'kill') children.get(m.id)?.kill(m.signal);
 });
 

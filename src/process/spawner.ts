@@ -1,10 +1,10 @@
 /**
- * Starts long-lived child processes (the recorders' ffmpeg) from the spawn
- * helper (spawn-helper.mjs) instead of from this process: a fork from a server
- * holding hundreds of MB costs its event loop tens of ms per child, from the
- * helper it costs this process a message. The child's stdin comes back over
- * the IPC channel as a socket this process writes; its exit comes back with
- * the last lines of its stderr.
+ * Starts child processes (the recorders' ffmpeg; remuxes, ffprobe and posters
+ * through `run`) from the spawn helper (spawn-helper.mjs) instead of from this
+ * process: a fork from a server holding hundreds of MB costs its event loop
+ * tens of ms per child, from the helper it costs this process a message. A
+ * recorder's stdin comes back over the IPC channel as a socket this process
+ * writes; its exit comes back with the last lines of its stderr.
  *
  * The helper is forked on first use (main.ts starts it early, while the
  * server is small) and again after it died. Were it to die with children
@@ -28,6 +28,30 @@ export interface ChildExit {
   tail: string[];
   /** Set when it could not be started, or when its exit status is not known (the helper died). */
   error?: string;
+  /** The start's error code (ENOENT, EACCES…), when it could not be started. */
+  errorCode?: string;
+  /** What a short run (`run`) wrote. */
+  stdout?: string;
+  stderr?: string;
+}
+
+/** What a short run printed. */
+export interface RunOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/** A failed run, shaped like `execFile`'s error: the command and its stderr in the message. */
+export class RunError extends Error {
+  constructor(
+    message: string,
+    readonly code: number | string | null,
+    readonly signal: NodeJS.Signals | null,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface SpawnOptions {
@@ -89,6 +113,25 @@ export class Spawner {
     return child;
   }
 
+  /**
+   * Runs `file args` to its end from the helper, as `execFile` would: resolves with what it printed (each stream
+   * up to `maxBuffer` bytes), rejects with a RunError when it exits non-zero, is killed, or cannot start.
+   */
+  async run(file: string, args: string[], opts: { maxBuffer?: number } = {}): Promise<RunOutput> {
+    const helper = this.ensure();
+    const child = new HelperChild(++this.ids, this);
+    this.children.set(child.id, child);
+    this.updateRef();
+    helper.send({ op: 'run', id: child.id, file, args, maxBuffer: opts.maxBuffer ?? 8 * 1024 * 1024 });
+    const e = await child.exited;
+    const stdout = e.stdout ?? '';
+    const stderr = e.stderr ?? '';
+    if (e.code === 0 && !e.error) return { stdout, stderr };
+    const command = `${file} ${args.join(' ')}`;
+    if (e.errorCode) throw new RunError(`spawn ${file} ${e.errorCode}: ${e.error}`, e.errorCode, null, stdout, stderr);
+    throw new RunError(`Command failed: ${command}\n${e.error ? `${e.error}\n` : ''}${stderr}`, e.code, e.signal, stdout, stderr);
+  }
+
   /** Ends the helper (its running children are left to end on their own). For tests and shutdown. */
   close(): void {
     const h = this.helper;
@@ -138,7 +181,7 @@ export class Spawner {
       }
       child.settleSpawn();
     } else if (m.op === 'exit') {
-      this.finish(child, { code: m.code, signal: m.signal, tail: m.tail ?? [], error: m.error });
+      this.finish(child, { code: m.code, signal: m.signal, tail: m.tail ?? [], error: m.error, errorCode: m.errorCode, stdout: m.stdout, stderr: m.stderr });
     }
   }
 
@@ -182,7 +225,7 @@ export class Spawner {
 
 type HelperMessage =
   | { op: 'spawned'; id: number; pid: number }
-  | { op: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null; tail?: string[]; error?: string };
+  | { op: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null; tail?: string[]; error?: string; errorCode?: string; stdout?: string; stderr?: string };
 
 /** Resolves once `pid` has exited (gone, or a zombie nobody reaps). */
 async function waitGone(pid: number): Promise<void> {
@@ -205,4 +248,9 @@ let shared: Spawner | undefined;
 export function sharedSpawner(): Spawner {
   shared ??= new Spawner();
   return shared;
+}
+
+/** `execFile` from the process's spawn helper. */
+export function runFile(file: string, args: string[], opts?: { maxBuffer?: number }): Promise<RunOutput> {
+  return sharedSpawner().run(file, args, opts);
 }

@@ -9,8 +9,6 @@
 import { existsSync, statSync, readdirSync, readFileSync, rmSync, renameSync, copyFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Logger } from '../log/logger.js';
 import type { RecordedFile, RecordingCompleted } from '../events/types.js';
 import { AppError, errorMessage } from '../errors.js';
@@ -20,9 +18,11 @@ import { escapeRe, type RecordingPaths } from './paths.js';
 import { closePlaylist, lastSegmentNumber, playlistDuration, playlistSegments } from './hls-playlist.js';
 import { salvageSegments } from './hls-salvage.js';
 import { probe, type ProbeResult } from './probe.js';
+import { runFile } from '../process/spawner.js';
 import { finalizeAllParts, type PartRecord } from './parts.js';
 
-const run = promisify(execFile);
+/** ffmpeg runs (remux, poster) start from the spawn helper: no fork of this large process on its event loop. */
+const run = (file: string, args: string[]) => runFile(file, args);
 
 export interface FinalizeOptions {
   ffmpegPath: string;

@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Spawner } from '../../src/process/spawner.js';
+import { RunError, Spawner } from '../../src/process/spawner.js';
+import { probe } from '../../src/recording/probe.js';
 import { Recorder } from '../../src/recording/recorder.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { MediaFeed } from '../../src/ingest/types.js';
@@ -142,4 +143,33 @@ test('a recorder stopped early writes its trailers (SIGINT after the grace) and 
   assert.deepEqual(exit, { ok: true, requested: true });
   const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', target]);
   assert.ok(Number(stdout) > 3.5, `duration ${stdout}`);
+});
+
+test('run: what a short process printed, or an execFile-shaped error with its stderr', async (t) => {
+  const s = new Spawner();
+  t.after(() => s.close());
+  assert.deepEqual(await s.run('sh', ['-c', 'echo out; echo err >&2']), { stdout: 'out\n', stderr: 'err\n' });
+  const failed = await s.run('sh', ['-c', 'echo No space left on device >&2; exit 1']).catch((e: unknown) => e);
+  assert.ok(failed instanceof RunError);
+  assert.equal(failed.code, 1);
+  assert.match(failed.message, /^Command failed: sh -c .*\nNo space left on device/s, 'the disk-full check reads the message');
+  const missing = await s.run('/nonexistent/ffprobe', []).catch((e: unknown) => e);
+  assert.ok(missing instanceof RunError);
+  assert.equal(missing.code, 'ENOENT');
+  // Output past maxBuffer is dropped, not buffered without bound.
+  const big = await s.run('sh', ['-c', 'head -c 100000 /dev/zero'], { maxBuffer: 1000 });
+  assert.equal(big.stdout.length, 1000);
+});
+
+test('probe runs ffprobe from the helper and reads its answer; a file that is not media is an error', async () => {
+  const src = await fixture({ seconds: 4, width: 320, height: 240, videoKbps: 300 });
+  const r = await probe('ffprobe', src);
+  assert.ok(Math.abs(r.durationSeconds - 4) < 0.2, `duration ${r.durationSeconds}`);
+  assert.deepEqual(r.video, { codec: 'h264', width: 320, height: 240, fps: 30 });
+  assert.equal(r.audio?.codec, 'aac');
+  assert.ok(r.audio?.sampleRate && r.audio.channels);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bc-probe-'));
+  const junk = path.join(dir, 'junk.mp4');
+  (await import('node:fs')).writeFileSync(junk, 'not media');
+  await assert.rejects(probe('ffprobe', junk), /Command failed: ffprobe/);
 });

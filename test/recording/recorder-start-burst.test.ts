@@ -2,7 +2,8 @@
  * Publishers that arrive together start their recorders without a storm of side processes: no `ffmpeg -formats`
  * and `ffmpeg -encoders` per recorder (fluent-ffmpeg asked them before each run until one answer came back: 64
  * publishers at once, 128 more ffmpegs, recordings 46 s late on a 2-core machine), and the recorders are started
- * by the spawn helper, not forked from the server. Every process the server and its helper start is seen with strace.
+ * by the spawn helper, as are the remuxes and probes that finalize them, not forked from the server. Every process the
+ * server and its helper start is seen with strace.
  * And no recording start fsyncs on the event loop (its manifest is made durable in the thread pool): a synchronous
  * fsync waits for the journal that carries every other recording's writes, and the starts queued behind it.
  */
@@ -62,15 +63,32 @@ test(`${N} publishers at once: one ffmpeg each, no capability checks spawned per
   const checks = execs.filter((l) => /"-(formats|encoders)"/.test(l));
   const recorders = execs.filter((l) => /ffmpeg"/.test(l) && /"-i", "pipe:0"|pipe:/.test(l));
   // Each traced line starts with the pid that made the call; a fork is a clone (without CLONE_THREAD) returning the
-  // child's pid. Every recorder was forked by the helper, none by the server.
+  // child's pid. Every recorder, remux and ffprobe was forked by the helper, none by the server.
+  // A call another traced thread interrupts is printed in two lines ("<unfinished ...>", then "<... resumed>"): joined.
   const forkedBy = new Map<string, string>();
-  for (const l of lines) {
+  const unfinished = new Map<string, string>();
+  for (const raw of lines) {
+    let l = raw;
+    const cut = /^(\d+)\s+(.*) <unfinished \.\.\.>$/.exec(l);
+    if (cut) {
+      unfinished.set(cut[1], cut[2]);
+      continue;
+    }
+    const resumed = /^(\d+)\s+<\.\.\. \S+ resumed>(.*)$/.exec(l);
+    if (resumed && unfinished.has(resumed[1])) {
+      l = `${resumed[1]}  ${unfinished.get(resumed[1])}${resumed[2]}`;
+      unfinished.delete(resumed[1]);
+    }
     const m = /^(\d+)\s+(?:clone3?|v?fork)\((.*)\)\s+=\s+(\d+)$/.exec(l);
     if (m && !/CLONE_THREAD/.test(m[2])) forkedBy.set(m[3], m[1]);
   }
-  const parents = recorders.map((l) => forkedBy.get(/^(\d+)/.exec(l)![1]));
-  assert.deepEqual(parents, recorders.map(() => String(helper)), 'each recorder forked by the spawn helper');
-  t.diagnostic(`${execs.length} processes started: ${recorders.length} recorders, ${checks.length} capability checks`);
+  const parentOf = (l: string) => forkedBy.get(/^(\d+)/.exec(l)![1]);
+  assert.deepEqual(recorders.map(parentOf), recorders.map(() => String(helper)), 'each recorder forked by the spawn helper');
+  const probes = execs.filter((l) => /ffprobe"/.test(l));
+  const remuxes = execs.filter((l) => /ffmpeg"/.test(l) && /"-c", "copy", "-movflags", "\+faststart"/.test(l));
+  assert.ok(probes.length >= N && remuxes.length >= N, `a remux and a probe per recording (${remuxes.length}, ${probes.length})`);
+  assert.deepEqual([...probes, ...remuxes].map(parentOf), [...probes, ...remuxes].map(() => String(helper)), 'the finalization runs forked by the spawn helper');
+  t.diagnostic(`${execs.length} processes started: ${recorders.length} recorders, ${remuxes.length} remuxes, ${probes.length} probes, ${checks.length} capability checks`);
   assert.equal(checks.length, 0, `no ffmpeg -formats / -encoders per recorder:\n${checks.join('\n')}`);
   assert.ok(recorders.length >= N, `one recorder per publisher (${recorders.length}):\n${execs.join('\n')}`);
 });
