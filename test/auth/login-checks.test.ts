@@ -58,7 +58,8 @@ test('password checks run off the event loop, at most maxConcurrentChecks at onc
     assert.equal(passwordPool.completed - before, 18);
     const elu = performance.eventLoopUtilization(elu0);
     t.diagnostic(`18 bcrypt checks: event loop active ${elu.active.toFixed(0)} ms of ${(elu.active + elu.idle).toFixed(0)} ms; longest gap between 20 ms ticks ${worst.toFixed(0)} ms`);
-    assert.ok(elu.active < 150, `the event loop was busy ${elu.active.toFixed(0)} ms in all (bcrypt on it would take 0.1–0.3 s a check)`);
+    // 18 checks on the loop would hold it 1.8–5.4 s; under a loaded parallel suite the loop's own bookkeeping reached 161 ms.
+    assert.ok(elu.active < 600, `the event loop was busy ${elu.active.toFixed(0)} ms in all (bcrypt on it would take 0.1–0.3 s a check)`);
   } finally {
     clearInterval(tick);
     await passwordPool.close();
