@@ -35,21 +35,36 @@ function send(msg, handle) {
   process.send(msg, handle, { keepOpen: false }, () => {});
 }
 
-function start({ id, file, args, stdin }) {
+/**
+ * Starts `file args` with `stdio` under request `id`; its exit goes to the parent with `extra()` (what the caller
+ * collected). Undefined when it could not even be spawned (that is reported at once).
+ */
+function launch({ id, file, args }, stdio, extra) {
   let child;
-  const tail = [];
-  let partial = '';
-  let spawnError;
   try {
-    child = spawn(file, args, { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'], windowsHide: true });
+    child = spawn(file, args, { stdio, windowsHide: true });
   } catch (err) {
-    send({ op: 'exit', id, code: null, signal: null, tail, error: err.message, errorCode: err.code });
-    return;
+    send({ op: 'exit', id, code: null, signal: null, tail: [], error: err.message, errorCode: err.code });
+    return undefined;
   }
   children.set(id, child);
+  let spawnError;
   child.on('error', (err) => {
     spawnError = err;
   });
+  child.on('close', (code, signal) => {
+    children.delete(id);
+    send({ op: 'exit', id, code, signal, tail: [], error: spawnError?.message, errorCode: spawnError?.code, ...extra() });
+  });
+  return child;
+}
+
+/** A long run (a recorder): its stdin handed to the parent, the last lines of its stderr kept for the exit. */
+function start(m) {
+  const tail = [];
+  let partial = '';
+  const child = launch(m, [m.stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'], () => ({ tail: partial ? [...tail, partial].slice(-TAIL_LINES) : tail }));
+  if (!child) return;
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text) => {
     const lines = (partial + text).split(/\r?\n|\r/);
@@ -60,52 +75,37 @@ function start({ id, file, args, stdin }) {
       if (tail.length > TAIL_LINES) tail.shift();
     }
   });
-  child.on('close', (code, signal) => {
-    children.delete(id);
-    if (partial) tail.push(partial);
-    send({ op: 'exit', id, code, signal, tail: tail.slice(-TAIL_LINES), error: spawnError?.message, errorCode: spawnError?.code });
-  });
   if (child.pid === undefined) return; // 'error' then 'close' report it
-  if (stdin) {
+  if (m.stdin) {
     // The parent writes it; a write after the child has gone fails there, not here.
     child.stdin.on('error', () => {});
-    send({ op: 'spawned', id, pid: child.pid }, child.stdin);
+    send({ op: 'spawned', id: m.id, pid: child.pid }, child.stdin);
   } else {
-    send({ op: 'spawned', id, pid: child.pid });
+    send({ op: 'spawned', id: m.id, pid: child.pid });
   }
 }
 
+/** Up to `max` bytes of what `stream` writes, as text once asked for. */
+function collect(stream, max) {
+  const chunks = [];
+  let size = 0;
+  stream.on('data', (d) => {
+    if (size >= max) return;
+    chunks.push(d.subarray(0, max - size));
+    size += d.length;
+  });
+  return () => Buffer.concat(chunks).toString('utf8');
+}
+
 /** A short run: stdout and stderr collected (each up to maxBuffer bytes, the rest dropped) and sent with the exit. */
-function runOnce({ id, file, args, maxBuffer }) {
-  let child;
-  try {
-    child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-  } catch (err) {
-    send({ op: 'exit', id, code: null, signal: null, tail: [], error: err.message, errorCode: err.code });
-    return;
-  }
-  children.set(id, child);
-  let spawnError;
-  child.on('error', (err) => {
-    spawnError = err;
-  });
-  const collect = (stream) => {
-    const chunks = [];
-    let size = 0;
-    stream.on('data', (d) => {
-      if (size >= maxBuffer) return;
-      chunks.push(d.subarray(0, maxBuffer - size));
-      size += d.length;
-    });
-    return () => Buffer.concat(chunks).toString('utf8');
-  };
-  const stdout = collect(child.stdout);
-  const stderr = collect(child.stderr);
-  child.on('close', (code, signal) => {
-    children.delete(id);
-    send({ op: 'exit', id, code, signal, tail: [], error: spawnError?.message, errorCode: spawnError?.code, stdout: stdout(), stderr: stderr() });
-  });
-  if (child.pid !== undefined) send({ op: 'spawned', id, pid: child.pid });
+function runOnce(m) {
+  let stdout = () => '';
+  let stderr = () => '';
+  const child = launch(m, ['ignore', 'pipe', 'pipe'], () => ({ stdout: stdout(), stderr: stderr() }));
+  if (!child) return;
+  stdout = collect(child.stdout, m.maxBuffer);
+  stderr = collect(child.stderr, m.maxBuffer);
+  if (child.pid !== undefined) send({ op: 'spawned', id: m.id, pid: child.pid });
 }
 
 process.on('message', (m) => {

@@ -105,12 +105,7 @@ export class Spawner {
 
   /** Starts `file args` from the helper. */
   spawn(file: string, args: string[], opts: SpawnOptions = {}): HelperChild {
-    const helper = this.ensure();
-    const child = new HelperChild(++this.ids, this);
-    this.children.set(child.id, child);
-    this.updateRef();
-    helper.send({ op: 'spawn', id: child.id, file, args, stdin: !!opts.stdin });
-    return child;
+    return this.request({ op: 'spawn', file, args, stdin: !!opts.stdin });
   }
 
   /**
@@ -118,18 +113,23 @@ export class Spawner {
    * up to `maxBuffer` bytes), rejects with a RunError when it exits non-zero, is killed, or cannot start.
    */
   async run(file: string, args: string[], opts: { maxBuffer?: number } = {}): Promise<RunOutput> {
-    const helper = this.ensure();
-    const child = new HelperChild(++this.ids, this);
-    this.children.set(child.id, child);
-    this.updateRef();
-    helper.send({ op: 'run', id: child.id, file, args, maxBuffer: opts.maxBuffer ?? 8 * 1024 * 1024 });
-    const e = await child.exited;
+    const e = await this.request({ op: 'run', file, args, maxBuffer: opts.maxBuffer ?? 8 * 1024 * 1024 }).exited;
     const stdout = e.stdout ?? '';
     const stderr = e.stderr ?? '';
     if (e.code === 0 && !e.error) return { stdout, stderr };
     const command = `${file} ${args.join(' ')}`;
     if (e.errorCode) throw new RunError(`spawn ${file} ${e.errorCode}: ${e.error}`, e.errorCode, null, stdout, stderr);
     throw new RunError(`Command failed: ${command}\n${e.error ? `${e.error}\n` : ''}${stderr}`, e.code, e.signal, stdout, stderr);
+  }
+
+  /** Sends the helper one request for a new child, tracked from now on. */
+  private request(msg: { op: 'spawn' | 'run'; file: string; args: string[]; [k: string]: unknown }): HelperChild {
+    const helper = this.ensure();
+    const child = new HelperChild(++this.ids, this);
+    this.children.set(child.id, child);
+    this.updateRef();
+    helper.send({ ...msg, id: child.id });
+    return child;
   }
 
   /** Ends the helper (its running children are left to end on their own). For tests and shutdown. */

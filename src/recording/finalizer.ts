@@ -18,11 +18,9 @@ import { escapeRe, type RecordingPaths } from './paths.js';
 import { closePlaylist, lastSegmentNumber, playlistDuration, playlistSegments } from './hls-playlist.js';
 import { salvageSegments } from './hls-salvage.js';
 import { probe, type ProbeResult } from './probe.js';
-import { runFile } from '../process/spawner.js';
+// ffmpeg runs (remux, poster) start from the spawn helper: no fork of this large process on its event loop.
+import { runFile as run } from '../process/spawner.js';
 import { finalizeAllParts, type PartRecord } from './parts.js';
-
-/** ffmpeg runs (remux, poster) start from the spawn helper: no fork of this large process on its event loop. */
-const run = (file: string, args: string[]) => runFile(file, args);
 
 export interface FinalizeOptions {
   ffmpegPath: string;
