@@ -76,9 +76,11 @@ test('a helper killed under a running child: the child gets end-of-input and fin
   const exit = await child.exited;
   assert.match(exit.error ?? '', /spawn helper exited/);
   assert.equal(readFileSync(out, 'utf8'), 'before the helper died\n', 'what was written reached the child');
-  const next = s.spawn('sh', ['-c', 'exit 7']);
+  // Waits for its input, so /proc still has it when its parent is read.
+  const next = s.spawn('sh', ['-c', 'read line; exit 7'], { stdin: true });
   await next.spawned;
   assert.notEqual(parentOf(next.pid!), helperPid, 'a new helper');
+  next.stdin!.end('go\n');
   assert.equal((await next.exited).code, 7);
 });
 
