@@ -65,21 +65,26 @@ export class Forwarder {
   /** The media routes' `missing` hook. */
   readonly missing = (req: IncomingMessage, res: ServerResponse, file: MissingFile): void => {
     const seen: { mode: AnswerMode } = { mode: 'none' };
-    const report = this.options.onResponse;
-    if (report) res.once('finish', () => report(seen.mode, res.statusCode));
-    const failed = (err: unknown) => this.failed(err, res, file);
+    let done: Promise<void> | void = undefined;
     try {
       const settings = this.options.apps.get(file.app);
       const plan = settings && forwardingPlan(settings);
-      if (!plan || !isForwarded(plan, file.folder, file.file)) return notFound(res, `${file.folder}/${file.file}`);
-      seen.mode = plan.mode;
-      // A name the catalog cache already holds is answered now: no promise, no await (profiled: the hot path of a redirect).
-      const known = this.options.locator?.peek?.(file.app, file.folder, file.file);
-      const done = known ? this.answer(req, res, file, seen, plan, known.object) : this.locate(file).then((located) => this.answer(req, res, file, seen, plan, located));
-      if (done) done.catch(failed);
+      if (!plan || !isForwarded(plan, file.folder, file.file)) notFound(res, `${file.folder}/${file.file}`);
+      else {
+        seen.mode = plan.mode;
+        // A name the catalog cache already holds is answered now: no promise, no await (profiled: the hot path of a redirect).
+        const known = this.options.locator?.peek?.(file.app, file.folder, file.file);
+        done = known ? this.answer(req, res, file, seen, plan, known.object) : this.locate(file).then((located) => this.answer(req, res, file, seen, plan, located));
+        if (done) done = done.catch((err) => this.failed(err, res, file));
+      }
     } catch (err) {
-      failed(err);
+      this.failed(err, res, file);
     }
+    const report = this.options.onResponse;
+    if (!report) return;
+    // Answered already (a redirect, a refusal): counted now; otherwise (a file, a proxied body, a signature) when it finishes.
+    if (!done && res.writableEnded) report(seen.mode, res.statusCode);
+    else res.once('finish', () => report(seen.mode, res.statusCode));
   };
 
   /** Closes pooled upstream connections. */

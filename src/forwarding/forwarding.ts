@@ -12,6 +12,9 @@ import { CatalogCache } from './catalog-cache.js';
 import { PlaybackGuard, playbackKeyPurpose, tokenOf } from './playback-guard.js';
 import { createHmac, randomBytes } from 'node:crypto';
 
+/** What access grants on a public app: no token to carry into playlists. */
+const PUBLIC: { token?: string } = Object.freeze({});
+
 /** The part of the event bus forwarding listens to. */
 export interface UploadEvents {
   on(name: 'upload.completed', listener: (e: BusEvents['upload.completed']) => void): () => void;
@@ -43,8 +46,10 @@ export class Forwarding implements Lifecycle {
     this.missing = this.forwarder.missing;
     const fallback = randomBytes(32);
     this.guard = options.guard ?? new PlaybackGuard({ apps: options.apps, keyFor: (app, generation) => createHmac('sha256', fallback).update(playbackKeyPurpose(app, generation)).digest() });
-    this.access = (req, res, media, ip) => {
-      const check = this.guard.check(media.settings, req.url ?? '', `${media.folder}/${media.file}`, ip);
+    this.access = (req, res, media, ctx) => {
+      // A public app's media: nothing to check, nothing to allocate.
+      if (!this.guard.isPrivate(media.settings)) return PUBLIC;
+      const check = this.guard.check(media.settings, req.url ?? '', `${media.folder}/${media.file}`, ctx.clientIp(req));
       if (this.guard.refuse(res, check)) return undefined;
       return { token: check.ok && check.claims ? tokenOf(req.url ?? '') : undefined };
     };

@@ -18,17 +18,19 @@ function encodeSegment(segment: string): string {
 }
 
 /** Checked `<base>/<key>` URLs: every request for one file builds the same one (profiled: parsing it again was a visible cost). */
-const checked = new Map<string, string>();
+/** Checked URLs per base URL object (an app's plan holds one), per key. */
+const checked = new WeakMap<URL, Map<string, string>>();
 const MAX_CHECKED = 10_000;
 
 /** `<base>/<key>[?query]`; throws if the result would leave the base (defence in depth). */
 export function objectUrl(base: URL, key: string, query = ''): string {
-  const cacheKey = `${base.href}\n${key}`;
-  let url = checked.get(cacheKey);
+  let urls = checked.get(base);
+  if (!urls) checked.set(base, (urls = new Map()));
+  let url = urls.get(key);
   if (url === undefined) {
     url = checkedUrl(base, key);
-    if (checked.size >= MAX_CHECKED) checked.clear();
-    checked.set(cacheKey, url);
+    if (urls.size >= MAX_CHECKED) urls.clear();
+    urls.set(key, url);
   }
   // The query cannot move the target: it follows the path, after `?`.
   return query ? `${url}?${query}` : url;
@@ -48,6 +50,8 @@ function checkedUrl(base: URL, key: string): string {
 
 /** Bytes that may stay as they are in a query string; everything else is percent-encoded. */
 const QUERY_SAFE = /[A-Za-z0-9\-._~!$&'()*+,;=:@/?]/;
+/** A query that is already safe as it is: safe characters and well-formed escapes only. */
+const SAFE_QUERY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/;
 
 /**
  * The request's raw query string, made safe for a `Location` header: kept as
@@ -59,6 +63,7 @@ export function safeQuery(originalUrl: string): string {
   const i = originalUrl.indexOf('?');
   if (i < 0) return '';
   const raw = originalUrl.slice(i + 1);
+  if (SAFE_QUERY.test(raw)) return raw;
   let out = '';
   for (let j = 0; j < raw.length; j++) {
     const c = raw[j];

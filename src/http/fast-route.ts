@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** What the server tells a fast route about a request. */
 export interface FastContext {
   /** The client's address, as express's `req.ip` gives it (X-Forwarded-For from trusted proxies only). */
-  clientIp(): string;
+  clientIp(req: IncomingMessage): string;
 }
 
 /** Answers the request and returns true, or returns false to hand it to express. */

@@ -14,7 +14,7 @@ import type { AppLookup } from '../apps/app-registry.js';
 import type { AppSettings } from '../config/schema.js';
 import type { DataLayout } from '../recording/layout.js';
 import { contentTypeFor, extensionOf } from './content-types.js';
-import { sendError, type FastRoute } from './fast-route.js';
+import { sendError, type FastContext, type FastRoute } from './fast-route.js';
 import { sendLocalFile, sendPlaylist } from './file-sender.js';
 import type { LocalFileIndex } from './local-file-index.js';
 
@@ -53,12 +53,16 @@ export interface MediaRoutesOptions {
    * returns `{ token }` (the token of a private app's request, to carry into
    * playlists; undefined for public apps).
    */
-  access?: (req: IncomingMessage, res: ServerResponse, media: MediaRequest, ip: string) => { token?: string } | undefined;
+  access?: (req: IncomingMessage, res: ServerResponse, media: MediaRequest, ctx: FastContext) => { token?: string } | undefined;
 }
 
 /** The media URLs as a fast route (methods and CORS, viewing access, local file or forwarding). */
 export function mediaRoutes(options: MediaRoutesOptions): FastRoute {
   const present = (dir: string, name: string) => (options.index ? options.index.has(dir, name) : isFile(path.join(dir, name)));
+  const forward = (req: IncomingMessage, res: ServerResponse, file: MissingFile) => {
+    if (options.missing) options.missing(req, res, file);
+    else sendError(res, 404, 'not_found', `${file.folder}/${file.file} not found`);
+  };
   return (req, res, ctx) => {
     const media = matchMedia(req.url ?? '', options.apps);
     if (!media) return false;
@@ -68,7 +72,7 @@ export function mediaRoutes(options: MediaRoutesOptions): FastRoute {
       sendError(res, 400, 'bad_path', 'invalid file name');
       return true;
     }
-    const granted = options.access ? options.access(req, res, media, ctx.clientIp()) : {};
+    const granted = options.access ? options.access(req, res, media, ctx) : {};
     if (!granted) return true;
     const token = granted.token;
     const dir = folder === 'streams' ? options.layout.streamsDir(app) : options.layout.previewsDir(app);
@@ -77,11 +81,9 @@ export function mediaRoutes(options: MediaRoutesOptions): FastRoute {
       const live = options.livePlaylist(app, file.slice(0, -'.m3u8'.length));
       if (live && isFile(live)) local = live;
     }
-    const missing = () => {
-      if (options.missing) options.missing(req, res, { app, folder, file, token });
-      else sendError(res, 404, 'not_found', `${folder}/${file} not found`);
-    };
-    if (!local) return missing(), true;
+    // Not on disk: forwarded at once, without a closure (the hot path of a recording already in the bucket).
+    if (!local) return forward(req, res, { app, folder, file, token }), true;
+    const missing = () => forward(req, res, { app, folder, file, token });
     const isPlaylist = extensionOf(file) === 'm3u8';
     if (isPlaylist && token) {
       sendPlaylist(req, res, local, { token, label: `${folder}/${file}`, onNotFound: missing });
@@ -125,11 +127,11 @@ export function matchMedia(url: string, apps: AppLookup): MediaRequest | undefin
   if (b < 0 || p.indexOf('/', b + 1) >= 0 || b === p.length - 1) return undefined;
   const folder = p.slice(a + 1, b).toLowerCase();
   if (folder !== 'streams' && folder !== 'previews') return undefined;
-  let app: string;
-  let file: string;
+  let app = p.slice(1, a);
+  let file = p.slice(b + 1);
   try {
-    app = decodeURIComponent(p.slice(1, a));
-    file = decodeURIComponent(p.slice(b + 1));
+    if (app.includes('%')) app = decodeURIComponent(app);
+    if (file.includes('%')) file = decodeURIComponent(file);
   } catch {
     return undefined; // the path guard refuses malformed escapes before any route runs
   }

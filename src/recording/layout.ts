@@ -15,12 +15,26 @@ export class DataLayout {
     this.root = path.resolve(dataDir);
   }
 
+  /** Folders already joined, per app: asked on every media request. */
+  private readonly dirs = { streams: new Map<string, string>(), previews: new Map<string, string>() };
+
   streamsDir(app: string): string {
-    return path.join(this.root, app, 'streams');
+    return this.dir(app, 'streams');
   }
 
   previewsDir(app: string): string {
-    return path.join(this.root, app, 'previews');
+    return this.dir(app, 'previews');
+  }
+
+  private dir(app: string, folder: 'streams' | 'previews'): string {
+    const known = this.dirs[folder];
+    let dir = known.get(app);
+    if (dir === undefined) {
+      dir = path.join(this.root, app, folder);
+      if (known.size >= 4096) known.clear();
+      known.set(app, dir);
+    }
+    return dir;
   }
 
   /** Parent of every in-progress recording's work dir. */

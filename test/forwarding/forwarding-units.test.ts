@@ -84,6 +84,16 @@ test('the query string is kept, made safe for a Location header', () => {
   assert.equal(safeQuery('/x?a=b c"<>\\^`{|}'), 'a=b%20c%22%3C%3E%5C%5E%60%7B%7C%7D');
   assert.equal(safeQuery('/x?n=\u00e9'), 'n=%E9', 'latin1 bytes are encoded one by one');
   assert.equal(safeQuery('/x?a=1?b=2'), 'a=1?b=2');
+  // The fast path (a query already safe, returned as it is) answers as the character-by-character walk does.
+  const walk = (raw: string) => raw.replace(/%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/g, (c) => `%${(c.charCodeAt(0) & 0xff).toString(16).toUpperCase().padStart(2, '0')}`);
+  const alphabet = ['%', '%', '2', 'F', 'z', 'a', '=', '&', ' ', '"', '?', '/', '\u00e9', '<'];
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  for (let n = 0; n < 20_000; n++) {
+    let q = '';
+    for (let i = next() % 10; i > 0; i--) q += alphabet[next() % alphabet.length];
+    assert.equal(safeQuery(`/x?${q}`), walk(q), JSON.stringify(q));
+  }
 });
 
 test('path guard refuses double-encoded separators and control characters too', () => {

@@ -20,3 +20,35 @@ test('path guard refuses every way out of a folder', () => {
     assert.notEqual(pathProblem(bad), null, bad);
   }
 });
+
+/** The guard as first written (split, decode twice): the fast paths must answer exactly as it does. */
+function reference(rawPath: string): string | null {
+  const control = /[\x00-\x1f\x7f]/;
+  const encoded = /%(2f|5c|00)/i;
+  if (rawPath.includes('\\') || control.test(rawPath)) return 'backslash or control character in path';
+  if (encoded.test(rawPath)) return 'encoded slash, backslash or NUL in path';
+  let decoded = rawPath;
+  for (let i = 0; i < 2; i++) {
+    try {
+      decoded = decodeURIComponent(decoded);
+    } catch {
+      return 'malformed percent-encoding in path';
+    }
+    if (decoded.includes('\\') || control.test(decoded)) return 'backslash or control character in path';
+    if (encoded.test(decoded)) return 'encoded slash, backslash or NUL in path';
+    if (decoded.split('/').some((seg) => seg === '..' || seg === '.')) return 'dot segment in path';
+  }
+  return null;
+}
+
+test('the guard answers as the reference for 50,000 paths made of the characters that matter', () => {
+  const alphabet = ['/', '/', '.', '.', 'a', '%', '2', '5', 'e', 'E', 'f', 'c', '0', '\\', '\n'];
+  let seed = 12345;
+  const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  for (let n = 0; n < 50_000; n++) {
+    let p = '/';
+    const len = next() % 12;
+    for (let i = 0; i < len; i++) p += alphabet[next() % alphabet.length];
+    assert.equal(pathProblem(p), reference(p), JSON.stringify(p));
+  }
+});
