@@ -36,7 +36,8 @@ const USAGE = `usage: npm run bench:ingest -- [options]
   --warmup 10           seconds at the start of each run left out of the CPU window (default min(10, seconds/3))
   --targets LIST        any of ${TARGETS.join(',')} (default bucketcast,nginx,nginx-previews; nginx rows need apt-get install -y nginx libnginx-mod-rtmp;
                         bucketcast-v8-defaults runs the server without npm start's node flags,
-                        bucketcast-flags with BENCH_NODE_FLAGS instead of them)
+                        bucketcast-flags with BENCH_NODE_FLAGS instead of them; BENCH_SERVER_OUTPUT=FILE appends
+                        the server's non-JSON output, e.g. --trace-gc lines, to FILE)
   --find-max            step N up (--steps) until a server loses a second or falls behind; report the largest lossless N
   --steps 8,16,32,...   N steps for --find-max (default 8,16,32,48,64,96,128,160,192,256)
   --json FILE           also write every result as JSON

@@ -4,7 +4,7 @@
  * application recording MP4 + HLS + previews (the defaults). Nothing else is
  * configured (no BUCKETCAST_* from the shell either), so no upload to S3 takes part.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, type TestServer } from '../../test/helpers/server.js';
@@ -96,6 +96,9 @@ export class BucketcastTarget implements BenchTarget {
 
   async dispose(keep = false): Promise<void> {
     await this.server.stop();
+    // BENCH_SERVER_OUTPUT: the server's non-JSON output (e.g. `--trace-gc` lines from BENCH_NODE_FLAGS), appended per run.
+    const out = process.env.BENCH_SERVER_OUTPUT;
+    if (out) appendFileSync(out, `# ${this.label}\n${this.server.otherOutput.join('\n')}\n`);
     rmSync(this.configDir, { recursive: true, force: true });
     if (keep) process.stderr.write(`  kept ${this.server.dataDir}\n`);
     else this.server.cleanup();

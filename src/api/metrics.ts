@@ -53,7 +53,10 @@ export class Metrics {
   constructor(s: MetricsSources) {
     const registers = [this.registry];
     if (s.node) this.registry.setDefaultLabels({ node: s.node });
-    collectDefaultMetrics({ register: this.registry });
+    // prom-client samples the loop with a timer of its own (10 ms by default: 100 wakeups a second of an idle
+    // server); the health monitor's interval (RESOLUTION_MS in health/event-loop.ts) is enough for its
+    // nodejs_eventloop_lag_* figures, which therefore read at least 0.05 s.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });
     new Gauge({
       name: 'bucketcast_live_streams',
       help: 'Live publishers, by application and protocol',

@@ -15,7 +15,7 @@ test('an idle loop reads near 0; a blocked one reads the block', async () => {
   try {
     await sleep(500);
     const idle = loop.read();
-    // The bug this guards against read the histogram's 20 ms sampling interval as delay; a loaded machine
+    // The bug this guards against read the histogram's sampling interval (then 20 ms, now 50) as delay; a loaded machine
     // (the suite runs files in parallel) adds a few ms of real lateness, so the bound sits between the two.
     assert.ok(idle.p50Ms < 10, `idle p50 ${idle.p50Ms} ms`);
     await sleep(100);
@@ -25,7 +25,8 @@ test('an idle loop reads near 0; a blocked one reads the block', async () => {
     }
     await sleep(100);
     const blocked = loop.read();
-    assert.ok(blocked.maxMs >= 150 && blocked.maxMs < 400, `blocked max ${blocked.maxMs} ms`);
+    // Read up to the 50 ms sampling interval short: the timer due during the block was armed up to 50 ms before it.
+    assert.ok(blocked.maxMs >= 140 && blocked.maxMs < 400, `blocked max ${blocked.maxMs} ms`);
     assert.ok(blocked.windowSeconds > 0 && blocked.windowSeconds < 2);
   } finally {
     loop.stop();
