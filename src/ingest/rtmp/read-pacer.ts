@@ -11,8 +11,13 @@
  * (the feed's hold).
  */
 
-/** Milliseconds between a publishing connection's reads: 10 reads a second, the feed's write rate to its recorders, far under their 0.5 s fragments. */
-export const READ_EVERY_MS = 100;
+/**
+ * Milliseconds between a publishing connection's reads: ~7 reads a second, the feed's write rate to its recorders, far
+ * under their 0.5 s fragments. 100 → 150 ms took node from 5.1–5.2 % to 4.5–5.5 % (mean 4.9) of a core at N=16
+ * (bench:ingest, alternating runs); 200 ms read no better within the noise, and at 6 Mbit/s a tick's 150 KB would
+ * pass the kernel's first 128 KiB receive buffer (a full read is followed at once, but the window would close).
+ */
+export const READ_EVERY_MS = 150;
 
 export class ReadPacer {
   private due = new Set<() => void>();
