@@ -78,3 +78,26 @@ test('a burst past the flush size is written at the next turn, not after the flu
   feed.end();
   await r.ended;
 });
+
+test('the GOP cache keeps its own copy of a message that is a view of a larger read buffer, and replays it intact', async () => {
+  const feed = new FlvFeed();
+  // One socket read of 64 KiB carrying several messages: the parser hands each on as a view of it.
+  const read = Buffer.alloc(64 * 1024, 9);
+  const header = read.subarray(0, AVC_HEADER.length);
+  AVC_HEADER.copy(header);
+  const frame = read.subarray(100, 100 + 3000);
+  key(3000 - 5).copy(frame);
+  feed.push(9, 0, header);
+  feed.push(9, 0, frame);
+  const cache = (feed as unknown as { cache: Array<{ data: Buffer }> }).cache;
+  assert.equal(cache.length, 1);
+  assert.notEqual(cache[0].data.buffer, read.buffer, 'the cached keyframe does not hold the 64 KiB read alive');
+  assert.ok(cache[0].data.equals(frame), 'the same bytes');
+  // A reader opened now gets the cached keyframe from the copy.
+  const out = feed.open().stream;
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  feed.end();
+  await new Promise((r) => out.once('end', r));
+  assert.ok(Buffer.concat(chunks).includes(frame), 'the replayed FLV carries the frame');
+});

@@ -159,6 +159,12 @@ export class FlvFeed {
   }
 
   private cacheTag(tag: Tag): void {
+    // A message that came whole in one socket read is a view of that read's buffer (up to 64 KiB, other messages'
+    // bytes with it): cached as it is, it would keep the whole read buffer alive for a GOP, into V8's old space,
+    // where those bytes count toward the external-memory limit that starts every major GC (profiled: one every
+    // ~5 s at N=16, every byte of media held twice). The cache keeps its own copy; small copies share Buffer's pool.
+    const data = tag.data;
+    if (data.length < data.buffer.byteLength) tag = { ...tag, data: Buffer.from(data) };
     this.cache.push(tag);
     this.cacheBytes += tag.data.length;
     if (!this.everOpened && !this.prerollExpired && this.cacheBytes > PREROLL_LIMIT && !this.holds.has(PREROLL_HOLD)) {
