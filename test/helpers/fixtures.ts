@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -23,8 +24,11 @@ export interface FixtureOptions {
   video?: boolean;
 }
 
+/** Generations under way in this process, by file: concurrent callers share one (a test's `Promise.all` of pushes). */
+const pending = new Map<string, Promise<string>>();
+
 /** Path of an FLV file with H.264 + AAC test content of the given length. */
-export async function fixture(o: FixtureOptions): Promise<string> {
+export function fixture(o: FixtureOptions): Promise<string> {
   const w = o.width ?? 1280;
   const h = o.height ?? 720;
   const fps = o.fps ?? 30;
@@ -35,8 +39,19 @@ export async function fixture(o: FixtureOptions): Promise<string> {
   const name = `src_${o.seconds}s_${w}x${h}_${fps}fps_g${gop}_${kbps}k_${video ? 'v' : ''}${audio ? 'a' : ''}.flv`;
   mkdirSync(CACHE_DIR, { recursive: true });
   const file = path.join(CACHE_DIR, name);
-  if (existsSync(file)) return file;
-  const tmp = `${file}.${process.pid}.tmp`;
+  if (existsSync(file)) return Promise.resolve(file);
+  let p = pending.get(file);
+  if (!p) {
+    p = generate(o, file, { w, h, fps, gop, kbps, audio, video }).finally(() => pending.delete(file));
+    pending.set(file, p);
+  }
+  return p;
+}
+
+async function generate(o: FixtureOptions, file: string, v: { w: number; h: number; fps: number; gop: number; kbps: number; audio: boolean; video: boolean }): Promise<string> {
+  const { w, h, fps, gop, kbps, audio, video } = v;
+  // Unique per call too: two processes, or a retry after a failed run, never share a temp file.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const args = ['-hide_banner', '-loglevel', 'error', '-y'];
   if (video) args.push('-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps}`);
   if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
