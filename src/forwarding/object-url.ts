@@ -17,8 +17,10 @@ function encodeSegment(segment: string): string {
   return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** Checked `<base>/<key>` URLs: every request for one file builds the same one (profiled: parsing it again was a visible cost). */
-/** Checked URLs per base URL object (an app's plan holds one), per key. */
+/**
+ * Checked `<base>/<key>` URLs: every request for one file builds the same one (profiled: parsing it again was a
+ * visible cost). Kept per base URL object (an app's plan holds one), then per key: no key string built per request.
+ */
 const checked = new WeakMap<URL, Map<string, string>>();
 const MAX_CHECKED = 10_000;
 

@@ -28,7 +28,7 @@ export interface FixtureOptions {
 const pending = new Map<string, Promise<string>>();
 
 /** Path of an FLV file with H.264 + AAC test content of the given length. */
-export function fixture(o: FixtureOptions): Promise<string> {
+export async function fixture(o: FixtureOptions): Promise<string> {
   const w = o.width ?? 1280;
   const h = o.height ?? 720;
   const fps = o.fps ?? 30;
@@ -39,19 +39,7 @@ export function fixture(o: FixtureOptions): Promise<string> {
   const name = `src_${o.seconds}s_${w}x${h}_${fps}fps_g${gop}_${kbps}k_${video ? 'v' : ''}${audio ? 'a' : ''}.flv`;
   mkdirSync(CACHE_DIR, { recursive: true });
   const file = path.join(CACHE_DIR, name);
-  if (existsSync(file)) return Promise.resolve(file);
-  let p = pending.get(file);
-  if (!p) {
-    p = generate(o, file, { w, h, fps, gop, kbps, audio, video }).finally(() => pending.delete(file));
-    pending.set(file, p);
-  }
-  return p;
-}
-
-async function generate(o: FixtureOptions, file: string, v: { w: number; h: number; fps: number; gop: number; kbps: number; audio: boolean; video: boolean }): Promise<string> {
-  const { w, h, fps, gop, kbps, audio, video } = v;
-  // Unique per call too: two processes, or a retry after a failed run, never share a temp file.
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  if (existsSync(file)) return file;
   const args = ['-hide_banner', '-loglevel', 'error', '-y'];
   if (video) args.push('-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps}`);
   if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
@@ -61,8 +49,19 @@ async function generate(o: FixtureOptions, file: string, v: { w: number; h: numb
     args.push('-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`, '-pix_fmt', 'yuv420p');
   }
   if (audio) args.push('-c:a', 'aac', '-b:a', '128k', '-ac', '2');
-  args.push('-f', 'flv', tmp);
-  await run('ffmpeg', args, { timeout: 300_000 });
+  let p = pending.get(file);
+  if (!p) {
+    p = encode(file, args).finally(() => pending.delete(file));
+    pending.set(file, p);
+  }
+  return p;
+}
+
+/** Runs ffmpeg with `args` into a temp file, then renames it to `file`. */
+async function encode(file: string, args: string[]): Promise<string> {
+  // Unique per call too: two processes, or a retry after a failed run, never share a temp file.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await run('ffmpeg', [...args, '-f', 'flv', tmp], { timeout: 300_000 });
   renameSync(tmp, file); // atomic: parallel test files may generate the same fixture
   return file;
 }
