@@ -101,3 +101,65 @@ test('the GOP cache keeps its own copy of a message that is a view of a larger r
   await new Promise((r) => out.once('end', r));
   assert.ok(Buffer.concat(chunks).includes(frame), 'the replayed FLV carries the frame');
 });
+
+test('GOP after GOP the cache refills the same memory, and a reader opened mid-stream gets the current GOP intact', async () => {
+  const feed = new FlvFeed();
+  const first = watch(feed); // the first recorder: from now on the cache holds only the current GOP
+  const cache = () => (feed as unknown as { cache: Array<{ data: Buffer }> }).cache;
+  feed.push(9, 0, AVC_HEADER);
+  const blocks = new Set<ArrayBufferLike>();
+  let dts = 0;
+  let last: Buffer[] = [];
+  for (let gop = 0; gop < 12; gop++) {
+    last = [];
+    for (let i = 0; i < 30; i++) {
+      const d = i === 0 ? key(20_000) : inter(8_000);
+      d.fill(gop * 30 + i, 5);
+      last.push(d);
+      feed.push(9, (dts += 33), d);
+    }
+    blocks.add(cache()[0].data.buffer);
+  }
+  assert.ok(blocks.size <= 2, `the cached keyframes of 12 GOPs lay in ${blocks.size} buffers`);
+  // A second recorder now: the current GOP, byte for byte, after the sequence header.
+  const out = feed.open().stream;
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  feed.end();
+  await new Promise((r) => out.once('end', r));
+  await first.ended;
+  const flv = Buffer.concat(chunks);
+  let off = 13 + 15 + AVC_HEADER.length;
+  for (const d of last) {
+    assert.equal(flv.readUIntBE(off + 1, 3), d.length);
+    assert.ok(flv.subarray(off + 11, off + 11 + d.length).equals(d), 'a replayed frame differs');
+    off += 15 + d.length;
+  }
+  assert.equal(off, flv.length);
+});
+
+test('frames queued for a reader are not overwritten when a new GOP refills the cache before the flush', async () => {
+  const feed = new FlvFeed();
+  feed.push(9, 0, AVC_HEADER);
+  const out = feed.open().stream;
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const sent: Buffer[] = [];
+  // Several GOPs inside one flush interval: each keyframe resets the cache while the reader's queue still waits.
+  for (let gop = 0; gop < 4; gop++) {
+    for (let i = 0; i < 5; i++) {
+      const d = i === 0 ? key(3000) : inter(2000);
+      d.fill(gop * 5 + i + 1, 5);
+      sent.push(d);
+      feed.push(9, (gop * 5 + i) * 33, d);
+    }
+  }
+  feed.end();
+  await new Promise((r) => out.once('end', r));
+  const flv = Buffer.concat(chunks);
+  let off = 13 + 15 + AVC_HEADER.length;
+  for (const d of sent) {
+    assert.ok(flv.subarray(off + 11, off + 11 + d.length).equals(d), 'a frame was overwritten before it was written');
+    off += 15 + d.length;
+  }
+});

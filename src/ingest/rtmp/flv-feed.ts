@@ -18,6 +18,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { Amf0Reader } from './amf0.js';
 import { BitrateMeter } from '../bitrate-meter.js';
+import { PacketArena } from '../packet-arena.js';
 import type { MediaFeed, StreamStats } from '../types.js';
 
 const AUDIO = 8;
@@ -92,6 +93,8 @@ export class FlvFeed {
   private videoHeader: Tag | null = null;
   private cache: Tag[] = [];
   private cacheBytes = 0;
+  /** The cached packets' bytes (see PacketArena: no buffer of their own, so no full GC from them). */
+  private readonly arena = new PacketArena();
   private everOpened = false;
   private sawKeyframe = false;
   private firstPacketAt = 0;
@@ -121,7 +124,7 @@ export class FlvFeed {
     this.meter.add(data.length);
     if (this.firstPacketAt === 0) this.firstPacketAt = tag.at;
     if (type === SCRIPT) {
-      this.metadata = { ...tag, dts: 0 };
+      this.metadata = { ...tag, dts: 0, data: own(data) };
       this.readMetadata(data);
       this.broadcast(this.metadata);
       return;
@@ -134,7 +137,7 @@ export class FlvFeed {
         this.info.hasAudio = true;
         this.info.audioCodec = audioCodecName(format === 9 && data.length >= 5 ? data.readUInt32BE(1) : format);
       }
-      if (header) this.audioHeader = tag;
+      if (header) this.audioHeader = { ...tag, data: own(data) };
       else this.cacheTag(tag);
       this.broadcast(tag);
       this.checkReady();
@@ -142,7 +145,7 @@ export class FlvFeed {
     }
     const v = classifyVideo(data);
     if (v.kind === 'header') {
-      this.videoHeader = tag;
+      this.videoHeader = { ...tag, data: own(data) };
       this.info.hasVideo = true;
       this.info.videoCodec = videoCodecName(v.codec);
     } else if (v.kind === 'key') {
@@ -159,12 +162,11 @@ export class FlvFeed {
   }
 
   private cacheTag(tag: Tag): void {
-    // A message that came whole in one socket read is a view of that read's buffer (up to 64 KiB, other messages'
-    // bytes with it): cached as it is, it would keep the whole read buffer alive for a GOP, into V8's old space,
-    // where those bytes count toward the external-memory limit that starts every major GC (profiled: one every
-    // ~5 s at N=16, every byte of media held twice). The cache keeps its own copy; small copies share Buffer's pool.
-    const data = tag.data;
-    if (data.length < data.buffer.byteLength) tag = { ...tag, data: Buffer.from(data) };
+    // The cache keeps its own copy, in the arena: a message that came whole in one socket read is a view of that
+    // read's buffer (up to 64 KiB, other messages' bytes with it), and one assembled from chunks has a buffer of
+    // its own; either, kept for a GOP, would reach V8's old space, where its bytes count toward the external-memory
+    // limit that starts every full GC. What goes to the readers now is the message itself, not this copy.
+    tag = { type: tag.type, dts: tag.dts, data: this.arena.keep(tag.data), at: tag.at };
     this.cache.push(tag);
     this.cacheBytes += tag.data.length;
     if (!this.everOpened && !this.prerollExpired && this.cacheBytes > PREROLL_LIMIT && !this.holds.has(PREROLL_HOLD)) {
@@ -193,6 +195,7 @@ export class FlvFeed {
   private clearCache(): void {
     this.cache = [];
     this.cacheBytes = 0;
+    this.arena.reset();
   }
 
   private readMetadata(data: Buffer): void {
@@ -363,8 +366,14 @@ export class FlvFeed {
     if (this.prerollTimer) clearTimeout(this.prerollTimer);
     this.holds.clear();
     this.clearCache();
+    this.arena.release();
     this.checkReady();
   }
+}
+
+/** A buffer kept for the whole stream (metadata, sequence headers) that holds no other bytes alive with it. */
+function own(data: Buffer): Buffer {
+  return data.length < data.buffer.byteLength ? Buffer.from(data) : data;
 }
 
 function flvHeader(hasAudio: boolean, hasVideo: boolean): Buffer {
