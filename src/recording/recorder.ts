@@ -5,10 +5,14 @@
  * and SIGKILL only as a last resort (SIGKILL would lose the MP4 index; the
  * live file is fragmented so even that loses at most the last fragment).
  */
+import { readFileSync } from 'node:fs';
 import { sharedSpawner, type HelperChild, type Spawner } from '../process/spawner.js';
 import type { Logger } from '../log/logger.js';
 import type { MediaFeed } from '../ingest/types.js';
 import type { FfmpegPlan } from './ffmpeg-args.js';
+
+/** The longest a stopped recorder may go on draining the input queued for it before it is told to stop (SIGINT). */
+const MAX_DRAIN_MS = 120_000;
 
 export interface RecorderExit {
   /** True when ffmpeg exited by itself or on our request, with its outputs closed. */
@@ -93,8 +97,11 @@ export class Recorder {
   }
 
   /**
-   * Ends the recording: end-of-input first, SIGINT after `graceMs`, SIGKILL
-   * after twice that. Resolves with how ffmpeg exited.
+   * Ends the recording: end-of-input first; SIGINT once ffmpeg has taken no input for `graceMs` (it has read
+   * everything and had `graceMs` to finish, or it stopped reading); SIGKILL `graceMs` after that. A recorder
+   * running behind its stream (a loaded machine) drains what is queued for it however long that takes, as long
+   * as it keeps reading (up to MAX_DRAIN_MS): a fixed grace would cut off the end of its recording.
+   * Resolves with how ffmpeg exited.
    */
   async stop(graceMs = 4000): Promise<RecorderExit> {
     if (this.done) return this.exited;
@@ -106,14 +113,56 @@ export class Recorder {
       // RTP input never ends by itself: the feed sends RTCP BYE, which ffmpeg takes as end of input.
       feed.end();
     }
-    const timers: NodeJS.Timeout[] = [];
-    timers.push(setTimeout(() => this.signal('SIGINT'), graceMs));
-    timers.push(setTimeout(() => this.signal('SIGKILL'), graceMs * 2));
+    const started = Date.now();
+    let queued = this.queuedInput();
+    let io = this.ioBytes();
+    let lastProgress = started;
+    let killTimer: NodeJS.Timeout | undefined;
+    const watch = setInterval(() => {
+      const now = Date.now();
+      const q = this.queuedInput();
+      const b = this.ioBytes();
+      if (q < queued || b > io) lastProgress = now;
+      queued = q;
+      io = b;
+      if (now - lastProgress < graceMs && now - started < MAX_DRAIN_MS) return;
+      clearInterval(watch);
+      if (q > 0) this.options.log.warn({ queuedBytes: q, waitedMs: now - started }, 'ffmpeg stopped reading its input');
+      this.signal('SIGINT');
+      killTimer = setTimeout(() => this.signal('SIGKILL'), graceMs);
+    }, Math.max(10, Math.min(500, graceMs / 4)));
     try {
       return await this.exited;
     } finally {
-      for (const t of timers) clearTimeout(t);
+      clearInterval(watch);
+      clearTimeout(killTimer);
     }
+  }
+
+  /**
+   * Bytes ffmpeg has read and written so far (`rchar` + `wchar` of /proc/<pid>/io), or -1 where that cannot be
+   * read: it works through its input as long as this grows. Neither alone would do: a large write to its stdin is
+   * in flight as a whole until ffmpeg has read all of it (the queue shows no progress meanwhile), and ffmpeg
+   * reads seconds of input ahead at its start (probing) and then only writes for a while.
+   */
+  private ioBytes(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) return -1;
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'latin1');
+      const r = /^rchar: (\d+)$/m.exec(io);
+      const w = /^wchar: (\d+)$/m.exec(io);
+      return r && w ? Number(r[1]) + Number(w[1]) : -1;
+    } catch {
+      return -1;
+    }
+  }
+
+  /** Input bytes not yet handed to ffmpeg (the feed's buffer and its stdin's); 0 for RTP, whose input is not queued here. */
+  private queuedInput(): number {
+    const { feed } = this.options;
+    if (feed.format !== 'flv') return 0;
+    return feed.stream.readableLength + (this.child?.stdin?.writableLength ?? 0);
   }
 
   private signal(sig: NodeJS.Signals): void {
