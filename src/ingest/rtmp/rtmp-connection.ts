@@ -41,6 +41,8 @@ const WINDOW_ACK_SIZE = 5_000_000;
 const MEDIA_STREAM_ID = 1;
 /** What one socket read brings at most (libuv reads 64 KiB): a read this size may have left more in the kernel. */
 const FULL_READ = 64 * 1024;
+/** A hold at least this long is logged when it ends (shorter ones are the normal give and take of a burst). */
+const HELD_LOG_MS = 1000;
 
 type Phase = 'c0' | 'c1' | 'c2' | 'chunks';
 
@@ -87,6 +89,7 @@ export class RtmpConnection implements PublisherSession {
   private log: Logger;
   /** The feed holds the publisher back (a recorder behind): nothing is read, so TCP pushes back. */
   private held = false;
+  private heldSince = 0;
   private reading = false;
   private readonly readNow = (): void => this.readSocket();
 
@@ -105,10 +108,14 @@ export class RtmpConnection implements PublisherSession {
     this.feed = new FlvFeed({
       pause: () => {
         this.held = true;
+        this.heldSince = Date.now();
         socket.setTimeout(0);
       },
       resume: () => {
         this.held = false;
+        // An operator sees a publisher slowed down by its recorder (a slow disk, a loaded machine) once per hold.
+        const heldMs = Date.now() - this.heldSince;
+        if (heldMs >= HELD_LOG_MS) this.log.warn({ app: this.app, streamId: this.streamId, heldMs }, 'publisher held back while its recorder caught up');
         if (socket.destroyed) return;
         socket.setTimeout(options.idleTimeoutMs);
         setImmediate(this.readNow);
