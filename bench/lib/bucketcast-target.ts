@@ -100,7 +100,11 @@ export class BucketcastTarget implements BenchTarget {
     const out = process.env.BENCH_SERVER_OUTPUT;
     if (out) appendFileSync(out, `# ${this.label}\n${this.server.otherOutput.join('\n')}\n`);
     rmSync(this.configDir, { recursive: true, force: true });
-    if (keep) process.stderr.write(`  kept ${this.server.dataDir}\n`);
+    if (keep) {
+      // The server's log with the recordings, to read why a stream lost or fell behind.
+      writeFileSync(path.join(this.server.dataDir, 'server.log'), this.server.logs.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      process.stderr.write(`  kept ${this.server.dataDir} (server.log: the server's log)\n`);
+    }
     else this.server.cleanup();
   }
 }

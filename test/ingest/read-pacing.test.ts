@@ -74,3 +74,34 @@ test('a real-time push is read about ten times a second and arrives whole', { ti
     await server.stop();
   }
 });
+
+test('a push read late (the event loop busy most of the time) is read sooner and keeps up with real time', { timeout: 180_000 }, async (t) => {
+  const src = await fixture({ seconds: 20, width: 1280, height: 720, videoKbps: 6000 });
+  const log = createLogger('silent');
+  const registry = new StreamRegistry({ authorizer: new BasicPublishAuthorizer({ apps: new AppRegistry([appSettings.parse({ name: 'live' })]) }), log });
+  const server = new RtmpServer({ host: '127.0.0.1', port: 0, registry, log, idleTimeoutMs: 10_000 });
+  await server.start();
+  // A loaded server: the event loop is blocked 200 ms of every 250 (other streams' work), so the read ticks come
+  // ~400 ms apart. Each tick could take at most the receive window, less than 6 Mbit/s brings meanwhile.
+  let busy = true;
+  const hog = (async () => {
+    while (busy) {
+      const until = Date.now() + 200;
+      while (Date.now() < until);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    registry.events.on('published', (s) => void s.openMedia().then((feed) => feed.format === 'flv' && feed.stream.resume()));
+    const p = push(`rtmp://127.0.0.1:${server.port}/live/late`, src);
+    const done = await p.done;
+    assert.equal(done.code, 0, done.stderr);
+    t.diagnostic(`a 20 s push took ${p.elapsed().toFixed(1)} s`);
+    assert.ok(p.elapsed() < 20 + 2.5, `the push keeps up with real time: ${p.elapsed().toFixed(1)} s for 20 s`);
+  } finally {
+    busy = false;
+    await hog;
+    await new Promise((r) => setTimeout(r, 300));
+    await server.stop();
+  }
+});

@@ -18,30 +18,63 @@
  * pass the kernel's first 128 KiB receive buffer (a full read is followed at once, but the window would close).
  */
 export const READ_EVERY_MS = 150;
+/**
+ * Milliseconds before the next read of a connection whose last tick found a large backlog (a publisher catching up
+ * after a stall, or reads late on a loaded machine). A paced socket's kernel receive buffer can stay at its first
+ * 128 KiB (autotuning grows it only for sockets read often): then a tick can take at most ~115 KB, and with ticks
+ * stretched to 300 ms by load that is less than a 3 Mbit/s stream sends. Seen at N=64 (`bench:ingest`): 3 of 64
+ * connections with their receive queue pinned at ~110 KB for a minute, their publishers 15 s behind real time.
+ */
+export const READ_SOON_MS = 25;
 
-export class ReadPacer {
+/** One timer for every read due after the same delay. */
+class Tick {
   private due = new Set<() => void>();
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly everyMs = READ_EVERY_MS) {}
+  constructor(private readonly ms: number) {}
 
-  /** Calls `read` at the next tick (once, however often it is asked for before then). */
-  later(read: () => void): void {
+  add(read: () => void): void {
     this.due.add(read);
     if (this.timer) return;
-    this.timer = setTimeout(this.tick, this.everyMs);
+    this.timer = setTimeout(this.run, this.ms);
     this.timer.unref();
   }
 
-  /** Forgets a pending read (a connection that closed). */
-  cancel(read: () => void): void {
+  delete(read: () => void): void {
     this.due.delete(read);
   }
 
-  private readonly tick = (): void => {
+  private readonly run = (): void => {
     this.timer = undefined;
     const due = this.due;
     this.due = new Set();
     for (const read of due) read();
   };
+}
+
+export class ReadPacer {
+  private readonly normal: Tick;
+  private readonly backlog: Tick;
+
+  constructor(everyMs = READ_EVERY_MS, soonMs = READ_SOON_MS) {
+    this.normal = new Tick(everyMs);
+    this.backlog = new Tick(soonMs);
+  }
+
+  /** Calls `read` at the next tick (once, however often it is asked for before then). */
+  later(read: () => void): void {
+    this.normal.add(read);
+  }
+
+  /** Calls `read` after READ_SOON_MS: its connection had a backlog at its last read. */
+  soon(read: () => void): void {
+    this.backlog.add(read);
+  }
+
+  /** Forgets a pending read (a connection that closed). */
+  cancel(read: () => void): void {
+    this.normal.delete(read);
+    this.backlog.delete(read);
+  }
 }

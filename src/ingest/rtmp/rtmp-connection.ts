@@ -41,6 +41,12 @@ const WINDOW_ACK_SIZE = 5_000_000;
 const MEDIA_STREAM_ID = 1;
 /** What one socket read brings at most (libuv reads 64 KiB): a read this size may have left more in the kernel. */
 const FULL_READ = 64 * 1024;
+/**
+ * Bytes taken in one paced read (with its immediate follow-ups) past which the next read comes soon, not at the next
+ * tick (read-pacer.ts READ_SOON_MS): the kernel's receive window was nearly full, so the publisher was likely waiting.
+ * A real-time 3 Mbit/s stream brings ~60 KB a tick.
+ */
+const BACKLOG_READ = 96 * 1024;
 /** A hold at least this long is logged when it ends (shorter ones are the normal give and take of a burst). */
 const HELD_LOG_MS = 1000;
 
@@ -91,6 +97,8 @@ export class RtmpConnection implements PublisherSession {
   private held = false;
   private heldSince = 0;
   private reading = false;
+  /** Bytes taken from the kernel since this connection last waited for the pacer. */
+  private readSinceWait = 0;
   private readonly readNow = (): void => this.readSocket();
 
   constructor(private readonly options: RtmpConnectionOptions) {
@@ -147,7 +155,11 @@ export class RtmpConnection implements PublisherSession {
     const { socket, pacer } = this.options;
     if (this.heldBack) return;
     if (!pacer || this.state !== 'publishing' || socket.readableLength >= FULL_READ) return this.readSocket();
-    pacer.later(this.readNow);
+    // What this wait leaves buffered came from the kernel in this round: counted here, not again in the next.
+    const backlog = this.readSinceWait + socket.readableLength >= BACKLOG_READ;
+    this.readSinceWait = -socket.readableLength;
+    if (backlog) pacer.soon(this.readNow);
+    else pacer.later(this.readNow);
   }
 
   /** Not read while the feed holds the publisher back; a closing connection is read to its end (and dropped). */
@@ -161,7 +173,10 @@ export class RtmpConnection implements PublisherSession {
     this.reading = true;
     try {
       let data: Buffer | null;
-      while (!this.heldBack && (data = socket.read() as Buffer | null) !== null) this.onData(data);
+      while (!this.heldBack && (data = socket.read() as Buffer | null) !== null) {
+        this.readSinceWait += data.length;
+        this.onData(data);
+      }
       // A paced read brings a tick's worth of media: it goes to the recorders in the same turn (one wakeup for both).
       if (this.options.pacer && this.state === 'publishing') this.feed.flushNow();
     } finally {
