@@ -19,11 +19,8 @@
  */
 export const READ_EVERY_MS = 150;
 /**
- * Milliseconds before the next read of a connection whose last tick found a large backlog (a publisher catching up
- * after a stall, or reads late on a loaded machine). A paced socket's kernel receive buffer can stay at its first
- * 128 KiB (autotuning grows it only for sockets read often): then a tick can take at most ~115 KB, and with ticks
- * stretched to 300 ms by load that is less than a 3 Mbit/s stream sends. Seen at N=64 (`bench:ingest`): 3 of 64
- * connections with their receive queue pinned at ~110 KB for a minute, their publishers 15 s behind real time.
+ * Milliseconds before the next read of a connection whose publisher fell behind real time waiting for our reads
+ * (publisher-lag.ts): it is read this often, each read taking what its receive window holds, until it has caught up.
  */
 export const READ_SOON_MS = 25;
 
@@ -67,7 +64,7 @@ export class ReadPacer {
     this.normal.add(read);
   }
 
-  /** Calls `read` after READ_SOON_MS: its connection had a backlog at its last read. */
+  /** Calls `read` after READ_SOON_MS: its publisher is behind (publisher-lag.ts). */
   soon(read: () => void): void {
     this.backlog.add(read);
   }

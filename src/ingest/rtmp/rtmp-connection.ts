@@ -22,6 +22,7 @@ import { Amf0Reader, type Amf0Value } from './amf0.js';
 import * as out from './rtmp-writer.js';
 import { MSG } from './rtmp-writer.js';
 import type { ReadPacer } from './read-pacer.js';
+import { PublisherLag } from './publisher-lag.js';
 
 /** Chunk streams a client may open; real encoders use fewer than 10. */
 const MAX_CHUNK_STREAMS = 64;
@@ -41,12 +42,6 @@ const WINDOW_ACK_SIZE = 5_000_000;
 const MEDIA_STREAM_ID = 1;
 /** What one socket read brings at most (libuv reads 64 KiB): a read this size may have left more in the kernel. */
 const FULL_READ = 64 * 1024;
-/**
- * Bytes taken in one paced read (with its immediate follow-ups) past which the next read comes soon, not at the next
- * tick (read-pacer.ts READ_SOON_MS): the kernel's receive window was nearly full, so the publisher was likely waiting.
- * A real-time 3 Mbit/s stream brings ~60 KB a tick.
- */
-const BACKLOG_READ = 96 * 1024;
 /** A hold at least this long is logged when it ends (shorter ones are the normal give and take of a burst). */
 const HELD_LOG_MS = 1000;
 
@@ -97,6 +92,8 @@ export class RtmpConnection implements PublisherSession {
   private held = false;
   private heldSince = 0;
   private reading = false;
+  /** Whether the publisher fell behind real time waiting for our reads (then it is read soon). */
+  private readonly lag = new PublisherLag();
   /** Bytes taken from the kernel since this connection last waited for the pacer. */
   private readSinceWait = 0;
   private readonly readNow = (): void => this.readSocket();
@@ -156,9 +153,9 @@ export class RtmpConnection implements PublisherSession {
     if (this.heldBack) return;
     if (!pacer || this.state !== 'publishing' || socket.readableLength >= FULL_READ) return this.readSocket();
     // What this wait leaves buffered came from the kernel in this round: counted here, not again in the next.
-    const backlog = this.readSinceWait + socket.readableLength >= BACKLOG_READ;
+    const behind = this.lag.behind(Date.now(), this.readSinceWait + socket.readableLength);
     this.readSinceWait = -socket.readableLength;
-    if (backlog) pacer.soon(this.readNow);
+    if (behind) pacer.soon(this.readNow);
     else pacer.later(this.readNow);
   }
 
@@ -252,7 +249,9 @@ export class RtmpConnection implements PublisherSession {
         return this.onCommand(sid, payload.subarray(1));
       case MSG.AUDIO:
       case MSG.VIDEO:
-        if (this.acceptsMedia) this.feed.push(type, ts, payload);
+        if (!this.acceptsMedia) return;
+        this.lag.media(ts, Date.now());
+        this.feed.push(type, ts, payload);
         return;
       case MSG.DATA_AMF0:
         return this.onData0(payload);
