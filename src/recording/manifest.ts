@@ -138,6 +138,18 @@ export function readManifests(workRoot: string): Array<{ dir: string; manifest?:
   });
 }
 
+/**
+ * True when a work dir without a manifest holds nothing but unfinished manifest writes (or nothing): the process
+ * was killed between creating the dir and renaming its first manifest into place, before any recorder started.
+ */
+export function neverStarted(dir: string): boolean {
+  try {
+    return readdirSync(dir).every((f) => f.startsWith(`${FILE}.`) && f.endsWith('.tmp'));
+  } catch {
+    return false;
+  }
+}
+
 /** Removes a finished recording's work dir. */
 export function removeWorkDir(workDir: string): void {
   rmSync(workDir, { recursive: true, force: true });

@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import type { Logger } from '../log/logger.js';
 import type { DataLayout } from './layout.js';
-import { readManifests } from './manifest.js';
+import { neverStarted, readManifests } from './manifest.js';
 import { recordingPaths } from './paths.js';
 import type { FinalizeQueue } from './finalize-queue.js';
 
@@ -22,6 +22,12 @@ export interface RecoveryOptions {
 
 export async function recoverRecordings(o: RecoveryOptions): Promise<void> {
   for (const found of readManifests(o.layout.workRoot)) {
+    if (!found.manifest && neverStarted(found.dir)) {
+      // Killed between the work dir's creation and its first manifest: no recorder ever ran, no media to keep.
+      o.log.warn({ dir: found.dir }, 'removed the work dir of a recording killed before it started');
+      rmSync(found.dir, { recursive: true, force: true });
+      continue;
+    }
     if (!found.manifest) {
       o.log.error({ dir: found.dir, err: found.error }, 'unreadable recording manifest, left in place');
       continue;

@@ -50,3 +50,28 @@ test('a recording interrupted by SIGKILL is finalized at the next start', async 
     second.cleanup();
   }
 });
+
+test('a work dir killed before its first manifest was in place is removed at the next start; one holding media is kept', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-early-kill-'));
+  // A SIGKILL between `mkdir` and the manifest's rename: the dir holds a partial temp write, or nothing.
+  const partial = path.join(dataDir, '.work', '5b0c7a52-1d1e-4c2e-9f47-2a1c3e5d7f90');
+  const empty = path.join(dataDir, '.work', '0f6e2d41-8a3b-4c5d-9e7f-1a2b3c4d5e6f');
+  const withMedia = path.join(dataDir, '.work', '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d');
+  for (const d of [partial, empty, withMedia]) mkdirSync(d, { recursive: true });
+  writeFileSync(path.join(partial, 'manifest.json.a1b2c3d4.tmp'), '{"version":1,"record');
+  writeFileSync(path.join(withMedia, 'cam_20261207T000000Z.mp4'), Buffer.alloc(1024));
+  const server = await startServer({ dataDir });
+  try {
+    await server.waitForLog((l) => l.msg === 'unreadable recording manifest, left in place', 20_000, 'the dir with media reported');
+    assert.ok(!existsSync(partial), 'the partial manifest write is gone');
+    assert.ok(!existsSync(empty), 'the empty work dir is gone');
+    assert.ok(existsSync(path.join(withMedia, 'cam_20261207T000000Z.mp4')), 'a dir holding media is never removed');
+    assert.equal(server.logs.filter((l) => l.msg === 'removed the work dir of a recording killed before it started').length, 2);
+  } finally {
+    await server.stop();
+    server.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
