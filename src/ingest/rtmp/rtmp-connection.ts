@@ -447,10 +447,6 @@ export class RtmpConnection implements PublisherSession {
     this.parser.release();
     const { socket } = this.options;
     socket.end();
-    // What the peer still sends is read (and dropped) now, not at a paced tick, so the socket reaches its end and
-    // closes without waiting for a timer that may be the last thing in the event loop.
-    this.options.pacer?.cancel(this.readNow);
-    setImmediate(this.readNow);
     // A peer that does not finish the close handshake is cut off.
     setTimeout(() => socket.destroy(), 2000).unref();
   }
