@@ -101,7 +101,10 @@ test('a push read late (the event loop busy most of the time) is read sooner and
   } finally {
     busy = false;
     await hog;
-    await new Promise((r) => setTimeout(r, 300));
+    // The server's paced reads run on unref'd timers (in the real server the HTTP listener keeps the loop alive):
+    // keep this process's loop alive until the closing connection has read to its end.
+    const keepAlive = setInterval(() => undefined, 1000);
     await server.stop();
+    clearInterval(keepAlive);
   }
 });
