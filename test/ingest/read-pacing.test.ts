@@ -97,7 +97,8 @@ test('a push read late (the event loop busy most of the time) is read sooner and
     const done = await p.done;
     assert.equal(done.code, 0, done.stderr);
     t.diagnostic(`a 20 s push took ${p.elapsed().toFixed(1)} s`);
-    assert.ok(p.elapsed() < 20 + 2.5, `the push keeps up with real time: ${p.elapsed().toFixed(1)} s for 20 s`);
+    // Old code (reads only at the ticks): 32 s. Bound with room for a loaded CI machine.
+    assert.ok(p.elapsed() < 20 + 4, `the push keeps up with real time: ${p.elapsed().toFixed(1)} s for 20 s`);
   } finally {
     busy = false;
     await hog;
