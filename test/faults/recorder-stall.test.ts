@@ -60,7 +60,9 @@ test('a stopped recorder holds its publisher back, the hold is logged, and nothi
     const mp4 = path.join(server.dataDir, 'live', 'streams', `${started.name}.mp4`);
     const expected = 4 * (await ffprobe(src)).duration;
     const probed = await ffprobe(mp4);
-    assert.ok(Math.abs(probed.duration - expected) <= 0.5, `recorded ${probed.duration} s of ${expected} s`);
+    // On a failure, what the server said about this stream (holds, signals to ffmpeg, the publish's end).
+    const said = server.logs.filter((l) => l.streamId === 'stalled' || l.level === 'warn' || l.level === 'error').map((l) => `${l.time} ${l.msg} ${l.heldMs ?? l.signal ?? l.reason ?? ''}`);
+    assert.ok(Math.abs(probed.duration - expected) <= 0.5, `recorded ${probed.duration} s of ${expected} s; server log:\n${said.join('\n')}`);
     assert.ok(await decodesCleanly(mp4), 'decodes without errors');
   } finally {
     await server.stop();
