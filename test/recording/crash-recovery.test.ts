@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../helpers/server.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -52,8 +53,6 @@ test('a recording interrupted by SIGKILL is finalized at the next start', async 
 });
 
 test('a work dir killed before its first manifest was in place is removed at the next start; one holding media is kept', async () => {
-  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
-  const os = await import('node:os');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bucketcast-early-kill-'));
   // A SIGKILL between `mkdir` and the manifest's rename: the dir holds a partial temp write, or nothing.
   const partial = path.join(dataDir, '.work', '5b0c7a52-1d1e-4c2e-9f47-2a1c3e5d7f90');

@@ -7,23 +7,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { promisify } from 'node:util';
 import { Recorder } from '../../src/recording/recorder.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { MediaFeed } from '../../src/ingest/types.js';
 import { fixture } from '../helpers/fixtures.js';
+import { ffprobe } from '../helpers/media.js';
 
-const run = promisify(execFile);
-
-async function duration(file: string): Promise<number> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
-  return Number(stdout);
-}
+const duration = async (file: string): Promise<number> => (await ffprobe(file)).duration;
 
 function recorder(dir: string, stream: PassThrough, extraInput: string[] = []): { rec: Recorder; target: string } {
   const target = path.join(dir, 'out.mp4');
