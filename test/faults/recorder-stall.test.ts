@@ -63,6 +63,10 @@ test('a stopped recorder holds its publisher back, the hold is logged, and nothi
     // On a failure, what the server said about this stream (holds, signals to ffmpeg, the publish's end).
     const said = server.logs.filter((l) => l.streamId === 'stalled' || l.level === 'warn' || l.level === 'error').map((l) => `${l.time} ${l.msg} ${l.heldMs ?? l.signal ?? l.reason ?? ''}`);
     assert.ok(Math.abs(probed.duration - expected) <= 0.5, `recorded ${probed.duration} s of ${expected} s; server log:\n${said.join('\n')}`);
+    // The publisher closed its socket with megabytes still queued: anything the server sent it after that close (an
+    // Acknowledgement) would have made its kernel reset the connection and drop that queue.
+    const resets = server.logs.filter((l) => l.msg === 'rtmp socket error').map((l) => l.err);
+    assert.deepEqual(resets, [], 'the publisher connection ends without a reset');
     assert.ok(await decodesCleanly(mp4), 'decodes without errors');
   } finally {
     await server.stop();

@@ -47,3 +47,18 @@ test('a timestamp that jumps back (an encoder reset) starts a new reference', ()
   l.media(5000, 5200);
   assert.equal(l.behind(5200, BIG), false);
 });
+
+test('how far media ran ahead of the clock lately: a file pushed faster than real time, not a live one', () => {
+  const l = new PublisherLag();
+  assert.equal(l.aheadMs(5000), 0, 'no media yet');
+  for (let ms = 0; ms <= 8000; ms += 40) l.media(ms, 10_000 + ms + (ms % 200)); // live, with 160 ms of jitter
+  assert.ok(Math.abs(l.aheadMs(18_000)) <= 200, `live: ${l.aheadMs(18_000)} ms`);
+  for (let ms = 8040; ms <= 40_000; ms += 40) l.media(ms, 18_000 + (ms - 8000) / 8); // 8× real time
+  const ahead = l.aheadMs(22_000);
+  assert.ok(ahead >= 7 * 1000 && ahead <= 7 * 2000, `8× real time: ${ahead} ms ahead over the last 1–2 s`);
+  // Then real time again (a backlog drained): within two seconds it is no longer ahead.
+  for (let ms = 40_040; ms <= 42_000; ms += 40) l.media(ms, 22_000 + (ms - 40_000));
+  assert.ok(Math.abs(l.aheadMs(24_000)) <= 50, `caught up: ${l.aheadMs(24_000)} ms`);
+  l.media(100, 24_100); // the encoder reset its clock: a new reference
+  assert.equal(l.aheadMs(24_100), 0);
+});

@@ -12,6 +12,10 @@
  * The lag is measured against the smallest lag seen (an encoder's own offset is not ours), and
  * re-based whenever a read finds little waiting (then any lag is the publisher's: clock drift,
  * a network stall), so a publisher never stays in the fast lane without a backlog.
+ *
+ * The other way round, `aheadMs` tells a publisher whose media runs ahead of the clock (a file
+ * pushed faster than real time, a backlog draining): it sends as fast as we read, so it has
+ * bytes queued (see ACK_AHEAD_MS in rtmp-connection.ts).
  */
 
 /** Lag past the baseline (ms) from which a connection with data waiting is read soon. */
@@ -20,6 +24,8 @@ export const BEHIND_MS = 750;
 export const LITTLE_WAITING = 16 * 1024;
 /** A media timestamp this far behind the previous one starts a new reference (the encoder reset its clock). */
 const RESET_MS = 5000;
+/** `aheadMs` compares with where the publisher stood between one and two of these ago. */
+const AHEAD_SPAN_MS = 1000;
 
 export class PublisherLag {
   private started = false;
@@ -27,6 +33,11 @@ export class PublisherLag {
   private media0 = 0;
   private last = 0;
   private baseline = Infinity;
+  /** (wall, media) a span ago (older) and at the start of the current span (newer), for `aheadMs`. */
+  private olderWall = 0;
+  private olderMedia = 0;
+  private newerWall = 0;
+  private newerMedia = 0;
 
   /** A media message with RTMP timestamp `ts` (ms) arrived (read) at `now`. */
   media(ts: number, now: number): void {
@@ -35,6 +46,13 @@ export class PublisherLag {
       this.wall0 = now;
       this.media0 = ts;
       this.baseline = Infinity;
+      this.olderWall = this.newerWall = now;
+      this.olderMedia = this.newerMedia = ts;
+    } else if (now - this.newerWall >= AHEAD_SPAN_MS) {
+      this.olderWall = this.newerWall;
+      this.olderMedia = this.newerMedia;
+      this.newerWall = now;
+      this.newerMedia = ts;
     }
     this.last = ts;
   }
@@ -49,5 +67,14 @@ export class PublisherLag {
     }
     if (lag < this.baseline) this.baseline = lag;
     return lag - this.baseline >= BEHIND_MS;
+  }
+
+  /**
+   * Milliseconds the publisher's media time ran ahead of the wall clock over the last one to two seconds of media
+   * (negative: it came slower than real time). 0 before any media.
+   */
+  aheadMs(now: number): number {
+    if (!this.started) return 0;
+    return this.last - this.olderMedia - (now - this.olderWall);
   }
 }

@@ -42,6 +42,18 @@ const WINDOW_ACK_SIZE = 5_000_000;
 const MEDIA_STREAM_ID = 1;
 /** What one socket read brings at most (libuv reads 64 KiB): a read this size may have left more in the kernel. */
 const FULL_READ = 64 * 1024;
+/**
+ * An Acknowledgement the publisher is owed waits while the publisher may have bytes queued that it cannot send yet:
+ * while the feed holds it, while it is behind real time waiting for our reads (both until a paced read finds it
+ * caught up), and while its media runs this far ahead of the clock (it sends as fast as we read). It goes once the
+ * publisher is none of these, or has sent nothing for ACK_QUIET_MS. Why: a publisher that pushed a file faster than
+ * real time closes its socket as soon as its last write is in its kernel's send buffer, with up to megabytes still
+ * queued; anything we send it after that close makes its kernel answer with a reset and throw the queue away (seen:
+ * 1–3 s lost at the end of a held push; TcpExtTCPAbortOnData counts them). ffmpeg, OBS and GStreamer do not wait for
+ * Acks; a client that does stops sending, goes quiet and gets its Ack then.
+ */
+const ACK_AHEAD_MS = 500;
+const ACK_QUIET_MS = 500;
 /** A hold at least this long is logged when it ends (shorter ones are the normal give and take of a burst). */
 const HELD_LOG_MS = 1000;
 
@@ -94,8 +106,13 @@ export class RtmpConnection implements PublisherSession {
   private reading = false;
   /** Whether the publisher fell behind real time waiting for our reads (then it is read soon). */
   private readonly lag = new PublisherLag();
+  /** Held since the last paced read, or that read found the publisher behind real time (publisher-lag.ts). */
+  private backlog = false;
   /** Bytes taken from the kernel since this connection last waited for the pacer. */
   private readSinceWait = 0;
+  /** While an Ack waits: when the publisher's bytes last came, and the timer that sends it once they stop. */
+  private lastBytesAt = 0;
+  private ackTimer?: NodeJS.Timeout;
   private readonly readNow = (): void => this.readSocket();
 
   constructor(private readonly options: RtmpConnectionOptions) {
@@ -113,11 +130,14 @@ export class RtmpConnection implements PublisherSession {
     this.feed = new FlvFeed({
       pause: () => {
         this.held = true;
+        this.backlog = true;
         this.heldSince = Date.now();
         socket.setTimeout(0);
       },
       resume: () => {
         this.held = false;
+        // Paced: the backlog a hold leaves is over when a paced read finds the publisher caught up (onReadable).
+        if (!options.pacer) this.backlog = false;
         // An operator sees a publisher slowed down by its recorder (a slow disk, a loaded machine) once per hold.
         const heldMs = Date.now() - this.heldSince;
         if (heldMs >= HELD_LOG_MS) this.log.warn({ app: this.app, streamId: this.streamId, heldMs }, 'publisher held back while its recorder caught up');
@@ -153,7 +173,7 @@ export class RtmpConnection implements PublisherSession {
     if (this.heldBack) return;
     if (!pacer || this.state !== 'publishing' || socket.readableLength >= FULL_READ) return this.readSocket();
     // What this wait leaves buffered came from the kernel in this round: counted here, not again in the next.
-    const behind = this.lag.behind(Date.now(), this.readSinceWait + socket.readableLength);
+    const behind = (this.backlog = this.lag.behind(Date.now(), this.readSinceWait + socket.readableLength));
     this.readSinceWait = -socket.readableLength;
     if (behind) pacer.soon(this.readNow);
     else pacer.later(this.readNow);
@@ -188,16 +208,36 @@ export class RtmpConnection implements PublisherSession {
       this.bytesIn += data.length;
       const rest = this.phase === 'chunks' ? data : this.readHandshake(data);
       if (rest && rest.length > 0) this.parser.push(rest);
-      if (this.bytesIn - this.lastAck >= this.ackWindow && (this.state as string) !== 'closing') {
-        this.lastAck = this.bytesIn;
-        this.send(out.ack(this.bytesIn % 0x100000000));
-      }
+      if (this.bytesIn - this.lastAck >= this.ackWindow && (this.state as string) !== 'closing') this.ackDue();
     } catch (e) {
       const err = errorMessage(e);
       if (!(e instanceof RtmpProtocolError)) this.log.error({ err }, 'rtmp connection failed');
       this.log.warn({ err }, 'rtmp protocol error, closing connection');
       this.close('protocol error');
     }
+  }
+
+  /** The publisher is owed an Acknowledgement: sent now unless it may have closed with bytes still queued (ACK_AHEAD_MS). */
+  private ackDue(): void {
+    const now = Date.now();
+    this.lastBytesAt = now;
+    if (!this.held && !this.backlog && this.lag.aheadMs(now) < ACK_AHEAD_MS) return this.sendAck();
+    this.ackTimer ??= setTimeout(this.ackWhenQuiet, ACK_QUIET_MS).unref();
+  }
+
+  private readonly ackWhenQuiet = (): void => {
+    this.ackTimer = undefined;
+    if (this.state === 'closing' || this.bytesIn - this.lastAck < this.ackWindow) return;
+    const now = Date.now();
+    const quietMs = now - this.lastBytesAt;
+    // Held: the silence is ours. Bytes still coming: the publisher is not waiting for this Ack.
+    if (this.held || quietMs < ACK_QUIET_MS) this.ackTimer = setTimeout(this.ackWhenQuiet, ACK_QUIET_MS - Math.min(quietMs, ACK_QUIET_MS - 50)).unref();
+    else this.sendAck();
+  };
+
+  private sendAck(): void {
+    this.lastAck = this.bytesIn;
+    this.send(out.ack(this.bytesIn % 0x100000000));
   }
 
   /** Consumes handshake bytes; returns what follows the handshake in this read. */
@@ -456,6 +496,7 @@ export class RtmpConnection implements PublisherSession {
     this.parser.release();
     this.feed.end();
     this.options.pacer?.cancel(this.readNow);
+    clearTimeout(this.ackTimer);
     this.options.registry.release(this, this.closeReason);
     this.resolveClosed(this.closeReason);
   }
