@@ -203,7 +203,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     onResponse: api.metrics.onForwardingResponse,
   });
   const localFiles = new LocalFileIndex({ log: log.child({ module: 'http' }) });
-  const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log, sessions: limiter('whip', limits.whipSessions, limits.whipSessionsPerIp) }) : undefined;
+  const whip = config.whip.enabled ? new WhipServer({ settings: config.whip, registry, log, limits: limiter('whip', limits.whipSessions, limits.whipSessionsPerIp) }) : undefined;
   const timeRange = new Playback({
     index: store.catalog,
     reader: {
@@ -252,18 +252,16 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   });
   // RTMP and RTMPS share one connection cap.
   const rtmpConnections = limiter('rtmp', limits.rtmpConnections, limits.rtmpConnectionsPerIp);
-  const rtmp = new RtmpServer({ host: server.host, port: server.rtmpPort, registry, log, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000, connections: rtmpConnections });
+  const listener = { host: server.host, idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000 };
+  const rtmp = new RtmpServer({ settings: { ...listener, port: server.rtmpPort }, registry, log, limits: rtmpConnections });
   const rtmps =
     server.rtmpsPort === undefined
       ? null
       : new RtmpServer({
-          host: server.host,
-          port: server.rtmpsPort,
+          settings: { ...listener, port: server.rtmpsPort, tls: { certFile: server.tlsCertFile!, keyFile: server.tlsKeyFile! } },
           registry,
           log,
-          idleTimeoutMs: server.rtmpIdleTimeoutSeconds * 1000,
-          connections: rtmpConnections,
-          tls: { certFile: server.tlsCertFile!, keyFile: server.tlsKeyFile! },
+          limits: rtmpConnections,
         });
   api.attach(http.upgrades);
 

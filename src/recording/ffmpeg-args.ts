@@ -27,13 +27,11 @@ export interface FfmpegOutput {
 export interface FfmpegPlan {
   /** Options placed before `-i`. */
   inputOptions: string[];
-  /** The input: `pipe:0` for a stream, or a file (SDP). */
+  /** The input: `pipe:0` for a stream, or the feed's descriptor file (an SDP). */
   input: string;
   outputs: FfmpegOutput[];
 }
 
-/** Video codecs an MP4 carries as they are (over RTMP). From WebRTC only H.264 is: requiring MP4 there means H.264. */
-const MP4_VIDEO = new Set(['h264', 'hevc', 'av1', 'vp9']);
 /** Video codecs HLS (MPEG-TS segments) carries as they are. */
 const TS_VIDEO = new Set(['h264', 'hevc']);
 const MP4_AUDIO = new Set(['aac', 'mp3']);
@@ -49,29 +47,16 @@ export interface PlanOptions {
 export function recordingPlan({ manifest, feed, paths, hlsTime, preview }: PlanOptions): FfmpegPlan {
   const codec = feed.videoCodec;
   const webm = manifest.liveContainer === 'webm';
-  // Video is re-encoded only where the container cannot carry it: VP8/VP9 into MP4 (app requires MP4) or into HLS.
-  const mp4Transcodes = manifest.mp4 && !webm && !!codec && (!MP4_VIDEO.has(codec) || (feed.format === 'sdp' && codec !== 'h264'));
+  // Video is re-encoded only where the container cannot carry it as it comes from this feed: VP8/VP9 into MP4 (the
+  // app requires MP4), anything but H.264 from RTP into MP4, anything but H.264/HEVC into HLS.
+  const mp4Transcodes = manifest.mp4 && !webm && !!codec && !feed.mp4VideoCodecs.has(codec);
   const hlsTranscodes = manifest.hls && !!codec && !TS_VIDEO.has(codec);
   const transcoding = feed.hasVideo && (mp4Transcodes || hlsTranscodes);
-  // Decoding keyframes only is enough for previews, but an encoder needs every frame; and over RTP
-  // (ffmpeg 5.1) skipping frames also leaves the first keyframe without a DTS, which breaks the copied outputs.
-  const inputOptions = transcoding || feed.format === 'sdp' ? ['-threads', '1'] : ['-skip_frame', 'nokey', '-threads', '1'];
-  let input = 'pipe:0';
-  if (feed.format === 'flv') {
-    inputOptions.push('-f', 'flv');
-  } else {
-    // RTP forwarded by a WHIP session (ingest/whip/rtp-feed.ts) to loopback ports named in the SDP.
-    inputOptions.push(
-      '-protocol_whitelist', 'file,udp,rtp',
-      '-f', 'sdp',
-      '-localaddr', '127.0.0.1',
-      // Retransmitted (NACKed) packets arrive late and out of order: wait up to 0.5 s for a gap to fill.
-      '-reorder_queue_size', '1000',
-      '-max_delay', '500000',
-      '-buffer_size', String(4 * 1024 * 1024),
-    );
-    input = paths.sdp;
-  }
+  // Decoding keyframes only is enough for previews, but an encoder needs every frame (and some inputs cannot skip).
+  const inputOptions = transcoding || !feed.keyframeDecoding ? ['-threads', '1'] : ['-skip_frame', 'nokey', '-threads', '1'];
+  const { options, descriptor } = feed.input();
+  inputOptions.push(...options);
+  const input = descriptor === undefined ? 'pipe:0' : paths.descriptor;
   const outputs: FfmpegOutput[] = [];
   const avMap = ['-map', '0:v?', '-map', '0:a?'];
   const h264 = [

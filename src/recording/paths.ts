@@ -8,8 +8,8 @@ export interface RecordingPaths {
   workDir: string;
   /** Crash-safe file written while live (fragmented MP4 or WebM). */
   live: string;
-  /** SDP describing the RTP a WHIP session forwards (WHIP only). */
-  sdp: string;
+  /** The feed's descriptor, where it has one (the SDP of the RTP a WHIP session forwards). */
+  descriptor: string;
   /** ffmpeg pattern of the live parts (`recordSegmentSeconds`), in the work dir. */
   partPattern: string;
   /** CSV segment list ffmpeg appends to as each part closes: `file,start,end` in media seconds. */
@@ -43,7 +43,7 @@ export function recordingPaths(layout: DataLayout, m: RecordingManifest): Record
   return {
     workDir,
     live: path.join(workDir, `${m.name}.${m.liveContainer === 'webm' ? 'webm' : 'fmp4'}`),
-    sdp: path.join(workDir, 'input.sdp'),
+    descriptor: path.join(workDir, 'input.sdp'),
     partPattern: path.join(workDir, `${m.name}_p%04d.fmp4`),
     partList: path.join(workDir, 'parts.csv'),
     final: path.join(streamsDir, `${m.name}.${finalExt}`),

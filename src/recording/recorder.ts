@@ -57,20 +57,13 @@ export class Recorder {
   start(): void {
     const { plan, feed, log, ffmpegPath } = this.options;
     const args = recorderArgs(plan);
-    const child = (this.options.spawner ?? sharedSpawner()).spawn(ffmpegPath, args, { stdin: feed.format === 'flv' });
+    const child = (this.options.spawner ?? sharedSpawner()).spawn(ffmpegPath, args, { stdin: feed.input().descriptor === undefined });
     this.child = child;
-    // A feed that fails (cut off, destroyed) ends ffmpeg as a stop would, trailers written.
-    if (feed.format === 'flv') feed.stream.on('error', () => child.kill('SIGTERM'));
     child.spawned.then(
       () => {
         log.debug({ command: `${ffmpegPath} ${args.join(' ')}`, pid: child.pid }, 'ffmpeg started');
-        if (feed.format === 'flv') {
-          if (feed.stream.destroyed) child.kill('SIGTERM');
-          else feed.stream.pipe(child.stdin!);
-        } else {
-          // RTP is forwarded once this very process listens on the SDP's ports.
-          feed.start(child.pid);
-        }
+        // A feed that fails (cut off, destroyed) ends ffmpeg as a stop would, trailers written.
+        feed.attach({ pid: child.pid, stdin: child.stdin, abort: () => child.kill('SIGTERM') });
       },
       () => {},
     );
@@ -87,7 +80,7 @@ export class Recorder {
   private finish(exit: RecorderExit): void {
     if (this.done) return;
     this.done = true;
-    if (this.options.feed.format === 'sdp') this.options.feed.close();
+    this.options.feed.close();
     this.resolveExit(exit);
   }
 
@@ -106,13 +99,7 @@ export class Recorder {
   async stop(graceMs = 4000): Promise<RecorderExit> {
     if (this.done) return this.exited;
     this.stopRequested = true;
-    const { feed } = this.options;
-    if (feed.format === 'flv') {
-      if (!feed.stream.destroyed) (feed.stream as NodeJS.ReadableStream & { end?: () => void }).end?.();
-    } else {
-      // RTP input never ends by itself: the feed sends RTCP BYE, which ffmpeg takes as end of input.
-      feed.end();
-    }
+    this.options.feed.end();
     const started = Date.now();
     let queued = this.queuedInput();
     let io = this.ioBytes();
@@ -158,11 +145,9 @@ export class Recorder {
     }
   }
 
-  /** Input bytes not yet handed to ffmpeg (the feed's buffer and its stdin's); 0 for RTP, whose input is not queued here. */
+  /** Input bytes not yet handed to ffmpeg (an FLV feed's buffer and ffmpeg's stdin's). */
   private queuedInput(): number {
-    const { feed } = this.options;
-    if (feed.format !== 'flv') return 0;
-    return feed.stream.readableLength + (this.child?.stdin?.writableLength ?? 0);
+    return this.options.feed.queuedBytes();
   }
 
   private signal(sig: NodeJS.Signals): void {

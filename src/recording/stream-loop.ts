@@ -97,8 +97,7 @@ async function loop(entry: Active, deps: StreamLoopDeps, started: (m: RecordingM
     }
     const app = deps.apps.get(session.app);
     if (!app || sessionOver) {
-      if (feed.format === 'flv') feed.stream.destroy();
-      else feed.close();
+      feed.close();
       if (!sessionOver) log.warn('application removed, not recording');
       break;
     }
@@ -128,7 +127,8 @@ async function loop(entry: Active, deps: StreamLoopDeps, started: (m: RecordingM
       // Durable before the recorder starts (crash recovery starts from it), without holding the event loop.
       await writeManifestAsync(paths.workDir, manifest);
       anchorWritten = true;
-      if (feed.format === 'sdp') writeFileSync(paths.sdp, feed.sdp);
+      const { descriptor } = feed.input();
+      if (descriptor !== undefined) writeFileSync(paths.descriptor, descriptor);
       const plan = recordingPlan({ manifest, feed, paths, hlsTime: app.hlsTime, preview: app.previews });
       const recorder = new Recorder({ ffmpegPath: deps.ffmpegPath, plan, feed, log: rlog });
       entry.recorder = recorder;
@@ -171,7 +171,7 @@ async function loop(entry: Active, deps: StreamLoopDeps, started: (m: RecordingM
       failures++;
       await stopWatchers();
       rlog.error({ err: errorMessage(err) }, 'recording failed');
-      if (feed.format === 'flv') feed.stream.destroy();
+      feed.close();
     } finally {
       deps.names.delete(manifest.name);
       entry.recorder = undefined;
@@ -208,8 +208,9 @@ async function newManifest(session: PublisherSession, feed: MediaFeed, app: AppS
     protocol: session.protocol,
     name,
     startedAt: startedAt.toISOString(),
-    // WebRTC's VP8/VP9 is kept as sent, in WebM, unless the app requires MP4 (then it is transcoded).
-    liveContainer: feed.format === 'sdp' && (feed.videoCodec === 'vp8' || feed.videoCodec === 'vp9') && !app.whip.requireMp4 ? 'webm' : 'fmp4',
+    // Video an MP4 cannot take as it comes from this feed but WebM can (WebRTC's VP8/VP9) is kept as sent, in WebM,
+    // unless the app requires MP4 (then it is transcoded).
+    liveContainer: liveContainer(feed, app),
     mp4: app.mp4MuxingEnabled,
     hls: app.hlsMuxingEnabled,
     previews: app.previews.enabled,
@@ -271,4 +272,12 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     timer.unref();
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/** Video codecs a WebM carries as they are. */
+const WEBM_VIDEO = new Set(['vp8', 'vp9']);
+
+function liveContainer(feed: MediaFeed, app: AppSettings): RecordingManifest['liveContainer'] {
+  const codec = feed.videoCodec;
+  return codec && !feed.mp4VideoCodecs.has(codec) && WEBM_VIDEO.has(codec) && !app.whip.requireMp4 ? 'webm' : 'fmp4';
 }

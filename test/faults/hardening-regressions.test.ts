@@ -39,7 +39,7 @@ async function rtmpServer() {
   const lines: Array<Record<string, unknown>> = [];
   const log = createLogger('debug', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
   const registry = new StreamRegistry({ authorizer: new BasicPublishAuthorizer({ apps: new AppRegistry([appSettings.parse({ name: 'live' })]) }), log });
-  const server = new RtmpServer({ host: '127.0.0.1', port: 0, registry, log, idleTimeoutMs: 5000 });
+  const server = new RtmpServer({ settings: { host: '127.0.0.1', port: 0, idleTimeoutMs: 5000 }, registry, log });
   await server.start();
   return { server, lines };
 }

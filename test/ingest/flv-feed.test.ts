@@ -89,7 +89,7 @@ test('the GOP cache keeps its own copy of a message that is a view of a larger r
   key(3000 - 5).copy(frame);
   feed.push(9, 0, header);
   feed.push(9, 0, frame);
-  const cache = (feed as unknown as { cache: Array<{ data: Buffer }> }).cache;
+  const cache = (feed as unknown as { gop: { packets: Array<{ data: Buffer }> } }).gop.packets;
   assert.equal(cache.length, 1);
   assert.notEqual(cache[0].data.buffer, read.buffer, 'the cached keyframe does not hold the 64 KiB read alive');
   assert.ok(cache[0].data.equals(frame), 'the same bytes');
@@ -105,7 +105,7 @@ test('the GOP cache keeps its own copy of a message that is a view of a larger r
 test('GOP after GOP the cache refills the same memory, and a reader opened mid-stream gets the current GOP intact', async () => {
   const feed = new FlvFeed();
   const first = watch(feed); // the first recorder: from now on the cache holds only the current GOP
-  const cache = () => (feed as unknown as { cache: Array<{ data: Buffer }> }).cache;
+  const cache = () => (feed as unknown as { gop: { packets: Array<{ data: Buffer }> } }).gop.packets;
   feed.push(9, 0, AVC_HEADER);
   const blocks = new Set<ArrayBufferLike>();
   let dts = 0;

@@ -16,6 +16,7 @@ import { AppRegistry } from '../../src/apps/app-registry.js';
 import { StreamRegistry } from '../../src/ingest/stream-registry.js';
 import { BasicPublishAuthorizer } from '../../src/ingest/publish-authorizer.js';
 import { RtmpServer } from '../../src/ingest/rtmp/rtmp-server.js';
+import { FlvInput } from '../../src/ingest/rtmp/flv-input.js';
 import { appSettings } from '../../src/config/schema.js';
 import { fixture } from '../helpers/fixtures.js';
 import { ffprobe, push } from '../helpers/media.js';
@@ -26,7 +27,7 @@ test('a real-time push is read about ten times a second and arrives whole', { ti
   const src = await fixture({ seconds: 8, width: 1280, height: 720, videoKbps: 3000 });
   const log = createLogger('silent');
   const registry = new StreamRegistry({ authorizer: new BasicPublishAuthorizer({ apps: new AppRegistry([appSettings.parse({ name: 'live' })]) }), log });
-  const server = new RtmpServer({ host: '127.0.0.1', port: 0, registry, log, idleTimeoutMs: 10_000 });
+  const server = new RtmpServer({ settings: { host: '127.0.0.1', port: 0, idleTimeoutMs: 10_000 }, registry, log });
   // Counts the reads taken from the publishers' sockets (this process's only sockets that receive media).
   const read = net.Socket.prototype.read;
   let reads = 0;
@@ -47,7 +48,7 @@ test('a real-time push is read about ten times a second and arrives whole', { ti
     let firstMediaAt = 0;
     registry.events.on('published', (s) => {
       void s.openMedia().then((feed) => {
-        if (feed.format !== 'flv') throw new Error('an RTMP feed is FLV');
+        if (!(feed instanceof FlvInput)) throw new Error('an RTMP feed is FLV');
         readsAtFirstMedia = reads;
         firstMediaAt = Date.now();
         feed.stream.on('data', (c: Buffer) => chunks.push(c));
@@ -79,7 +80,7 @@ test('a push read late (the event loop busy most of the time) is read sooner and
   const src = await fixture({ seconds: 20, width: 1280, height: 720, videoKbps: 6000 });
   const log = createLogger('silent');
   const registry = new StreamRegistry({ authorizer: new BasicPublishAuthorizer({ apps: new AppRegistry([appSettings.parse({ name: 'live' })]) }), log });
-  const server = new RtmpServer({ host: '127.0.0.1', port: 0, registry, log, idleTimeoutMs: 10_000 });
+  const server = new RtmpServer({ settings: { host: '127.0.0.1', port: 0, idleTimeoutMs: 10_000 }, registry, log });
   await server.start();
   // A loaded server: the event loop is blocked 200 ms of every 250 (other streams' work), so the read ticks come
   // ~400 ms apart. Each tick could take at most the receive window, less than 6 Mbit/s brings meanwhile.
@@ -92,7 +93,7 @@ test('a push read late (the event loop busy most of the time) is read sooner and
     }
   })();
   try {
-    registry.events.on('published', (s) => void s.openMedia().then((feed) => feed.format === 'flv' && feed.stream.resume()));
+    registry.events.on('published', (s) => void s.openMedia().then((feed) => feed instanceof FlvInput && feed.stream.resume()));
     const p = push(`rtmp://127.0.0.1:${server.port}/live/late`, src);
     const done = await p.done;
     assert.equal(done.code, 0, done.stderr);

@@ -16,7 +16,7 @@ import { RunError, Spawner } from '../../src/process/spawner.js';
 import { probe } from '../../src/recording/probe.js';
 import { Recorder } from '../../src/recording/recorder.js';
 import { createLogger } from '../../src/log/logger.js';
-import type { MediaFeed } from '../../src/ingest/types.js';
+import { FlvInput } from '../../src/ingest/rtmp/flv-input.js';
 import { fixture } from '../helpers/fixtures.js';
 import { createReadStream } from 'node:fs';
 import { PassThrough } from 'node:stream';
@@ -107,7 +107,7 @@ test('a recorder runs from the helper: ffmpeg is not this process`s child and re
   const target = path.join(dir, 'out.mp4');
   const stream = new PassThrough();
   createReadStream(src).pipe(stream);
-  const feed = { format: 'flv', stream } as unknown as MediaFeed;
+  const feed = new FlvInput(stream, { hasVideo: true, hasAudio: true });
   const rec = new Recorder({
     ffmpegPath: 'ffmpeg',
     plan: { inputOptions: ['-f', 'flv'], input: 'pipe:0', outputs: [{ target, options: ['-c', 'copy', '-f', 'mp4'] }] },
@@ -136,7 +136,7 @@ test('a recorder stopped early writes its trailers (SIGINT after the grace) and 
   const rec = new Recorder({
     ffmpegPath: 'ffmpeg',
     plan: { inputOptions: ['-f', 'flv'], input: 'pipe:0', outputs: [{ target, options: ['-c', 'copy', '-f', 'mp4'] }] },
-    feed: { format: 'flv', stream } as unknown as MediaFeed,
+    feed: new FlvInput(stream, { hasVideo: true, hasAudio: true }),
     log: createLogger('silent'),
     spawner: s,
   });

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Recorder } from '../../src/recording/recorder.js';
 import { createLogger } from '../../src/log/logger.js';
-import type { MediaFeed } from '../../src/ingest/types.js';
+import { FlvInput } from '../../src/ingest/rtmp/flv-input.js';
 import { fixture } from '../helpers/fixtures.js';
 import { ffprobe } from '../helpers/media.js';
 
@@ -28,7 +28,7 @@ function recorder(dir: string, stream: PassThrough, extraInput: string[] = []): 
       input: 'pipe:0',
       outputs: [{ target, options: ['-c', 'copy', '-movflags', '+empty_moov+default_base_moof', '-frag_duration', '500000', '-flush_packets', '1', '-f', 'mp4'] }],
     },
-    feed: { format: 'flv', stream } as unknown as MediaFeed,
+    feed: new FlvInput(stream, { hasVideo: true, hasAudio: true }),
     log: createLogger('silent'),
   });
   return { rec, target };

@@ -107,7 +107,7 @@ test('audio and video stay where the sender reports put them, not where arrival 
     const paths = recordingPaths(layout, manifest);
     const feed = await RtpFeed.open({ tap, ports: new PortAllocator({ range: [20000, 29999], host: '127.0.0.1' }), host: '127.0.0.1', label: 'sync test', log });
     mkdirSync(paths.workDir, { recursive: true });
-    writeFileSync(paths.sdp, feed.sdp);
+    writeFileSync(paths.descriptor, feed.sdp);
     const app = configSchema.parse({}).applications[0];
     const plan = recordingPlan({ manifest, feed, paths, hlsTime: app.hlsTime, preview: app.previews });
     const recorder = new Recorder({ ffmpegPath: 'ffmpeg', plan, feed, log });

@@ -2,11 +2,9 @@
  * Turns the RTMP messages of one publisher into FLV byte streams for recorders.
  *
  * Design note: a recorder that opens the feed gets the FLV header, the metadata
- * and codec sequence headers, then cached packets, then live packets. Before the
- * first reader opens, everything since the publish started is cached (bounded),
- * so the first recording starts at the very first packet; afterwards the cache
- * holds the current GOP, so a recorder started mid-stream starts at a keyframe.
- * Each reader's timestamps are rebased to start at 0.
+ * and codec sequence headers, then the cached packets (gop-cache.ts: the preroll
+ * for the first recorder, the current GOP afterwards), then live packets. Each
+ * reader's timestamps are rebased to start at 0.
  *
  * Flow control: a publisher may send faster than real time (a file pushed
  * without `-re`, an encoder's burst after a network stall). A reader that falls
@@ -18,26 +16,20 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { Amf0Reader } from './amf0.js';
 import { BitrateMeter } from '../bitrate-meter.js';
-import { PacketArena } from '../packet-arena.js';
+import { GopCache } from '../gop-cache.js';
 import type { MediaFeed, StreamStats } from '../types.js';
+import { FlvInput } from './flv-input.js';
 
 const AUDIO = 8;
 const VIDEO = 9;
 const SCRIPT = 18;
 
-/** Packets kept before the first reader opens (bytes); past it only the current GOP is kept. */
-const PREROLL_LIMIT = 48 * 1024 * 1024;
 /**
  * Bytes a reader may have buffered before the publisher is paused (its recorder reads slower than the
  * publisher sends). Large enough that a recorder starting slowly on a loaded machine (seconds) does not
  * stall a live encoder (20 s of a 3 Mbit/s stream); small enough to bound memory per stream.
  */
 const READER_HIGH_WATER = 8 * 1024 * 1024;
-/**
- * How long a full preroll cache holds the publisher back waiting for the first reader;
- * past it (no recorder is coming) the cache falls back to the current GOP and reading resumes.
- */
-const PREROLL_HOLD_MS = 15_000;
 /**
  * How long tags wait to go to the recorders together. Profiled (`bench:ingest`, N=16): node's share was the
  * pipe writes to each recorder's stdin, the allocation and copy of each write and the garbage they left,
@@ -91,23 +83,18 @@ export class FlvFeed {
   private metadata: Tag | null = null;
   private audioHeader: Tag | null = null;
   private videoHeader: Tag | null = null;
-  private cache: Tag[] = [];
-  private cacheBytes = 0;
-  /** The cached packets' bytes (see PacketArena: no buffer of their own, so no full GC from them). */
-  private readonly arena = new PacketArena();
-  private everOpened = false;
-  private sawKeyframe = false;
-  private firstPacketAt = 0;
+  /** What a new reader starts from; a full preroll holds the publisher like a full reader. */
+  private readonly gop = new GopCache<Tag>({
+    withData: (t, data) => ({ type: t.type, dts: t.dts, data, at: t.at }),
+    holdPublisher: { hold: () => this.hold(PREROLL_HOLD), release: () => this.release(PREROLL_HOLD) },
+  });
   private readonly readers = new Set<Reader>();
   private readonly info: FeedInfo = { hasVideo: false, hasAudio: false };
-  private readonly readyWaiters: Array<() => void> = [];
   private ended = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private flushSoon = false;
   /** What currently holds the publisher back: readers with a full buffer, or the full preroll cache. */
   private readonly holds = new Set<Reader | typeof PREROLL_HOLD>();
-  private prerollTimer: NodeJS.Timeout | null = null;
-  private prerollExpired = false;
   readonly meter = new BitrateMeter();
 
   constructor(private readonly flow?: FlowControl) {}
@@ -122,7 +109,6 @@ export class FlvFeed {
     if (data.length === 0) return;
     const tag: Tag = { type, dts, data, at: Date.now() };
     this.meter.add(data.length);
-    if (this.firstPacketAt === 0) this.firstPacketAt = tag.at;
     if (type === SCRIPT) {
       this.metadata = { ...tag, dts: 0, data: own(data) };
       this.readMetadata(data);
@@ -138,9 +124,8 @@ export class FlvFeed {
         this.info.audioCodec = audioCodecName(format === 9 && data.length >= 5 ? data.readUInt32BE(1) : format);
       }
       if (header) this.audioHeader = { ...tag, data: own(data) };
-      else this.cacheTag(tag);
+      else this.gop.add(tag, false);
       this.broadcast(tag);
-      this.checkReady();
       return;
     }
     const v = classifyVideo(data);
@@ -148,36 +133,14 @@ export class FlvFeed {
       this.videoHeader = { ...tag, data: own(data) };
       this.info.hasVideo = true;
       this.info.videoCodec = videoCodecName(v.codec);
-    } else if (v.kind === 'key') {
-      if (this.everOpened || (this.prerollExpired && this.cacheBytes > PREROLL_LIMIT)) this.clearCache();
-      this.sawKeyframe = true;
-      this.cacheTag(tag);
-    } else if (v.kind === 'frame') {
-      this.cacheTag(tag);
+      this.gop.sawVideo();
+    } else if (v.kind === 'key' || v.kind === 'frame') {
+      // The cache keeps its own copy: what goes to the readers is the message itself (see GopCache).
+      this.gop.add(tag, v.kind === 'key');
     } else {
       return; // HDR metadata and other enhanced-RTMP side packets: not recorded
     }
     this.broadcast(tag);
-    this.checkReady();
-  }
-
-  private cacheTag(tag: Tag): void {
-    // The cache keeps its own copy, in the arena: a message that came whole in one socket read is a view of that
-    // read's buffer (up to 64 KiB, other messages' bytes with it), and one assembled from chunks has a buffer of
-    // its own; either, kept for a GOP, would reach V8's old space, where its bytes count toward the external-memory
-    // limit that starts every full GC. What goes to the readers now is the message itself, not this copy.
-    tag = { type: tag.type, dts: tag.dts, data: this.arena.keep(tag.data), at: tag.at };
-    this.cache.push(tag);
-    this.cacheBytes += tag.data.length;
-    if (!this.everOpened && !this.prerollExpired && this.cacheBytes > PREROLL_LIMIT && !this.holds.has(PREROLL_HOLD)) {
-      // The first recorder is still starting: hold the publisher rather than drop the start of the stream.
-      this.hold(PREROLL_HOLD);
-      this.prerollTimer = setTimeout(() => {
-        this.prerollExpired = true;
-        this.release(PREROLL_HOLD);
-      }, PREROLL_HOLD_MS);
-      this.prerollTimer.unref();
-    }
   }
 
   private hold(by: Reader | typeof PREROLL_HOLD): void {
@@ -188,14 +151,7 @@ export class FlvFeed {
 
   private release(by: Reader | typeof PREROLL_HOLD): void {
     if (!this.holds.delete(by)) return;
-    if (by === PREROLL_HOLD && this.prerollTimer) clearTimeout(this.prerollTimer);
     if (this.holds.size === 0 && !this.ended) this.flow?.resume();
-  }
-
-  private clearCache(): void {
-    this.cache = [];
-    this.cacheBytes = 0;
-    this.arena.reset();
   }
 
   private readMetadata(data: Buffer): void {
@@ -215,35 +171,18 @@ export class FlvFeed {
 
   /**
    * Resolves once it is known which tracks the stream has: at the first video
-   * keyframe, or after `audioOnlyMs` of packets without video.
+   * keyframe, or after the cache's audio-only wait without video.
    */
-  ready(audioOnlyMs = 2500): Promise<FeedInfo> {
-    if (this.isReady(audioOnlyMs)) return Promise.resolve({ ...this.info });
-    return new Promise((resolve) => {
-      const timer = setInterval(() => this.checkReady(audioOnlyMs), 250);
-      this.readyWaiters.push(() => {
-        clearInterval(timer);
-        resolve({ ...this.info });
-      });
-    });
-  }
-
-  private isReady(audioOnlyMs = 2500): boolean {
-    if (this.ended) return true;
-    if (this.sawKeyframe && this.info.hasVideo) return true;
-    return this.firstPacketAt > 0 && Date.now() - this.firstPacketAt >= audioOnlyMs && !this.info.hasVideo;
-  }
-
-  private checkReady(audioOnlyMs?: number): void {
-    if (this.readyWaiters.length === 0 || !this.isReady(audioOnlyMs)) return;
-    for (const w of this.readyWaiters.splice(0)) w();
+  async ready(): Promise<FeedInfo> {
+    await this.gop.ready();
+    return { ...this.info };
   }
 
   /** A recorder's input, once the tracks are known: what a publisher session's `openMedia` answers. */
   async media(): Promise<MediaFeed> {
     const info = await this.ready();
     const { stream, mediaStartedAt } = this.open();
-    return { format: 'flv', stream, mediaStartedAt, ...info };
+    return new FlvInput(stream, info, mediaStartedAt);
   }
 
   /** What a publisher session's `stats` answers: the tracks, bytes in and bitrate. */
@@ -259,19 +198,18 @@ export class FlvFeed {
    */
   open(): { stream: Readable; mediaStartedAt: () => number | undefined } {
     const reader: Reader = { out: new PassThrough({ highWaterMark: READER_HIGH_WATER }), base: null, firstAt: null, queue: [], queueDts: [], queueBytes: 0 };
-    this.everOpened = true;
     // Whoever consumes the stream may destroy it with an error; that must not become an uncaught exception.
     reader.out.on('error', () => undefined);
     reader.out.on('drain', () => this.release(reader));
     reader.out.once('close', () => this.dropReader(reader));
     this.put(reader, flvHeader(this.info.hasAudio, this.info.hasVideo));
     for (const t of [this.metadata, this.audioHeader, this.videoHeader]) if (t) this.put(reader, flvTag(t.type, 0, t.data));
-    for (const t of this.cache) this.write(reader, t);
+    // The preroll did its job once the first reader has it: from now on only readers' buffers hold the publisher.
+    // The cached packets are copied into this reader's write at once (they are valid until the next keyframe).
+    for (const t of this.gop.open()) this.write(reader, t);
     this.flush(reader);
     if (this.ended) reader.out.end();
     else this.readers.add(reader);
-    // The preroll did its job: the first reader has it. From now on only its own buffer holds the publisher.
-    this.release(PREROLL_HOLD);
     return { stream: reader.out, mediaStartedAt: () => reader.firstAt ?? undefined };
   }
 
@@ -363,11 +301,8 @@ export class FlvFeed {
       r.out.end();
     }
     this.readers.clear();
-    if (this.prerollTimer) clearTimeout(this.prerollTimer);
     this.holds.clear();
-    this.clearCache();
-    this.arena.release();
-    this.checkReady();
+    this.gop.end();
   }
 }
 

@@ -13,8 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import type { Logger } from '../../log/logger.js';
 import { errorMessage } from '../../errors.js';
-import type { StreamRegistry } from '../stream-registry.js';
-import type { MediaFeed, PublisherSession, RefusalCode, StreamStats } from '../types.js';
+import type { MediaFeed, PublisherSession, PublishRegistry, RefusalCode, StreamStats } from '../types.js';
 import { FlvFeed } from './flv-feed.js';
 import { ChunkParser, RtmpProtocolError } from './chunk-parser.js';
 import { HANDSHAKE_SIZE, RTMP_VERSION, handshakeReply } from './handshake.js';
@@ -61,7 +60,7 @@ type Phase = 'c0' | 'c1' | 'c2' | 'chunks';
 
 export interface RtmpConnectionOptions {
   socket: Socket;
-  registry: StreamRegistry;
+  registry: PublishRegistry;
   log: Logger;
   /** Milliseconds without a byte from the client before it is dropped. */
   idleTimeoutMs: number;

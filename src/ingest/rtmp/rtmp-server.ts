@@ -10,31 +10,29 @@ import { readFileSync } from 'node:fs';
 import { AppError } from '../../errors.js';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import type { Lifecycle } from '../../lifecycle.js';
-import type { StreamRegistry } from '../stream-registry.js';
+import type { IngestServer, IngestServerOptions, PublisherSession } from '../types.js';
 import { RtmpConnection } from './rtmp-connection.js';
 import { ReadPacer } from './read-pacer.js';
 
-export interface RtmpServerOptions {
+/** One RTMP (or RTMPS) listener. */
+export interface RtmpListenerSettings {
   /** Bind address. */
   host: string;
   /** Port; 0 picks a free one (see `port` after start). */
   port: number;
-  /** Where publishes are claimed and released. */
-  registry: StreamRegistry;
-  log: Logger;
   /** Milliseconds without a byte from a client before it is dropped. */
   idleTimeoutMs: number;
-  /** Caps open connections: a refused socket is closed at once (src/limits/connection-limiter.ts). */
-  connections?: { admitSocket(socket: net.Socket): boolean };
   /** Serve RTMPS: TLS with this PEM certificate and key (files re-read by `reloadTls`). */
   tls?: { certFile: string; keyFile: string };
 }
 
+/** `limits` caps open connections (RTMP and RTMPS share one): a refused socket is closed at once. */
+export type RtmpServerOptions = IngestServerOptions<RtmpListenerSettings>;
+
 /** A connection must have published within this many idle timeouts (at least 10 s) of connecting. */
 const PUBLISH_DEADLINE_IDLE_TIMEOUTS = 3;
 
-export class RtmpServer implements Lifecycle {
+export class RtmpServer implements IngestServer {
   private readonly server: net.Server;
   private readonly connections = new Set<RtmpConnection>();
   /** RTMPS: every TCP connection until it closes (those still in the TLS handshake are in no `RtmpConnection`). */
@@ -42,19 +40,21 @@ export class RtmpServer implements Lifecycle {
   private readonly log: Logger;
   private listening = false;
   private readonly pacer = new ReadPacer();
+  private readonly settings: RtmpListenerSettings;
 
   constructor(private readonly options: RtmpServerOptions) {
-    this.log = options.log.child({ module: options.tls ? 'rtmps' : 'rtmp' });
-    if (!options.tls) {
+    const settings = (this.settings = options.settings);
+    this.log = options.log.child({ module: settings.tls ? 'rtmps' : 'rtmp' });
+    if (!settings.tls) {
       // A readable high-water mark of one byte: a socket waiting for its read tick stops reading after one read (read-pacer.ts).
       this.server = net.createServer({ highWaterMark: 1 }, (s) => this.accept(s));
       return;
     }
-    const secure = tls.createServer({ ...this.readTls(), handshakeTimeout: options.idleTimeoutMs }, (s) => this.accept(s, true));
+    const secure = tls.createServer({ ...this.readTls(), handshakeTimeout: settings.idleTimeoutMs }, (s) => this.accept(s, true));
     // The cap counts TCP connections, handshaking ones included: a flood of clients that never finish the handshake
     // must not escape it. (A refused raw socket is destroyed; the TLS socket wrapping it closes with it.)
     secure.on('connection', (raw: net.Socket) => {
-      if (options.connections && !options.connections.admitSocket(raw)) return;
+      if (!this.admit(raw)) return;
       this.tcp.add(raw);
       raw.once('close', () => this.tcp.delete(raw));
     });
@@ -69,7 +69,7 @@ export class RtmpServer implements Lifecycle {
   }
 
   private readTls(): { cert: Buffer; key: Buffer } {
-    const files = this.options.tls!;
+    const files = this.settings.tls!;
     try {
       const creds = { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) };
       tls.createSecureContext(creds); // a key that does not match its certificate fails here, not at the first client
@@ -81,10 +81,10 @@ export class RtmpServer implements Lifecycle {
 
   /** Re-reads the certificate and key (SIGHUP, after a renewal); on failure the current ones stay. */
   reloadTls(): void {
-    if (!this.options.tls) return;
+    if (!this.settings.tls) return;
     try {
       (this.server as tls.Server).setSecureContext(this.readTls());
-      this.log.info({ certFile: this.options.tls.certFile }, 'rtmps certificate reloaded');
+      this.log.info({ certFile: this.settings.tls.certFile }, 'rtmps certificate reloaded');
     } catch (err) {
       this.log.error({ err: errorMessage(err) }, 'rtmps certificate reload failed, keeping the current one');
     }
@@ -93,29 +93,46 @@ export class RtmpServer implements Lifecycle {
   async start(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => {
+      this.server.listen(this.settings.port, this.settings.host, () => {
         this.server.off('error', reject);
         resolve();
       });
     });
     this.listening = true;
-    this.log.info({ host: this.options.host, port: this.port }, this.options.tls ? 'rtmps listening' : 'rtmp listening');
+    this.log.info({ host: this.settings.host, port: this.port }, this.settings.tls ? 'rtmps listening' : 'rtmp listening');
   }
 
   /** The bound port. */
   get port(): number {
     const a = this.server.address();
-    return a && typeof a === 'object' ? a.port : this.options.port;
+    return a && typeof a === 'object' ? a.port : this.settings.port;
+  }
+
+  /** Takes a place under the connection caps for a socket (given back when it closes), or closes it at once. */
+  private admit(socket: net.Socket): boolean {
+    const place = this.options.limits?.acquire(socket.remoteAddress ?? '?');
+    if (!place) return true;
+    if (!place.ok) {
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', place.release);
+    return true;
   }
 
   /** Every accepted client (after the TLS handshake for RTMPS, whose TCP connection was admitted on arrival) comes through here: the place to refuse one. */
   private accept(socket: net.Socket, admitted = false): void {
-    if (!admitted && this.options.connections && !this.options.connections.admitSocket(socket)) return;
-    const { idleTimeoutMs } = this.options;
+    if (!admitted && !this.admit(socket)) return;
+    const { idleTimeoutMs } = this.settings;
     const publishDeadlineMs = Math.max(10_000, idleTimeoutMs * PUBLISH_DEADLINE_IDLE_TIMEOUTS);
     const conn = new RtmpConnection({ socket, registry: this.options.registry, log: this.log, idleTimeoutMs, publishDeadlineMs, pacer: this.pacer });
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));
+  }
+
+  /** Its publishing connections. */
+  list(): PublisherSession[] {
+    return [...this.connections].filter((c) => c.publishing);
   }
 
   /** Stops accepting connections; existing ones stay until `closeAll`. */

@@ -33,6 +33,7 @@
  */
 import dgram from 'node:dgram';
 import type { Logger } from '../../log/logger.js';
+import type { FeedInput, FeedTarget, MediaFeed } from '../types.js';
 import type { MediaTap, TapPacket, TapReader } from './media-tap.js';
 import type { ChosenTrack, TrackKind } from './offer.js';
 import type { PortAllocator } from './port-allocator.js';
@@ -49,6 +50,18 @@ const DRAIN_TIMEOUT_MS = 5000;
 const BURST = 8;
 /** Queued bytes past which a feed whose ffmpeg never listens stops queueing. */
 const QUEUE_LIMIT = 64 * 1024 * 1024;
+/** From RTP ffmpeg copies only H.264 into MP4 (requiring MP4 from WebRTC means H.264). */
+const RTP_MP4_VIDEO: ReadonlySet<string> = new Set(['h264']);
+/** How ffmpeg reads the forwarded RTP: by the SDP, on loopback ports it binds itself. */
+const SDP_INPUT_OPTIONS = [
+  '-protocol_whitelist', 'file,udp,rtp',
+  '-f', 'sdp',
+  '-localaddr', '127.0.0.1',
+  // Retransmitted (NACKed) packets arrive late and out of order: wait up to 0.5 s for a gap to fill.
+  '-reorder_queue_size', '1000',
+  '-max_delay', '500000',
+  '-buffer_size', String(4 * 1024 * 1024),
+];
 
 interface TrackState {
   track: ChosenTrack;
@@ -70,9 +83,11 @@ export interface RtpFeedOptions {
   log: Logger;
 }
 
-export class RtpFeed implements TapReader {
-  readonly format = 'sdp' as const;
+export class RtpFeed implements TapReader, MediaFeed {
   readonly sdp: string;
+  readonly mp4VideoCodecs = RTP_MP4_VIDEO;
+  /** Over RTP (ffmpeg 5.1) skipping frames leaves the first keyframe without a DTS, which breaks the copied outputs. */
+  readonly keyframeDecoding = false;
   readonly hasVideo: boolean;
   readonly hasAudio: boolean;
   readonly videoCodec?: string;
@@ -124,6 +139,20 @@ export class RtpFeed implements TapReader {
   /** Arrival time of the first packet the recorder gets (its time 0), once one was taken. */
   mediaStartedAt(): number | undefined {
     return this.firstAt;
+  }
+
+  input(): FeedInput {
+    return { options: SDP_INPUT_OPTIONS, descriptor: this.sdp };
+  }
+
+  /** RTP is forwarded once this very process listens on the SDP's ports. */
+  attach(target: FeedTarget): void {
+    this.start(target.pid);
+  }
+
+  /** 0: what waits here is sent in bursts of its own, ffmpeg's progress shows in its reads. */
+  queuedBytes(): number {
+    return 0;
   }
 
   /** Begins forwarding once the ffmpeg process `pid` listens on every port. */

@@ -7,30 +7,16 @@
 import { hostOf } from '../../limits/address-key.js';
 import type { Router } from 'express';
 import type { Logger } from '../../log/logger.js';
-import type { Lifecycle } from '../../lifecycle.js';
 import type { WhipServerSettings } from '../../config/whip-schema.js';
 import { AppError, errorMessage } from '../../errors.js';
-import type { PublishDecision, PublishRequest, PublisherSession, RefusalCode } from '../types.js';
+import type { IngestServer, IngestServerOptions, PublishRequest, RefusalCode } from '../types.js';
 import { planOffer } from './offer.js';
 import { PortAllocator } from './port-allocator.js';
 import { WhipSession } from './whip-session.js';
 import { whipRoutes } from './whip-routes.js';
 
-/** The part of the stream registry the WHIP server uses. */
-export interface PublishClaims {
-  claim(req: PublishRequest, session: PublisherSession): Promise<PublishDecision>;
-  release(session: PublisherSession, reason: string): void;
-}
-
-export interface WhipServerOptions {
-  /** The `whip` section of the configuration. */
-  settings: WhipServerSettings;
-  /** Where publishes are claimed and released (the registry RTMP uses too). */
-  registry: PublishClaims;
-  log: Logger;
-  /** Caps sessions at once, globally and per address (src/limits/connection-limiter.ts). */
-  sessions?: { acquire(address: string): { ok: true; release: () => void } | { ok: false; scope: string } };
-}
+/** `settings` is the `whip` section of the configuration; `limits` caps sessions at once. */
+export type WhipServerOptions = IngestServerOptions<WhipServerSettings>;
 
 /** What a publisher posted. */
 export interface PublishInput {
@@ -52,7 +38,7 @@ const REFUSAL_STATUS: Record<RefusalCode, number> = {
   too_many_publishers: 429,
 };
 
-export class WhipServer implements Lifecycle {
+export class WhipServer implements IngestServer {
   /** The HTTP routes; mount them on the HTTP server. */
   readonly router: Router;
   private readonly sessions = new Map<string, WhipSession>();
@@ -80,7 +66,7 @@ export class WhipServer implements Lifecycle {
     const plan = planOffer(input.sdp);
     // Each session holds a peer connection and ICE ports from here until it ends: capped, so a few dozen
     // POSTs cannot take every port of a small icePortRange from real publishers.
-    const place = this.options.sessions?.acquire(hostOf(input.remoteAddress));
+    const place = this.options.limits?.acquire(hostOf(input.remoteAddress));
     if (place && !place.ok) throw new AppError('too_many_sessions', 'too many WHIP sessions; try again later', place.scope === 'global' ? 503 : 429);
     try {
       return await this.negotiate(input, plan, place?.release);
@@ -131,11 +117,16 @@ export class WhipServer implements Lifecycle {
     return [...this.sessions.values()];
   }
 
-  /** Refuses new publishers, ends every session and waits until their peer connections are closed. */
+  /** Ends every session and waits until their peer connections are closed. */
+  async closeAll(reason: string): Promise<void> {
+    const all = [...this.sessions.values()];
+    for (const s of all) s.close(reason);
+    await Promise.all(all.map((s) => s.done));
+  }
+
+  /** Refuses new publishers, then ends every session. */
   async stop(): Promise<void> {
     this.accepting = false;
-    const all = [...this.sessions.values()];
-    for (const s of all) s.close('shutdown');
-    await Promise.all(all.map((s) => s.done));
+    await this.closeAll('shutdown');
   }
 }
