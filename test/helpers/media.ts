@@ -1,6 +1,7 @@
 /** Publishing with the real ffmpeg CLI, and checking results with ffprobe. */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -83,4 +84,19 @@ export function topLevelBoxes(file: string): string[] {
     closeSync(fd);
   }
   return out;
+}
+
+/**
+ * An ffmpeg that notes the pid of every recorder it starts (the one reading the live FLV from its stdin), for a
+ * server's `server.ffmpegPath`: `recorderPids()` lists them in start order. `dir` holds the script and the list.
+ */
+export function recorderPidWrapper(dir: string): { path: string; recorderPids(): number[] } {
+  const pids = path.join(dir, 'pids');
+  const wrapper = path.join(dir, 'ffmpeg');
+  writeFileSync(wrapper, `#!/bin/sh\nfor a in "$@"; do [ "$a" = "pipe:0" ] && echo $$ >> '${pids}'; done\nexec ffmpeg "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  return {
+    path: wrapper,
+    recorderPids: () => (existsSync(pids) ? readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number) : []),
+  };
 }

@@ -13,12 +13,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../helpers/server.js';
 import { fixture } from '../helpers/fixtures.js';
-import { push } from '../helpers/media.js';
+import { push, recorderPidWrapper } from '../helpers/media.js';
 import { adminEnv, login } from '../helpers/api.js';
 
 interface Listed {
@@ -30,17 +30,13 @@ interface Listed {
 
 test('a recording restarted mid-stream is placed at its first keyframe\'s arrival: no false gap', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bc-anchor-'));
-  const pids = path.join(dir, 'pids');
-  // ffmpeg as is, noting the pid of each recorder (the one reading the live FLV from its stdin).
-  const wrapper = path.join(dir, 'ffmpeg');
-  writeFileSync(wrapper, `#!/bin/sh\nfor a in "$@"; do [ "$a" = "pipe:0" ] && echo $$ >> '${pids}'; done\nexec ffmpeg "$@"\n`);
-  chmodSync(wrapper, 0o755);
+  const ffmpeg = recorderPidWrapper(dir);
   // A 10 s GOP: a recorder restarted 7 s into a GOP starts 7 s (plus its backoff) before the restart.
   const src = await fixture({ seconds: 40, width: 640, height: 360, videoKbps: 800, gop: 300 });
   const server = await startServer({
     events: true,
     env: adminEnv(),
-    config: { server: { ffmpegPath: wrapper }, applications: [{ name: 'live', recordSegmentSeconds: 5, previews: { periodSeconds: 5 } }] },
+    config: { server: { ffmpegPath: ffmpeg.path }, applications: [{ name: 'live', recordSegmentSeconds: 5, previews: { periodSeconds: 5 } }] },
   });
   try {
     const pushedAt = Date.now();
@@ -48,7 +44,7 @@ test('a recording restarted mid-stream is placed at its first keyframe\'s arriva
     await server.events.waitFor('recording.started', () => true, 15_000, 'recording started');
     // 17 s in: media ≈ 16.7 s, the last keyframe (10 s) arrived ≈ 7 s ago.
     await new Promise((r) => setTimeout(r, pushedAt + 17_000 - Date.now()));
-    const first = Number(readFileSync(pids, 'utf8').split('\n')[0]);
+    const first = ffmpeg.recorderPids()[0];
     process.kill(first, 'SIGKILL');
     const killedAt = Date.now();
     await server.waitForLog((l) => l.msg === 'restarting the recording', 10_000, 'the recording restarted');
