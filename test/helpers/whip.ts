@@ -100,11 +100,16 @@ export async function stopPublishing(page: Page): Promise<number> {
  * keep their own timestamps here.
  */
 export async function decodesCleanly(file: string): Promise<boolean> {
+  return (await decodeErrors(file)) === '';
+}
+
+/** What a full decode of `file` reports as errors ('' for none), to say in a failing assertion. */
+export async function decodeErrors(file: string): Promise<string> {
   try {
     const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-fps_mode', 'passthrough', '-enc_time_base', '1:90000', '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
-    return stderr.trim() === '';
-  } catch {
-    return false;
+    return stderr.trim();
+  } catch (err) {
+    return String((err as { stderr?: string }).stderr ?? err).trim() || 'ffmpeg failed';
   }
 }
 
