@@ -24,7 +24,7 @@ export const PREROLL_LIMIT = 48 * 1024 * 1024;
 /** A GOP cached once a reader opened stops being cached past this many bytes. */
 export const GOP_LIMIT = 24 * 1024 * 1024;
 /** How long a full preroll holds the publisher waiting for the first reader (no recorder is coming past it). */
-export const PREROLL_HOLD_MS = 15_000;
+const PREROLL_HOLD_MS = 15_000;
 /** Milliseconds of packets without video after which a stream counts as audio-only and a recorder may start. */
 export const AUDIO_ONLY_MS = 2500;
 
@@ -70,10 +70,6 @@ export class GopCache<P extends CachedPacket> {
   /** The stream has video (its sequence header came): readiness waits for a keyframe. */
   sawVideo(): void {
     this.video = true;
-  }
-
-  get hasVideo(): boolean {
-    return this.video;
   }
 
   /** Takes one packet; `keyframe` for the first packet of a video keyframe (a new GOP). */
@@ -162,11 +158,6 @@ export class GopCache<P extends CachedPacket> {
     if (this.waitTimer) clearTimeout(this.waitTimer);
     this.waitTimer = null;
     for (const w of this.waiters.splice(0)) w();
-  }
-
-  /** Bytes cached now. */
-  get size(): number {
-    return this.bytes;
   }
 
   private clear(): void {

@@ -57,7 +57,7 @@ export class Recorder {
   start(): void {
     const { plan, feed, log, ffmpegPath } = this.options;
     const args = recorderArgs(plan);
-    const child = (this.options.spawner ?? sharedSpawner()).spawn(ffmpegPath, args, { stdin: feed.input().descriptor === undefined });
+    const child = (this.options.spawner ?? sharedSpawner()).spawn(ffmpegPath, args, { stdin: plan.input === 'pipe:0' });
     this.child = child;
     child.spawned.then(
       () => {

@@ -22,6 +22,7 @@ import * as out from './rtmp-writer.js';
 import { MSG } from './rtmp-writer.js';
 import type { ReadPacer } from './read-pacer.js';
 import { PublisherLag } from './publisher-lag.js';
+import { AckTiming } from './ack-timing.js';
 
 /** Chunk streams a client may open; real encoders use fewer than 10. */
 const MAX_CHUNK_STREAMS = 64;
@@ -41,18 +42,6 @@ const WINDOW_ACK_SIZE = 5_000_000;
 const MEDIA_STREAM_ID = 1;
 /** What one socket read brings at most (libuv reads 64 KiB): a read this size may have left more in the kernel. */
 const FULL_READ = 64 * 1024;
-/**
- * An Acknowledgement the publisher is owed waits while the publisher may have bytes queued that it cannot send yet:
- * while the feed holds it, while it is behind real time waiting for our reads (both until a paced read finds it
- * caught up), and while its media runs this far ahead of the clock (it sends as fast as we read). It goes once the
- * publisher is none of these, or has sent nothing for ACK_QUIET_MS. Why: a publisher that pushed a file faster than
- * real time closes its socket as soon as its last write is in its kernel's send buffer, with up to megabytes still
- * queued; anything we send it after that close makes its kernel answer with a reset and throw the queue away (seen:
- * 1–3 s lost at the end of a held push; TcpExtTCPAbortOnData counts them). ffmpeg, OBS and GStreamer do not wait for
- * Acks; a client that does stops sending, goes quiet and gets its Ack then.
- */
-const ACK_AHEAD_MS = 500;
-const ACK_QUIET_MS = 500;
 /** A hold at least this long is logged when it ends (shorter ones are the normal give and take of a burst). */
 const HELD_LOG_MS = 1000;
 
@@ -94,8 +83,6 @@ export class RtmpConnection implements PublisherSession {
   /** Message stream id of the `publish` command, for its status replies. */
   private publishStreamId = 0;
   private bytesIn = 0;
-  private lastAck = 0;
-  private ackWindow = WINDOW_ACK_SIZE;
   private closeReason = 'publisher closed';
   private resolveClosed!: (reason: string) => void;
   private log: Logger;
@@ -109,9 +96,8 @@ export class RtmpConnection implements PublisherSession {
   private backlog = false;
   /** Bytes taken from the kernel since this connection last waited for the pacer. */
   private readSinceWait = 0;
-  /** While an Ack waits: when the publisher's bytes last came, and the timer that sends it once they stop. */
-  private lastBytesAt = 0;
-  private ackTimer?: NodeJS.Timeout;
+  /** When the publisher gets its Acknowledgements (ack-timing.ts). */
+  private readonly acks: AckTiming;
   private readonly readNow = (): void => this.readSocket();
 
   constructor(private readonly options: RtmpConnectionOptions) {
@@ -119,6 +105,10 @@ export class RtmpConnection implements PublisherSession {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.log = options.log.child({ protocol: 'rtmp', remoteAddress: this.remoteAddress });
     this.closed = new Promise((r) => (this.resolveClosed = r));
+    this.acks = new AckTiming(
+      { lag: this.lag, send: (bytes) => this.send(out.ack(bytes % 0x100000000)), held: () => this.held, backlogged: () => this.backlog },
+      WINDOW_ACK_SIZE,
+    );
     this.parser = new ChunkParser({
       maxChunkStreams: MAX_CHUNK_STREAMS,
       maxBuffered: () => (this.publishing ? MAX_BUFFERED_PUBLISHING : MAX_BUFFERED_BEFORE_PUBLISH),
@@ -207,36 +197,13 @@ export class RtmpConnection implements PublisherSession {
       this.bytesIn += data.length;
       const rest = this.phase === 'chunks' ? data : this.readHandshake(data);
       if (rest && rest.length > 0) this.parser.push(rest);
-      if (this.bytesIn - this.lastAck >= this.ackWindow && (this.state as string) !== 'closing') this.ackDue();
+      this.acks.received(this.bytesIn); // nothing once the connection is closing
     } catch (e) {
       const err = errorMessage(e);
       if (!(e instanceof RtmpProtocolError)) this.log.error({ err }, 'rtmp connection failed');
       this.log.warn({ err }, 'rtmp protocol error, closing connection');
       this.close('protocol error');
     }
-  }
-
-  /** The publisher is owed an Acknowledgement: sent now unless it may have closed with bytes still queued (ACK_AHEAD_MS). */
-  private ackDue(): void {
-    const now = Date.now();
-    this.lastBytesAt = now;
-    if (!this.held && !this.backlog && this.lag.aheadMs(now) < ACK_AHEAD_MS) return this.sendAck();
-    this.ackTimer ??= setTimeout(this.ackWhenQuiet, ACK_QUIET_MS).unref();
-  }
-
-  private readonly ackWhenQuiet = (): void => {
-    this.ackTimer = undefined;
-    if (this.state === 'closing' || this.bytesIn - this.lastAck < this.ackWindow) return;
-    const now = Date.now();
-    const quietMs = now - this.lastBytesAt;
-    // Held: the silence is ours. Bytes still coming: the publisher is not waiting for this Ack.
-    if (this.held || quietMs < ACK_QUIET_MS) this.ackTimer = setTimeout(this.ackWhenQuiet, ACK_QUIET_MS - Math.min(quietMs, ACK_QUIET_MS - 50)).unref();
-    else this.sendAck();
-  };
-
-  private sendAck(): void {
-    this.lastAck = this.bytesIn;
-    this.send(out.ack(this.bytesIn % 0x100000000));
   }
 
   /** Consumes handshake bytes; returns what follows the handshake in this read. */
@@ -280,7 +247,7 @@ export class RtmpConnection implements PublisherSession {
         return;
       case MSG.WINDOW_ACK_SIZE:
         // The client's window: how many bytes it sends before it wants our acknowledgement.
-        if (payload.length >= 4) this.ackWindow = Math.max(4096, payload.readUInt32BE(0));
+        if (payload.length >= 4) this.acks.window = Math.max(4096, payload.readUInt32BE(0));
         return;
       case MSG.COMMAND_AMF0:
         return this.onCommand(sid, payload);
@@ -483,6 +450,7 @@ export class RtmpConnection implements PublisherSession {
     if (this.state === 'closing') return;
     this.closeReason = reason;
     this.state = 'closing';
+    this.acks.stop();
     this.parser.release();
     const { socket } = this.options;
     socket.end();
@@ -495,7 +463,7 @@ export class RtmpConnection implements PublisherSession {
     this.parser.release();
     this.feed.end();
     this.options.pacer?.cancel(this.readNow);
-    clearTimeout(this.ackTimer);
+    this.acks.stop();
     this.options.registry.release(this, this.closeReason);
     this.resolveClosed(this.closeReason);
   }
