@@ -5,8 +5,9 @@
  * holds it back through the feed's backpressure, so the file is never read
  * faster than it is recorded, and never slower than that either.
  *
- * Progress: `import.progress` events (at most one a second while reading, and
- * one at each state change): `reading` (seconds of media read, of the file's
+ * Progress: `import.progress` events (at most one a second while reading, the
+ * last fraction when the read ends, and one at each state change): `reading`
+ * (seconds of media read, of the file's
  * duration as ffmpeg reported it), `recorded` (the whole file went through
  * and the recording is being finalized), `completed` (its recording is final:
  * `recordingId`; uploads follow as for any recording), `failed` (`error`).
@@ -230,6 +231,8 @@ export class ImportManager implements Lifecycle {
       job.session = null;
       if (!exit.clean) return this.fail(job, exit.error ?? reason);
       if (job.view.durationSeconds) job.view.progress = 1;
+      // The last fraction read goes out too (a file read in under a second would otherwise show one early fraction).
+      if (job.view.state === 'reading') this.emit(job);
       log.info({ seconds: job.view.seconds, bytes: exit.bytes }, 'import read');
       if (job.view.state === 'reading') this.set(job, 'recorded');
       return;

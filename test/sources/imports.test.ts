@@ -94,6 +94,7 @@ test('a 60 s MP4 imported from a pre-signed GET URL: recorded and uploaded in we
   const fractions = events.filter((e) => e.state === 'reading').map((e) => e.progress);
   assert.ok(fractions.length >= 2, `progress events: ${fractions.join(',')}`);
   assert.deepEqual(fractions, [...fractions].sort((a, b) => a - b), 'rising');
+  assert.equal(fractions.at(-1), 1, 'the last reading event says the whole file was read');
   assert.ok(events.every((e) => e.importId === id && e.app === 'live' && !JSON.stringify(e).includes(signature)));
 
   // The recording: same pipeline (poster, sidecar, HLS), protocol `import`, the stable URL plays the whole minute.
