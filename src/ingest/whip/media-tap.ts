@@ -3,11 +3,14 @@
  * the recorded tracks and the latest RTCP sender report per track, plus the
  * cache a recorder starts from (gop-cache.ts, the same as RTMP's: the preroll
  * for the first recorder, the current GOP afterwards; WHIP cannot hold its
- * publisher, so a full preroll falls back to the GOP at once).
+ * publisher, so a full preroll falls back to the GOP at once). Video passes
+ * frame by frame (frame-gate.ts): a frame the publisher never finished is not
+ * recorded.
  */
 import type { ChosenTrack, TrackKind } from './offer.js';
 import { isKeyframeStart, type VideoCodecName } from './keyframe.js';
 import { GopCache } from '../gop-cache.js';
+import { FrameGate, rtpMarker } from './frame-gate.js';
 
 /** One RTP packet as forwarded. */
 export interface TapPacket {
@@ -34,6 +37,9 @@ export class MediaTap {
   private readonly reports = new Map<TrackKind, Buffer>();
   private readonly readers = new Set<TapReader>();
   private ended = false;
+  private readonly videoGate = new FrameGate<{ timestamp: number; marker: boolean; packet: TapPacket }>((g) => this.pass(g.packet));
+  /** Packets of an unfinished last frame left out at the end (tests, logs). */
+  droppedAtEnd = 0;
 
   constructor(
     /** The negotiated tracks. */
@@ -60,8 +66,13 @@ export class MediaTap {
       this.lastKeyframeTs = timestamp;
     }
     const packet: TapPacket = { kind, data, keyframe, at: Date.now() };
+    if (kind === 'video') this.videoGate.add({ timestamp, marker: rtpMarker(data), packet });
+    else this.pass(packet);
+  }
+
+  private pass(packet: TapPacket): void {
     // The cache keeps its own copy; readers get the packet itself.
-    this.gop.add(packet, keyframe);
+    this.gop.add(packet, packet.keyframe);
     for (const r of this.readers) r.rtp(packet);
   }
 
@@ -97,6 +108,7 @@ export class MediaTap {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.droppedAtEnd = this.videoGate.drop();
     this.gop.end();
     for (const r of [...this.readers]) r.end();
     this.readers.clear();

@@ -249,6 +249,7 @@ export class WhipSession implements PublisherSession {
     this.resolveClosed(reason);
     // Recorders get BYE now, while (or whether or not) RTP still flows.
     this.tap.end();
+    if (this.tap.droppedAtEnd > 0) this.log.debug({ packets: this.tap.droppedAtEnd }, 'unfinished last video frame left out');
     for (const u of this.unsubscribers.splice(0)) u();
     const pc = this.pc;
     if (!pc) {
