@@ -1,10 +1,12 @@
 /**
  * When a publisher gets its RTMP Acknowledgements.
  *
- * An Acknowledgement the publisher is owed waits while the publisher may have bytes queued that it cannot send yet:
- * while the feed holds it, while it is behind real time waiting for our reads (both until a paced read finds it
- * caught up), and while its media runs ACK_AHEAD_MS ahead of the clock (it sends as fast as we read). It goes once
- * the publisher is none of these, or has sent nothing for ACK_QUIET_MS. Why: a publisher that pushed a file faster
+ * An Acknowledgement the publisher is owed goes at once only while the publisher has been calm for CALM_MS: not
+ * held by the feed, not behind real time waiting for our reads, and its media not ACK_AHEAD_MS ahead of the clock
+ * (it sends as fast as we read). Any of these means it may have bytes queued that it cannot send yet, and so may
+ * still have them a while after: our reads measure only what we took, and a recorder that drains slowly (holds
+ * coming and going while a finishing push waits) can make a backlog look like real time for a second or two.
+ * Otherwise the Ack waits until the publisher has sent nothing for ACK_QUIET_MS. Why: a publisher that pushed a file faster
  * than real time closes its socket as soon as its last write is in its kernel's send buffer, with up to megabytes
  * still queued; anything we send it after that close makes its kernel answer with a reset and throw the queue away
  * (seen: 1–3 s lost at the end of a held push; TcpExtTCPAbortOnData counts them). ffmpeg, OBS and GStreamer do not
@@ -14,6 +16,8 @@ import type { PublisherLag } from './publisher-lag.js';
 
 const ACK_AHEAD_MS = 500;
 const ACK_QUIET_MS = 500;
+/** How long a publisher must have been read at real time, unheld, before its Acks go at once again. */
+export const CALM_MS = 5000;
 
 export interface AckTimingOptions {
   /** The publisher's timing against the clock (`aheadMs`). */
@@ -35,6 +39,8 @@ export class AckTiming {
   private lastBytesAt = 0;
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  /** The last time the publisher was held, backlogged or ahead of the clock (never: calm from the start). */
+  private unsettledAt = -Infinity;
 
   constructor(
     private readonly options: AckTimingOptions,
@@ -46,11 +52,13 @@ export class AckTiming {
   /** The publisher has sent `total` bytes so far: an Ack is sent, or waits (see the top of the file). */
   received(total: number): void {
     this.bytes = total;
-    if (this.stopped || total - this.acked < this.window) return;
+    if (this.stopped) return;
     const now = Date.now();
-    this.lastBytesAt = now;
     const { held, backlogged, lag } = this.options;
-    if (!held() && !backlogged() && lag.aheadMs(now) < ACK_AHEAD_MS) return this.ack();
+    if (held() || backlogged() || lag.aheadMs(now) >= ACK_AHEAD_MS) this.unsettledAt = now;
+    if (total - this.acked < this.window) return;
+    this.lastBytesAt = now;
+    if (now - this.unsettledAt >= CALM_MS) return this.ack();
     this.timer ??= setTimeout(this.whenQuiet, ACK_QUIET_MS).unref();
   }
 
