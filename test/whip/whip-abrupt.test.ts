@@ -58,7 +58,8 @@ test('a browser killed mid-stream leaves a finalized recording; its live stream 
     const mp4 = path.join(server.dataDir, 'live', 'streams', `${started.name}.mp4`);
     const probed = await ffprobe(mp4);
     const live = (killedAt - connectedAt) / 1000;
-    t.diagnostic(`published ${live}s until the kill, recorded ${probed.duration}s`);
+    const leftOut = server.logs.find((l) => l.msg === 'unfinished last video frame left out');
+    t.diagnostic(`published ${live}s until the kill, recorded ${probed.duration}s; unfinished last frame: ${leftOut ? `${leftOut.packets} packets left out` : 'none'}`);
     assert.ok(Math.abs(probed.duration - live) < 1.5, `recording lasts ${probed.duration}s, the browser published ${live}s`);
     assert.deepEqual(probed.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
     const boxes = topLevelBoxes(mp4);
