@@ -9,9 +9,13 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # better-sqlite3 is compiled from source (.npmrc build-from-source): no binary is downloaded.
-RUN npm ci && npm prune --omit=dev && npm cache clean --force
-COPY tsconfig.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
+# The server runs compiled (dist/, as npm start does); the compiler is a dev dependency, pruned after the build.
+# src/ stays for the operator commands (npm run storage:validate, secrets:rotate), which run through tsx.
+RUN npm run build && npm prune --omit=dev && npm cache clean --force
 COPY config ./config
 COPY public ./public
 
@@ -39,7 +43,8 @@ USER node
 EXPOSE 5080 1935
 STOPSIGNAL SIGTERM
 # tini reaps ffmpeg children and forwards signals; the server finalizes recordings on SIGTERM.
-# The node flags are npm start's (package.json): a first old-generation size that leaves V8 room, so a
-# steady stream of media buffers does not keep it in back-to-back full GCs (docs/benchmarks.md).
+# The command is npm start's (package.json) without its build step: the compiled server, with a first
+# old-generation size that leaves V8 room, so a steady stream of media buffers does not keep it in
+# back-to-back full GCs (docs/benchmarks.md).
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--initial-old-space-size=128", "--import", "tsx", "src/main.ts"]
+CMD ["node", "--initial-old-space-size=128", "dist/main.js"]

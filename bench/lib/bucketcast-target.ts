@@ -1,13 +1,14 @@
 /**
- * bucketcast as the bench runs it: the real server (`src/main.ts`) as a child
- * process through the test helper, on free ports, with a temp data dir and an
+ * bucketcast as the bench runs it: the real server compiled as `npm start` runs
+ * it (`npm run build`, then dist/main.js) as a child process through the test helper, on free ports, with a temp data dir and an
  * application recording MP4 + HLS + previews (the defaults). Nothing else is
  * configured (no BUCKETCAST_* from the shell either), so no upload to S3 takes part.
  */
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, type TestServer } from '../../test/helpers/server.js';
+import { ROOT, startServer, type TestServer } from '../../test/helpers/server.js';
 import { countFiles, recordedIn, reEscape } from './probe.js';
 import type { BenchTarget, Recorded } from './target.js';
 
@@ -18,6 +19,15 @@ export const BUCKETCAST_APP = {
   hlsTime: 2,
   previews: { enabled: true, periodSeconds: 5, height: 480, format: 'jpg' },
 };
+
+let built = false;
+
+/** `npm run build` once per bench run: the server measured is the one `npm start` runs. */
+export function buildOnce(): void {
+  if (built) return;
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  built = true;
+}
 
 export class BucketcastTarget implements BenchTarget {
   private constructor(
@@ -37,7 +47,8 @@ export class BucketcastTarget implements BenchTarget {
     const file = path.join(configDir, 'bucketcast.json');
     writeFileSync(file, JSON.stringify({ applications: [{ ...BUCKETCAST_APP, ...(o.recordSegmentSeconds === undefined ? {} : { recordSegmentSeconds: o.recordSegmentSeconds }) }] }));
     try {
-      const server = await startServer({ env: { BUCKETCAST_CONFIG: file, BUCKETCAST_LOG_LEVEL: 'info', BUCKETCAST_CHECK_ANSWERS: '0' }, nodeFlags: o.nodeFlags });
+      buildOnce();
+      const server = await startServer({ compiled: true, env: { BUCKETCAST_CONFIG: file, BUCKETCAST_LOG_LEVEL: 'info', BUCKETCAST_CHECK_ANSWERS: '0' }, nodeFlags: o.nodeFlags });
       const label = o.nodeFlags ? `bucketcast, node ${o.nodeFlags.join(' ') || 'without flags'}` : 'bucketcast (MP4 + HLS + previews)';
       return new BucketcastTarget(label, server, configDir);
     } catch (err) {

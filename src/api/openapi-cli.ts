@@ -5,9 +5,10 @@ import { openApiDocument } from './openapi.js';
 import { apiRoutes, type ApiOptions } from './index.js';
 import type { AppAdmin } from '../apps/app-admin.js';
 import type { UploadProgress } from './upload-progress.js';
+import { packagePath } from '../package-root.js';
 
 /** Where the document is kept in the repository. */
-export const OPENAPI_FILE = fileURLToPath(new URL('../../docs/openapi.json', import.meta.url));
+export const OPENAPI_FILE = packagePath('docs', 'openapi.json');
 
 /** The file's exact text. */
 export function openApiText(): string {

@@ -1,7 +1,7 @@
 /** `GET /api/v1/server`: what a panel needs to show publish settings (the RTMP port, the public URL) and the version. */
-import { createRequire } from 'node:module';
 import { route, type Route } from './http.js';
 import { isoDateTime, z } from './schema.js';
+import { PACKAGE_VERSION } from '../package-root.js';
 
 export const ServerFacts = z.object({
   name: z.literal('bucketcast'),
@@ -13,13 +13,11 @@ export const ServerFacts = z.object({
   warnings: z.array(z.unknown()).describe('conditions the panel shows as a banner'),
 });
 
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
-
 export function serverRoutes(o: { rtmpPort: () => number; publicUrl?: string; warnings?: () => unknown[] }): Route[] {
   return [
     route({ method: 'get', path: '/server', responses: { 200: ServerFacts }, handler: () => ({
       name: 'bucketcast',
-      version: pkg.version,
+      version: PACKAGE_VERSION,
       rtmpPort: o.rtmpPort(),
       publicUrl: o.publicUrl ?? null,
       uptimeSeconds: Math.round(process.uptime()),

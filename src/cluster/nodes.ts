@@ -22,15 +22,13 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import { AppError, errorMessage } from '../errors.js';
+import { PACKAGE_VERSION } from '../package-root.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import type { MissingFile } from '../http/media-routes.js';
 import type { ClusterNode, ClusterNodeStore, RecordingCatalog, RecordingNameStore, StreamClaimStore } from '../db/types.js';
-
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export const HEARTBEAT_MS = 2000;
 /** A node not seen for this long is shown dead. */
@@ -123,7 +121,7 @@ export class ClusterNodes implements Lifecycle {
 
   private async beat(): Promise<void> {
     try {
-      await this.o.nodes.heartbeat({ nodeId: this.o.nodeId, internalUrl: this.internalUrl, version: pkg.version, startedAt: this.startedAt, liveStreams: this.o.liveStreams() });
+      await this.o.nodes.heartbeat({ nodeId: this.o.nodeId, internalUrl: this.internalUrl, version: PACKAGE_VERSION, startedAt: this.startedAt, liveStreams: this.o.liveStreams() });
       if (this.beatFailing) this.log.info('cluster heartbeat sent again');
       this.beatFailing = false;
     } catch (err) {

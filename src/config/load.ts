@@ -5,14 +5,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { AppError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { ENV_OVERRIDES } from './env.js';
+import { packagePath } from '../package-root.js';
 
 /** The config file used when `BUCKETCAST_CONFIG` is not set. */
-export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../config/bucketcast.json', import.meta.url));
+export const DEFAULT_CONFIG_FILE = packagePath('config', 'bucketcast.json');
 
 export interface LoadedConfig {
   /** The validated, frozen configuration. */

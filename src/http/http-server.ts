@@ -6,11 +6,11 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 
-import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../log/logger.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { AppError } from '../errors.js';
+import { packagePath } from '../package-root.js';
 import { pathGuard, pathProblem } from './path-guard.js';
 import { sendError, type FastRoute } from './fast-route.js';
 import { panelHeaders } from './panel-headers.js';
@@ -18,7 +18,7 @@ import { pageHeaders } from './page-headers.js';
 import { UpgradeRouter, type UpgradeRoutes } from './upgrades.js';
 
 /** The public/ folder: player and panel pages. */
-export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+export const PUBLIC_DIR = packagePath('public');
 
 /** Admits a new socket or closes it (src/limits/connection-limiter.ts). */
 export interface SocketGate {

@@ -17,12 +17,13 @@ import { ServerEvents } from './events.js';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * The node flags `npm start` runs the server with (package.json's `start` script, between `node` and `--import`;
- * the Dockerfile's CMD has the same ones): tests and benches run the server as users do.
+ * The node flags `npm start` runs the server with (package.json's `start` script, between `node` and `dist/main.js`;
+ * the Dockerfile's CMD has the same ones): tests and benches run the server with them, from the sources through tsx
+ * (`compiled: true`: from dist/, what `npm start` runs).
  */
 export const SERVER_NODE_FLAGS: string[] = (() => {
   const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const m = /^node((?: --[^ ]+)*?) --import tsx src\/main\.ts$/.exec(start);
+  const m = /^node((?: --[^ ]+)*?) dist\/main\.js$/.exec(start);
   if (!m) throw new Error(`package.json start script not understood: ${start}`);
   return m[1].split(' ').filter(Boolean);
 })();
@@ -49,6 +50,8 @@ export interface ServerOptions {
   events?: boolean;
   /** Node flags of the server process (default `SERVER_NODE_FLAGS`, those of `npm start`); the benches A/B them. */
   nodeFlags?: string[];
+  /** Run dist/main.js (built beforehand with `npm run build`) instead of src/main.ts through tsx. */
+  compiled?: boolean;
 }
 
 export interface TestServer {
@@ -113,7 +116,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   env.BUCKETCAST_CONFIG = file;
   // CPU_PROFILE_DIR=<dir>: each server writes a V8 CPU profile there when it exits (bench/cpu-blocks.mjs reads it).
   const profile = process.env.CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-interval=2000', `--cpu-prof-dir=${process.env.CPU_PROFILE_DIR}`] : [];
-  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? SERVER_NODE_FLAGS), ...profile, '--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = opts.compiled ? [path.join(ROOT, 'dist/main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')];
+  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? SERVER_NODE_FLAGS), ...profile, ...entry], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   started.add(proc);
   const logs: LogLine[] = [];
   const otherOutput: string[] = [];

@@ -24,12 +24,18 @@ test('Dockerfile: multi-stage on Node 22 LTS, compilers only in the build stage,
   assert.ok(runtime.indexOf('USER node') < runtime.indexOf('CMD'), 'before the command');
 });
 
-test('the image runs the server with the node flags of npm start (which tests and benches use)', () => {
+test('the image runs the compiled server as npm start does, built in the build stage before the dev dependencies go', () => {
   const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1];
   assert.ok(cmd, 'a CMD in exec form');
   const argv = JSON.parse(cmd) as string[];
-  assert.deepEqual(argv, ['node', ...SERVER_NODE_FLAGS, '--import', 'tsx', 'src/main.ts']);
+  assert.deepEqual(argv, ['node', ...SERVER_NODE_FLAGS, 'dist/main.js']);
   assert.ok(SERVER_NODE_FLAGS.length > 0, 'npm start sets the heap flags');
+  const scripts = JSON.parse(read('package.json')).scripts as Record<string, string>;
+  assert.equal(scripts.prestart, scripts.build, 'npm start builds first');
+  const build = read('Dockerfile').split(/^FROM /m)[1];
+  const runBuild = build.indexOf('npm run build');
+  assert.ok(runBuild > build.indexOf('COPY src') && runBuild > build.indexOf('tsconfig.build.json'), 'built from the copied sources');
+  assert.ok(runBuild < build.indexOf('npm prune --omit=dev'), 'before the compiler is pruned');
 });
 
 test('engines still allow Node 20; CI ends with the README test command', () => {
