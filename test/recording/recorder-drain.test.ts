@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -61,7 +61,12 @@ test('a recorder that stops reading its input is told to stop after the grace, a
   rec.start();
   while (rec.pid === undefined) await new Promise((r) => setTimeout(r, 10));
   stream.write(readFileSync(src));
-  await new Promise((r) => setTimeout(r, 1500)); // ffmpeg has written fragments
+  // ffmpeg has written fragments of more than 3 s (a fixed wait was too short on a loaded machine).
+  const written = async () => (existsSync(target) ? await duration(target).catch(() => 0) : 0);
+  for (const until = Date.now() + 30_000; (await written()) <= 3.2; ) {
+    assert.ok(Date.now() < until, 'ffmpeg wrote 3 s of fragments within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
   process.kill(rec.pid, 'SIGSTOP'); // stops reading: what is queued now never drains
   stream.write(Buffer.alloc(4 * 1024 * 1024)); // more than the socket buffers hold
   setTimeout(() => process.kill(rec.pid!, 'SIGCONT'), 1500).unref(); // SIGINT (at 1 s) is taken once it runs again
