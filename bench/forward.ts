@@ -17,7 +17,8 @@
  * BENCH_RATE (1000), BENCH_PACED_ROUNDS (10: the p99 of one 3 s round swings with the machine's noise, so the
  * fixed-rate part takes the median p99 over more rounds), BENCH_OBJECT_KIB (256), BENCH_PARTS (redirect,paced,proxy: which parts run),
  * BENCH_NODE_FLAGS (extra node flags for bucketcast, e.g. `--trace-gc`), BENCH_SERVER_OUTPUT (a file that gets
- * bucketcast's non-JSON output, such as those traces, at the end),
+ * bucketcast's non-JSON output, such as those traces, at the end), BENCH_SOURCES (1: bucketcast from its sources
+ * through tsx instead of compiled as `npm start` runs it; every bench that starts bucketcast takes it),
  * BENCH_ORIGIN_CPU (e.g. 1: for the proxy part, the origin — s3rver, in this bench process — runs on that CPU only,
  * and bucketcast and the load generator on the others, with `taskset`: the bucket on its own machine, as deployed,
  * so the ratio shows whether bucketcast keeps up with the bucket rather than how the three share two cores).
@@ -28,6 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer, ROOT, SERVER_NODE_FLAGS } from '../test/helpers/server.js';
 import { startBucket } from '../test/helpers/fwd-bucket.js';
+import { benchServerEntry } from './lib/bucketcast-target.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 50);
@@ -201,6 +203,7 @@ async function main(): Promise<void> {
   const bucket = await startBucket('bench');
   await bucket.put(SEGMENT, Buffer.alloc(OBJECT_KIB * 1024, 7), 'video/mp2t');
   const server = await startServer({
+    ...benchServerEntry(),
     config: {
       applications: [
         { name: 'live', httpForwardingBaseURL: BASE, s3RecordingEnabled: false },

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, type TestServer } from '../test/helpers/server.js';
 import { CHROMIUM_ARGS } from '../test/helpers/whip.js';
-import { buildOnce } from './lib/bucketcast-target.js';
+import { benchServerEntry } from './lib/bucketcast-target.js';
 
 const WARMUP_MS = 8_000;
 const MEASURE_MS = 20_000;
@@ -96,8 +96,7 @@ interface Result {
 }
 
 async function runOnce(n: number, videoFile?: string): Promise<Result> {
-  buildOnce();
-  const server: TestServer = await startServer({ compiled: true, env: { BUCKETCAST_LOG_LEVEL: 'info' } });
+  const server: TestServer = await startServer({ ...benchServerEntry(), env: { BUCKETCAST_LOG_LEVEL: 'info' } });
   const idle = sampleTree(server.proc.pid!);
   const args = videoFile ? [...CHROMIUM_ARGS, `--use-file-for-fake-video-capture=${path.resolve(videoFile)}`] : CHROMIUM_ARGS;
   const browserServer = await chromium.launchServer({ executablePath: '/usr/bin/chromium', headless: true, args });

@@ -22,11 +22,15 @@ export const BUCKETCAST_APP = {
 
 let built = false;
 
-/** `npm run build` once per bench run: the server measured is the one `npm start` runs. */
-export function buildOnce(): void {
-  if (built) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+/**
+ * How the benches run the server: compiled, as `npm start` does (`npm run build` once per bench run), or with
+ * BENCH_SOURCES=1 from the sources through tsx (the A/B of the build).
+ */
+export function benchServerEntry(): { compiled: boolean } {
+  if (process.env.BENCH_SOURCES === '1') return { compiled: false };
+  if (!built) execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   built = true;
+  return { compiled: true };
 }
 
 export class BucketcastTarget implements BenchTarget {
@@ -47,8 +51,7 @@ export class BucketcastTarget implements BenchTarget {
     const file = path.join(configDir, 'bucketcast.json');
     writeFileSync(file, JSON.stringify({ applications: [{ ...BUCKETCAST_APP, ...(o.recordSegmentSeconds === undefined ? {} : { recordSegmentSeconds: o.recordSegmentSeconds }) }] }));
     try {
-      buildOnce();
-      const server = await startServer({ compiled: true, env: { BUCKETCAST_CONFIG: file, BUCKETCAST_LOG_LEVEL: 'info', BUCKETCAST_CHECK_ANSWERS: '0' }, nodeFlags: o.nodeFlags });
+      const server = await startServer({ ...benchServerEntry(), env: { BUCKETCAST_CONFIG: file, BUCKETCAST_LOG_LEVEL: 'info', BUCKETCAST_CHECK_ANSWERS: '0' }, nodeFlags: o.nodeFlags });
       const label = o.nodeFlags ? `bucketcast, node ${o.nodeFlags.join(' ') || 'without flags'}` : 'bucketcast (MP4 + HLS + previews)';
       return new BucketcastTarget(label, server, configDir);
     } catch (err) {
