@@ -4,6 +4,8 @@
  * made to fail: a publish is refused when the claim cannot be checked, a
  * release that failed is retried until it lands, live claims are renewed,
  * and a second local publisher cannot slip in while a claim is pending.
+ * Settings sync: a node's own change coming back from the database before its
+ * save returned leaves the save as it was.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +14,11 @@ import { PublishClaims } from '../../src/cluster/publish-claims.js';
 import { StreamRegistry } from '../../src/ingest/stream-registry.js';
 import type { PublisherSession, PublishRequest } from '../../src/ingest/types.js';
 import type { StreamClaim, StreamClaimStore } from '../../src/db/types.js';
+import type { AppSettingsStore, PersistedApp } from '../../src/db/admin-types.js';
+import { AppRegistry } from '../../src/apps/app-registry.js';
+import { AppAdmin } from '../../src/apps/app-admin.js';
+import { AppSettingsSync } from '../../src/cluster/settings-sync.js';
+import { appSettings } from '../../src/config/schema.js';
 
 const log = createLogger('silent');
 
@@ -149,4 +156,50 @@ test('cluster: the recording name a file starts with, and the default URL peers 
   assert.equal(defaultInternalUrl('127.0.0.1', 5080), 'http://127.0.0.1:5080');
   assert.equal(defaultInternalUrl('::1', 5080), 'http://[::1]:5080');
   assert.match(defaultInternalUrl('0.0.0.0', 5080), /^http:\/\/[^/]+:5080$/);
+});
+
+/** Saved apps in memory that announce every change and return only once it was applied, as a loaded PostgreSQL can. */
+class EchoingSettings implements AppSettingsStore {
+  readonly rows = new Map<string, unknown>();
+  private onChange?: (name: string | null) => void;
+  sync?: AppSettingsSync;
+  async list(): Promise<PersistedApp[]> {
+    return [...this.rows].map(([name, settings]) => ({ name, settings, updatedAt: new Date().toISOString() }));
+  }
+  async put(name: string, settings: unknown): Promise<void> {
+    this.rows.set(name, settings);
+    await this.echo(name);
+  }
+  async markDeleted(name: string): Promise<void> {
+    this.rows.set(name, null);
+    await this.echo(name);
+  }
+  async watch(onChange: (name: string | null) => void): Promise<{ close(): Promise<void> }> {
+    this.onChange = onChange;
+    return { close: async () => undefined };
+  }
+  private async echo(name: string): Promise<void> {
+    this.onChange?.(name);
+    await this.sync?.settled();
+  }
+}
+
+test('settings sync: an app created and deleted here is answered as such although its own notifications were applied first', async () => {
+  const store = new EchoingSettings();
+  const registry = new AppRegistry([appSettings.parse({ name: 'live' })], log);
+  const saved = new Set<string>();
+  const sync = new AppSettingsSync({ store, registry, saved, log });
+  store.sync = sync;
+  await sync.start();
+  await sync.settled();
+  const admin = new AppAdmin({ registry, store, saved, liveStreams: () => 0, log });
+  assert.equal((await admin.create({ name: 'news' })).name, 'news');
+  assert.ok(registry.get('news'));
+  await admin.patch('news', { hlsTime: 6 });
+  assert.equal(registry.get('news')?.hlsTime, 6);
+  // The deletion's own notification removed the app before markDeleted returned: the delete still succeeds.
+  await admin.delete('news');
+  assert.equal(registry.get('news'), undefined);
+  assert.equal(saved.has('news'), false);
+  await sync.stop();
 });
