@@ -144,6 +144,8 @@ export interface RecordingStarted {
   recordingId: string;
   app: string;
   streamId: string;
+  /** The publisher session it records (as in `stream.started`). */
+  sessionId: string;
   protocol: Protocol;
   name: string;
   startedAt: string;

@@ -149,7 +149,7 @@ async function loop(entry: Active, deps: StreamLoopDeps, started: (m: RecordingM
       }
       rlog.info({ video: feed.videoCodec, audio: feed.audioCodec, segmentSeconds: manifest.segmentSeconds ?? 0 }, 'recording started');
       const { recordingId, streamId, protocol, name } = manifest;
-      void deps.events.emit('recording.started', { recordingId, app: manifest.app, streamId, protocol, name, startedAt: mediaStart(manifest) });
+      void deps.events.emit('recording.started', { recordingId, app: manifest.app, streamId, sessionId: session.id, protocol, name, startedAt: mediaStart(manifest) });
       if (sessionOver) void recorder.stop(deps.stopGraceMs);
       const exit = await recorder.exited;
       await stopWatchers();

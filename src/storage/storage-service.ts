@@ -113,7 +113,7 @@ export class StorageService implements Lifecycle {
         }
       }),
     );
-    this.removers.push(this.o.events.on('stream.ended', (e) => this.destinations.book.clearPending(e.app, e.streamId, e.sessionId)));
+    this.removers.push(this.o.events.on('stream.ended', (e) => this.destinations.book.sessionEnded(e.app, e.streamId, e.sessionId)));
     this.removers.push(this.o.events.on('recording.completed', (r) => this.onRecordingCompleted(r)));
     this.removers.push(this.o.events.on('recording.part', (p) => this.onRecordingPart(p)));
     // A pre-signed URL takes the MP4 alone: no live HLS for such a recording.

@@ -4,7 +4,9 @@
  * URLs; and the kept destination of a recording across a restart of the
  * storage module (sealed on disk, its upload going to the destination after
  * the restart, against s3rver), and with a changed server key: the upload
- * fails `destination_unreadable` and nothing goes to the app's bucket.
+ * fails `destination_unreadable` and nothing goes to the app's bucket. An
+ * output asked for a session binds its recording even when the session ended
+ * before the recording started (a short import), and never a later session's.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,7 +66,7 @@ test('a recording\'s destination survives a restart (sealed on disk) and its upl
   const secret = s3.credentials.secretAccessKey;
   h1.service.destinations.book.setPending('live', 's9', { kind: 's3', bucket: 'dest', prefix: 'kept', credential: { source: 'inline', accessKeyId: s3.credentials.accessKeyId, secretAccessKey: secret } });
   const { protocol, name, startedAt } = rec.completed;
-  await h1.events.emit('recording.started', { recordingId, app: 'live', streamId: 's9', protocol, name, startedAt });
+  await h1.events.emit('recording.started', { recordingId, app: 'live', streamId: 's9', sessionId: 'sess-s9', protocol, name, startedAt });
   await h1.stop();
   const file = path.join(dataDir, 'destinations', `${recordingId}.json`);
   assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -159,6 +161,44 @@ test('pre-signed PUT delivery without a stream: the MP4 alone at exactly the key
     assert.deepEqual((await s3.listObjects('dest', 'exact/')).map((o) => o.key), ['exact/key with space.mp4']);
     const logs = h.logLines.join('\n');
     for (const d of [ok, bad, big]) assert.ok(!logs.includes(new URL(d.url).searchParams.get('X-Amz-Signature')!), 'no signature logged');
+  } finally {
+    await h.stop();
+    removeDir(h.dataDir);
+  }
+});
+
+test('an output binds the recording of the session it was asked for, even when that session ended before its recording started; a later session of the stream id goes to the app bucket', async () => {
+  const app = appOf({ name: 'live', s3: s3SettingsFor(s3, 'appb', { partSizeMiB: 5 }) });
+  const h = await startStorage([app], { secretKey: KEY_A });
+  try {
+    const book = h.service.destinations.book;
+    const output = { kind: 's3' as const, bucket: 'dest', prefix: 'short', credential: { source: 'inline' as const, accessKeyId: s3.credentials.accessKeyId, secretAccessKey: s3.credentials.secretAccessKey } };
+    const rec = plantRecording(h.dataDir, 'live', { streamId: 'imp' });
+    const { recordingId, protocol, name, startedAt } = rec.completed;
+    const session = { app: 'live', streamId: 'imp', protocol, remoteAddress: '127.0.0.1', startedAt };
+    book.setPending('live', 'imp', output, 'sess-1');
+    await h.events.emit('stream.started', { ...session, sessionId: 'sess-1' });
+    // The import was read at once: its session ended before the recorder's manifest was even written.
+    await h.events.emit('stream.ended', { ...session, sessionId: 'sess-1', endedAt: new Date().toISOString(), reason: 'publisher closed' });
+    await h.events.emit('recording.started', { recordingId, app: 'live', streamId: 'imp', sessionId: 'sess-1', protocol, name, startedAt });
+    assert.equal(book.get(recordingId)?.origin, 'api', 'bound to the output asked for its session');
+    await h.events.emit('recording.completed', rec.completed);
+    await h.waitFor('upload.completed', (e) => e.recordingId === recordingId && e.kind === 'metadata', 30_000);
+    assert.ok((await s3.listObjects('dest')).some((o) => o.key === `short/streams/${name}.json`), 'uploaded to the output');
+    assert.deepEqual(await s3.listObjects('appb'), [], 'nothing in the app bucket');
+
+    // Another publisher of the same stream id, nothing asked: the app's bucket, whatever was asked before.
+    book.setPending('live', 'imp', output, 'sess-2');
+    await h.events.emit('stream.ended', { ...session, sessionId: 'sess-2', endedAt: new Date().toISOString(), reason: 'publisher closed' });
+    const later = { recordingId: 'rec-later-session', app: 'live', streamId: 'imp', sessionId: 'sess-3', protocol, name: 'imp_later', startedAt };
+    await h.events.emit('recording.started', later);
+    assert.equal(book.get(later.recordingId), undefined, 'no output kept for it: the app bucket');
+    // A live session's output is not taken by another session's recording either.
+    book.setPending('live', 'imp', output, 'sess-4');
+    await h.events.emit('recording.started', { ...later, recordingId: 'rec-other-session', sessionId: 'sess-5' });
+    assert.equal(book.get('rec-other-session'), undefined);
+    await h.events.emit('recording.started', { ...later, recordingId: 'rec-own-session', sessionId: 'sess-4' });
+    assert.equal(book.get('rec-own-session')?.origin, 'api');
   } finally {
     await h.stop();
     removeDir(h.dataDir);

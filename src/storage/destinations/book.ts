@@ -72,8 +72,12 @@ export class DestinationBook {
   private readonly dir: string;
   private readonly box: SecretBox;
   private readonly bound = new Map<string, RecordingDestination>();
-  /** Outputs asked for by hand, by `app/streamId`, until the stream ends (a pre-signed URL: its first recording only). */
-  private readonly pending = new Map<string, { spec?: DestinationSpec; sessionId?: string }>();
+  /**
+   * Outputs asked for by hand, by `app/streamId`, for the recordings of one publisher session (a pre-signed URL: its
+   * first recording only). Kept past the session's end until its recording binds: a short import or publish can end
+   * before its recording has started (its manifest written, its recorder spawned).
+   */
+  private readonly pending = new Map<string, { spec?: DestinationSpec; sessionId?: string; ended?: boolean }>();
   private loaded = false;
 
   constructor(
@@ -99,25 +103,41 @@ export class DestinationBook {
     this.pending.set(`${app}/${streamId}`, { spec, sessionId });
   }
 
-  /** Forgets what was asked for a stream (it ended, or the start was refused). */
+  /** Forgets what was asked for a stream (the start was refused). */
   clearPending(app: string, streamId: string, sessionId?: string): void {
     const k = `${app}/${streamId}`;
     const p = this.pending.get(k);
     if (p && (!sessionId || !p.sessionId || p.sessionId === sessionId)) this.pending.delete(k);
   }
 
-  /** Decides where a recording goes (idempotent: a recording keeps its first decision). */
-  bind(r: { recordingId: string; app: string; streamId: string }, app: AppSettings | undefined): RecordingDestination {
+  /** The session a stream's output was asked for ended: its recording may still be starting, and binds it then. */
+  sessionEnded(app: string, streamId: string, sessionId: string): void {
+    const p = this.pending.get(`${app}/${streamId}`);
+    if (p && (!p.sessionId || p.sessionId === sessionId)) p.ended = true;
+  }
+
+  /**
+   * Decides where a recording goes (idempotent: a recording keeps its first decision). What was asked for by hand
+   * applies to the recordings of the session it was asked for (`sessionId`, when the caller knows it), not to a
+   * later publisher of the same stream id.
+   */
+  bind(r: { recordingId: string; app: string; streamId: string; sessionId?: string }, app: AppSettings | undefined): RecordingDestination {
     const known = this.get(r.recordingId);
     if (known) return known;
     const k = `${r.app}/${r.streamId}`;
-    const asked = this.pending.get(k);
+    let asked = this.pending.get(k);
+    if (asked && r.sessionId && asked.sessionId && asked.sessionId !== r.sessionId) {
+      // Asked for another session: an ended one is over for good, a live one keeps it for its own recordings.
+      if (asked.ended) this.pending.delete(k);
+      asked = undefined;
+    }
     let d: RecordingDestination;
     const base = { recordingId: r.recordingId, app: r.app, streamId: r.streamId, boundAt: new Date().toISOString() };
     if (asked) {
       d = asked.spec ? { ...base, origin: 'api', spec: asked.spec } : { ...base, origin: 'app' };
-      // One object per pre-signed URL: a later recording of the stream must not overwrite it.
-      if (asked.spec?.kind === 'presigned-put') this.pending.delete(k);
+      // One object per pre-signed URL: a later recording of the stream must not overwrite it. A session that ended
+      // makes no further recording.
+      if (asked.spec?.kind === 'presigned-put' || asked.ended) this.pending.delete(k);
     } else {
       const m = app && matchRule(app, r.streamId);
       d = m ? { ...base, origin: 'rule', rule: m.index, spec: ruleSpec(m.rule) } : { ...base, origin: 'app' };
