@@ -10,12 +10,17 @@
  * packet. Timed by arrival or by first packet, the beeps would land half a
  * second off their flashes; timed by the reports, they sit on them.
  * Deterministic: no browser, no capture device that lags under CPU load.
+ *
+ * The same recorder writes HLS and previews too: every frame is copied, the
+ * video starts on a timed keyframe, the previews are written. It decodes every
+ * frame: `-skip_frame nokey` over RTP made Chromium's 720p recordings fail
+ * within seconds ("pts/dts pair unsupported"), though this stream passed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MediaTap } from '../../src/ingest/whip/media-tap.js';
@@ -102,7 +107,7 @@ test('audio and video stay where the sender reports put them, not where arrival 
     layout.ensureApp('live');
     const manifest: RecordingManifest = {
       version: 1, recordingId: 'sync-test', app: 'live', streamId: 'sync', protocol: 'whip', name: 'sync', startedAt: new Date().toISOString(),
-      liveContainer: 'fmp4', mp4: true, hls: false, previews: false, previewFormat: 'jpg', previewHeight: 480,
+      liveContainer: 'fmp4', mp4: true, hls: true, previews: true, previewFormat: 'jpg', previewHeight: 480,
     };
     const paths = recordingPaths(layout, manifest);
     const feed = await RtpFeed.open({ tap, ports: new PortAllocator({ range: [20000, 29999], host: '127.0.0.1' }), host: '127.0.0.1', label: 'sync test', log });
@@ -110,6 +115,7 @@ test('audio and video stay where the sender reports put them, not where arrival 
     writeFileSync(paths.descriptor, feed.sdp);
     const app = configSchema.parse({}).applications[0];
     const plan = recordingPlan({ manifest, feed, paths, hlsTime: app.hlsTime, preview: app.previews });
+    assert.ok(!plan.inputOptions.includes('-skip_frame'), 'over RTP the recorder decodes every frame');
     const recorder = new Recorder({ ffmpegPath: 'ffmpeg', plan, feed, log });
     recorder.start();
     assert.equal(await senderDone, 0, senderErr);
@@ -126,6 +132,14 @@ test('audio and video stay where the sender reports put them, not where arrival 
     // ffmpeg's RTP muxer maps each stream's first packet time (not its capture) to NTP, so its reports carry a few ms of skew.
     const worst = Math.max(...sync.offsets.map(Math.abs));
     assert.ok(worst < 0.1, `every beep within 100 ms of its flash (worst ${worst}s): ${JSON.stringify(sync.offsets)}`);
+
+    // Every frame copied: the video starts on a timed keyframe, 30 frames a second.
+    const packets = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=dts_time,flags', '-of', 'csv=p=0', paths.live]).toString().trim().split('\n');
+    const [firstDts, firstFlags] = packets[0].split(',');
+    assert.ok(firstFlags.startsWith('K') && Number.isFinite(Number(firstDts)), `first video packet: ${packets[0]}`);
+    assert.ok(packets.length >= (SECONDS - 1) * 30, `video packets: ${packets.length}`);
+    assert.ok(readdirSync(path.dirname(paths.playlist)).some((n) => n.endsWith('.ts')), 'HLS segments written');
+    assert.ok(existsSync(paths.latestPreview), 'latest preview written');
   } finally {
     sender.kill('SIGKILL');
     for (const timer of timers) clearTimeout(timer);

@@ -23,8 +23,10 @@
  *   waiting up to `-max_delay` for a gap), duplicates are dropped by sequence.
  * - ffmpeg's H.264 parser loses the timestamp of the first frame of an RTP
  *   stream; a throwaway non-key frame just before the first keyframe takes
- *   that loss (see `h264Primer`). Frames are all decoded (no `-skip_frame`),
- *   as skipping leaves the first keyframe without a DTS over RTP.
+ *   that loss (see `h264Primer`). Frames are all decoded (no `-skip_frame`):
+ *   with it, ffmpeg 5.1 loses timestamps over RTP. A synthetic stream came
+ *   through, but Chromium's 720p stream made the MP4 muxer fail within 5 s
+ *   ("pts/dts pair unsupported"), every restart alike (bench:whip).
  * - Ending: RTP never ends by itself, and ffmpeg waits ~10 s for silent input
  *   before giving up. Instead `end()` sends an RTCP BYE on every track once the
  *   queue is drained and ffmpeg has read it all (it reads RTCP before RTP);
@@ -86,7 +88,7 @@ export interface RtpFeedOptions {
 export class RtpFeed implements TapReader, MediaFeed {
   readonly sdp: string;
   readonly mp4VideoCodecs = RTP_MP4_VIDEO;
-  /** Over RTP (ffmpeg 5.1) skipping frames leaves the first keyframe without a DTS, which breaks the copied outputs. */
+  /** Over RTP (ffmpeg 5.1) skipping frames loses timestamps the copied outputs need (see the notes above). */
   readonly keyframeDecoding = false;
   readonly hasVideo: boolean;
   readonly hasAudio: boolean;
