@@ -14,6 +14,7 @@
  *   npm run bench:whip-writer                       # 3 rounds of 20 s per path
  *   npm run bench:whip-writer -- --rounds 5 --seconds 30
  *   npm run bench:whip-writer -- --sync --rounds 1  # the flash/beep file of the whip-sync test instead: A/V offsets
+ *   … --werift-keyframes                            # werift's own keyframe flag alone (misses STAP-A keyframes)
  *
  * Columns: CPU of this node process (minus a replay-only baseline round: the cost of the hand-off itself),
  * of ffmpeg, and their sum, in % of one core over the steady window; ffmpeg's peak RSS; the recording's length and
@@ -42,7 +43,7 @@ import { createLogger } from '../src/log/logger.js';
 import { allProcesses, cpuBetween, cpuSnapshot, treeOf } from './lib/proc-tree.js';
 import { measureSync, syncCaptureFiles, syncEncodedFile } from '../test/helpers/whip.js';
 
-const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '20' }, sync: { type: 'boolean', default: false } } });
+const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '20' }, sync: { type: 'boolean', default: false }, 'werift-keyframes': { type: 'boolean', default: false } } });
 const ROUNDS = Number(opts.rounds);
 const SECONDS = Number(opts.seconds);
 /** Left out of the measured window at the start of a round (ffmpeg starting, buffers filling). */
@@ -117,6 +118,14 @@ function replay(packets: Captured[], deliver: (p: Captured) => void): { done: Pr
   return { done, started };
 }
 
+/** Whether an Annex B access unit holds an IDR slice (NAL type 5). */
+function hasIdr(au: Buffer): boolean {
+  for (let i = 0; i + 3 < au.length; i++) {
+    if (au[i] === 0 && au[i + 1] === 0 && au[i + 2] === 1 && (au[i + 3] & 0x1f) === 5) return true;
+  }
+  return false;
+}
+
 /** werift's Matroska writer as a feed: its bytes are piped to ffmpeg's stdin (`-f matroska -i pipe:0`). */
 class WebmPipeFeed implements MediaFeed {
   readonly hasVideo = true;
@@ -149,7 +158,12 @@ class WebmPipeFeed implements MediaFeed {
         rtp.pipe(jitter.input);
         jitter.pipe(time.input);
         time.pipe(depacketizer.input);
-        depacketizer.pipe(lipsync.inputVideo);
+        // werift (0.24) takes a frame for a keyframe only when its first NAL unit is an IDR slice: a keyframe sent as
+        // one STAP-A (SPS, PPS, IDR) is missed and the writer would wait for one forever. Looked at again here.
+        depacketizer.pipe((o) => {
+          if (o.frame && !o.frame.isKeyframe && (!opts['werift-keyframes'])) o.frame.isKeyframe = hasIdr(o.frame.data);
+          lipsync.inputVideo(o);
+        });
         lipsync.pipeVideo(this.webm.inputVideo);
       } else {
         const depacketizer = new DepacketizeCallback('OPUS');

@@ -96,7 +96,8 @@ interface Result {
 }
 
 async function runOnce(n: number, videoFile?: string): Promise<Result> {
-  const server: TestServer = await startServer({ ...benchServerEntry(), env: { BUCKETCAST_LOG_LEVEL: 'info' } });
+  // Recordings stay local: each is probed after the run, and an upload (after the measured window) would move it away.
+  const server: TestServer = await startServer({ ...benchServerEntry(), env: { BUCKETCAST_LOG_LEVEL: 'info' }, config: { applications: [{ name: 'live', s3RecordingEnabled: false }] } });
   const idle = sampleTree(server.proc.pid!);
   const args = videoFile ? [...CHROMIUM_ARGS, `--use-file-for-fake-video-capture=${path.resolve(videoFile)}`] : CHROMIUM_ARGS;
   const browserServer = await chromium.launchServer({ executablePath: '/usr/bin/chromium', headless: true, args });
