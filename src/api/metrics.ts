@@ -199,13 +199,20 @@ export class Metrics {
   };
 }
 
-/** A read shared by the callers of one scrape: callers within `ms` of each other get the same answer. */
-function shared<T>(read: () => Promise<T>, ms = 250): () => Promise<T> {
-  let last: { at: number; value: Promise<T> } | undefined;
+/**
+ * A read shared by the gauges of one scrape (prom-client starts their collects together): callers while a read is in
+ * flight get its answer; the next scrape reads again. (A time-based cache answered a scrape with the backlog of the
+ * one before, beside counters that were already newer: failures counted, queue depth 0.)
+ */
+function shared<T>(read: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | undefined;
   return () => {
-    const now = Date.now();
-    if (!last || now - last.at > ms) last = { at: now, value: read() };
-    return last.value;
+    if (inFlight) return inFlight;
+    const p = read().finally(() => {
+      if (inFlight === p) inFlight = undefined;
+    });
+    inFlight = p;
+    return p;
   };
 }
 
