@@ -159,9 +159,9 @@ class WebmPipeFeed implements MediaFeed {
         jitter.pipe(time.input);
         time.pipe(depacketizer.input);
         // werift (0.24) takes a frame for a keyframe only when its first NAL unit is an IDR slice: a keyframe sent as
-        // one STAP-A (SPS, PPS, IDR) is missed and the writer would wait for one forever. Looked at again here.
+        // one STAP-A (SPS, PPS, IDR) is missed and the writer would wait for one forever, so each frame is checked here.
         depacketizer.pipe((o) => {
-          if (o.frame && !o.frame.isKeyframe && (!opts['werift-keyframes'])) o.frame.isKeyframe = hasIdr(o.frame.data);
+          if (o.frame && !o.frame.isKeyframe && !opts['werift-keyframes']) o.frame.isKeyframe = hasIdr(o.frame.data);
           lipsync.inputVideo(o);
         });
         lipsync.pipeVideo(this.webm.inputVideo);

@@ -119,9 +119,7 @@ export class AppAdmin {
     if (live > 0) throw new AppError('app_busy', `application "${name}" has ${live} live stream(s); stop or kick them first`, 409);
     await this.o.store.markDeleted(name);
     this.o.saved.delete(name);
-    // On a shared store this node's own deletion may come back (settings sync) and be applied before markDeleted
-    // returns: the app is then gone already.
-    if (this.o.registry.get(name)) this.o.registry.delete(name);
+    this.o.registry.delete(name);
     await this.o.onDeleted?.(name);
     this.o.log.info({ app: name }, 'application deleted');
   }

@@ -3,7 +3,6 @@
  * settings each time they need them, so a settings change applies to the next
  * stream without a restart.
  */
-import { AppError } from '../errors.js';
 import type { AppSettings } from '../config/schema.js';
 import { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../log/logger.js';
@@ -46,8 +45,11 @@ export class AppRegistry implements AppLookup {
     void this.events.emit('changed', { app, previous });
   }
 
-  /** Removes an app. */
+  /**
+   * Removes an app; one already gone stays gone (on a shared store a node's own deletion can come back through the
+   * settings sync and be applied before the deleting call returns). Callers that must find the app check first.
+   */
   delete(name: string): void {
-    if (!this.apps.delete(name)) throw new AppError('app_not_found', `no application "${name}"`, 404);
+    this.apps.delete(name);
   }
 }
